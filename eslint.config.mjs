@@ -1,0 +1,17 @@
+// Lint: typescript-eslint's recommended rules, plus a few that keep secrets and
+// errors honest. Type-checking itself is `npm run typecheck`.
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["node_modules/**", "out/**", "bin/**", "policies/node_modules/**", "coverage/**"] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-non-null-assertion": "off",
+      "no-console": "error",
+      eqeqeq: ["error", "always"],
+    },
+  },
+  { files: ["scripts/**", "bench/**"], rules: { "no-console": "off" } },
+);
