@@ -1,0 +1,171 @@
+import { z } from "zod";
+import { isCidr, isIpv4 } from "../model/net";
+import { MAX_SLOT } from "../model/ports";
+import { LOCATIONS, SERVER_TYPE_NAMES, STORAGE_BOX_TYPES } from "../model/serverTypes";
+import { RELEASE_NAMES } from "../supabase/releases";
+
+/**
+ * The shape of a stack file. Each top-level key here is one `supafleet:<key>`
+ * entry in Pulumi.<stack>.yaml. Cross-field rules (uniqueness, references,
+ * capacity) live in validate.ts so that every problem is reported at once.
+ */
+
+const dnsLabel = z
+  .string()
+  .max(56, "must be at most 56 characters (the Studio hostname adds '-studio')")
+  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, "must be a DNS label: lowercase letters, digits and inner '-'");
+
+const slug = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,22}[a-z0-9]$/, "must be 2-24 characters: lowercase letters, digits and inner '-', starting with a letter");
+
+const fqdn = z
+  .string()
+  .max(200)
+  .regex(/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lowercase domain name such as example.com");
+
+const ipv4 = z.string().refine(isIpv4, "must be an IPv4 address such as 10.100.0.2");
+const cidr = z.string().refine(isCidr, "must be a CIDR range such as 198.51.100.0/24");
+const hex32 = z.string().regex(/^[0-9a-f]{32}$/, "must be the 32-character hex id shown in the Cloudflare dashboard");
+const email = z.email("must be an email address");
+const serverType = z.enum(SERVER_TYPE_NAMES, {
+  error: () => `must be a current Hetzner server type: ${SERVER_TYPE_NAMES.join(", ")}`,
+});
+const release = z.enum(RELEASE_NAMES, { error: () => `must be a known Supabase release: ${RELEASE_NAMES.join(", ")}` });
+const port = z.number().int().min(1).max(65535);
+
+const sshPublicKey = z
+  .string()
+  .regex(
+    /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}( \S.*)?$/,
+    "must be an OpenSSH public key line such as 'ssh-ed25519 AAAA… name'",
+  );
+const wireguardPublicKey = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, "must be a WireGuard public key (44 base64 characters)");
+
+export const HetznerSchema = z.strictObject({
+  location: z.enum(LOCATIONS, { error: () => `must be one of ${LOCATIONS.join(", ")}` }),
+  image: z.string().regex(/^(debian|ubuntu)-\d+(\.\d+)?$/, "must be a Debian or Ubuntu image name such as debian-12"),
+  masterServerType: serverType,
+});
+
+export const CloudflareSchema = z.strictObject({
+  accountId: hex32,
+  zoneId: hex32,
+  /** The Zero Trust team name; when set, cloudflared also checks the Access token itself. */
+  teamName: z.string().regex(/^[a-z0-9-]{1,63}$/, "must be the Zero Trust team name (the <team> in <team>.cloudflareaccess.com)").optional(),
+});
+
+export const OperatorSchema = z.strictObject({
+  name: slug,
+  email,
+  sshPublicKey,
+  sourceRanges: z.array(cidr).min(1, "must list at least one address range"),
+  wireguard: z.strictObject({ address: ipv4, publicKey: wireguardPublicKey }).optional(),
+});
+
+export const AccessSchema = z.strictObject({
+  emails: z.array(email).default([]),
+  emailDomains: z.array(fqdn).default([]),
+  sessionDuration: z.string().regex(/^\d+(m|h)$/, "must be a duration such as 12h or 30m").default("12h"),
+  /** Callers of n8n webhooks that cannot send a service token (e.g. the TRMM host). */
+  webhookSources: z.array(cidr).default([]),
+});
+
+export const WireguardSchema = z.strictObject({
+  subnet: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "must be an IPv4 CIDR such as 10.100.0.0/24"),
+  port: port.default(51820),
+  allowWorkerToWorker: z.boolean().default(false),
+});
+
+export const WorkerSchema = z.strictObject({ name: slug, serverType, address: ipv4 });
+
+export const SmtpSchema = z.strictObject({
+  host: fqdn,
+  port: port,
+  user: z.string().min(1),
+  adminEmail: email,
+  senderName: z.string().min(1),
+});
+
+const PlacementSchema = z.union(
+  [
+    z.strictObject({ worker: slug }),
+    z.strictObject({ dedicated: z.strictObject({ serverType, address: ipv4 }) }),
+  ],
+  { error: () => "must be either { worker: <name> } or { dedicated: { serverType, address } }" },
+);
+
+export const SCHEMA_PACKS = ["msp-ops", "tenant-registry"] as const;
+
+export const ProjectSchema = z.strictObject({
+  name: slug,
+  subdomain: dnsLabel,
+  slot: z.number().int().min(1).max(MAX_SLOT),
+  placement: PlacementSchema,
+  release: release.optional(),
+  schemaPacks: z.array(z.enum(SCHEMA_PACKS, { error: () => `must be one of ${SCHEMA_PACKS.join(", ")}` })).default([]),
+  acceptsPooledTenants: z.boolean().default(false),
+  smtp: SmtpSchema.optional(),
+});
+
+export const TenantSchema = z.strictObject({
+  slug,
+  name: z.string().min(1),
+  contact: z.strictObject({ name: z.string().min(1), email }),
+  plan: z.enum(["starter", "business", "enterprise"]),
+  isolation: z.enum(["pooled", "shared", "dedicated"]),
+  pool: slug.optional(),
+  projects: z.array(ProjectSchema).default([]),
+});
+
+export const RetentionSchema = z.strictObject({
+  daily: z.number().int().min(7, "must keep at least 7 daily backups"),
+  weekly: z.number().int().min(4, "must keep at least 4 weekly backups"),
+  monthly: z.number().int().min(6, "must keep at least 6 monthly backups"),
+});
+
+export const BackupsSchema = z.strictObject({
+  time: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be a time of day such as 02:30").default("02:30"),
+  randomizedDelayMinutes: z.number().int().min(0).max(180).default(30),
+  retention: RetentionSchema,
+  restoreDrillDay: z.number().int().min(1).max(28).default(1),
+  storageBox: z.strictObject({ type: z.enum(STORAGE_BOX_TYPES), location: z.enum(LOCATIONS) }),
+});
+
+export const AlertingSchema = z
+  .strictObject({
+    ntfy: z.strictObject({ server: z.url().default("https://ntfy.sh"), topic: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) }).optional(),
+    telegram: z.strictObject({ chatId: z.string().regex(/^-?\d+$/, "must be a numeric Telegram chat id, as a string") }).optional(),
+    healthchecks: z.strictObject({ baseUrl: z.url() }).optional(),
+  })
+  .refine((a) => a.ntfy !== undefined || a.telegram !== undefined, "must configure ntfy, telegram, or both");
+
+/** Every `supafleet:<key>` the program reads, with its schema. */
+export const FleetSchema = z.strictObject({
+  domain: fqdn,
+  protect: z.boolean().default(false),
+  hetzner: HetznerSchema,
+  cloudflare: CloudflareSchema,
+  operators: z.array(OperatorSchema).min(1, "must list at least one operator"),
+  access: AccessSchema.default({ emails: [], emailDomains: [], sessionDuration: "12h", webhookSources: [] }),
+  wireguard: WireguardSchema,
+  workers: z.array(WorkerSchema).default([]),
+  supabase: z.strictObject({ release }),
+  smtp: SmtpSchema,
+  tenants: z.array(TenantSchema).min(1, "must declare at least one tenant"),
+  backups: BackupsSchema,
+  alerting: AlertingSchema,
+});
+
+export type FleetConfig = z.infer<typeof FleetSchema>;
+export type TenantConfig = z.infer<typeof TenantSchema>;
+export type ProjectConfig = z.infer<typeof ProjectSchema>;
+export type WorkerConfig = z.infer<typeof WorkerSchema>;
+export type OperatorConfig = z.infer<typeof OperatorSchema>;
+export type SmtpConfig = z.infer<typeof SmtpSchema>;
+export type SchemaPack = (typeof SCHEMA_PACKS)[number];
+export type Isolation = TenantConfig["isolation"];
+
+export const FLEET_KEYS = Object.keys(FleetSchema.shape) as (keyof FleetConfig)[];

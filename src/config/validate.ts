@@ -1,0 +1,223 @@
+import type { ConfigIssue } from "./issues";
+import type { FleetConfig, ProjectConfig, TenantConfig } from "./schema";
+import {
+  broadcastAddress,
+  cidrPrefix,
+  containsIpv4,
+  hubAddress,
+  isNetworkAligned,
+  isPrivateIpv4Range,
+  networkAddress,
+  parseIpv4Cidr,
+  type Ipv4Cidr,
+} from "../model/net";
+import { PROJECT_MEMORY_MIB, WORKER_RESERVED_MIB, projectsThatFit } from "../model/sizing";
+import { SERVER_TYPES } from "../model/serverTypes";
+import { STUDIO_SUFFIX, dedicatedWorkerName } from "../model/naming";
+
+/** Hostnames under the fleet's domain that supafleet or its neighbours (TRMM, mail) use. */
+export const RESERVED_SUBDOMAINS: ReadonlySet<string> = new Set([
+  "studio", "n8n", "status", "api", "www", "kuma", "uptime", "admin", "dashboard", "auth",
+  "mail", "smtp", "imap", "pop", "mx", "autodiscover", "autoconfig", "ftp", "ssh", "vpn", "wg",
+  "rmm", "mesh", "nats", "webhook", "webhooks", "hooks", "mcp", "cdn", "static", "assets", "ns1", "ns2",
+]);
+
+interface Placed {
+  readonly project: ProjectConfig;
+  readonly tenant: TenantConfig;
+  readonly path: string;
+}
+
+/**
+ * Cross-field rules that a schema cannot express. Works on whatever sections
+ * parsed, so a broken section never hides the problems of a sound one.
+ */
+export function validateFleet(cfg: Partial<FleetConfig>): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const projects = listProjects(cfg.tenants ?? []);
+  if (cfg.tenants) issues.push(...checkTenants(cfg.tenants, projects));
+  issues.push(...checkProjects(projects));
+  if (cfg.workers) issues.push(...checkWorkers(cfg, projects));
+  if (cfg.wireguard) issues.push(...checkAddresses(cfg, projects));
+  if (cfg.operators) issues.push(...checkOperators(cfg.operators));
+  return issues;
+}
+
+function listProjects(tenants: readonly TenantConfig[]): Placed[] {
+  return tenants.flatMap((tenant, t) =>
+    tenant.projects.map((project, p) => ({ project, tenant, path: `tenants[${t}].projects[${p}]` })),
+  );
+}
+
+/** Reports each repeat of a value, naming where it was first used. */
+function unique<T>(items: readonly T[], value: (t: T) => string | undefined, path: (t: T) => string, what: string): ConfigIssue[] {
+  const seen = new Map<string, string>();
+  const issues: ConfigIssue[] = [];
+  for (const item of items) {
+    const v = value(item);
+    if (v === undefined) continue;
+    const first = seen.get(v);
+    if (first === undefined) seen.set(v, path(item));
+    else issues.push({ path: path(item), message: `${what} "${v}" is already used by ${first}` });
+  }
+  return issues;
+}
+
+function checkTenants(tenants: readonly TenantConfig[], projects: readonly Placed[]): ConfigIssue[] {
+  const issues = unique(tenants.map((t, i) => ({ t, i })), (x) => x.t.slug, (x) => `tenants[${x.i}].slug`, "tenant slug");
+  const byName = new Map(projects.map((p) => [p.project.name, p]));
+  tenants.forEach((tenant, i) => {
+    const at = `tenants[${i}]`;
+    if (tenant.isolation === "pooled") {
+      if (tenant.projects.length > 0) {
+        issues.push({ path: `${at}.projects`, message: "a pooled tenant has no projects of its own; its rows live in the project named by pool" });
+      }
+      if (tenant.pool === undefined) {
+        issues.push({ path: `${at}.pool`, message: "is required for a pooled tenant: name the project whose rows it shares" });
+      } else {
+        const host = byName.get(tenant.pool);
+        if (host === undefined) {
+          issues.push({ path: `${at}.pool`, message: `names project "${tenant.pool}", which is not declared` });
+        } else if (!host.project.acceptsPooledTenants) {
+          issues.push({ path: `${at}.pool`, message: `project "${tenant.pool}" does not accept pooled tenants (set acceptsPooledTenants: true at ${host.path})` });
+        }
+      }
+      return;
+    }
+    if (tenant.pool !== undefined) {
+      issues.push({ path: `${at}.pool`, message: `only pooled tenants name a pool; this tenant is ${tenant.isolation}` });
+    }
+    if (tenant.projects.length === 0) {
+      issues.push({ path: `${at}.projects`, message: `a ${tenant.isolation} tenant needs at least one project` });
+    }
+    tenant.projects.forEach((project, p) => {
+      const dedicated = "dedicated" in project.placement;
+      if (tenant.isolation === "shared" && dedicated) {
+        issues.push({ path: `${at}.projects[${p}].placement`, message: "a shared tenant's projects run on a named worker: use { worker: <name> }" });
+      }
+      if (tenant.isolation === "dedicated" && !dedicated) {
+        issues.push({ path: `${at}.projects[${p}].placement`, message: "a dedicated tenant's projects get their own server: use { dedicated: { serverType, address } }" });
+      }
+    });
+  });
+  return issues;
+}
+
+function checkProjects(projects: readonly Placed[]): ConfigIssue[] {
+  const issues = [
+    ...unique(projects, (p) => p.project.name, (p) => `${p.path}.name`, "project name"),
+    ...unique(projects, (p) => String(p.project.slot), (p) => `${p.path}.slot`, "slot"),
+  ];
+  // A project's Studio hostname is <subdomain>-studio, so both names share one namespace.
+  const hostnames = projects.flatMap((p) => [
+    { host: p.project.subdomain, path: `${p.path}.subdomain` },
+    { host: `${p.project.subdomain}${STUDIO_SUFFIX}`, path: `${p.path}.subdomain` },
+  ]);
+  issues.push(...unique(hostnames, (h) => h.host, (h) => h.path, "hostname"));
+  for (const p of projects) {
+    const { subdomain } = p.project;
+    if (RESERVED_SUBDOMAINS.has(subdomain)) {
+      issues.push({ path: `${p.path}.subdomain`, message: `"${subdomain}" is reserved for fleet services; reserved: ${[...RESERVED_SUBDOMAINS].join(", ")}` });
+    }
+    if (subdomain.endsWith(STUDIO_SUFFIX)) {
+      issues.push({ path: `${p.path}.subdomain`, message: `must not end in "${STUDIO_SUFFIX}", which Studio hostnames use` });
+    }
+    if (p.project.acceptsPooledTenants && p.project.schemaPacks.length === 0) {
+      issues.push({ path: `${p.path}.schemaPacks`, message: "a project that accepts pooled tenants needs a schema pack, whose row-level security keeps them apart" });
+    }
+  }
+  return issues;
+}
+
+function checkWorkers(cfg: Partial<FleetConfig>, projects: readonly Placed[]): ConfigIssue[] {
+  const workers = cfg.workers ?? [];
+  const issues = unique(workers.map((w, i) => ({ w, i })), (x) => x.w.name, (x) => `workers[${x.i}].name`, "worker name");
+  const dedicatedNames = new Set(projects.filter((p) => "dedicated" in p.project.placement).map((p) => dedicatedWorkerName(p.project.name)));
+  workers.forEach((w, i) => {
+    if (w.name === "master" || dedicatedNames.has(w.name)) {
+      issues.push({ path: `workers[${i}].name`, message: `"${w.name}" is the name of a server supafleet creates itself` });
+    }
+  });
+  const index = new Map(workers.map((w, i) => [w.name, i]));
+  const onWorker = new Map<string, Placed[]>();
+  for (const p of projects) {
+    const placement = p.project.placement;
+    if ("worker" in placement) {
+      if (!index.has(placement.worker)) {
+        const known = workers.map((w) => w.name).join(", ") || "none";
+        issues.push({ path: `${p.path}.placement.worker`, message: `names worker "${placement.worker}", which is not declared (workers: ${known})` });
+      } else {
+        onWorker.set(placement.worker, [...(onWorker.get(placement.worker) ?? []), p]);
+      }
+    } else {
+      const type = SERVER_TYPES[placement.dedicated.serverType];
+      if (type && projectsThatFit(type.memoryMiB) < 1) {
+        issues.push({
+          path: `${p.path}.placement.dedicated.serverType`,
+          message: `${placement.dedicated.serverType} has ${type.memoryMiB} MiB, less than one project needs (${PROJECT_MEMORY_MIB} MiB + ${WORKER_RESERVED_MIB} MiB reserved)`,
+        });
+      }
+    }
+  }
+  for (const [name, placed] of onWorker) {
+    const i = index.get(name)!;
+    const type = SERVER_TYPES[workers[i]!.serverType];
+    if (type === undefined) continue;
+    const need = placed.length * PROJECT_MEMORY_MIB + WORKER_RESERVED_MIB;
+    if (need > type.memoryMiB) {
+      issues.push({
+        path: `workers[${i}].serverType`,
+        message: `${workers[i]!.serverType} has ${type.memoryMiB} MiB but its ${placed.length} projects (${placed.map((p) => p.project.name).join(", ")}) need ${need} MiB (${PROJECT_MEMORY_MIB} MiB each + ${WORKER_RESERVED_MIB} MiB reserved); it fits ${projectsThatFit(type.memoryMiB)}`,
+      });
+    }
+  }
+  return issues;
+}
+
+function checkAddresses(cfg: Partial<FleetConfig>, projects: readonly Placed[]): ConfigIssue[] {
+  const wg = cfg.wireguard!;
+  const subnet = parseIpv4Cidr(wg.subnet);
+  if (subnet === undefined) return [{ path: "wireguard.subnet", message: "must be an IPv4 CIDR such as 10.100.0.0/24" }];
+  const issues = subnetIssues(subnet);
+  if (issues.length > 0) return issues;
+
+  const addresses = [
+    ...(cfg.workers ?? []).map((w, i) => ({ address: w.address, path: `workers[${i}].address` })),
+    ...projects.flatMap((p) =>
+      "dedicated" in p.project.placement ? [{ address: p.project.placement.dedicated.address, path: `${p.path}.placement.dedicated.address` }] : [],
+    ),
+    ...(cfg.operators ?? []).flatMap((o, i) => (o.wireguard ? [{ address: o.wireguard.address, path: `operators[${i}].wireguard.address` }] : [])),
+  ];
+  const hub = hubAddress(subnet);
+  for (const a of addresses) {
+    if (!containsIpv4(subnet, a.address)) {
+      issues.push({ path: a.path, message: `${a.address} is outside the WireGuard subnet ${wg.subnet} (wireguard.subnet)` });
+    } else if (a.address === hub) {
+      issues.push({ path: a.path, message: `${a.address} is the hub's own address (the master); pick another` });
+    } else if (a.address === networkAddress(subnet) || a.address === broadcastAddress(subnet)) {
+      issues.push({ path: a.path, message: `${a.address} is the subnet's network or broadcast address` });
+    }
+  }
+  issues.push(...unique(addresses, (a) => a.address, (a) => a.path, "WireGuard address"));
+  return issues;
+}
+
+function subnetIssues(subnet: Ipv4Cidr): ConfigIssue[] {
+  const path = "wireguard.subnet";
+  if (!isNetworkAligned(subnet.text)) return [{ path, message: `${subnet.text} has host bits set; did you mean ${networkAddress(subnet)}/${subnet.prefix}?` }];
+  if (subnet.prefix < 16 || subnet.prefix > 28) return [{ path, message: "must be between a /16 and a /28" }];
+  if (!isPrivateIpv4Range(subnet)) return [{ path, message: "must be a private (RFC 1918) range" }];
+  return [];
+}
+
+function checkOperators(operators: NonNullable<FleetConfig["operators"]>): ConfigIssue[] {
+  const issues = unique(operators.map((o, i) => ({ o, i })), (x) => x.o.name, (x) => `operators[${x.i}].name`, "operator name");
+  operators.forEach((o, i) =>
+    o.sourceRanges.forEach((range, r) => {
+      if (cidrPrefix(range) === 0) {
+        issues.push({ path: `operators[${i}].sourceRanges[${r}]`, message: `${range} would open SSH to the whole internet; list the operator's own ranges` });
+      }
+    }),
+  );
+  return issues;
+}

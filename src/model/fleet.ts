@@ -1,0 +1,99 @@
+import type { FleetConfig, OperatorConfig, ProjectConfig, SchemaPack, SmtpConfig, TenantConfig } from "../config/schema";
+import { smtpPasswordKey } from "../config/secrets";
+import { hubAddress, parseIpv4Cidr } from "./net";
+import { apiHostname, dedicatedWorkerName, MASTER_NAME, studioHostname } from "./naming";
+import { projectPorts, type ProjectPorts } from "./ports";
+
+/**
+ * The fleet as the components see it: every name, address, port and hostname
+ * resolved once from validated config, so components never re-derive them.
+ */
+export interface FleetModel {
+  readonly env: string;
+  readonly domain: string;
+  readonly protect: boolean;
+  readonly config: FleetConfig;
+  readonly wireguard: { readonly subnet: string; readonly prefix: number; readonly hub: string; readonly port: number; readonly allowWorkerToWorker: boolean };
+  readonly master: { readonly name: string; readonly serverType: string };
+  readonly workers: readonly WorkerModel[];
+  readonly projects: readonly ProjectModel[];
+  readonly operators: readonly OperatorConfig[];
+  /** Hostnames of the master's own services. */
+  readonly hostnames: { readonly n8n: string; readonly status: string };
+}
+
+export interface WorkerModel {
+  readonly name: string;
+  readonly serverType: string;
+  readonly address: string;
+  /** Set when the worker exists for one dedicated project. */
+  readonly dedicatedTo?: string;
+}
+
+export interface ProjectModel {
+  readonly name: string;
+  readonly tenant: TenantConfig;
+  readonly worker: WorkerModel;
+  readonly slot: number;
+  readonly ports: ProjectPorts;
+  readonly release: string;
+  readonly schemaPacks: readonly SchemaPack[];
+  /** Tenants whose rows live in this project, kept apart by RLS. */
+  readonly pooledTenants: readonly TenantConfig[];
+  readonly hostnames: { readonly api: string; readonly studio: string };
+  readonly smtp: SmtpConfig;
+  readonly smtpPasswordKey: string;
+}
+
+export function buildFleetModel(env: string, cfg: FleetConfig): FleetModel {
+  const subnet = parseIpv4Cidr(cfg.wireguard.subnet);
+  if (subnet === undefined) throw new Error("wireguard.subnet was validated but does not parse");
+  const named = cfg.workers.map((w): WorkerModel => ({ name: w.name, serverType: w.serverType, address: w.address }));
+  const byName = new Map(named.map((w) => [w.name, w]));
+  const dedicated: WorkerModel[] = [];
+  const projects: ProjectModel[] = [];
+  for (const tenant of cfg.tenants) {
+    for (const p of tenant.projects) {
+      const worker = placeWorker(p, byName);
+      if (worker.dedicatedTo) dedicated.push(worker);
+      projects.push(projectModel(cfg, tenant, p, worker));
+    }
+  }
+  return {
+    env,
+    domain: cfg.domain,
+    protect: cfg.protect,
+    config: cfg,
+    wireguard: { subnet: cfg.wireguard.subnet, prefix: subnet.prefix, hub: hubAddress(subnet), port: cfg.wireguard.port, allowWorkerToWorker: cfg.wireguard.allowWorkerToWorker },
+    master: { name: MASTER_NAME, serverType: cfg.hetzner.masterServerType },
+    workers: [...named, ...dedicated],
+    projects,
+    operators: cfg.operators,
+    hostnames: { n8n: `n8n.${cfg.domain}`, status: `status.${cfg.domain}` },
+  };
+}
+
+function placeWorker(p: ProjectConfig, byName: ReadonlyMap<string, WorkerModel>): WorkerModel {
+  if ("dedicated" in p.placement) {
+    return { name: dedicatedWorkerName(p.name), serverType: p.placement.dedicated.serverType, address: p.placement.dedicated.address, dedicatedTo: p.name };
+  }
+  const worker = byName.get(p.placement.worker);
+  if (worker === undefined) throw new Error(`project ${p.name}: worker ${p.placement.worker} was validated but is missing`);
+  return worker;
+}
+
+function projectModel(cfg: FleetConfig, tenant: TenantConfig, p: ProjectConfig, worker: WorkerModel): ProjectModel {
+  return {
+    name: p.name,
+    tenant,
+    worker,
+    slot: p.slot,
+    ports: projectPorts(p.slot),
+    release: p.release ?? cfg.supabase.release,
+    schemaPacks: p.schemaPacks,
+    pooledTenants: cfg.tenants.filter((t) => t.isolation === "pooled" && t.pool === p.name),
+    hostnames: { api: apiHostname(p.subdomain, cfg.domain), studio: studioHostname(p.subdomain, cfg.domain) },
+    smtp: p.smtp ?? cfg.smtp,
+    smtpPasswordKey: p.smtp ? smtpPasswordKey(p.name) : smtpPasswordKey(),
+  };
+}

@@ -1,0 +1,17 @@
+/** Studio is reached at <subdomain>-studio.<domain>: one level deep, so Universal SSL covers it. */
+export const STUDIO_SUFFIX = "-studio";
+
+export function apiHostname(subdomain: string, domain: string): string {
+  return `${subdomain}.${domain}`;
+}
+
+export function studioHostname(subdomain: string, domain: string): string {
+  return `${subdomain}${STUDIO_SUFFIX}.${domain}`;
+}
+
+/** The server a dedicated project gets is named after the project, so it is stable. */
+export function dedicatedWorkerName(project: string): string {
+  return `${project}-dedicated`;
+}
+
+export const MASTER_NAME = "master";
