@@ -1,0 +1,78 @@
+import { renderCloudConfigWithinLimit, type CloudConfig, type WriteFile } from "./cloudConfig";
+import { renderNftFile, type NftTable } from "./nftables";
+import { fillTemplate, template } from "./templates";
+
+export type NodeRole = "master" | "worker";
+
+export interface BootDataArgs {
+  readonly hostname: string;
+  readonly role: NodeRole;
+  /** The full wg-quick config, including this node's private key. */
+  readonly wireguardConf: string;
+  readonly firewall: NftTable;
+}
+
+const BASE_PACKAGES = [
+  "ca-certificates",
+  "curl",
+  "jq",
+  "nftables",
+  "wireguard-tools",
+  "fail2ban",
+  "unattended-upgrades",
+  "docker.io",
+  "restic",
+] as const;
+
+/** Docker's own defaults: a port published without an address binds to loopback, never 0.0.0.0. */
+export const DOCKER_DAEMON = {
+  ip: "127.0.0.1",
+  "live-restore": true,
+  "log-driver": "json-file",
+  "log-opts": { "max-size": "10m", "max-file": "5" },
+} as const;
+
+const file = (path: string, content: string, permissions = "0644"): WriteFile => ({ path, content, permissions, owner: "root:root", defer: true });
+
+/**
+ * Boot data is rendered once per server and must depend only on things that
+ * live as long as the server (its own keys, the master's pinned address, the
+ * subnet). Anything that changes later is pushed over SSH instead.
+ */
+export function bootCloudConfig(a: BootDataArgs): CloudConfig {
+  const master = a.role === "master";
+  return {
+    hostname: a.hostname,
+    preserve_hostname: false,
+    ssh_pwauth: false,
+    disable_root: false,
+    package_update: true,
+    package_upgrade: true,
+    packages: [...BASE_PACKAGES],
+    write_files: [
+      file("/etc/ssh/sshd_config.d/10-supafleet.conf", fillTemplate("host/sshd-hardening.conf", { allowTcpForwarding: master ? "yes" : "no" })),
+      file("/etc/fail2ban/jail.d/sshd.local", template("host/fail2ban-sshd.local")),
+      file("/etc/apt/apt.conf.d/20auto-upgrades", template("host/apt-auto-upgrades.conf")),
+      file("/etc/apt/apt.conf.d/52supafleet-unattended-upgrades", template("host/apt-unattended-upgrades.conf")),
+      file("/etc/sysctl.d/60-supafleet.conf", template(master ? "host/sysctl-hub.conf" : "host/sysctl-node.conf")),
+      file("/etc/docker/daemon.json", JSON.stringify(DOCKER_DAEMON, null, 2) + "\n"),
+      file("/etc/systemd/system/docker.service.d/10-after-wireguard.conf", template("host/docker-after-wireguard.conf")),
+      file("/etc/nftables.conf", template("host/nftables.conf"), "0755"),
+      file("/etc/nftables.d/supafleet.nft", renderNftFile(a.firewall), "0600"),
+      file("/etc/wireguard/wg0.conf", a.wireguardConf, "0600"),
+    ],
+    runcmd: [
+      ["systemctl", "daemon-reload"],
+      ["sysctl", "--system"],
+      ["systemctl", "enable", "--now", "nftables"],
+      ["systemctl", "enable", "--now", "wg-quick@wg0"],
+      ["systemctl", "restart", "docker"],
+      ["systemctl", "enable", "--now", "fail2ban"],
+      ["systemctl", "restart", "ssh"],
+    ],
+  };
+}
+
+export function renderBootData(a: BootDataArgs): string {
+  return renderCloudConfigWithinLimit(bootCloudConfig(a));
+}

@@ -1,0 +1,29 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { types } from "@pulumi/hcloud";
+import type { OperatorConfig } from "../config/schema";
+
+type Rule = types.input.FirewallRule;
+
+const ANYWHERE = ["0.0.0.0/0", "::/0"];
+
+/** Inbound on the master: WireGuard from anywhere, SSH from the operators' ranges. Nothing else. */
+export function masterFirewallRules(wireguardPort: number, operators: readonly OperatorConfig[]): Rule[] {
+  const ranges = [...new Set(operators.flatMap((o) => o.sourceRanges))].sort();
+  return [
+    { direction: "in", protocol: "udp", port: String(wireguardPort), sourceIps: ANYWHERE, description: "WireGuard hub" },
+    { direction: "in", protocol: "tcp", port: "22", sourceIps: ranges, description: "SSH from operators" },
+  ];
+}
+
+/** Inbound on a worker: WireGuard, and only from the master. SSH arrives over WireGuard. */
+export function workerFirewallRules(wireguardPort: number, masterIpv4: pulumi.Input<string>): Rule[] {
+  return [
+    {
+      direction: "in",
+      protocol: "udp",
+      port: String(wireguardPort),
+      sourceIps: [pulumi.interpolate`${masterIpv4}/32`],
+      description: "WireGuard from the hub",
+    },
+  ];
+}

@@ -1,0 +1,135 @@
+import { m, type NftRule, type NftSet, type NftTable } from "./nftables";
+
+export const NFT_TABLE = "supafleet";
+export const WG_INTERFACE = "wg0";
+const PUBLIC_IF = "eth0";
+export const METADATA_IP = "169.254.169.254";
+// Docker's default bridge and its user-defined bridges (br-<id>).
+const BRIDGES = ["docker0", "br-*"] as const;
+
+const base: readonly NftRule[] = [
+  { why: "loopback", match: [m.iif("lo")], verdict: "accept" },
+  { why: "replies to our own traffic", match: [m.ct("established,related")], verdict: "accept" },
+  { why: "malformed state", match: [m.ct("invalid")], verdict: "drop" },
+  { why: "ping and path MTU discovery", match: [m.icmp()], verdict: "accept" },
+];
+
+const forwardGuard: readonly NftRule[] = [
+  { why: "replies to forwarded traffic", match: [m.ct("established,related")], verdict: "accept" },
+  { why: "malformed state", match: [m.ct("invalid")], verdict: "drop" },
+  // Docker-published ports are DNAT-ed and forwarded, bypassing input: guard that path too.
+  ...BRIDGES.map((b): NftRule => ({ why: "nothing from the internet reaches a container", match: [m.iif(PUBLIC_IF), m.oif(b)], verdict: "drop" })),
+  // The metadata service serves this server's boot data, which holds its WireGuard key.
+  ...BRIDGES.map((b): NftRule => ({ why: "containers never read the metadata service", match: [m.iif(b), m.daddr4(METADATA_IP)], verdict: "drop" })),
+];
+
+const containerEgress: readonly NftRule[] = BRIDGES.map((b) => ({
+  why: "containers reach each other and the internet",
+  match: [m.iif(b)],
+  verdict: "accept",
+}));
+
+/** The sets the master's managed sync refreshes in place; boot data never lists them. */
+export interface MasterSets {
+  readonly sshSources4: readonly string[];
+  readonly sshSources6: readonly string[];
+  readonly operatorPeers: readonly string[];
+  readonly workerPeers: readonly string[];
+}
+
+/**
+ * Until the first sync narrows them, SSH sources are open at the host level;
+ * the Hetzner firewall in front already admits only the operators' ranges.
+ */
+export const BOOT_MASTER_SETS: MasterSets = { sshSources4: ["0.0.0.0/0"], sshSources6: ["::/0"], operatorPeers: [], workerPeers: [] };
+
+export function masterSets(s: MasterSets): NftSet[] {
+  return [
+    { name: "ssh_sources4", type: "ipv4_addr", elements: s.sshSources4 },
+    { name: "ssh_sources6", type: "ipv6_addr", elements: s.sshSources6 },
+    { name: "operator_peers", type: "ipv4_addr", elements: s.operatorPeers },
+    { name: "worker_peers", type: "ipv4_addr", elements: s.workerPeers },
+  ];
+}
+
+export interface MasterFirewallArgs {
+  readonly wireguardPort: number;
+  readonly allowWorkerToWorker: boolean;
+  readonly sets: MasterSets;
+}
+
+/** Mirrors the master's Hetzner firewall (WireGuard, SSH from operators) and routes the mesh. */
+export function masterRuleset(a: MasterFirewallArgs): NftTable {
+  const w2w: NftRule[] = a.allowWorkerToWorker
+    ? [{ why: "workers may talk to each other (wireguard.allowWorkerToWorker)", match: [m.iif(WG_INTERFACE), m.oif(WG_INTERFACE), m.saddr4(m.set("worker_peers")), m.daddr4(m.set("worker_peers"))], verdict: "accept" }]
+    : [{ why: "workers never reach each other", match: [m.iif(WG_INTERFACE), m.oif(WG_INTERFACE), m.saddr4(m.set("worker_peers")), m.daddr4(m.set("worker_peers"))], verdict: "drop" }];
+  return {
+    name: NFT_TABLE,
+    sets: masterSets(a.sets),
+    chains: [
+      {
+        name: "input",
+        hook: "input",
+        policy: "drop",
+        rules: [
+          ...base,
+          { why: "WireGuard hub", match: [m.dport("udp", a.wireguardPort)], verdict: "accept" },
+          { why: "SSH from operator ranges", match: [m.saddr4(m.set("ssh_sources4")), m.dport("tcp", 22)], verdict: "accept" },
+          { why: "SSH from operator ranges", match: [m.saddr6(m.set("ssh_sources6")), m.dport("tcp", 22)], verdict: "accept" },
+          { why: "SSH from operator peers over WireGuard", match: [m.iif(WG_INTERFACE), m.saddr4(m.set("operator_peers")), m.dport("tcp", 22)], verdict: "accept" },
+        ],
+      },
+      {
+        name: "forward",
+        hook: "forward",
+        policy: "drop",
+        rules: [
+          ...forwardGuard,
+          ...containerEgress,
+          { why: "operators reach workers through the hub", match: [m.iif(WG_INTERFACE), m.oif(WG_INTERFACE), m.saddr4(m.set("operator_peers"))], verdict: "accept" },
+          ...w2w,
+        ],
+      },
+    ],
+  };
+}
+
+export interface WorkerFirewallArgs {
+  readonly wireguardPort: number;
+  readonly masterPublicIp: string;
+  readonly subnet: string;
+}
+
+/**
+ * Everything here is stable for the worker's life (master address, subnet),
+ * so it can live in boot data. Isolation between workers is enforced at the
+ * hub, which is the only peer a worker has.
+ */
+export function workerRuleset(a: WorkerFirewallArgs): NftTable {
+  return {
+    name: NFT_TABLE,
+    sets: [],
+    chains: [
+      {
+        name: "input",
+        hook: "input",
+        policy: "drop",
+        rules: [
+          ...base,
+          { why: "WireGuard, from the hub only", match: [m.saddr4(a.masterPublicIp), m.dport("udp", a.wireguardPort)], verdict: "accept" },
+          { why: "the hub and the peers it forwards", match: [m.iif(WG_INTERFACE), m.saddr4(a.subnet)], verdict: "accept" },
+        ],
+      },
+      {
+        name: "forward",
+        hook: "forward",
+        policy: "drop",
+        rules: [
+          ...forwardGuard,
+          ...BRIDGES.map((b): NftRule => ({ why: "project ports, published on the WireGuard address", match: [m.iif(WG_INTERFACE), m.oif(b), m.saddr4(a.subnet)], verdict: "accept" })),
+          ...containerEgress,
+        ],
+      },
+    ],
+  };
+}

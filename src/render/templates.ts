@@ -1,0 +1,27 @@
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+export const TEMPLATES_DIR = resolve(__dirname, "..", "..", "templates");
+
+/** Reads a file that servers receive, from templates/. */
+export function template(relPath: string): string {
+  return readFileSync(join(TEMPLATES_DIR, relPath), "utf8");
+}
+
+/**
+ * Fills `{{name}}` slots. Every slot must be given and every value used, so a
+ * renamed slot fails loudly instead of shipping a literal `{{…}}` to a server.
+ */
+export function fillTemplate(relPath: string, values: Readonly<Record<string, string | number>>): string {
+  const text = template(relPath);
+  const used = new Set<string>();
+  const out = text.replace(/\{\{([a-zA-Z0-9_]+)\}\}/g, (_, name: string) => {
+    const v = values[name];
+    if (v === undefined) throw new Error(`template ${relPath} needs a value for {{${name}}}`);
+    used.add(name);
+    return String(v);
+  });
+  const unused = Object.keys(values).filter((k) => !used.has(k));
+  if (unused.length > 0) throw new Error(`template ${relPath} has no slot for ${unused.join(", ")}`);
+  return out;
+}
