@@ -1,0 +1,145 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as hcloud from "@pulumi/hcloud";
+import * as random from "@pulumi/random";
+import * as tls from "@pulumi/tls";
+import * as command from "@pulumi/command";
+import type { OperatorConfig } from "../src/config/schema";
+import { FleetComponent } from "../src/component";
+import { masterConnection, type SshPath } from "../src/connections";
+import { labels } from "../src/labels";
+import { wireguardPublicKey } from "../src/model/wireguard";
+import { renderWithSecrets, renderPlain } from "../src/render/artifact";
+import { renderBootData } from "../src/render/bootData";
+import { masterFirewallRules } from "../src/render/cloudFirewall";
+import { BOOT_MASTER_SETS, masterRuleset } from "../src/render/hostFirewall";
+import { renderNftFile } from "../src/render/nftables";
+import { hubPeerSet, hubSyncPayload, type HubPeer } from "../src/render/hub";
+import { template } from "../src/render/templates";
+import { renderWgConf } from "../src/render/wireguardConf";
+
+export interface MasterNodeArgs {
+  readonly env: string;
+  readonly protect: boolean;
+  readonly location: string;
+  readonly image: string;
+  readonly serverType: string;
+  readonly operators: readonly OperatorConfig[];
+  readonly wireguard: { readonly subnet: string; readonly prefix: number; readonly hub: string; readonly port: number; readonly allowWorkerToWorker: boolean };
+  /** Workers, known only after they are built: see src/deferred.ts. */
+  readonly workerPeers: pulumi.Input<HubPeer[]>;
+}
+
+/**
+ * The master: the only server with public ports (WireGuard, and SSH from the
+ * operators), the WireGuard hub, the SSH bastion, and home of cloudflared,
+ * Uptime Kuma and n8n.
+ */
+export class MasterNode extends FleetComponent {
+  readonly server: hcloud.Server;
+  readonly firewall: hcloud.Firewall;
+  readonly publicIp: hcloud.PrimaryIp;
+  readonly ipv4Address: pulumi.Output<string>;
+  readonly hubPublicKey: pulumi.Output<string>;
+  readonly ssh: SshPath;
+  /** The deploy key and the operators' keys, for workers to accept as well. */
+  readonly sshKeyIds: pulumi.Output<string>[];
+  /** Completes once boot data has run and WireGuard is up; later commands wait on it. */
+  readonly ready: command.remote.Command;
+  readonly hubSync: command.remote.Command;
+
+  constructor(name: string, args: MasterNodeArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("supafleet:index:MasterNode", name, opts);
+    const child = { parent: this };
+    const protect = args.protect;
+
+    const deployKey = new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, child);
+    const sshKeys = [
+      new hcloud.SshKey(`${name}-sshkey-deploy`, { publicKey: deployKey.publicKeyOpenssh, labels: labels(args.env, "deploy") }, child),
+      ...args.operators.map(
+        (o) => new hcloud.SshKey(`${name}-sshkey-${o.name}`, { publicKey: o.sshPublicKey, labels: labels(args.env, "operator", { operator: o.name }) }, child),
+      ),
+    ];
+
+    this.sshKeyIds = sshKeys.map((k) => k.id);
+
+    // A primary IP outlives the server, so the address workers dial never moves.
+    this.publicIp = new hcloud.PrimaryIp(
+      `${name}-ipv4`,
+      { type: "ipv4", location: args.location, assigneeType: "server", autoDelete: false, deleteProtection: protect, labels: labels(args.env, "master") },
+      { ...child, protect },
+    );
+    this.ipv4Address = this.publicIp.ipAddress;
+
+    this.firewall = new hcloud.Firewall(
+      `${name}-firewall`,
+      { labels: labels(args.env, "master"), rules: masterFirewallRules(args.wireguard.port, args.operators) },
+      child,
+    );
+
+    const wgKey = new random.RandomBytes(`${name}-wireguard-key`, { length: 32 }, child);
+    this.hubPublicKey = wgKey.base64.apply(wireguardPublicKey);
+    const hubConf = (privateKey: string): string =>
+      renderWgConf({
+        interface: {
+          privateKey,
+          address: `${args.wireguard.hub}/${args.wireguard.prefix}`,
+          listenPort: args.wireguard.port,
+          // Peers are managed in place by hub-sync; reload them after a reboot.
+          postUp: ["test -f /etc/wireguard/peers.conf && wg addconf %i /etc/wireguard/peers.conf || true"],
+        },
+        peers: [],
+      });
+    const secrets = { wireguardPrivateKey: wgKey.base64 };
+    this.keep(renderWithSecrets(`nodes/${name}/wireguard/wg0.conf`, secrets, (s) => hubConf(s.wireguardPrivateKey)));
+    const bootFirewall = masterRuleset({ wireguardPort: args.wireguard.port, allowWorkerToWorker: args.wireguard.allowWorkerToWorker, sets: BOOT_MASTER_SETS });
+    const userData = this.keep(
+      renderWithSecrets(`nodes/${name}/cloud-init.yaml`, secrets, (s) =>
+        renderBootData({ hostname: `${args.env}-${name}`, role: "master", wireguardConf: hubConf(s.wireguardPrivateKey), firewall: bootFirewall }),
+      ),
+    );
+
+    this.server = new hcloud.Server(
+      `${name}-server`,
+      {
+        serverType: args.serverType,
+        image: args.image,
+        location: args.location,
+        sshKeys: this.sshKeyIds,
+        firewallIds: [this.firewall.id.apply(Number)],
+        publicNets: [{ ipv4Enabled: true, ipv4: this.publicIp.id.apply(Number), ipv6Enabled: true }],
+        userData,
+        labels: labels(args.env, "master"),
+        deleteProtection: protect,
+        rebuildProtection: protect,
+      },
+      { ...child, protect },
+    );
+
+    this.ssh = { masterHost: this.ipv4Address, privateKey: deployKey.privateKeyOpenssh };
+    this.ready = new command.remote.Command(
+      `${name}-ready`,
+      { connection: masterConnection(this.ssh), create: "cloud-init status --wait >/dev/null; wg show wg0 listen-port" },
+      { ...child, dependsOn: [this.server] },
+    );
+
+    // The peer set and the firewall sets change as the fleet grows; neither touches boot data.
+    const sets = pulumi.output(args.workerPeers).apply((peers) => hubPeerSet(args.operators, peers));
+    const nftables = sets.apply((s) =>
+      renderNftFile(masterRuleset({ wireguardPort: args.wireguard.port, allowWorkerToWorker: args.wireguard.allowWorkerToWorker, sets: s.firewall })),
+    );
+    const peersConf = sets.apply((s) => renderWgConf({ peers: s.peers }));
+    this.keep(renderPlain(`nodes/${name}/wireguard/peers.conf`, peersConf));
+    this.keep(renderPlain(`nodes/${name}/nftables.nft`, nftables));
+    this.hubSync = new command.remote.Command(
+      `${name}-hub-sync`,
+      {
+        connection: masterConnection(this.ssh),
+        create: template("host/hub-sync.sh"),
+        stdin: pulumi.all([peersConf, nftables]).apply(([peers, nft]) => hubSyncPayload(peers, nft)),
+      },
+      { ...child, dependsOn: [this.ready] },
+    );
+
+    this.registerOutputs({ ipv4Address: this.ipv4Address, hubPublicKey: this.hubPublicKey, serverId: this.server.id });
+  }
+}

@@ -1,0 +1,149 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as cloudflare from "@pulumi/cloudflare";
+import * as random from "@pulumi/random";
+import * as command from "@pulumi/command";
+import { FleetComponent } from "../src/component";
+import { masterConnection, type SshPath } from "../src/connections";
+import { renderPlain } from "../src/render/artifact";
+import { ORIGIN_DEFAULTS, providerIngress, type IngressRule } from "../src/render/ingress";
+import { fillTemplate } from "../src/render/templates";
+import { stringify } from "yaml";
+
+export const CLOUDFLARED_IMAGE = "cloudflare/cloudflared:2025.11.1";
+
+export interface TunnelIngressArgs {
+  readonly env: string;
+  readonly accountId: string;
+  readonly zoneId: string;
+  readonly teamName?: string;
+  readonly rules: readonly IngressRule[];
+  readonly access: {
+    readonly emails: readonly string[];
+    readonly emailDomains: readonly string[];
+    readonly sessionDuration: string;
+    readonly webhookSources: readonly string[];
+  };
+  /** n8n's hostname: its /webhook path gets its own application. */
+  readonly n8nHostname: string;
+  readonly master: { readonly ssh: SshPath; readonly ready: pulumi.Resource };
+}
+
+/** `ops-studio.example.com` → `ops-studio`: a stable, readable resource name per hostname. */
+const label = (hostname: string): string => hostname.split(".")[0]!;
+
+/**
+ * The fleet's only way in: one Cloudflare Tunnel ending on the master, a DNS
+ * record per hostname, and Access in front of everything that is not an API.
+ */
+export class TunnelIngress extends FleetComponent {
+  readonly tunnel: cloudflare.ZeroTrustTunnelCloudflared;
+  readonly tunnelConfig: cloudflare.ZeroTrustTunnelCloudflaredConfig;
+  readonly tunnelToken: pulumi.Output<string>;
+  readonly serviceTokenId: pulumi.Output<string>;
+  readonly serviceTokenSecret: pulumi.Output<string>;
+  readonly hostnames: string[];
+
+  constructor(name: string, args: TunnelIngressArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("supafleet:index:TunnelIngress", name, opts);
+    const child = { parent: this };
+    const { accountId } = args;
+
+    const secret = new random.RandomBytes(`${name}-tunnel-secret`, { length: 32 }, child);
+    this.tunnel = new cloudflare.ZeroTrustTunnelCloudflared(
+      `${name}-tunnel`,
+      { accountId, name: `supafleet-${args.env}`, configSrc: "cloudflare", tunnelSecret: secret.base64 },
+      child,
+    );
+
+    // Access: who may pass, and the token automations use instead of a login.
+    const operators = new cloudflare.ZeroTrustAccessPolicy(
+      `${name}-operators`,
+      {
+        accountId,
+        name: `supafleet ${args.env}: operators`,
+        decision: "allow",
+        includes: [
+          ...args.access.emails.map((email) => ({ email: { email } })),
+          ...args.access.emailDomains.map((domain) => ({ emailDomain: { domain } })),
+        ],
+        sessionDuration: args.access.sessionDuration,
+      },
+      child,
+    );
+    const serviceToken = new cloudflare.ZeroTrustAccessServiceToken(
+      `${name}-automation-token`,
+      { accountId, name: `supafleet ${args.env}: automation`, duration: "8760h" },
+      child,
+    );
+    this.serviceTokenId = serviceToken.clientId;
+    this.serviceTokenSecret = pulumi.secret(serviceToken.clientSecret);
+    const automation = new cloudflare.ZeroTrustAccessPolicy(
+      `${name}-automation`,
+      { accountId, name: `supafleet ${args.env}: automation`, decision: "non_identity", includes: [{ serviceToken: { tokenId: serviceToken.id } }] },
+      child,
+    );
+    const allow = [
+      { id: operators.id, precedence: 1 },
+      { id: automation.id, precedence: 2 },
+    ];
+
+    const protectedRules = args.rules.filter((r) => r.hostname !== undefined && r.kind !== "api");
+    const apps = new Map<string, cloudflare.ZeroTrustAccessApplication>();
+    for (const r of protectedRules) {
+      apps.set(
+        r.hostname!,
+        new cloudflare.ZeroTrustAccessApplication(
+          `${name}-app-${label(r.hostname!)}`,
+          { accountId, name: `supafleet ${args.env}: ${r.hostname}`, type: "self_hosted", domain: r.hostname, sessionDuration: args.access.sessionDuration, policies: allow },
+          child,
+        ),
+      );
+    }
+    // Webhook callers cannot log in: they send the service token, or come from a listed range.
+    const webhookPolicies = [{ id: automation.id, precedence: 1 }];
+    if (args.access.webhookSources.length > 0) {
+      const sources = new cloudflare.ZeroTrustAccessPolicy(
+        `${name}-webhook-sources`,
+        { accountId, name: `supafleet ${args.env}: webhook sources`, decision: "bypass", includes: args.access.webhookSources.map((ip) => ({ ip: { ip } })) },
+        child,
+      );
+      webhookPolicies.push({ id: sources.id, precedence: 2 });
+    }
+    new cloudflare.ZeroTrustAccessApplication(
+      `${name}-app-n8n-webhook`,
+      { accountId, name: `supafleet ${args.env}: n8n webhooks`, type: "self_hosted", domain: `${args.n8nHostname}/webhook`, sessionDuration: args.access.sessionDuration, policies: webhookPolicies },
+      child,
+    );
+
+    const ingresses = providerIngress(args.rules).map((r) => {
+      const app = r.hostname !== undefined ? apps.get(r.hostname) : undefined;
+      if (app === undefined || args.teamName === undefined) return r;
+      // Defence in depth: cloudflared itself refuses requests without a valid Access token.
+      return { ...r, originRequest: { access: { required: true, teamName: args.teamName, audTags: [app.aud] } } };
+    });
+    this.tunnelConfig = new cloudflare.ZeroTrustTunnelCloudflaredConfig(
+      `${name}-config`,
+      { accountId, tunnelId: this.tunnel.id, source: "cloudflare", config: { ingresses, originRequest: { ...ORIGIN_DEFAULTS } } },
+      child,
+    );
+    this.keep(renderPlain("edge/ingress.yaml", pulumi.output(stringify({ originRequest: ORIGIN_DEFAULTS, ingress: providerIngress(args.rules) }))));
+
+    this.hostnames = args.rules.flatMap((r) => (r.hostname !== undefined ? [r.hostname] : []));
+    for (const hostname of this.hostnames) {
+      new cloudflare.DnsRecord(
+        `${name}-dns-${label(hostname)}`,
+        { zoneId: args.zoneId, name: hostname, type: "CNAME", content: pulumi.interpolate`${this.tunnel.id}.cfargotunnel.com`, proxied: true, ttl: 1, comment: `supafleet ${args.env}` },
+        child,
+      );
+    }
+
+    this.tunnelToken = pulumi.secret(cloudflare.getZeroTrustTunnelCloudflaredTokenOutput({ accountId, tunnelId: this.tunnel.id }, child).token);
+    new command.remote.Command(
+      `${name}-cloudflared`,
+      { connection: masterConnection(args.master.ssh), create: fillTemplate("host/cloudflared-install.sh", { image: CLOUDFLARED_IMAGE }), stdin: this.tunnelToken },
+      { ...child, dependsOn: [args.master.ready, this.tunnelConfig] },
+    );
+
+    this.registerOutputs({ tunnelId: this.tunnel.id, tunnelToken: this.tunnelToken, hostnames: this.hostnames });
+  }
+}

@@ -1,0 +1,108 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as hcloud from "@pulumi/hcloud";
+import * as random from "@pulumi/random";
+import * as command from "@pulumi/command";
+import { FleetComponent } from "../src/component";
+import { workerConnection, type SshPath } from "../src/connections";
+import { labels } from "../src/labels";
+import { wireguardPublicKey } from "../src/model/wireguard";
+import { renderWithSecrets } from "../src/render/artifact";
+import { renderBootData } from "../src/render/bootData";
+import { workerFirewallRules } from "../src/render/cloudFirewall";
+import { workerRuleset } from "../src/render/hostFirewall";
+import type { HubPeer } from "../src/render/hub";
+import { renderWgConf } from "../src/render/wireguardConf";
+
+export interface WorkerNodeArgs {
+  readonly env: string;
+  readonly protect: boolean;
+  readonly location: string;
+  readonly image: string;
+  readonly serverType: string;
+  /** Pinned in config; never derived from list order. */
+  readonly address: string;
+  readonly wireguard: { readonly subnet: string; readonly prefix: number; readonly port: number };
+  readonly hub: { readonly publicKey: pulumi.Input<string>; readonly ipv4Address: pulumi.Input<string> };
+  /** SSH keys (ids) the server accepts: the deploy key and the operators'. */
+  readonly sshKeyIds: pulumi.Input<pulumi.Input<string>[]>;
+  readonly ssh: SshPath;
+  /** The hub has this worker as a peer once this has run; SSH over WireGuard needs it. */
+  readonly hubSynced: pulumi.Resource;
+  /** Set for a worker that exists for one dedicated project. */
+  readonly dedicatedTo?: string;
+}
+
+/**
+ * A worker: runs project stacks, has no public port but WireGuard from the
+ * master, and is reached over SSH only through the master.
+ */
+export class WorkerNode extends FleetComponent {
+  readonly server: hcloud.Server;
+  readonly firewall: hcloud.Firewall;
+  readonly address: string;
+  readonly publicKey: pulumi.Output<string>;
+  /** This worker as an entry of the hub's peer set. */
+  readonly hubPeer: pulumi.Output<HubPeer>;
+  readonly ready: command.remote.Command;
+
+  constructor(name: string, args: WorkerNodeArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("supafleet:index:WorkerNode", name, opts);
+    const child = { parent: this };
+    const role: Record<string, string> = args.dedicatedTo ? { dedicated: args.dedicatedTo } : {};
+    this.address = args.address;
+
+    this.firewall = new hcloud.Firewall(
+      `${name}-firewall`,
+      { labels: labels(args.env, "worker", { worker: name }), rules: workerFirewallRules(args.wireguard.port, args.hub.ipv4Address) },
+      child,
+    );
+
+    const wgKey = new random.RandomBytes(`${name}-wireguard-key`, { length: 32 }, child);
+    this.publicKey = wgKey.base64.apply(wireguardPublicKey);
+    this.hubPeer = this.publicKey.apply((publicKey) => ({ name, address: args.address, publicKey }));
+
+    // Everything in boot data lives as long as the server: its key, the hub's key
+    // and pinned address, the subnet. Growth elsewhere never changes it.
+    const userData = this.keep(
+      renderWithSecrets(`nodes/${name}/cloud-init.yaml`, { wireguardPrivateKey: wgKey.base64 }, (s) =>
+        pulumi.all([args.hub.publicKey, args.hub.ipv4Address]).apply(([hubKey, hubIp]) =>
+          renderBootData({
+            hostname: `${args.env}-${name}`,
+            role: "worker",
+            wireguardConf: renderWgConf({
+              interface: { privateKey: s.wireguardPrivateKey, address: `${args.address}/${args.wireguard.prefix}` },
+              peers: [{ name: "hub (master)", publicKey: hubKey, allowedIps: [args.wireguard.subnet], endpoint: `${hubIp}:${args.wireguard.port}`, persistentKeepalive: 25 }],
+            }),
+            firewall: workerRuleset({ wireguardPort: args.wireguard.port, masterPublicIp: hubIp, subnet: args.wireguard.subnet }),
+          }),
+        ),
+      ),
+    );
+
+    this.server = new hcloud.Server(
+      `${name}-server`,
+      {
+        serverType: args.serverType,
+        image: args.image,
+        location: args.location,
+        sshKeys: args.sshKeyIds,
+        firewallIds: [this.firewall.id.apply(Number)],
+        // IPv4 for egress (image pulls, SMTP, backups); the firewall admits nothing but WireGuard.
+        publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
+        userData,
+        labels: labels(args.env, "worker", { worker: name, ...role }),
+        deleteProtection: args.protect,
+        rebuildProtection: args.protect,
+      },
+      { ...child, protect: args.protect },
+    );
+
+    this.ready = new command.remote.Command(
+      `${name}-ready`,
+      { connection: workerConnection(args.ssh, args.address), create: "cloud-init status --wait >/dev/null; wg show wg0 latest-handshakes" },
+      { ...child, dependsOn: [this.server, args.hubSynced] },
+    );
+
+    this.registerOutputs({ address: this.address, publicKey: this.publicKey, serverId: this.server.id });
+  }
+}

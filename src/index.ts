@@ -1,0 +1,5 @@
+// Pulumi's entry point. Pulumi calls the exported function and uses what it
+// returns as the stack outputs.
+import { main } from "./main";
+
+export = main;

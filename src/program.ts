@@ -1,0 +1,124 @@
+import * as pulumi from "@pulumi/pulumi";
+import { BackupSchedule } from "../components/BackupSchedule";
+import { BackupVault } from "../components/BackupVault";
+import { MasterNode } from "../components/MasterNode";
+import { SupabaseProject } from "../components/SupabaseProject";
+import { TunnelIngress } from "../components/TunnelIngress";
+import { WorkerNode } from "../components/WorkerNode";
+import type { FleetComponent } from "./component";
+import { deferred } from "./deferred";
+import type { FleetModel } from "./model/fleet";
+import { ingressRules } from "./render/ingress";
+import type { HubPeer } from "./render/hub";
+
+/** Every component of one environment, by role. */
+export interface Fleet {
+  readonly model: FleetModel;
+  readonly master: MasterNode;
+  readonly workers: ReadonlyMap<string, WorkerNode>;
+  readonly projects: ReadonlyMap<string, SupabaseProject>;
+  readonly tunnel: TunnelIngress;
+  readonly vault: BackupVault;
+  readonly backups: ReadonlyMap<string, BackupSchedule>;
+  readonly components: readonly FleetComponent[];
+}
+
+/**
+ * Instantiates the whole environment from its model. Logical names come from
+ * config names only (never list positions), so adding or removing one tenant,
+ * project or worker leaves every other resource's identity untouched.
+ */
+export function buildFleet(model: FleetModel): Fleet {
+  const cfg = model.config;
+  const env = model.env;
+  const node = { env, protect: model.protect, location: cfg.hetzner.location, image: cfg.hetzner.image };
+
+  const peers = deferred<HubPeer[]>();
+  const master = new MasterNode(model.master.name, {
+    ...node,
+    serverType: model.master.serverType,
+    operators: model.operators,
+    wireguard: model.wireguard,
+    workerPeers: peers.output,
+  });
+
+  const workers = new Map<string, WorkerNode>();
+  for (const w of model.workers) {
+    workers.set(
+      w.name,
+      new WorkerNode(w.name, {
+        ...node,
+        serverType: w.serverType,
+        address: w.address,
+        wireguard: model.wireguard,
+        hub: { publicKey: master.hubPublicKey, ipv4Address: master.ipv4Address },
+        sshKeyIds: master.sshKeyIds,
+        ssh: master.ssh,
+        hubSynced: master.hubSync,
+        ...(w.dedicatedTo !== undefined ? { dedicatedTo: w.dedicatedTo } : {}),
+      }),
+    );
+  }
+  peers.resolve(pulumi.all([...workers.values()].map((w) => w.hubPeer)));
+
+  const projects = new Map<string, SupabaseProject>();
+  for (const p of model.projects) {
+    projects.set(p.name, new SupabaseProject(p.name, { env, project: p }));
+  }
+
+  const tunnel = new TunnelIngress("edge", {
+    env,
+    accountId: cfg.cloudflare.accountId,
+    zoneId: cfg.cloudflare.zoneId,
+    ...(cfg.cloudflare.teamName !== undefined ? { teamName: cfg.cloudflare.teamName } : {}),
+    rules: ingressRules(model),
+    access: { ...cfg.access, emails: [...new Set([...model.operators.map((o) => o.email), ...cfg.access.emails])] },
+    n8nHostname: model.hostnames.n8n,
+    master: { ssh: master.ssh, ready: master.ready },
+  });
+
+  const vault = new BackupVault("backups", { env, protect: model.protect, type: cfg.backups.storageBox.type, location: cfg.backups.storageBox.location });
+  const backups = new Map<string, BackupSchedule>();
+  for (const p of model.projects) {
+    backups.set(
+      p.name,
+      new BackupSchedule(p.name, {
+        env,
+        project: p,
+        storageBoxId: vault.storageBoxId,
+        retention: cfg.backups.retention,
+        time: cfg.backups.time,
+        randomizedDelayMinutes: cfg.backups.randomizedDelayMinutes,
+      }),
+    );
+  }
+
+  const components: FleetComponent[] = [master, ...workers.values(), ...projects.values(), tunnel, vault, ...backups.values()];
+  return { model, master, workers, projects, tunnel, vault, backups, components };
+}
+
+/** Stack outputs: addresses and URLs in the clear, every key and credential as a secret. */
+export function stackOutputs(fleet: Fleet): Record<string, unknown> {
+  const projects = Object.fromEntries(
+    [...fleet.projects].map(([name, p]) => [name, { apiUrl: p.apiUrl, studioUrl: p.studioUrl, worker: fleet.model.projects.find((m) => m.name === name)!.worker.name }]),
+  );
+  const projectSecrets = pulumi.secret(
+    Object.fromEntries(
+      [...fleet.projects].map(([name, p]) => [
+        name,
+        { anonKey: p.anonKey, serviceRoleKey: p.serviceRoleKey, connectionString: p.connectionString, ...(p.publishableKey ? { publishableKey: p.publishableKey, secretKey: p.secretKey } : {}) },
+      ]),
+    ),
+  );
+  return {
+    environment: fleet.model.env,
+    masterIpv4: fleet.master.ipv4Address,
+    workers: Object.fromEntries([...fleet.workers].map(([name, w]) => [name, { address: w.address }])),
+    projects,
+    projectSecrets,
+    tunnelId: fleet.tunnel.tunnel.id,
+    hostnames: fleet.tunnel.hostnames,
+    automationServiceToken: pulumi.secret({ clientId: fleet.tunnel.serviceTokenId, clientSecret: fleet.tunnel.serviceTokenSecret }),
+    backupRepositories: Object.fromEntries([...fleet.backups].map(([name, b]) => [name, b.repository])),
+  };
+}
