@@ -1,0 +1,119 @@
+import type { ResourceNode, Snapshot } from "./run";
+import { redactInputs } from "./secretEnvelope";
+import { shortType } from "./tree";
+
+export type ChangeKind = "create" | "delete" | "update" | "replace";
+
+export interface Change {
+  readonly kind: ChangeKind;
+  readonly key: string;
+  readonly type: string;
+  readonly name: string;
+  /** Input paths that differ, e.g. `config.ingresses[ops.example.com].service`. */
+  readonly paths: string[];
+}
+
+/**
+ * Inputs whose change makes the provider replace the resource rather than
+ * update it. `*` means any input. A replace in a diff is what an operator
+ * must look at before merging.
+ */
+const FORCE_NEW: Readonly<Record<string, readonly string[]>> = {
+  "hcloud:index/server:Server": ["userData", "image", "location", "sshKeys", "datacenter"],
+  "hcloud:index/primaryIp:PrimaryIp": ["type", "location", "datacenter"],
+  "hcloud:index/sshKey:SshKey": ["publicKey"],
+  "hcloud:index/storageBox:StorageBox": ["location"],
+  "hcloud:index/storageBoxSubaccount:StorageBoxSubaccount": ["storageBoxId", "homeDirectory"],
+  "random:index/randomPassword:RandomPassword": ["*"],
+  "random:index/randomBytes:RandomBytes": ["*"],
+  "tls:index/privateKey:PrivateKey": ["*"],
+  "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared": ["accountId", "name", "tunnelSecret"],
+  "cloudflare:index/dnsRecord:DnsRecord": ["zoneId"],
+};
+
+function forcesReplace(type: string, paths: readonly string[]): boolean {
+  const keys = FORCE_NEW[type] ?? [];
+  return paths.length > 0 && (keys.includes("*") || paths.some((p) => keys.includes(p.split(/[.[]/)[0]!)));
+}
+
+// Fields that name an element of a list, so a diff matches list items by identity, not position.
+const IDENTITY = ["hostname", "name", "path", "description", "id"] as const;
+
+function identityOf(v: unknown): string | undefined {
+  if (v === null || typeof v !== "object") return undefined;
+  const o = v as Record<string, unknown>;
+  const parts = IDENTITY.filter((k) => typeof o[k] === "string").map((k) => String(o[k]));
+  if (parts.length > 0) return parts.join("|");
+  // A rule with no name of its own, such as the tunnel's catch-all, is known by where it goes.
+  return typeof o.service === "string" ? o.service : undefined;
+}
+
+/** Paths at which two input values differ. */
+export function diffValues(a: unknown, b: unknown, path = ""): string[] {
+  if (JSON.stringify(a) === JSON.stringify(b)) return [];
+  if (Array.isArray(a) && Array.isArray(b)) {
+    const ids = (xs: unknown[]): (string | undefined)[] => xs.map(identityOf);
+    const ia = ids(a);
+    const ib = ids(b);
+    const keyed = ia.every((x) => x !== undefined) && ib.every((x) => x !== undefined) && new Set(ia).size === a.length && new Set(ib).size === b.length;
+    if (keyed) {
+      const all = [...new Set([...ia, ...ib])] as string[];
+      return all.flatMap((id) => diffValues(a[ia.indexOf(id)], b[ib.indexOf(id)], `${path}[${id}]`));
+    }
+    const n = Math.max(a.length, b.length);
+    return Array.from({ length: n }, (_, i) => diffValues(a[i], b[i], `${path}[${i}]`)).flat();
+  }
+  const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+  if (isObj(a) && isObj(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    return keys.flatMap((k) => diffValues(a[k], b[k], path === "" ? k : `${path}.${k}`));
+  }
+  return [path === "" ? "(value)" : path];
+}
+
+const comparable = (r: ResourceNode): unknown => redactInputs(r.inputs, "hash");
+
+export function diffSnapshots(base: Snapshot, head: Snapshot): Change[] {
+  const before = new Map(base.resources.map((r) => [r.key, r]));
+  const after = new Map(head.resources.map((r) => [r.key, r]));
+  const changes: Change[] = [];
+  for (const [key, r] of after) {
+    const old = before.get(key);
+    if (old === undefined) {
+      changes.push({ kind: "create", key, type: r.type, name: r.name, paths: [] });
+      continue;
+    }
+    const paths = diffValues(comparable(old), comparable(r));
+    if (paths.length > 0) changes.push({ kind: forcesReplace(r.type, paths) ? "replace" : "update", key, type: r.type, name: r.name, paths });
+  }
+  for (const [key, r] of before) {
+    if (!after.has(key)) changes.push({ kind: "delete", key, type: r.type, name: r.name, paths: [] });
+  }
+  const order: Record<ChangeKind, number> = { replace: 0, delete: 1, update: 2, create: 3 };
+  return changes.sort((x, y) => order[x.kind] - order[y.kind] || x.key.localeCompare(y.key));
+}
+
+const SIGN: Record<ChangeKind, string> = { create: "+", delete: "-", update: "~", replace: "±" };
+
+/** A summary a reviewer can read in a pull request comment. */
+export function renderDiff(changes: readonly Change[], title: string): string {
+  const count = (k: ChangeKind): number => changes.filter((c) => c.kind === k).length;
+  const lines = [
+    `### ${title}`,
+    "",
+    `**${count("create")} to create · ${count("update")} to update · ${count("replace")} to replace · ${count("delete")} to delete**`,
+    "",
+  ];
+  if (changes.length === 0) return [...lines, "No resource changes."].join("\n") + "\n";
+  if (count("replace") + count("delete") > 0) {
+    lines.push("> ⚠️ This change replaces or deletes existing resources. Check that this is intended before merging.", "");
+  }
+  lines.push("```diff");
+  for (const c of changes) {
+    lines.push(`${SIGN[c.kind]} ${c.kind.padEnd(7)} ${shortType(c.type)}  ${c.name}`);
+    for (const p of c.paths.slice(0, 12)) lines.push(`${SIGN[c.kind]}           ${p}`);
+    if (c.paths.length > 12) lines.push(`${SIGN[c.kind]}           … and ${c.paths.length - 12} more`);
+  }
+  lines.push("```");
+  return lines.join("\n") + "\n";
+}

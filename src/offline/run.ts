@@ -1,0 +1,138 @@
+import * as pulumi from "@pulumi/pulumi";
+import { checkFleetConfig } from "../config/load";
+import { parseConfigValue } from "../config/fromPulumi";
+import { main } from "../main";
+import type { Fleet } from "../program";
+import { FleetMocks } from "./mocks";
+import type { EngineConfig } from "./stackFile";
+
+/** One registered resource, with its parent and the inputs the provider would receive. */
+export interface ResourceNode {
+  readonly key: string;
+  readonly type: string;
+  readonly name: string;
+  readonly custom: boolean;
+  readonly parent?: string;
+  readonly inputs: Record<string, unknown>;
+}
+
+export interface RenderedFile {
+  readonly path: string;
+  readonly content: string;
+}
+
+/** Everything one offline run of the program produced. */
+export interface Snapshot {
+  readonly stack: string;
+  readonly resources: ResourceNode[];
+  readonly outputs: Record<string, unknown>;
+  readonly files: RenderedFile[];
+  /** Every secret value the run saw: mock secrets, placeholders and secret outputs. For leak checks only. */
+  readonly secretValues: string[];
+  /** Set when the config was refused; the program registered nothing. */
+  readonly error?: string;
+}
+
+export const PROJECT = "supafleet";
+
+// Exported by the SDK at runtime but internal in its typings: settles in-flight registrations.
+const waitForRPCs = (): Promise<void> => (pulumi.runtime as unknown as { waitForRPCs: () => Promise<void> }).waitForRPCs();
+
+export function placeholder(key: string): string {
+  return `<offline-placeholder:${key}>`;
+}
+
+export function resourceKey(type: string, name: string): string {
+  return `${type}::${name}`;
+}
+
+export function promiseOf<T>(o: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => o.apply((v) => { resolve(v); return v; }));
+}
+
+/** Adds a marked placeholder for every secure key the config declares and lacks. */
+export function withPlaceholders(stack: string, cfg: EngineConfig): EngineConfig {
+  const values: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(cfg.values)) values[k] = parseConfigValue(v);
+  const { secure } = checkFleetConfig({ stack, stackFile: `Pulumi.${stack}.yaml`, values, secretKeys: new Set(cfg.secretKeys) });
+  const out = { values: { ...cfg.values }, secretKeys: [...cfg.secretKeys] };
+  for (const s of secure) {
+    if (out.values[s.key] === undefined) {
+      out.values[s.key] = placeholder(s.key);
+      out.secretKeys.push(s.key);
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs the real program under the Pulumi SDK's mock runtime. Safe to call
+ * repeatedly in one process: each run installs fresh mocks and config and
+ * waits for the previous run's work to settle first.
+ */
+export async function runOffline(stack: string, engineConfig: EngineConfig): Promise<Snapshot> {
+  await waitForRPCs();
+  const cfg = withPlaceholders(stack, engineConfig);
+  const mocks = new FleetMocks();
+  await pulumi.runtime.setMocks(mocks, PROJECT, stack, false);
+  pulumi.runtime.setAllConfig(cfg.values, cfg.secretKeys);
+
+  const keys = new WeakMap<pulumi.Resource, string>();
+  const parents = new Map<string, string | undefined>();
+  let fleet: Fleet | undefined;
+  let rawOutputs: Record<string, unknown> = {};
+  let error: string | undefined;
+  try {
+    await pulumi.runtime.runInPulumiStack(async () => {
+      pulumi.runtime.registerStackTransformation((args) => {
+        const key = resourceKey(args.type, args.name);
+        keys.set(args.resource, key);
+        const parent = args.opts.parent;
+        parents.set(key, parent && !(parent instanceof pulumi.runtime.Stack) ? keys.get(parent) : undefined);
+        return undefined;
+      });
+      rawOutputs = await main((f) => (fleet = f));
+      return {};
+    });
+  } catch (e) {
+    if (!pulumi.RunError.isInstance(e)) throw e;
+    error = (e as Error).message;
+  }
+  await waitForRPCs();
+
+  const files: RenderedFile[] = [];
+  for (const c of (fleet as Fleet | undefined)?.components ?? []) {
+    for (const a of c.artifacts) files.push({ path: a.path, content: await promiseOf(a.content) });
+  }
+  const secrets = new Set<string>([...mocks.secretValues, ...cfg.secretKeys.map((k) => cfg.values[k]!)]);
+  const outputs = await resolveOutputs(rawOutputs, secrets);
+
+  const resources = mocks.resources
+    .filter((r) => r.type !== "pulumi:pulumi:Stack")
+    .map((r): ResourceNode => {
+      const key = resourceKey(r.type, r.name);
+      const parent = parents.get(key);
+      return { key, type: r.type, name: r.name, custom: r.custom, inputs: r.inputs, ...(parent !== undefined ? { parent } : {}) };
+    });
+  return { stack, resources, outputs, files: files.sort((a, b) => a.path.localeCompare(b.path)), secretValues: [...secrets].filter((s) => s.length >= 8), ...(error !== undefined ? { error } : {}) };
+}
+
+export const REDACTED = "[secret]";
+
+/** Resolves stack outputs to plain values; every string under a secret is collected and redacted. */
+async function resolveOutputs(value: unknown, secrets: Set<string>, secret = false): Promise<never> {
+  if (pulumi.Output.isInstance(value)) {
+    const isSecret = secret || (await pulumi.isSecret(value));
+    return resolveOutputs(await promiseOf(value), secrets, isSecret);
+  }
+  if (Array.isArray(value)) return Promise.all(value.map((v) => resolveOutputs(v, secrets, secret))) as Promise<never>;
+  if (value !== null && typeof value === "object") {
+    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolveOutputs(v, secrets, secret)] as const));
+    return Object.fromEntries(entries) as never;
+  }
+  if (secret && typeof value === "string") {
+    secrets.add(value);
+    return REDACTED as never;
+  }
+  return value as never;
+}

@@ -1,0 +1,48 @@
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+import { PROJECT_NAMESPACE } from "../config/secrets";
+
+/** A stack's config the way the Pulumi engine hands it to the program: strings, JSON for structures. */
+export interface EngineConfig {
+  readonly values: Record<string, string>;
+  readonly secretKeys: string[];
+}
+
+export class StackFileError extends Error {}
+
+/** Reads Pulumi.<stack>.yaml text into the engine's form. */
+export function engineConfigFromYaml(text: string, source: string): EngineConfig {
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (e) {
+    throw new StackFileError(`${source} is not valid YAML: ${(e as Error).message}`);
+  }
+  const config = (doc as { config?: unknown } | null)?.config ?? {};
+  if (typeof config !== "object" || config === null || Array.isArray(config)) {
+    throw new StackFileError(`${source}: "config" must be a mapping of keys to values`);
+  }
+  const values: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [rawKey, value] of Object.entries(config)) {
+    const key = rawKey.includes(":") ? rawKey : `${PROJECT_NAMESPACE}:${rawKey}`;
+    if (value !== null && typeof value === "object" && !Array.isArray(value) && "secure" in value) {
+      // Ciphertext cannot be decrypted without the Pulumi CLI; the plan treats it as set.
+      values[key] = `<offline-placeholder:${key}>`;
+      secretKeys.push(key);
+    } else {
+      values[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+  }
+  return { values, secretKeys };
+}
+
+export function readStackFile(path: string): EngineConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new StackFileError(`cannot read ${path}`);
+  }
+  return engineConfigFromYaml(text, path);
+}
