@@ -9,6 +9,7 @@ import { masterConnection, type SshPath } from "../src/connections";
 import { labels } from "../src/labels";
 import { wireguardPublicKey } from "../src/model/wireguard";
 import { renderWithSecrets, renderPlain } from "../src/render/artifact";
+import { INSTALL_AUTHORIZED_KEYS, renderAuthorizedKeys } from "../src/render/authorizedKeys";
 import { renderBootData } from "../src/render/bootData";
 import { masterFirewallRules } from "../src/render/cloudFirewall";
 import { BOOT_MASTER_SETS, masterRuleset } from "../src/render/hostFirewall";
@@ -41,8 +42,9 @@ export class MasterNode extends FleetComponent {
   readonly ipv4Address: pulumi.Output<string>;
   readonly hubPublicKey: pulumi.Output<string>;
   readonly ssh: SshPath;
-  /** The deploy key and the operators' keys, for workers to accept as well. */
+  /** The deploy key, as Hetzner knows it; every server accepts it from creation on. */
   readonly sshKeyIds: pulumi.Output<string>[];
+  readonly deployPublicKey: pulumi.Output<string>;
   /** Completes once boot data has run and WireGuard is up; later commands wait on it. */
   readonly ready: command.remote.Command;
   readonly hubSync: command.remote.Command;
@@ -53,14 +55,11 @@ export class MasterNode extends FleetComponent {
     const protect = args.protect;
 
     const deployKey = new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, child);
-    const sshKeys = [
-      new hcloud.SshKey(`${name}-sshkey-deploy`, { publicKey: deployKey.publicKeyOpenssh, labels: labels(args.env, "deploy") }, child),
-      ...args.operators.map(
-        (o) => new hcloud.SshKey(`${name}-sshkey-${o.name}`, { publicKey: o.sshPublicKey, labels: labels(args.env, "operator", { operator: o.name }) }, child),
-      ),
-    ];
-
-    this.sshKeyIds = sshKeys.map((k) => k.id);
+    // Only the deploy key goes through Hetzner: its ssh_keys are fixed at creation,
+    // so operators' keys are managed over SSH (authorized-keys below) instead.
+    const hetznerKey = new hcloud.SshKey(`${name}-sshkey-deploy`, { publicKey: deployKey.publicKeyOpenssh, labels: labels(args.env, "deploy") }, child);
+    this.sshKeyIds = [hetznerKey.id];
+    this.deployPublicKey = deployKey.publicKeyOpenssh;
 
     // A primary IP outlives the server, so the address workers dial never moves.
     this.publicIp = new hcloud.PrimaryIp(
@@ -120,6 +119,11 @@ export class MasterNode extends FleetComponent {
       `${name}-ready`,
       { connection: masterConnection(this.ssh), create: "cloud-init status --wait >/dev/null; wg show wg0 listen-port" },
       { ...child, dependsOn: [this.server] },
+    );
+    new command.remote.Command(
+      `${name}-authorized-keys`,
+      { connection: masterConnection(this.ssh), create: INSTALL_AUTHORIZED_KEYS, stdin: this.deployPublicKey.apply((k) => renderAuthorizedKeys(k, args.operators)) },
+      { ...child, dependsOn: [this.ready] },
     );
 
     // The peer set and the firewall sets change as the fleet grows; neither touches boot data.

@@ -7,6 +7,7 @@ import { workerConnection, type SshPath } from "../src/connections";
 import { labels } from "../src/labels";
 import { wireguardPublicKey } from "../src/model/wireguard";
 import { renderWithSecrets } from "../src/render/artifact";
+import { INSTALL_AUTHORIZED_KEYS } from "../src/render/authorizedKeys";
 import { renderBootData } from "../src/render/bootData";
 import { workerFirewallRules } from "../src/render/cloudFirewall";
 import { workerRuleset } from "../src/render/hostFirewall";
@@ -23,8 +24,9 @@ export interface WorkerNodeArgs {
   readonly address: string;
   readonly wireguard: { readonly subnet: string; readonly prefix: number; readonly port: number };
   readonly hub: { readonly publicKey: pulumi.Input<string>; readonly ipv4Address: pulumi.Input<string> };
-  /** SSH keys (ids) the server accepts: the deploy key and the operators'. */
+  /** The deploy key's Hetzner id; operators' keys are managed over SSH. */
   readonly sshKeyIds: pulumi.Input<pulumi.Input<string>[]>;
+  readonly authorizedKeys: pulumi.Input<string>;
   readonly ssh: SshPath;
   /** The hub has this worker as a peer once this has run; SSH over WireGuard needs it. */
   readonly hubSynced: pulumi.Resource;
@@ -101,6 +103,12 @@ export class WorkerNode extends FleetComponent {
       `${name}-ready`,
       { connection: workerConnection(args.ssh, args.address), create: "cloud-init status --wait >/dev/null; wg show wg0 latest-handshakes" },
       { ...child, dependsOn: [this.server, args.hubSynced] },
+    );
+
+    new command.remote.Command(
+      `${name}-authorized-keys`,
+      { connection: workerConnection(args.ssh, args.address), create: INSTALL_AUTHORIZED_KEYS, stdin: args.authorizedKeys },
+      { ...child, dependsOn: [this.ready] },
     );
 
     this.registerOutputs({ address: this.address, publicKey: this.publicKey, serverId: this.server.id });

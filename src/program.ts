@@ -2,12 +2,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { BackupSchedule } from "../components/BackupSchedule";
 import { BackupVault } from "../components/BackupVault";
 import { MasterNode } from "../components/MasterNode";
+import { RlsPolicySet } from "../components/RlsPolicySet";
 import { SupabaseProject } from "../components/SupabaseProject";
 import { TunnelIngress } from "../components/TunnelIngress";
 import { WorkerNode } from "../components/WorkerNode";
 import type { FleetComponent } from "./component";
 import { deferred } from "./deferred";
 import type { FleetModel } from "./model/fleet";
+import { renderAuthorizedKeys } from "./render/authorizedKeys";
 import { ingressRules } from "./render/ingress";
 import type { HubPeer } from "./render/hub";
 
@@ -20,6 +22,7 @@ export interface Fleet {
   readonly tunnel: TunnelIngress;
   readonly vault: BackupVault;
   readonly backups: ReadonlyMap<string, BackupSchedule>;
+  readonly policySets: ReadonlyMap<string, RlsPolicySet>;
   readonly components: readonly FleetComponent[];
 }
 
@@ -53,6 +56,7 @@ export function buildFleet(model: FleetModel): Fleet {
         wireguard: model.wireguard,
         hub: { publicKey: master.hubPublicKey, ipv4Address: master.ipv4Address },
         sshKeyIds: master.sshKeyIds,
+        authorizedKeys: master.deployPublicKey.apply((k) => renderAuthorizedKeys(k, model.operators)),
         ssh: master.ssh,
         hubSynced: master.hubSync,
         ...(w.dedicatedTo !== undefined ? { dedicatedTo: w.dedicatedTo } : {}),
@@ -93,8 +97,13 @@ export function buildFleet(model: FleetModel): Fleet {
     );
   }
 
-  const components: FleetComponent[] = [master, ...workers.values(), ...projects.values(), tunnel, vault, ...backups.values()];
-  return { model, master, workers, projects, tunnel, vault, backups, components };
+  const policySets = new Map<string, RlsPolicySet>();
+  for (const p of model.projects.filter((m) => m.schemaPacks.length > 0)) {
+    policySets.set(p.name, new RlsPolicySet(p.name, { project: p, ssh: master.ssh, after: [workers.get(p.worker.name)!.ready] }));
+  }
+
+  const components: FleetComponent[] = [master, ...workers.values(), ...projects.values(), tunnel, vault, ...backups.values(), ...policySets.values()];
+  return { model, master, workers, projects, tunnel, vault, backups, policySets, components };
 }
 
 /** Stack outputs: addresses and URLs in the clear, every key and credential as a secret. */

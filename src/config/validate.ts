@@ -107,13 +107,9 @@ function checkProjects(projects: readonly Placed[]): ConfigIssue[] {
   const issues = [
     ...unique(projects, (p) => p.project.name, (p) => `${p.path}.name`, "project name"),
     ...unique(projects, (p) => String(p.project.slot), (p) => `${p.path}.slot`, "slot"),
+    // Studio lives at <subdomain>-studio; the suffix rule below keeps the two namespaces apart.
+    ...unique(projects, (p) => p.project.subdomain, (p) => `${p.path}.subdomain`, "subdomain"),
   ];
-  // A project's Studio hostname is <subdomain>-studio, so both names share one namespace.
-  const hostnames = projects.flatMap((p) => [
-    { host: p.project.subdomain, path: `${p.path}.subdomain` },
-    { host: `${p.project.subdomain}${STUDIO_SUFFIX}`, path: `${p.path}.subdomain` },
-  ]);
-  issues.push(...unique(hostnames, (h) => h.host, (h) => h.path, "hostname"));
   for (const p of projects) {
     const { subdomain } = p.project;
     if (RESERVED_SUBDOMAINS.has(subdomain)) {

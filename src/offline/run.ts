@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { checkFleetConfig } from "../config/load";
 import { parseConfigValue } from "../config/fromPulumi";
-import { main } from "../main";
+import { loadStackConfig, main } from "../main";
 import type { Fleet } from "../program";
 import { FleetMocks } from "./mocks";
 import type { EngineConfig } from "./stackFile";
@@ -83,6 +83,9 @@ export async function runOffline(stack: string, engineConfig: EngineConfig): Pro
   let rawOutputs: Record<string, unknown> = {};
   let error: string | undefined;
   try {
+    // The program's own first step, run before the stack exists so that a
+    // refused config leaves no half-registered stack behind.
+    loadStackConfig();
     await pulumi.runtime.runInPulumiStack(async () => {
       pulumi.runtime.registerStackTransformation((args) => {
         const key = resourceKey(args.type, args.name);

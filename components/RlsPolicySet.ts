@@ -1,0 +1,46 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { FleetComponent } from "../src/component";
+import { workerConnection, type SshPath } from "../src/connections";
+import type { ProjectModel } from "../src/model/fleet";
+import { renderPlain } from "../src/render/artifact";
+import { checksum, renderMigrationBundle } from "../src/rls/bundle";
+import { projectMigrations } from "../src/rls/migrations";
+import { containerName } from "../src/supabase/naming";
+
+export interface RlsPolicySetArgs {
+  readonly project: ProjectModel;
+  readonly ssh: SshPath;
+  /** The project's database must be running before migrations apply. */
+  readonly after: pulumi.Input<pulumi.Resource>[];
+}
+
+/**
+ * The tenant data model of one project: its schema packs rendered as ordered,
+ * idempotent migrations and applied to the project's database over SSH
+ * through the master. The command re-runs only when the bundle changes, and
+ * the ledger in the database skips what is already applied.
+ */
+export class RlsPolicySet extends FleetComponent {
+  readonly bundleChecksum: string;
+  readonly migrationIds: string[];
+
+  constructor(name: string, args: RlsPolicySetArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("supafleet:index:RlsPolicySet", name, opts);
+    const p = args.project;
+    const migrations = projectMigrations(p.schemaPacks);
+    const bundle = renderMigrationBundle(migrations);
+    this.bundleChecksum = checksum(bundle);
+    this.migrationIds = migrations.map((m) => m.id);
+    this.keep(renderPlain(`projects/${p.name}/migrations.sql`, bundle));
+
+    const psql = `docker exec -i ${containerName(p.name, "db")} psql -X -q -U supabase_admin -d postgres -v ON_ERROR_STOP=1 -f -`;
+    new command.remote.Command(
+      `${name}-migrations`,
+      { connection: workerConnection(args.ssh, p.worker.address), create: psql, update: psql, stdin: bundle },
+      { parent: this, dependsOn: args.after },
+    );
+
+    this.registerOutputs({ bundleChecksum: this.bundleChecksum, migrationIds: this.migrationIds });
+  }
+}

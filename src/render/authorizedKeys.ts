@@ -1,0 +1,27 @@
+import type { OperatorConfig } from "../config/schema";
+
+/**
+ * root's authorized_keys on every node: the program's deploy key first, so
+ * the program can never lock itself out, then each operator's key. Managed
+ * over SSH rather than through Hetzner's ssh_keys, which would replace every
+ * server whenever an operator joins or leaves.
+ */
+export function renderAuthorizedKeys(deployPublicKey: string, operators: readonly OperatorConfig[]): string {
+  const lines = [
+    "# Managed by supafleet; edits are overwritten on the next `pulumi up`.",
+    `${deployPublicKey.trim().split(" ").slice(0, 2).join(" ")} supafleet-deploy`,
+    ...operators.map((o) => `${o.sshPublicKey.trim().split(" ").slice(0, 2).join(" ")} operator-${o.name}`),
+  ];
+  return lines.join("\n") + "\n";
+}
+
+/** Replaces authorized_keys atomically, refusing input that lacks the deploy key. */
+export const INSTALL_AUTHORIZED_KEYS = [
+  "set -euo pipefail",
+  "tmp=$(mktemp /root/.ssh/authorized_keys.XXXXXX)",
+  'cat > "$tmp"',
+  'grep -q " supafleet-deploy$" "$tmp" || { echo "authorized_keys: refusing a set without the deploy key" >&2; rm -f "$tmp"; exit 1; }',
+  'chmod 600 "$tmp"',
+  'mv "$tmp" /root/.ssh/authorized_keys',
+  "echo \"authorized_keys: $(grep -vc '^#' /root/.ssh/authorized_keys) keys\"",
+].join("\n");

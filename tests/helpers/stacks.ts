@@ -1,0 +1,49 @@
+import { resolve } from "node:path";
+import { parse, stringify } from "yaml";
+import { readFileSync } from "node:fs";
+import { parseConfigValue } from "../../src/config/fromPulumi";
+import type { StackConfigInput } from "../../src/config/load";
+import { engineConfigFromYaml, type EngineConfig } from "../../src/offline/stackFile";
+
+export const ROOT = resolve(__dirname, "..", "..");
+
+/** A stack file's `config:` block as a plain object keyed like the file. */
+export function stackDoc(stack: string): Record<string, unknown> {
+  return (parse(readFileSync(resolve(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> }).config;
+}
+
+export function engineConfig(config: Record<string, unknown>): EngineConfig {
+  return engineConfigFromYaml(stringify({ config }), "test");
+}
+
+/** What the validator receives, with every declared secure key present as a secret. */
+export function validatorInput(config: Record<string, unknown>, stack = "test", secretKeys: string[] = []): StackConfigInput {
+  const e = engineConfig(config);
+  const values: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(e.values)) values[k] = parseConfigValue(v);
+  return { stack, stackFile: `Pulumi.${stack}.yaml`, values, secretKeys: new Set([...e.secretKeys, ...secretKeys]) };
+}
+
+export function clone<T>(v: T): T {
+  return structuredClone(v);
+}
+
+import { checkFleetConfig } from "../../src/config/load";
+
+/** Supplies every secure key the config declares, as the engine would after `pulumi config set --secret`. */
+export function withDeclaredSecrets(input: StackConfigInput): StackConfigInput {
+  const { secure } = checkFleetConfig(input);
+  const values = { ...input.values };
+  const secretKeys = new Set(input.secretKeys);
+  for (const s of secure) {
+    if (values[s.key] === undefined) {
+      values[s.key] = `test-secret-${s.key}`;
+      secretKeys.add(s.key);
+    }
+  }
+  return { ...input, values, secretKeys };
+}
+
+export function check(config: Record<string, unknown>): ReturnType<typeof checkFleetConfig> {
+  return checkFleetConfig(withDeclaredSecrets(validatorInput(config)));
+}

@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { diffSnapshots, type Change } from "../../src/offline/diff";
+import type { Snapshot } from "../../src/offline/run";
+import { runDoc } from "../helpers/offline";
+import { clone, stackDoc } from "../helpers/stacks";
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Doc = Record<string, any>;
+
+const prod = stackDoc("prod") as Doc;
+let base: Snapshot;
+
+const names = (changes: Change[], kind: Change["kind"]): string[] => changes.filter((c) => c.kind === kind).map((c) => c.name).sort();
+
+/** A resource belongs to a project (or worker) when its name is that name or starts with it. */
+const belongsTo = (name: string, owner: string): boolean => name === owner || name.startsWith(`${owner}-`) || name.startsWith(`edge-dns-${owner}`) || name.startsWith(`edge-app-${owner}-`);
+
+describe("blast radius in prod", () => {
+  it("baseline renders", async () => {
+    base = await runDoc("prod", prod);
+    expect(base.error).toBeUndefined();
+  });
+
+  it("adding a project on an existing worker adds only its resources and updates only the ingress", async () => {
+    const c = clone(prod);
+    c["supafleet:tenants"].push({
+      slug: "kita-sonnenschein",
+      name: "Kita Sonnenschein e.V.",
+      contact: { name: "Maria Berg", email: "leitung@kita-sonnenschein.de" },
+      plan: "starter",
+      isolation: "shared",
+      projects: [{ name: "kita", subdomain: "kita", slot: 7, placement: { worker: "w2" }, schemaPacks: ["msp-ops"] }],
+    });
+    const head = await runDoc("prod", c);
+    expect(head.error).toBeUndefined();
+    const changes = diffSnapshots(base, head);
+
+    const created = names(changes, "create");
+    expect(created.length).toBeGreaterThan(10);
+    for (const n of created) expect(belongsTo(n, "kita"), n).toBe(true);
+    expect(created).toEqual(expect.arrayContaining(["kita", "kita-jwt-secret", "kita-subaccount", "kita-migrations", "edge-dns-kita", "edge-dns-kita-studio", "edge-app-kita-studio"]));
+    expect(names(changes, "delete")).toEqual([]);
+    expect(names(changes, "replace")).toEqual([]);
+    const updates = changes.filter((c) => c.kind === "update");
+    expect(updates.map((u) => u.name)).toEqual(["edge-config"]);
+    expect(updates[0]!.paths).toEqual(["config.ingresses[kita-studio.techhilfepro.de]", "config.ingresses[kita.techhilfepro.de]"]);
+  });
+
+  it("adding a dedicated project adds its worker and updates only the ingress and the hub's peer set", async () => {
+    const c = clone(prod);
+    c["supafleet:tenants"].push({
+      slug: "stadtwerke",
+      name: "Stadtwerke Nord",
+      contact: { name: "IT", email: "it@stadtwerke-nord.de" },
+      plan: "enterprise",
+      isolation: "dedicated",
+      projects: [{ name: "stadtwerke", subdomain: "stadtwerke", slot: 8, placement: { dedicated: { serverType: "cx33", address: "10.100.0.21" } } }],
+    });
+    const changes = diffSnapshots(base, await runDoc("prod", c));
+    for (const n of names(changes, "create")) expect(belongsTo(n, "stadtwerke"), n).toBe(true);
+    expect(names(changes, "create")).toEqual(expect.arrayContaining(["stadtwerke-dedicated", "stadtwerke-dedicated-server", "stadtwerke-dedicated-wireguard-key"]));
+    expect(names(changes, "replace")).toEqual([]);
+    expect(names(changes, "delete")).toEqual([]);
+    expect(names(changes, "update")).toEqual(["edge-config", "master-hub-sync"]);
+    const hub = changes.find((ch) => ch.name === "master-hub-sync")!;
+    expect(hub.paths).toEqual(["stdin"]);
+  });
+
+  it("removing a worker and its project removes only theirs, and leaves every other server's inputs alone", async () => {
+    const c = clone(prod);
+    c["supafleet:tenants"] = c["supafleet:tenants"].filter((t: Doc) => t.slug !== "praxis-mueller");
+    c["supafleet:workers"] = c["supafleet:workers"].filter((w: Doc) => w.name !== "w3");
+    const changes = diffSnapshots(base, await runDoc("prod", c));
+    for (const n of names(changes, "delete")) expect(belongsTo(n, "praxis") || belongsTo(n, "w3"), n).toBe(true);
+    expect(names(changes, "delete")).toEqual(expect.arrayContaining(["w3-server", "praxis-jwt-secret", "edge-dns-praxis"]));
+    expect(names(changes, "create")).toEqual([]);
+    expect(names(changes, "replace")).toEqual([]);
+    expect(names(changes, "update")).toEqual(["edge-config", "master-hub-sync"]);
+  });
+
+  it("adding an operator updates keys and firewalls in place and replaces nothing", async () => {
+    const c = clone(prod);
+    c["supafleet:operators"].push({ ...clone(c["supafleet:operators"][1]), name: "lea", email: "lea@techhilfepro.de", sourceRanges: ["203.0.113.64/28"] });
+    const changes = diffSnapshots(base, await runDoc("prod", c));
+    expect(names(changes, "replace")).toEqual([]);
+    expect(names(changes, "create")).toEqual([]);
+    // The new operator's email also joins the Access allow policy.
+    expect(names(changes, "update")).toEqual(["edge-operators", "master-authorized-keys", "master-firewall", "master-hub-sync", ...["surgir-dedicated", "w1", "w2", "w3"].map((w) => `${w}-authorized-keys`)].sort());
+  });
+});

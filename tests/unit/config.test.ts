@@ -1,0 +1,133 @@
+import { describe, expect, it } from "vitest";
+import { checkFleetConfig, loadFleetConfig } from "../../src/config/load";
+import { ConfigError } from "../../src/config/issues";
+import { check, clone, stackDoc, validatorInput, withDeclaredSecrets } from "../helpers/stacks";
+
+type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const paths = (config: Doc): string[] => check(config).issues.map((i) => i.path);
+
+describe("the committed stack files", () => {
+  for (const stack of ["staging", "prod"]) {
+    it(`${stack} validates with its secrets set`, () => {
+      expect(check(stackDoc(stack)).issues).toEqual([]);
+    });
+  }
+
+  it("staging has at least 2 tenants, 3 projects and 2 workers", () => {
+    const c = stackDoc("staging") as Doc;
+    const projects = c["supafleet:tenants"].flatMap((t: Doc) => t.projects ?? []);
+    expect(c["supafleet:tenants"].length).toBeGreaterThanOrEqual(2);
+    expect(projects.length).toBeGreaterThanOrEqual(3);
+    expect(c["supafleet:workers"].length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("prod covers all three isolation levels with at least 5 projects and 3 workers", () => {
+    const c = stackDoc("prod") as Doc;
+    const levels = new Set(c["supafleet:tenants"].map((t: Doc) => t.isolation));
+    expect([...levels].sort()).toEqual(["dedicated", "pooled", "shared"]);
+    expect(c["supafleet:tenants"].flatMap((t: Doc) => t.projects ?? []).length).toBeGreaterThanOrEqual(5);
+    expect(c["supafleet:workers"].length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("hold no secure values and no secrets", () => {
+    for (const stack of ["staging", "prod"]) {
+      const text = JSON.stringify(stackDoc(stack));
+      expect(text).not.toContain("secure");
+      expect(text).not.toMatch(/password"|token"|secret"/i);
+    }
+  });
+});
+
+describe("bad config is reported in full", () => {
+  it("names both a duplicated subdomain and a worker address outside the subnet", () => {
+    const c = clone(stackDoc("prod")) as Doc;
+    c["supafleet:tenants"][3].projects[1].subdomain = "smarteros";
+    c["supafleet:workers"][1].address = "10.200.0.3";
+    const { issues } = check(c);
+    expect(issues).toEqual([
+      { path: "tenants[3].projects[1].subdomain", message: 'subdomain "smarteros" is already used by tenants[3].projects[0].subdomain' },
+      { path: "workers[1].address", message: "10.200.0.3 is outside the WireGuard subnet 10.100.0.0/24 (wireguard.subnet)" },
+    ]);
+  });
+
+  it("throws one ConfigError whose message lists every problem", () => {
+    const c = clone(stackDoc("staging")) as Doc;
+    c["supafleet:tenants"][0].projects[0].subdomain = "studio";
+    c["supafleet:backups"].retention.monthly = 3;
+    c["supafleet:hetzner"].masterServerType = "cx22";
+    let error: unknown;
+    try {
+      loadFleetConfig(withDeclaredSecrets(validatorInput(c, "staging")));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain("Pulumi.staging.yaml has 3 problems; nothing was deployed.");
+    expect(message).toContain("hetzner.masterServerType: must be a current Hetzner server type");
+    expect(message).toContain('tenants[0].projects[0].subdomain: "studio" is reserved');
+    expect(message).toContain("backups.retention.monthly: must keep at least 6 monthly backups");
+  });
+
+  it("reports a broken section and the problems of sound sections together", () => {
+    const c = clone(stackDoc("staging")) as Doc;
+    c["supafleet:hetzner"] = "fsn1";
+    c["supafleet:workers"][0].address = "10.110.0.1";
+    expect(paths(c)).toEqual(["hetzner", "workers[0].address"]);
+  });
+
+  it("names missing and misspelled keys", () => {
+    const c = clone(stackDoc("staging")) as Doc;
+    delete c["supafleet:domain"];
+    c["supafleet:tenants"][0].projects[0].subdomian = "ops2";
+    c["supafleet:tenant"] = [];
+    expect(paths(c).sort()).toEqual(["domain", "supafleet:tenant", "tenants[0].projects[0].subdomian"]);
+  });
+
+  it("checks references, isolation rules and memory", () => {
+    const c = clone(stackDoc("prod")) as Doc;
+    c["supafleet:tenants"][1].pool = "nope"; // pooled tenant → unknown project
+    c["supafleet:tenants"][3].projects[0].placement = { worker: "w9" };
+    c["supafleet:tenants"][5].projects[0].placement = { worker: "w1" }; // surgir is a dedicated tenant
+    c["supafleet:workers"][2].serverType = "cpx12";
+    expect(paths(c)).toEqual([
+      "tenants[1].pool",
+      "tenants[5].projects[0].placement",
+      "tenants[3].projects[0].placement.worker",
+      "workers[2].serverType",
+    ]);
+  });
+});
+
+describe("secrets", () => {
+  it("a secret in plain structured config is refused where it sits", () => {
+    const c = clone(stackDoc("staging")) as Doc;
+    c["supafleet:smtp"].password = "hunter2";
+    expect(paths(c)).toContain("smtp.password");
+  });
+
+  it("a missing secure key names the exact command that sets it", () => {
+    const input = validatorInput(stackDoc("staging"), "staging");
+    const { issues } = checkFleetConfig(input);
+    expect(issues).toContainEqual({
+      path: "hcloud:token",
+      message: "is missing (Hetzner Cloud API token (read & write) for the project); set it with: pulumi config set --secret hcloud:token --stack staging",
+    });
+    expect(issues.map((i) => i.path).sort()).toEqual(["cloudflare:apiToken", "hcloud:token", "supafleet:smtpPassword"]);
+  });
+
+  it("a secure key given in plain text is refused with the fix", () => {
+    const c = clone(stackDoc("staging")) as Doc;
+    c["hcloud:token"] = "plain-token";
+    const { issues } = check(c);
+    expect(issues).toEqual([
+      expect.objectContaining({ path: "hcloud:token", message: expect.stringContaining("is set in plain text") }),
+    ]);
+  });
+
+  it("a project with its own SMTP server declares its own password key", () => {
+    const { secure } = check(stackDoc("prod"));
+    expect(secure.map((s) => s.key)).toContain("supafleet:smtpPassword-praxis");
+  });
+});

@@ -1,0 +1,61 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { afterAll, describe, expect, it } from "vitest";
+import { ROOT, clone, stackDoc } from "../helpers/stacks";
+
+const work = mkdtempSync(join(tmpdir(), "supafleet-cli-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function plan(args: string[], cwd = ROOT): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(ROOT, "node_modules/tsx/dist/cli.mjs"), join(ROOT, "scripts/plan.ts"), ...args], { cwd, encoding: "utf8" });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("npm run plan", () => {
+  it("prints the tree and counts and fills out/<env>/", () => {
+    const out = join(work, "out");
+    const r = plan(["--stack", "staging", "--out", out]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("== staging: resource tree");
+    expect(r.stdout).toMatch(/├─ master {2}\(supafleet:index:MasterNode\)/);
+    expect(r.stdout).toMatch(/hcloud:index\/server:Server\s+3\n/);
+    expect(existsSync(join(out, "staging/nodes/w1/cloud-init.yaml"))).toBe(true);
+  });
+
+  it("on bad config names every problem, exits 1 and shows no stack trace", () => {
+    const c = clone(stackDoc("prod")) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    c["supafleet:tenants"][3].projects[1].subdomain = "smarteros";
+    c["supafleet:workers"][1].address = "10.200.0.3";
+    writeFileSync(join(work, "Pulumi.broken.yaml"), stringify({ config: c }));
+    const r = plan(["--stack", "broken", "--out", join(work, "out")], work);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("Pulumi.broken.yaml has 2 problems; nothing was deployed.");
+    expect(r.stderr).toContain("tenants[3].projects[1].subdomain");
+    expect(r.stderr).toContain("workers[1].address: 10.200.0.3 is outside the WireGuard subnet");
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expect(existsSync(join(work, "out/broken"))).toBe(false);
+  });
+
+  it("--diff shows the blast radius of a change against another stack file", () => {
+    const c = clone(stackDoc("staging")) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    c["supafleet:tenants"][2].projects.push({ name: "smarteros-b", subdomain: "smarteros-b", slot: 9, placement: { worker: "w1" } });
+    writeFileSync(join(work, "Pulumi.staging.yaml"), stringify({ config: c }));
+    const diffOut = join(work, "diff.md");
+    const r = plan(["--stack", "staging", "--out", join(work, "out"), "--quiet", "--diff", join(ROOT, "Pulumi.staging.yaml"), "--diff-out", diffOut], work);
+    expect(r.status).toBe(0);
+    const text = readFileSync(diffOut, "utf8");
+    expect(text).toMatch(/\*\*\d+ to create · 1 to update · 0 to replace · 0 to delete\*\*/);
+    expect(text).toContain("+ create  supafleet:index:SupabaseProject  smarteros-b");
+    expect(text).toContain("~ update  cloudflare:ZeroTrustTunnelCloudflaredConfig  edge-config");
+  });
+
+  it("refuses an unknown flag with its usage", () => {
+    const r = plan(["--stak", "prod"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("usage: npm run plan");
+  });
+});

@@ -1,0 +1,115 @@
+import { describe, expect, it } from "vitest";
+import { RELEASES } from "../../src/supabase/releases";
+import { isSecretEnvelope } from "../../src/offline/secretEnvelope";
+import { countByType } from "../../src/offline/tree";
+import type { Snapshot } from "../../src/offline/run";
+import { runDoc } from "../helpers/offline";
+import { stackDoc } from "../helpers/stacks";
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Doc = Record<string, any>;
+
+/** What the design says each config should register, type by type. */
+function expectedCounts(c: Doc): Record<string, number> {
+  const projects: Doc[] = c["supafleet:tenants"].flatMap((t: Doc) => t.projects ?? []);
+  const P = projects.length;
+  const dedicated = projects.filter((p) => "dedicated" in p.placement).length;
+  const W = c["supafleet:workers"].length + dedicated;
+  const withPacks = projects.filter((p) => (p.schemaPacks ?? []).length > 0).length;
+  const opaque = projects.filter((p) => RELEASES[p.release ?? c["supafleet:supabase"].release]!.opaqueKeys).length;
+  const webhookSources = (c["supafleet:access"]?.webhookSources ?? []).length > 0 ? 1 : 0;
+  return {
+    "supafleet:index:MasterNode": 1,
+    "supafleet:index:WorkerNode": W,
+    "supafleet:index:SupabaseProject": P,
+    "supafleet:index:BackupSchedule": P,
+    "supafleet:index:BackupVault": 1,
+    "supafleet:index:RlsPolicySet": withPacks,
+    "supafleet:index:TunnelIngress": 1,
+    "hcloud:index/server:Server": 1 + W,
+    "hcloud:index/firewall:Firewall": 1 + W,
+    "hcloud:index/sshKey:SshKey": 1,
+    "hcloud:index/primaryIp:PrimaryIp": 1,
+    "hcloud:index/storageBox:StorageBox": 1,
+    "hcloud:index/storageBoxSubaccount:StorageBoxSubaccount": P,
+    "tls:index/privateKey:PrivateKey": 1,
+    // WireGuard keys (master + workers), the tunnel secret, two S3 keys per project, opaque API keys.
+    "random:index/randomBytes:RandomBytes": 1 + W + 1 + 2 * P + 2 * opaque,
+    // Seven per project, restic + sub-account per backup, the Storage Box's own.
+    "random:index/randomPassword:RandomPassword": 7 * P + 2 * P + 1,
+    // Per node: ready and authorized keys; the hub sync, cloudflared, migrations.
+    "command:remote:Command": 2 * (1 + W) + 1 + 1 + withPacks,
+    "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared": 1,
+    "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig": 1,
+    "cloudflare:index/dnsRecord:DnsRecord": 2 * P + 2,
+    "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication": P + 2 + 1,
+    "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy": 2 + webhookSources,
+    "cloudflare:index/zeroTrustAccessServiceToken:ZeroTrustAccessServiceToken": 1,
+  };
+}
+
+for (const stack of ["staging", "prod"]) {
+  describe(`the ${stack} program under the mock runtime`, () => {
+    let snapshot: Snapshot;
+    const doc = stackDoc(stack) as Doc;
+
+    it("runs without config errors", async () => {
+      snapshot = await runDoc(stack, doc);
+      expect(snapshot.error).toBeUndefined();
+    });
+
+    it("registers exactly the resources its config calls for", () => {
+      expect(Object.fromEntries(countByType(snapshot.resources))).toEqual(expectedCounts(doc));
+    });
+
+    it("parents every resource to its component, and nests no component", () => {
+      const byKey = new Map(snapshot.resources.map((r) => [r.key, r]));
+      for (const r of snapshot.resources) {
+        if (r.type.startsWith("supafleet:index:")) {
+          expect(r.parent, r.key).toBeUndefined();
+          continue;
+        }
+        expect(r.parent, `${r.key} has no parent`).toBeDefined();
+        const parent = byKey.get(r.parent!)!;
+        expect(parent.type, r.key).toMatch(/^supafleet:index:/);
+        expect(r.name.startsWith(`${parent.name}-`), `${r.name} under ${parent.name}`).toBe(true);
+      }
+    });
+
+    it("exports every key and credential as a secret, and URLs in the clear", () => {
+      const out = snapshot.outputs as Doc;
+      const projects: Doc[] = doc["supafleet:tenants"].flatMap((t: Doc) => t.projects ?? []);
+      expect(out.masterIpv4).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      expect(Object.keys(out.projects).sort()).toEqual(projects.map((p) => p.name).sort());
+      for (const p of projects) {
+        expect(out.projects[p.name].apiUrl).toBe(`https://${p.subdomain}.${doc["supafleet:domain"]}`);
+        expect(out.projects[p.name].studioUrl).toBe(`https://${p.subdomain}-studio.${doc["supafleet:domain"]}`);
+      }
+      for (const p of projects) {
+        const secrets = out.projectSecrets[p.name];
+        expect(Object.keys(secrets)).toEqual(expect.arrayContaining(["anonKey", "serviceRoleKey", "connectionString"]));
+        for (const [k, v] of Object.entries(secrets)) expect(v, `${p.name}.${k}`).toBe("[secret]");
+      }
+      expect(out.automationServiceToken).toEqual({ clientId: "[secret]", clientSecret: "[secret]" });
+    });
+
+    it("passes secrets to providers only as secrets", () => {
+      const servers = snapshot.resources.filter((r) => r.type === "hcloud:index/server:Server");
+      for (const s of servers) expect(isSecretEnvelope(s.inputs.userData), `${s.name} userData`).toBe(true);
+      const box = snapshot.resources.find((r) => r.type === "hcloud:index/storageBox:StorageBox")!;
+      expect(isSecretEnvelope(box.inputs.password)).toBe(true);
+      const cloudflared = snapshot.resources.find((r) => r.name === "edge-cloudflared")!;
+      expect(isSecretEnvelope(cloudflared.inputs.stdin)).toBe(true);
+    });
+  });
+}
+
+describe("a refused config under the mock runtime", () => {
+  it("registers nothing and returns the full problem list", async () => {
+    const doc = structuredClone(stackDoc("staging")) as Doc;
+    doc["supafleet:workers"][0].address = "10.110.0.1";
+    const snapshot = await runDoc("staging", doc);
+    expect(snapshot.error).toBe("Pulumi.staging.yaml has 1 problem; nothing was deployed.\n  - workers[0].address: 10.110.0.1 is the hub's own address (the master); pick another");
+    expect(snapshot.resources).toEqual([]);
+  });
+});
