@@ -60,6 +60,10 @@ async function planOne(stack: string, opts: { out: string; quiet: boolean }): Pr
 }
 
 async function mainCli(): Promise<void> {
+  // Pulumi captures a stack trace for every promise and resource it creates;
+  // source-mapping each one would double the plan's run time, and a config
+  // error is reported without a trace anyway.
+  process.setSourceMapsEnabled(false);
   let args;
   try {
     args = parseArgs({

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite drives for real. Debian 12, as
+# root (or with sudo). Recommended packages are skipped: wireguard's would pull
+# a kernel image.
+set -euo pipefail
+
+PACKAGES=(
+  ca-certificates
+  git
+  wireguard-tools   # `wg pubkey` is the reference for keys derived in the program
+)
+
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=()
+elif command -v sudo >/dev/null; then
+  SUDO=(sudo)
+else
+  echo "install-test-deps: run as root (or install sudo)" >&2
+  exit 1
+fi
+command -v apt-get >/dev/null || { echo "install-test-deps: needs apt-get (Debian or Ubuntu)" >&2; exit 1; }
+
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update
+"${SUDO[@]}" apt-get install -y --no-install-recommends "${PACKAGES[@]}"
+echo "install-test-deps: installed ${PACKAGES[*]}"
