@@ -53,6 +53,20 @@ describe("npm run plan", () => {
     expect(text).toContain("~ update  cloudflare:ZeroTrustTunnelCloudflaredConfig  edge-config");
   });
 
+  it("--diff takes a git ref: the committed stack file against itself changes nothing", () => {
+    const committed = spawnSync("git", ["show", "HEAD:Pulumi.staging.yaml"], { cwd: ROOT, encoding: "utf8" }).stdout;
+    writeFileSync(join(work, "Pulumi.staging.yaml"), committed);
+    const git = (args: string[]): void => void spawnSync("git", args, { cwd: work });
+    git(["init", "-q"]);
+    git(["add", "Pulumi.staging.yaml"]);
+    git(["-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "base"]);
+    const r = plan(["--stack", "staging", "--out", join(work, "out"), "--quiet", "--diff", "HEAD"], work);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("supafleet plan diff: staging (HEAD:Pulumi.staging.yaml → Pulumi.staging.yaml)");
+    expect(r.stdout).toContain("No resource changes.");
+  });
+
   it("refuses an unknown flag with its usage", () => {
     const r = plan(["--stak", "prod"]);
     expect(r.status).toBe(2);
