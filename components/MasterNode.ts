@@ -7,6 +7,7 @@ import type { OperatorConfig } from "../src/config/schema";
 import { FleetComponent } from "../src/component";
 import { masterConnection, type SshPath } from "../src/connections";
 import { labels } from "../src/labels";
+import { serverArgs } from "../src/servers";
 import { wireguardPublicKey } from "../src/model/wireguard";
 import { renderWithSecrets, renderPlain } from "../src/render/artifact";
 import { INSTALL_AUTHORIZED_KEYS, renderAuthorizedKeys } from "../src/render/authorizedKeys";
@@ -99,18 +100,13 @@ export class MasterNode extends FleetComponent {
 
     this.server = new hcloud.Server(
       `${name}-server`,
-      {
-        serverType: args.serverType,
-        image: args.image,
-        location: args.location,
-        sshKeys: this.sshKeyIds,
-        firewallIds: [this.firewall.id.apply(Number)],
+      serverArgs(args, {
+        sshKeyIds: this.sshKeyIds,
+        firewall: this.firewall,
         publicNets: [{ ipv4Enabled: true, ipv4: this.publicIp.id.apply(Number), ipv6Enabled: true }],
         userData,
         labels: labels(args.env, "master"),
-        deleteProtection: protect,
-        rebuildProtection: protect,
-      },
+      }),
       { ...child, protect },
     );
 

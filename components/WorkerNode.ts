@@ -5,6 +5,7 @@ import * as command from "@pulumi/command";
 import { FleetComponent } from "../src/component";
 import { workerConnection, type SshPath } from "../src/connections";
 import { labels } from "../src/labels";
+import { serverArgs } from "../src/servers";
 import { wireguardPublicKey } from "../src/model/wireguard";
 import { renderWithSecrets } from "../src/render/artifact";
 import { INSTALL_AUTHORIZED_KEYS } from "../src/render/authorizedKeys";
@@ -83,19 +84,14 @@ export class WorkerNode extends FleetComponent {
 
     this.server = new hcloud.Server(
       `${name}-server`,
-      {
-        serverType: args.serverType,
-        image: args.image,
-        location: args.location,
-        sshKeys: args.sshKeyIds,
-        firewallIds: [this.firewall.id.apply(Number)],
+      serverArgs(args, {
+        sshKeyIds: args.sshKeyIds,
+        firewall: this.firewall,
         // IPv4 for egress (image pulls, SMTP, backups); the firewall admits nothing but WireGuard.
         publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
         userData,
         labels: labels(args.env, "worker", { worker: name, ...role }),
-        deleteProtection: args.protect,
-        rebuildProtection: args.protect,
-      },
+      }),
       { ...child, protect: args.protect },
     );
 

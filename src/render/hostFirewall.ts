@@ -29,6 +29,18 @@ const containerEgress: readonly NftRule[] = BRIDGES.map((b) => ({
   verdict: "accept",
 }));
 
+/** Our table: sets, then an input and a forward chain that drop whatever no rule accepts. */
+function dropByDefault(sets: readonly NftSet[], input: readonly NftRule[], forward: readonly NftRule[]): NftTable {
+  return {
+    name: NFT_TABLE,
+    sets,
+    chains: [
+      { name: "input", hook: "input", policy: "drop", rules: [...base, ...input] },
+      { name: "forward", hook: "forward", policy: "drop", rules: [...forwardGuard, ...forward] },
+    ],
+  };
+}
+
 /** The sets the master's managed sync refreshes in place; boot data never lists them. */
 export interface MasterSets {
   readonly sshSources4: readonly string[];
@@ -63,35 +75,20 @@ export function masterRuleset(a: MasterFirewallArgs): NftTable {
   const w2w: NftRule[] = a.allowWorkerToWorker
     ? [{ why: "workers may talk to each other (wireguard.allowWorkerToWorker)", match: [m.iif(WG_INTERFACE), m.oif(WG_INTERFACE), m.saddr4(m.set("worker_peers")), m.daddr4(m.set("worker_peers"))], verdict: "accept" }]
     : [{ why: "workers never reach each other", match: [m.iif(WG_INTERFACE), m.oif(WG_INTERFACE), m.saddr4(m.set("worker_peers")), m.daddr4(m.set("worker_peers"))], verdict: "drop" }];
-  return {
-    name: NFT_TABLE,
-    sets: masterSets(a.sets),
-    chains: [
-      {
-        name: "input",
-        hook: "input",
-        policy: "drop",
-        rules: [
-          ...base,
-          { why: "WireGuard hub", match: [m.dport("udp", a.wireguardPort)], verdict: "accept" },
-          { why: "SSH from operator ranges", match: [m.saddr4(m.set("ssh_sources4")), m.dport("tcp", 22)], verdict: "accept" },
-          { why: "SSH from operator ranges", match: [m.saddr6(m.set("ssh_sources6")), m.dport("tcp", 22)], verdict: "accept" },
-          { why: "SSH from operator peers over WireGuard", match: [m.iif(WG_INTERFACE), m.saddr4(m.set("operator_peers")), m.dport("tcp", 22)], verdict: "accept" },
-        ],
-      },
-      {
-        name: "forward",
-        hook: "forward",
-        policy: "drop",
-        rules: [
-          ...forwardGuard,
-          ...containerEgress,
-          { why: "operators reach workers through the hub", match: [m.iif(WG_INTERFACE), m.oif(WG_INTERFACE), m.saddr4(m.set("operator_peers"))], verdict: "accept" },
-          ...w2w,
-        ],
-      },
+  return dropByDefault(
+    masterSets(a.sets),
+    [
+      { why: "WireGuard hub", match: [m.dport("udp", a.wireguardPort)], verdict: "accept" },
+      { why: "SSH from operator ranges", match: [m.saddr4(m.set("ssh_sources4")), m.dport("tcp", 22)], verdict: "accept" },
+      { why: "SSH from operator ranges", match: [m.saddr6(m.set("ssh_sources6")), m.dport("tcp", 22)], verdict: "accept" },
+      { why: "SSH from operator peers over WireGuard", match: [m.iif(WG_INTERFACE), m.saddr4(m.set("operator_peers")), m.dport("tcp", 22)], verdict: "accept" },
     ],
-  };
+    [
+      ...containerEgress,
+      { why: "operators reach workers through the hub", match: [m.iif(WG_INTERFACE), m.oif(WG_INTERFACE), m.saddr4(m.set("operator_peers"))], verdict: "accept" },
+      ...w2w,
+    ],
+  );
 }
 
 export interface WorkerFirewallArgs {
@@ -106,30 +103,15 @@ export interface WorkerFirewallArgs {
  * hub, which is the only peer a worker has.
  */
 export function workerRuleset(a: WorkerFirewallArgs): NftTable {
-  return {
-    name: NFT_TABLE,
-    sets: [],
-    chains: [
-      {
-        name: "input",
-        hook: "input",
-        policy: "drop",
-        rules: [
-          ...base,
-          { why: "WireGuard, from the hub only", match: [m.saddr4(a.masterPublicIp), m.dport("udp", a.wireguardPort)], verdict: "accept" },
-          { why: "the hub and the peers it forwards", match: [m.iif(WG_INTERFACE), m.saddr4(a.subnet)], verdict: "accept" },
-        ],
-      },
-      {
-        name: "forward",
-        hook: "forward",
-        policy: "drop",
-        rules: [
-          ...forwardGuard,
-          ...BRIDGES.map((b): NftRule => ({ why: "project ports, published on the WireGuard address", match: [m.iif(WG_INTERFACE), m.oif(b), m.saddr4(a.subnet)], verdict: "accept" })),
-          ...containerEgress,
-        ],
-      },
+  return dropByDefault(
+    [],
+    [
+      { why: "WireGuard, from the hub only", match: [m.saddr4(a.masterPublicIp), m.dport("udp", a.wireguardPort)], verdict: "accept" },
+      { why: "the hub and the peers it forwards", match: [m.iif(WG_INTERFACE), m.saddr4(a.subnet)], verdict: "accept" },
     ],
-  };
+    [
+      ...BRIDGES.map((b): NftRule => ({ why: "project ports, published on the WireGuard address", match: [m.iif(WG_INTERFACE), m.oif(b), m.saddr4(a.subnet)], verdict: "accept" })),
+      ...containerEgress,
+    ],
+  );
 }
