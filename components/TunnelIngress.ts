@@ -6,6 +6,7 @@ import { FleetComponent } from "../src/component";
 import { masterConnection, type SshPath } from "../src/connections";
 import { renderPlain } from "../src/render/artifact";
 import { ORIGIN_DEFAULTS, providerIngress, type IngressRule } from "../src/render/ingress";
+import { validateIngress } from "../src/render/ingressValidate";
 import { fillTemplate } from "../src/render/templates";
 import { stringify } from "yaml";
 
@@ -47,6 +48,8 @@ export class TunnelIngress extends FleetComponent {
     super("supafleet:index:TunnelIngress", name, opts);
     const child = { parent: this };
     const { accountId } = args;
+    const invalid = validateIngress(providerIngress(args.rules));
+    if (invalid.length > 0) throw new Error(`tunnel ingress rules would be refused by cloudflared:\n  ${invalid.join("\n  ")}`);
 
     const secret = new random.RandomBytes(`${name}-tunnel-secret`, { length: 32 }, child);
     this.tunnel = new cloudflare.ZeroTrustTunnelCloudflared(

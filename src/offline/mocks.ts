@@ -35,6 +35,8 @@ export interface RecordedResource {
   readonly type: string;
   readonly name: string;
   readonly custom: boolean;
+  /** The id the mock gave it; references between resources use it. */
+  readonly id?: string;
   readonly inputs: Record<string, unknown>;
 }
 
@@ -45,10 +47,10 @@ export class FleetMocks implements pulumi.runtime.Mocks {
 
   newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
     const custom = args.custom ?? true;
-    this.resources.push({ type: args.type, name: args.name, custom, inputs: args.inputs as Record<string, unknown> });
     const seed = `${args.type}::${args.name}`;
     const isTunnel = args.type === "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared";
     const id = custom ? (isTunnel ? uuidFrom(seed) : mockId(seed)) : undefined;
+    this.resources.push({ type: args.type, name: args.name, custom, inputs: args.inputs as Record<string, unknown>, ...(id !== undefined ? { id } : {}) });
     return { id, state: { ...args.inputs, ...this.outputsFor(args, seed, id ?? "") } };
   }
 

@@ -12,6 +12,7 @@ export interface ResourceNode {
   readonly type: string;
   readonly name: string;
   readonly custom: boolean;
+  readonly id?: string;
   readonly parent?: string;
   readonly inputs: Record<string, unknown>;
 }
@@ -115,7 +116,7 @@ export async function runOffline(stack: string, engineConfig: EngineConfig): Pro
     .map((r): ResourceNode => {
       const key = resourceKey(r.type, r.name);
       const parent = parents.get(key);
-      return { key, type: r.type, name: r.name, custom: r.custom, inputs: r.inputs, ...(parent !== undefined ? { parent } : {}) };
+      return { key, type: r.type, name: r.name, custom: r.custom, inputs: r.inputs, ...(r.id !== undefined ? { id: r.id } : {}), ...(parent !== undefined ? { parent } : {}) };
     });
   return { stack, resources, outputs, files: files.sort((a, b) => a.path.localeCompare(b.path)), secretValues: [...secrets].filter((s) => s.length >= 8), ...(error !== undefined ? { error } : {}) };
 }
