@@ -15,6 +15,8 @@ export interface ResourceNode {
   readonly id?: string;
   readonly parent?: string;
   readonly inputs: Record<string, unknown>;
+  /** What the resource reports back: the mock's state, or a component's registered outputs. */
+  readonly outputs: Record<string, unknown>;
 }
 
 export interface RenderedFile {
@@ -111,14 +113,37 @@ export async function runOffline(stack: string, engineConfig: EngineConfig): Pro
   const secrets = new Set<string>([...mocks.secretValues, ...cfg.secretKeys.map((k) => cfg.values[k]!)]);
   const outputs = await resolveOutputs(rawOutputs, secrets);
 
+  const states = registeredStates();
   const resources = mocks.resources
     .filter((r) => r.type !== "pulumi:pulumi:Stack")
     .map((r): ResourceNode => {
       const key = resourceKey(r.type, r.name);
       const parent = parents.get(key);
-      return { key, type: r.type, name: r.name, custom: r.custom, inputs: r.inputs, ...(r.id !== undefined ? { id: r.id } : {}), ...(parent !== undefined ? { parent } : {}) };
+      const outputs = states.get(key) ?? {};
+      return { key, type: r.type, name: r.name, custom: r.custom, inputs: r.inputs, outputs, ...(r.id !== undefined ? { id: r.id } : {}), ...(parent !== undefined ? { parent } : {}) };
     });
   return { stack, resources, outputs, files: files.sort((a, b) => a.path.localeCompare(b.path)), secretValues: [...secrets].filter((s) => s.length >= 8), ...(error !== undefined ? { error } : {}) };
+}
+
+interface MonitorEntry {
+  readonly urn: string;
+  readonly state: unknown;
+}
+
+/** The mock monitor's record of every resource's state, keyed like ResourceNode. */
+function registeredStates(): Map<string, Record<string, unknown>> {
+  const monitor = pulumi.runtime.getMonitor() as unknown as { resources?: Map<string, MonitorEntry> } | undefined;
+  const states = new Map<string, Record<string, unknown>>();
+  for (const { urn, state } of monitor?.resources?.values() ?? []) {
+    // urn:pulumi:<stack>::<project>::<parent types$…$type>::<name>
+    const parts = urn.split("::");
+    const type = parts[2]!.split("$").pop()!;
+    const name = parts.slice(3).join("::");
+    // Components' outputs arrive as a protobuf Struct; custom resources' as plain objects.
+    const plain = state !== null && typeof state === "object" && "toJavaScript" in state ? (state as { toJavaScript(): unknown }).toJavaScript() : state;
+    states.set(resourceKey(type, name), (plain ?? {}) as Record<string, unknown>);
+  }
+  return states;
 }
 
 export const REDACTED = "[secret]";

@@ -32,7 +32,7 @@ describe.each(["staging", "prod"])("the %s tunnel", (stack) => {
 
   it("renders", async () => {
     s = await runDoc(stack, doc);
-    ingresses = of(s, TYPE.config)[0]!.inputs.config.ingresses;
+    ingresses = (of(s, TYPE.config)[0]!.inputs.config as { ingresses: typeof ingresses }).ingresses;
   });
 
   it("orders the rules by hostname and ends with the only rule without one, the 404 catch-all", () => {

@@ -1,0 +1,92 @@
+import ipaddr from "ipaddr.js";
+import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { opens, portRange } from "./ports";
+import { T } from "./types";
+
+interface FirewallRule {
+  direction?: string;
+  protocol?: string;
+  port?: string;
+  sourceIps?: string[];
+  destinationIps?: string[];
+}
+
+const rulesOf = (props: Record<string, unknown>): FirewallRule[] => (Array.isArray(props.rules) ? (props.rules as FirewallRule[]) : []);
+const describe = (r: FirewallRule): string => `${r.protocol ?? "?"}${r.port !== undefined ? ` ${r.port}` : ""}`;
+const WORLD = new Set(["0.0.0.0/0", "::/0"]);
+
+export const firewallInboundOnlyWireguardAndSsh: ResourceValidationPolicy = {
+  name: "firewall-inbound-only-wireguard-and-ssh",
+  description: "A Hetzner firewall opens nothing inbound but WireGuard (udp 51820) and SSH (tcp 22).",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== T.firewall) return;
+    for (const r of rulesOf(args.props).filter((x) => x.direction === "in")) {
+      const range = portRange(r.port);
+      const single = range !== undefined && range[0] === range[1] ? range[0] : undefined;
+      const allowed = (r.protocol === "udp" && single === 51820) || (r.protocol === "tcp" && single === 22);
+      if (!allowed) report(`Firewall ${args.name}: inbound ${describe(r)} is open; only WireGuard (udp 51820) and SSH (tcp 22) may be.`);
+    }
+  },
+};
+
+export interface SshConfig {
+  operatorRanges: string[];
+}
+
+function within(source: string, ranges: readonly string[]): boolean {
+  try {
+    const [addr, bits] = ipaddr.parseCIDR(source);
+    return ranges.some((r) => {
+      const [net, netBits] = ipaddr.parseCIDR(r);
+      return addr.kind() === net.kind() && bits >= netBits && addr.match(net, netBits);
+    });
+  } catch {
+    return false;
+  }
+}
+
+export const firewallSshFromOperators: ResourceValidationPolicy = {
+  name: "firewall-ssh-from-operators",
+  description: "SSH comes only from the operators' explicit ranges, never from 0.0.0.0/0 or ::/0.",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: { operatorRanges: { type: "array", items: { type: "string" }, default: [] } },
+  },
+  validateResource: (args, report) => {
+    if (args.type !== T.firewall) return;
+    const { operatorRanges } = args.getConfig<SshConfig>();
+    for (const r of rulesOf(args.props).filter((x) => x.direction === "in" && x.protocol === "tcp" && opens(x.port, 22))) {
+      for (const source of r.sourceIps ?? []) {
+        if (WORLD.has(source)) report(`Firewall ${args.name}: SSH is open to the whole internet (${source}); it must come from the operators' ranges only.`);
+        else if (operatorRanges.length > 0 && !within(source, operatorRanges)) {
+          report(`Firewall ${args.name}: SSH is open to ${source}, which is not one of the operators' ranges (${operatorRanges.join(", ")}).`);
+        }
+      }
+    }
+  },
+};
+
+const NEVER_OPEN: readonly [number, string][] = [
+  [5432, "Postgres"],
+  [6543, "the pooler"],
+  [8000, "the API gateway"],
+  [8443, "the API gateway's TLS port"],
+  [3000, "Studio"],
+];
+
+export const firewallNoServicePorts: ResourceValidationPolicy = {
+  name: "firewall-no-service-ports",
+  description: "No firewall rule opens 5432, 6543, 8000, 8443 or 3000, whatever its source.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== T.firewall) return;
+    for (const r of rulesOf(args.props)) {
+      for (const [port, what] of NEVER_OPEN) {
+        if ((r.protocol === "tcp" || r.protocol === "udp") && opens(r.port, port)) {
+          report(`Firewall ${args.name}: ${r.direction ?? "?"} ${describe(r)} opens ${port} (${what}); database, pooler, gateway and Studio ports are never opened.`);
+        }
+      }
+    }
+  },
+};

@@ -1,0 +1,69 @@
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { T } from "./types";
+
+interface Ingress {
+  hostname?: string;
+  path?: string;
+  service?: string;
+}
+
+const ingressesOf = (props: Record<string, unknown>): Ingress[] => ((props.config as { ingresses?: Ingress[] } | undefined)?.ingresses ?? []);
+
+export const tunnelEndsWithCatchAll: ResourceValidationPolicy = {
+  name: "tunnel-ends-with-catch-all",
+  description: "The tunnel's ingress ends with the single catch-all rule.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type !== T.tunnelConfig) return;
+    const rules = ingressesOf(args.props);
+    const last = rules.at(-1);
+    if (last === undefined || last.hostname !== undefined || last.path !== undefined || !String(last.service).startsWith("http_status:")) {
+      report(`Tunnel config ${args.name}: the last ingress rule must be the catch-all (no hostname, no path, an http_status service).`);
+    }
+    rules.slice(0, -1).forEach((r, i) => {
+      if (r.hostname === undefined) report(`Tunnel config ${args.name}: rule #${i + 1} has no hostname but is not last, so it hides every rule after it.`);
+    });
+  },
+};
+
+export interface ProtectedHostnamesConfig {
+  protectedHostnames: string[];
+}
+
+export const accessForProtectedHostnames: StackValidationPolicy = {
+  name: "access-for-protected-hostnames",
+  description: "Every Studio, n8n or status hostname the tunnel routes has a Cloudflare Access application.",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: { protectedHostnames: { type: "array", items: { type: "string" }, default: ["^[a-z0-9-]+-studio\\.", "^n8n\\.", "^status\\."] } },
+  },
+  validateStack: (args, report) => {
+    const patterns = args.getConfig<ProtectedHostnamesConfig>().protectedHostnames.map((p) => new RegExp(p));
+    const covered = new Set(args.resources.filter((r) => r.type === T.accessApp).map((r) => r.props.domain as string));
+    for (const config of args.resources.filter((r) => r.type === T.tunnelConfig)) {
+      for (const rule of ingressesOf(config.props)) {
+        const host = rule.hostname;
+        if (host !== undefined && patterns.some((p) => p.test(host)) && !covered.has(host)) {
+          report(`Hostname ${host} is routed by the tunnel but has no Access application.`, config.urn);
+        }
+      }
+    }
+  },
+};
+
+const includesEveryone = (rules: unknown): boolean => Array.isArray(rules) && rules.some((r) => r !== null && typeof r === "object" && "everyone" in r);
+
+export const accessNeverEveryone: ResourceValidationPolicy = {
+  name: "access-never-everyone",
+  description: "No Access policy includes everyone.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, report) => {
+    if (args.type === T.accessPolicy && includesEveryone(args.props.includes)) {
+      report(`Access policy ${args.name}: includes everyone.`);
+    }
+    if (args.type === T.accessApp) {
+      const inline = Array.isArray(args.props.policies) ? (args.props.policies as { includes?: unknown }[]) : [];
+      if (inline.some((p) => includesEveryone(p.includes))) report(`Access application ${args.name}: has a policy that includes everyone.`);
+    }
+  },
+};

@@ -1,0 +1,16 @@
+import { SERVER_TYPE_NAMES } from "./model/serverTypes";
+import type { FleetConfig } from "./config/schema";
+
+/**
+ * The policy pack's config for one stack, derived from its stack file so the
+ * two cannot drift: SSH sources are the operators' ranges, retention is the
+ * fleet's floor, and the allowed server types are the ones supafleet knows.
+ */
+export function policyConfigFor(cfg: Pick<FleetConfig, "operators">): Record<string, unknown> {
+  return {
+    "firewall-ssh-from-operators": { operatorRanges: [...new Set(cfg.operators.flatMap((o) => o.sourceRanges))].sort() },
+    "server-protected-in-prod": { protectedEnvironments: ["prod"] },
+    "server-type-allowed": { allowedServerTypes: SERVER_TYPE_NAMES.filter((t) => t !== "cpx12") },
+    "every-project-backed-up": { minRetention: { daily: 7, weekly: 4, monthly: 6 } },
+  };
+}

@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import type { ResourceNode, Snapshot } from "../../src/offline/run";
+import { policyConfigFor } from "../../src/policyConfig";
+import type { FleetConfig } from "../../src/config/schema";
+import { runDoc } from "../helpers/offline";
+import { packConfig, runPack } from "../helpers/policyPack";
+import { check, stackDoc } from "../helpers/stacks";
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+describe.each(["staging", "prod"])("the real %s program against the policy pack", (stack) => {
+  let snapshot: Snapshot;
+
+  it("renders", async () => {
+    snapshot = await runDoc(stack, stackDoc(stack));
+    expect(snapshot.error).toBeUndefined();
+  });
+
+  it("the committed pack config is the one derived from the stack file", () => {
+    expect(packConfig(stack)).toEqual(JSON.parse(JSON.stringify(policyConfigFor(check(stackDoc(stack)).config as FleetConfig))));
+  });
+
+  it("has no violation and needs no remediation", async () => {
+    const result = await runPack(snapshot.resources, packConfig(stack));
+    expect(result.violations).toEqual([]);
+    expect(result.remediated).toEqual([]);
+  });
+
+  describe("catches mutations of the program's output", () => {
+    const mutate = (change: (rs: ResourceNode[]) => ResourceNode[]): ResourceNode[] => change(structuredClone(snapshot.resources));
+    const policiesFired = async (rs: ResourceNode[]): Promise<string[]> => [...new Set((await runPack(rs, packConfig(stack))).violations.map((v) => v.policy))].sort();
+
+    it("a public 5432 rule", async () => {
+      const rs = mutate((all) => {
+        const firewall = all.find((r) => r.name === "w1-firewall")!;
+        (firewall.inputs.rules as any[]).push({ direction: "in", protocol: "tcp", port: "5432", sourceIps: ["0.0.0.0/0"] });
+        return all;
+      });
+      expect(await policiesFired(rs)).toEqual(["firewall-inbound-only-wireguard-and-ssh", "firewall-no-service-ports"]);
+    });
+
+    it("SSH opened to the world", async () => {
+      const rs = mutate((all) => {
+        const firewall = all.find((r) => r.name === "master-firewall")!;
+        (firewall.inputs.rules as any[]).find((x) => x.port === "22").sourceIps.push("0.0.0.0/0");
+        return all;
+      });
+      expect(await policiesFired(rs)).toEqual(["firewall-ssh-from-operators"]);
+    });
+
+    it("an unpinned image", async () => {
+      const rs = mutate((all) => [
+        ...all,
+        { key: "docker:index/container:Container::ops-studio", type: "docker:index/container:Container", name: "ops-studio", custom: true, inputs: { image: "supabase/studio" }, outputs: {} },
+      ]);
+      expect(await policiesFired(rs)).toEqual(["container-images-pinned"]);
+    });
+
+    it("a project without backups", async () => {
+      const rs = mutate((all) => all.filter((r) => !(r.type === "supafleet:index:BackupSchedule" && r.name === "ops")));
+      expect(await policiesFired(rs)).toEqual(["every-project-backed-up"]);
+    });
+
+    it("a Studio hostname without Access, and a catch-all moved up", async () => {
+      const rs = mutate((all) => {
+        const app = all.find((r) => r.name === "edge-app-ops-studio")!;
+        const config = all.find((r) => r.name === "edge-config")!;
+        const ingresses = (config.inputs.config as any).ingresses as any[];
+        ingresses.unshift(ingresses.pop());
+        (config.outputs.config as any).ingresses = ingresses;
+        return all.filter((r) => r !== app);
+      });
+      expect(await policiesFired(rs)).toEqual(["access-for-protected-hostnames", "tunnel-ends-with-catch-all"]);
+    });
+
+    it("a password in plain text is made secret by remediation", async () => {
+      const rs = mutate((all) => {
+        const box = all.find((r) => r.type === "hcloud:index/storageBox:StorageBox")!;
+        box.inputs.password = "plain-text";
+        return all;
+      });
+      expect((await runPack(rs, packConfig(stack))).remediated).toEqual([{ policy: "secret-inputs-are-secret", resource: "hcloud:index/storageBox:StorageBox::backups-storage-box" }]);
+    });
+
+    if (stack === "prod") {
+      it("an unprotected prod server", async () => {
+        const rs = mutate((all) => {
+          all.find((r) => r.name === "w2-server")!.inputs.deleteProtection = false;
+          return all;
+        });
+        expect(await policiesFired(rs)).toEqual(["server-protected-in-prod"]);
+      });
+    }
+  });
+});
