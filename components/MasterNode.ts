@@ -16,8 +16,12 @@ import { masterFirewallRules } from "../src/render/cloudFirewall";
 import { BOOT_MASTER_SETS, masterRuleset } from "../src/render/hostFirewall";
 import { renderNftFile } from "../src/render/nftables";
 import { hubPeerSet, hubSyncPayload, type HubPeer } from "../src/render/hub";
+import { hubInterfaceConfig, operatorConfig } from "../src/render/mesh";
 import { template } from "../src/render/templates";
 import { renderWgConf } from "../src/render/wireguardConf";
+
+/** In the client config of an operator who keeps their own private key. */
+const YOUR_PRIVATE_KEY = "<the private key whose public half is operators[].wireguard.publicKey>";
 
 export interface MasterNodeArgs {
   readonly env: string;
@@ -49,6 +53,8 @@ export class MasterNode extends FleetComponent {
   /** Completes once boot data has run and WireGuard is up; later commands wait on it. */
   readonly ready: command.remote.Command;
   readonly hubSync: command.remote.Command;
+  /** wg-quick configs for operator peers, by operator name. A secret: some hold a private key. */
+  readonly operatorConfigs: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: MasterNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("supafleet:index:MasterNode", name, opts);
@@ -78,23 +84,13 @@ export class MasterNode extends FleetComponent {
 
     const wgKey = new random.RandomBytes(`${name}-wireguard-key`, { length: 32 }, child);
     this.hubPublicKey = wgKey.base64.apply(wireguardPublicKey);
-    const hubConf = (privateKey: string): string =>
-      renderWgConf({
-        interface: {
-          privateKey,
-          address: `${args.wireguard.hub}/${args.wireguard.prefix}`,
-          listenPort: args.wireguard.port,
-          // Peers are managed in place by hub-sync; reload them after a reboot.
-          postUp: ["test -f /etc/wireguard/peers.conf && wg addconf %i /etc/wireguard/peers.conf || true"],
-        },
-        peers: [],
-      });
+    const mesh = args.wireguard;
     const secrets = { wireguardPrivateKey: wgKey.base64 };
-    this.keep(renderWithSecrets(`nodes/${name}/wireguard/wg0.conf`, secrets, (s) => hubConf(s.wireguardPrivateKey)));
-    const bootFirewall = masterRuleset({ wireguardPort: args.wireguard.port, allowWorkerToWorker: args.wireguard.allowWorkerToWorker, sets: BOOT_MASTER_SETS });
+    this.keep(renderWithSecrets(`nodes/${name}/wireguard/wg0.conf`, secrets, (s) => renderWgConf(hubInterfaceConfig(mesh, s.wireguardPrivateKey))));
+    const bootFirewall = masterRuleset({ wireguardPort: mesh.port, allowWorkerToWorker: mesh.allowWorkerToWorker, sets: BOOT_MASTER_SETS });
     const userData = this.keep(
       renderWithSecrets(`nodes/${name}/cloud-init.yaml`, secrets, (s) =>
-        renderBootData({ hostname: `${args.env}-${name}`, role: "master", wireguardConf: hubConf(s.wireguardPrivateKey), firewall: bootFirewall }),
+        renderBootData({ hostname: `${args.env}-${name}`, role: "master", wireguardConf: renderWgConf(hubInterfaceConfig(mesh, s.wireguardPrivateKey)), firewall: bootFirewall }),
       ),
     );
 
@@ -122,11 +118,39 @@ export class MasterNode extends FleetComponent {
       { ...child, dependsOn: [this.ready] },
     );
 
+    // Operators on the mesh: a key pair made here when they gave no public key,
+    // and for each a client config (a secret output) to bring up on their side.
+    interface OperatorPeer {
+      readonly operator: string;
+      readonly address: string;
+      readonly publicKey: pulumi.Output<string>;
+      readonly privateKey?: pulumi.Output<string>;
+    }
+    const operatorPeers = args.operators.flatMap((o): OperatorPeer[] => {
+      if (o.wireguard === undefined) return [];
+      const wg = o.wireguard;
+      if (wg.publicKey !== undefined) return [{ operator: o.name, address: wg.address, publicKey: pulumi.output(wg.publicKey) }];
+      const key = new random.RandomBytes(`${name}-operator-${o.name}-wireguard-key`, { length: 32 }, child);
+      return [{ operator: o.name, address: wg.address, publicKey: key.base64.apply(wireguardPublicKey), privateKey: key.base64 }];
+    });
+    const configs = operatorPeers.map((o) => {
+      const rendered = this.keep(
+        renderWithSecrets(`operators/${o.operator}.conf`, { operatorPrivateKey: o.privateKey ?? YOUR_PRIVATE_KEY }, (s) =>
+          pulumi
+            .all([this.hubPublicKey, this.ipv4Address])
+            .apply(([hubPublicKey, hubIp]) => renderWgConf(operatorConfig(mesh, { name: o.operator, privateKey: s.operatorPrivateKey, address: o.address, hubPublicKey, hubIp }))),
+        ),
+      );
+      return rendered.apply((conf) => [o.operator, conf] as const);
+    });
+    this.operatorConfigs = pulumi.secret(pulumi.all(configs).apply((entries) => Object.fromEntries(entries) as Record<string, string>));
+
     // The peer set and the firewall sets change as the fleet grows; neither touches boot data.
-    const sets = pulumi.output(args.workerPeers).apply((peers) => hubPeerSet(args.operators, peers));
-    const nftables = sets.apply((s) =>
-      renderNftFile(masterRuleset({ wireguardPort: args.wireguard.port, allowWorkerToWorker: args.wireguard.allowWorkerToWorker, sets: s.firewall })),
-    );
+    const sshRanges = args.operators.flatMap((o) => o.sourceRanges);
+    const sets = pulumi
+      .all([pulumi.output(args.workerPeers), pulumi.all(operatorPeers.map((o) => o.publicKey.apply((publicKey) => ({ name: o.operator, address: o.address, publicKey }))))])
+      .apply(([workers, operators]) => hubPeerSet(sshRanges, operators, workers));
+    const nftables = sets.apply((s) => renderNftFile(masterRuleset({ wireguardPort: mesh.port, allowWorkerToWorker: mesh.allowWorkerToWorker, sets: s.firewall })));
     const peersConf = sets.apply((s) => renderWgConf({ peers: s.peers }));
     this.keep(renderPlain(`nodes/${name}/wireguard/peers.conf`, peersConf));
     this.keep(renderPlain(`nodes/${name}/nftables.nft`, nftables));

@@ -7,13 +7,15 @@ import { workerConnection, type SshPath } from "../src/connections";
 import { labels } from "../src/labels";
 import { serverArgs } from "../src/servers";
 import { wireguardPublicKey } from "../src/model/wireguard";
-import { renderWithSecrets } from "../src/render/artifact";
+import { renderPlain, renderWithSecrets } from "../src/render/artifact";
+import { renderNftFile } from "../src/render/nftables";
 import { INSTALL_AUTHORIZED_KEYS } from "../src/render/authorizedKeys";
 import { renderBootData } from "../src/render/bootData";
 import { workerFirewallRules } from "../src/render/cloudFirewall";
 import { workerRuleset } from "../src/render/hostFirewall";
 import type { HubPeer } from "../src/render/hub";
 import { renderWgConf } from "../src/render/wireguardConf";
+import { workerConfig, type MeshShape } from "../src/render/mesh";
 
 export interface WorkerNodeArgs {
   readonly env: string;
@@ -23,7 +25,7 @@ export interface WorkerNodeArgs {
   readonly serverType: string;
   /** Pinned in config; never derived from list order. */
   readonly address: string;
-  readonly wireguard: { readonly subnet: string; readonly prefix: number; readonly port: number };
+  readonly wireguard: MeshShape;
   readonly hub: { readonly publicKey: pulumi.Input<string>; readonly ipv4Address: pulumi.Input<string> };
   /** The deploy key's Hetzner id; operators' keys are managed over SSH. */
   readonly sshKeyIds: pulumi.Input<pulumi.Input<string>[]>;
@@ -66,18 +68,17 @@ export class WorkerNode extends FleetComponent {
 
     // Everything in boot data lives as long as the server: its key, the hub's key
     // and pinned address, the subnet. Growth elsewhere never changes it.
+    const wgConf = (privateKey: string, hubKey: string, hubIp: string): string =>
+      renderWgConf(workerConfig(args.wireguard, { privateKey, address: args.address, hubPublicKey: hubKey, hubIp }));
+    const firewall = pulumi.output(args.hub.ipv4Address).apply((hubIp) => workerRuleset({ wireguardPort: args.wireguard.port, masterPublicIp: hubIp, subnet: args.wireguard.subnet }));
+    const secrets = { wireguardPrivateKey: wgKey.base64 };
+    const hub = pulumi.all([args.hub.publicKey, args.hub.ipv4Address, firewall]);
+    this.keep(renderWithSecrets(`nodes/${name}/wireguard/wg0.conf`, secrets, (s) => hub.apply(([hubKey, hubIp]) => wgConf(s.wireguardPrivateKey, hubKey, hubIp))));
+    this.keep(renderPlain(`nodes/${name}/nftables.nft`, firewall.apply(renderNftFile)));
     const userData = this.keep(
-      renderWithSecrets(`nodes/${name}/cloud-init.yaml`, { wireguardPrivateKey: wgKey.base64 }, (s) =>
-        pulumi.all([args.hub.publicKey, args.hub.ipv4Address]).apply(([hubKey, hubIp]) =>
-          renderBootData({
-            hostname: `${args.env}-${name}`,
-            role: "worker",
-            wireguardConf: renderWgConf({
-              interface: { privateKey: s.wireguardPrivateKey, address: `${args.address}/${args.wireguard.prefix}` },
-              peers: [{ name: "hub (master)", publicKey: hubKey, allowedIps: [args.wireguard.subnet], endpoint: `${hubIp}:${args.wireguard.port}`, persistentKeepalive: 25 }],
-            }),
-            firewall: workerRuleset({ wireguardPort: args.wireguard.port, masterPublicIp: hubIp, subnet: args.wireguard.subnet }),
-          }),
+      renderWithSecrets(`nodes/${name}/cloud-init.yaml`, secrets, (s) =>
+        hub.apply(([hubKey, hubIp, rules]) =>
+          renderBootData({ hostname: `${args.env}-${name}`, role: "worker", wireguardConf: wgConf(s.wireguardPrivateKey, hubKey, hubIp), firewall: rules }),
         ),
       ),
     );

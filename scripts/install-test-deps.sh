@@ -7,7 +7,14 @@ set -euo pipefail
 PACKAGES=(
   ca-certificates
   git
-  wireguard-tools   # `wg pubkey` is the reference for keys derived in the program
+  jq                # hub-sync.sh reads its payload with jq
+  util-linux        # unshare and nsenter for the namespace tests
+  iproute2          # network namespaces, veth, bridges
+  iputils-ping
+  nftables          # the rendered host firewalls, applied for real
+  wireguard-tools   # wg, wg-quick; `wg pubkey` is the reference for derived keys
+  wireguard-go      # userspace WireGuard: the kernel module is not available in CI
+  cloud-init        # `cloud-init schema` validates every node's boot data
 )
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -127,6 +127,7 @@ export function stackOutputs(fleet: Fleet): Record<string, unknown> {
     projectSecrets,
     tunnelId: fleet.tunnel.tunnel.id,
     hostnames: fleet.tunnel.hostnames,
+    operatorWireguardConfigs: fleet.master.operatorConfigs,
     automationServiceToken: pulumi.secret({ clientId: fleet.tunnel.serviceTokenId, clientSecret: fleet.tunnel.serviceTokenSecret }),
     backupRepositories: Object.fromEntries([...fleet.backups].map(([name, b]) => [name, b.repository])),
   };

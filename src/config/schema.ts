@@ -62,7 +62,8 @@ export const OperatorSchema = z.strictObject({
   email,
   sshPublicKey,
   sourceRanges: z.array(cidr).min(1, "must list at least one address range"),
-  wireguard: z.strictObject({ address: ipv4, publicKey: wireguardPublicKey }).optional(),
+  /** A WireGuard peer of the hub. Without a publicKey the program makes the key pair and exports the whole client config. */
+  wireguard: z.strictObject({ address: ipv4, publicKey: wireguardPublicKey.optional() }).optional(),
 });
 
 export const AccessSchema = z.strictObject({

@@ -17,6 +17,7 @@ function expectedCounts(c: Doc): Record<string, number> {
   const W = c["supafleet:workers"].length + dedicated;
   const withPacks = projects.filter((p) => (p.schemaPacks ?? []).length > 0).length;
   const opaque = projects.filter((p) => RELEASES[p.release ?? c["supafleet:supabase"].release]!.opaqueKeys).length;
+  const generatedOperatorKeys = c["supafleet:operators"].filter((o: Doc) => o.wireguard !== undefined && o.wireguard.publicKey === undefined).length;
   const webhookSources = (c["supafleet:access"]?.webhookSources ?? []).length > 0 ? 1 : 0;
   return {
     "supafleet:index:MasterNode": 1,
@@ -33,8 +34,8 @@ function expectedCounts(c: Doc): Record<string, number> {
     "hcloud:index/storageBox:StorageBox": 1,
     "hcloud:index/storageBoxSubaccount:StorageBoxSubaccount": P,
     "tls:index/privateKey:PrivateKey": 1,
-    // WireGuard keys (master + workers), the tunnel secret, two S3 keys per project, opaque API keys.
-    "random:index/randomBytes:RandomBytes": 1 + W + 1 + 2 * P + 2 * opaque,
+    // WireGuard keys (master, workers, operators without their own), the tunnel secret, two S3 keys per project, opaque API keys.
+    "random:index/randomBytes:RandomBytes": 1 + W + generatedOperatorKeys + 1 + 2 * P + 2 * opaque,
     // Seven per project, restic + sub-account per backup, the Storage Box's own.
     "random:index/randomPassword:RandomPassword": 7 * P + 2 * P + 1,
     // Per node: ready and authorized keys; the hub sync, cloudflared, migrations.
@@ -91,6 +92,8 @@ for (const stack of ["staging", "prod"]) {
         for (const [k, v] of Object.entries(secrets)) expect(v, `${p.name}.${k}`).toBe("[secret]");
       }
       expect(out.automationServiceToken).toEqual({ clientId: "[secret]", clientSecret: "[secret]" });
+      const peers = doc["supafleet:operators"].filter((o: Doc) => o.wireguard !== undefined).map((o: Doc) => o.name);
+      expect(out.operatorWireguardConfigs).toEqual(Object.fromEntries(peers.map((n: string) => [n, "[secret]"])));
     });
 
     it("passes secrets to providers only as secrets", () => {

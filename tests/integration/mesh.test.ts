@@ -1,0 +1,145 @@
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { wireguardPublicKey } from "../../src/model/wireguard";
+import { BOOT_MASTER_SETS, masterRuleset, workerRuleset } from "../../src/render/hostFirewall";
+import { hubPeerSet, hubSyncPayload, type HubPeer } from "../../src/render/hub";
+import { hubInterfaceConfig, operatorConfig, workerConfig, type MeshShape } from "../../src/render/mesh";
+import { renderNftFile } from "../../src/render/nftables";
+import { template } from "../../src/render/templates";
+import { renderWgConf } from "../../src/render/wireguardConf";
+import { eventually, Lab } from "./netns/lab";
+
+/**
+ * The mesh as supafleet renders it, brought up for real: wireguard-go and
+ * wg-quick with the rendered configs, the rendered nftables rules, and the
+ * real hub-sync script, in network namespaces on documentation addresses.
+ */
+const mesh: MeshShape = { subnet: "10.100.0.0/24", prefix: 24, hub: "10.100.0.1", port: 51820 };
+const UNDERLAY = { master: "192.0.2.1", w1: "192.0.2.2", w2: "192.0.2.3", op: "192.0.2.10", inet: "192.0.2.100" } as const;
+const WG = { w1: "10.100.0.2", w2: "10.100.0.3", op: "10.100.0.250" } as const;
+const SCRIPTS = join(__dirname, "netns");
+const USERSPACE = { WG_QUICK_USERSPACE_IMPLEMENTATION: "wireguard-go", WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1" };
+
+const key = (): { privateKey: string; publicKey: string } => {
+  const privateKey = randomBytes(32).toString("base64");
+  return { privateKey, publicKey: wireguardPublicKey(privateKey) };
+};
+const keys = { master: key(), w1: key(), w2: key(), op: key() };
+const workerPeers = (names: ("w1" | "w2")[]): HubPeer[] => names.map((n) => ({ name: n, address: WG[n], publicKey: keys[n].publicKey }));
+const operatorPeers: HubPeer[] = [{ name: "op", address: WG.op, publicKey: keys.op.publicKey }];
+
+/** What MasterNode's hub-sync command sends, for a given set of workers. */
+function hubPayload(workers: ("w1" | "w2")[]): string {
+  const state = hubPeerSet([`${UNDERLAY.op}/32`], operatorPeers, workerPeers(workers));
+  const nft = renderNftFile(masterRuleset({ wireguardPort: mesh.port, allowWorkerToWorker: false, sets: state.firewall }));
+  return hubSyncPayload(renderWgConf({ peers: state.peers }), nft);
+}
+
+const lab = new Lab();
+const ping = (from: string, to: string): boolean => lab.try(from, ["ping", "-c", "1", "-W", "1", to]).status === 0;
+const probe = (from: string, host: string, port: number): { ok: boolean; answer: string } => {
+  const r = lab.try(from, [process.execPath, join(SCRIPTS, "probe.mjs"), host, String(port), "1500"]);
+  return { ok: r.status === 0, answer: r.stdout.trim() };
+};
+
+beforeAll(async () => {
+  await lab.up(Object.entries(UNDERLAY).map(([name, underlay]) => ({ name, underlay })));
+
+  // The master, as its boot data leaves it: sysctls, the boot firewall, the hub interface.
+  lab.exec("master", ["sysctl", "-q", "-p", "-"], { input: template("host/sysctl-hub.conf") });
+  lab.writeFile("master", "/etc/nftables.d/supafleet.nft", renderNftFile(masterRuleset({ wireguardPort: mesh.port, allowWorkerToWorker: false, sets: BOOT_MASTER_SETS })));
+  lab.exec("master", ["nft", "-f", "/etc/nftables.d/supafleet.nft"]);
+  lab.writeFile("master", "/etc/wireguard/wg0.conf", renderWgConf(hubInterfaceConfig(mesh, keys.master.privateKey)));
+  lab.exec("master", ["wg-quick", "up", "wg0"], { env: USERSPACE });
+
+  // Each worker, as its boot data leaves it.
+  for (const w of ["w1", "w2"] as const) {
+    lab.writeFile(w, "/etc/nftables.d/supafleet.nft", renderNftFile(workerRuleset({ wireguardPort: mesh.port, masterPublicIp: UNDERLAY.master, subnet: mesh.subnet })));
+    lab.exec(w, ["nft", "-f", "/etc/nftables.d/supafleet.nft"]);
+    lab.writeFile(w, "/etc/wireguard/wg0.conf", renderWgConf(workerConfig(mesh, { privateKey: keys[w].privateKey, address: WG[w], hubPublicKey: keys.master.publicKey, hubIp: UNDERLAY.master })));
+    lab.exec(w, ["wg-quick", "up", "wg0"], { env: USERSPACE });
+  }
+
+  // The operator's laptop, with the client config supafleet exports.
+  lab.writeFile("op", "/etc/wireguard/wg0.conf", renderWgConf(operatorConfig(mesh, { name: "op", privateKey: keys.op.privateKey, address: WG.op, hubPublicKey: keys.master.publicKey, hubIp: UNDERLAY.master })));
+  lab.exec("op", ["wg-quick", "up", "wg0"], { env: USERSPACE });
+
+  // Then what `pulumi up` does over SSH: the real hub-sync script with the real payload.
+  lab.exec("master", ["bash", "-c", template("host/hub-sync.sh")], { input: hubPayload(["w1", "w2"]) });
+
+  // A database-like listener on every address of w1 and w2, port 5432.
+  for (const w of ["w1", "w2"]) {
+    const listener = lab.spawn(w, [process.execPath, join(SCRIPTS, "listen.mjs"), "5432"]);
+    await new Promise((resolve) => listener.stdout!.once("data", resolve));
+  }
+  await eventually(() => ping("w1", mesh.hub) && ping("w2", mesh.hub) && ping("op", mesh.hub), "every peer's handshake with the hub");
+}, 120_000);
+
+afterAll(() => lab.down());
+
+describe("the WireGuard mesh and host firewalls, in network namespaces", () => {
+  it("the master and each worker reach each other over WireGuard", () => {
+    for (const w of ["w1", "w2"] as const) {
+      expect(ping("master", WG[w]), `master → ${w}`).toBe(true);
+      expect(ping(w, mesh.hub), `${w} → master`).toBe(true);
+    }
+  });
+
+  it("the operator reaches a worker only through the master", async () => {
+    await eventually(() => probe("op", WG.w1, 5432).ok, "operator → w1 over WireGuard");
+    // The worker sees the operator's WireGuard address: the packet came in on wg0, forwarded by the hub.
+    expect(probe("op", WG.w1, 5432).answer).toBe(`hello from ${WG.op}`);
+    // The operator's only peer is the hub; straight to the worker's public address, nothing answers.
+    expect(lab.exec("op", ["wg", "show", "wg0", "peers"]).trim()).toBe(keys.master.publicKey);
+    expect(probe("op", UNDERLAY.w1, 5432)).toEqual({ ok: false, answer: "timeout" });
+    expect(ping("op", UNDERLAY.w1)).toBe(true); // the host is up; only its ports are closed
+  });
+
+  it("a listener on a worker's 5432 answers the master over WireGuard, and neither the internet nor the other worker", () => {
+    expect(probe("master", WG.w1, 5432)).toEqual({ ok: true, answer: `hello from ${mesh.hub}` });
+    expect(probe("inet", UNDERLAY.w1, 5432)).toEqual({ ok: false, answer: "timeout" });
+    expect(probe("w2", WG.w1, 5432)).toEqual({ ok: false, answer: "timeout" });
+    expect(probe("w2", UNDERLAY.w1, 5432)).toEqual({ ok: false, answer: "timeout" });
+    expect(ping("w2", WG.w1)).toBe(false);
+  });
+
+  it("the internet reaches nothing on the master but WireGuard", () => {
+    const wgPort = lab.exec("master", ["nft", "list", "chain", "inet", "supafleet", "input"]);
+    expect(wgPort).toContain("udp dport 51820 accept");
+    // SSH from a non-operator address is dropped by the synced ssh_sources set.
+    const listener = lab.spawn("master", [process.execPath, join(SCRIPTS, "listen.mjs"), "22"]);
+    return new Promise<void>((resolve) => {
+      listener.stdout!.once("data", () => {
+        expect(probe("inet", UNDERLAY.master, 22)).toEqual({ ok: false, answer: "timeout" });
+        expect(probe("op", UNDERLAY.master, 22).ok).toBe(true);
+        listener.kill("SIGKILL");
+        resolve();
+      });
+    });
+  });
+
+  it("removing a worker from the config and re-applying leaves the other worker's tunnel up", async () => {
+    const handshakeBefore = lab.exec("master", ["wg", "show", "wg0", "latest-handshakes"]);
+    const w1Before = handshakeBefore.split("\n").find((l) => l.startsWith(keys.w1.publicKey))!;
+    // A connection held open across the change: it must never drop.
+    const hold = lab.spawn("master", [process.execPath, join(SCRIPTS, "hold.mjs"), WG.w1, "5432", "3000"]);
+    const held = new Promise<{ code: number | null; out: string }>((resolve) => {
+      let out = "";
+      hold.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+      hold.on("exit", (code) => resolve({ code, out }));
+    });
+    await new Promise((r) => setTimeout(r, 800));
+
+    const synced = lab.exec("master", ["bash", "-c", template("host/hub-sync.sh")], { input: hubPayload(["w1"]) });
+    expect(synced).toContain("hub-sync: 2 peers");
+
+    const { code, out } = await held;
+    expect(out).toMatch(/sent (\d+), answered \1/);
+    expect(code).toBe(0);
+    expect(lab.exec("master", ["wg", "show", "wg0", "peers"]).split("\n").filter(Boolean).sort()).toEqual([keys.op.publicKey, keys.w1.publicKey].sort());
+    expect(lab.exec("master", ["wg", "show", "wg0", "latest-handshakes"]).split("\n")).toContain(w1Before);
+    expect(ping("master", WG.w1)).toBe(true);
+    expect(ping("master", WG.w2)).toBe(false);
+  });
+});

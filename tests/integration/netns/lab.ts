@@ -1,0 +1,136 @@
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, rmdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+
+/**
+ * A small network of test hosts in network namespaces, joined by one bridge
+ * on documentation addresses (192.0.2.0/24). Each host also gets a private
+ * mount namespace so that its /etc/wireguard, /etc/nftables.d and
+ * /run/wireguard are its own: the real paths, the real scripts, no trace on
+ * the machine. Everything is torn down by `down()`, which is safe to call
+ * after a partial `up()`.
+ */
+export interface HostSpec {
+  readonly name: string;
+  readonly underlay: string;
+}
+
+const PRIVATE_DIRS = ["/run/wireguard", "/etc/wireguard", "/etc/nftables.d"] as const;
+
+export class Lab {
+  readonly id = `sf${randomBytes(2).toString("hex")}`;
+  private readonly anchors = new Map<string, ChildProcess>();
+  private readonly namespaces: string[] = [];
+  private readonly createdDirs: string[] = [];
+
+  ns(host: string): string {
+    return `${this.id}-${host}`;
+  }
+
+  async up(hosts: readonly HostSpec[]): Promise<void> {
+    for (const dir of PRIVATE_DIRS) {
+      if (!existsSync(dir)) {
+        mkdirSync(dir, { recursive: true });
+        this.createdDirs.push(dir);
+      }
+    }
+    const sw = this.addNamespace("sw");
+    run("ip", ["-n", sw, "link", "add", "br0", "type", "bridge"]);
+    run("ip", ["-n", sw, "link", "set", "br0", "up"]);
+    hosts.forEach((h, i) => {
+      const ns = this.addNamespace(h.name);
+      const [a, b] = [`${this.id}a${i}`, `${this.id}b${i}`];
+      run("ip", ["link", "add", a, "type", "veth", "peer", "name", b]);
+      run("ip", ["link", "set", a, "netns", ns]);
+      run("ip", ["-n", ns, "link", "set", a, "name", "eth0"]);
+      run("ip", ["link", "set", b, "netns", sw]);
+      run("ip", ["-n", sw, "link", "set", b, "master", "br0"]);
+      run("ip", ["-n", sw, "link", "set", b, "up"]);
+      run("ip", ["-n", ns, "addr", "add", `${h.underlay}/24`, "dev", "eth0"]);
+      run("ip", ["-n", ns, "link", "set", "eth0", "up"]);
+      run("ip", ["-n", ns, "link", "set", "lo", "up"]);
+    });
+    for (const h of hosts) await this.startAnchor(h.name);
+  }
+
+  /** A process that holds the host's mount namespace; commands join it with nsenter. */
+  private async startAnchor(host: string): Promise<void> {
+    const mounts = PRIVATE_DIRS.map((d) => `mount -t tmpfs -o mode=0700 tmpfs ${d}`).join(" && ");
+    const anchor = spawn("ip", ["netns", "exec", this.ns(host), "unshare", "-m", "--propagation", "private", "sh", "-c", `${mounts} && echo ready && exec sleep 3600`], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.anchors.set(host, anchor);
+    await new Promise<void>((resolve, reject) => {
+      anchor.stdout!.once("data", () => resolve());
+      anchor.once("exit", (code) => reject(new Error(`anchor for ${host} exited with ${code}`)));
+    });
+  }
+
+  /** Runs a command inside the host's network and mount namespaces. */
+  exec(host: string, args: readonly string[], opts: { input?: string; env?: Record<string, string> } = {}): string {
+    const pid = this.anchors.get(host)?.pid;
+    if (pid === undefined) throw new Error(`no host ${host}`);
+    const env = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`);
+    return run("nsenter", ["-t", String(pid), "-m", "-n", "env", ...env, ...args], opts.input);
+  }
+
+  /** Like exec, but returns the exit status instead of throwing. */
+  try(host: string, args: readonly string[], input?: string): { status: number; stdout: string } {
+    const pid = this.anchors.get(host)!.pid!;
+    const r = spawnSync("nsenter", ["-t", String(pid), "-m", "-n", ...args], { encoding: "utf8", input, timeout: 20_000 });
+    return { status: r.status ?? 1, stdout: (r.stdout ?? "") + (r.stderr ?? "") };
+  }
+
+  /** Starts a long-running process in the host's namespaces; `down()` kills it with the rest. */
+  spawn(host: string, args: readonly string[]): ChildProcess {
+    const pid = this.anchors.get(host)!.pid!;
+    return spawn("nsenter", ["-t", String(pid), "-m", "-n", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  }
+
+  writeFile(host: string, path: string, content: string, mode = "600"): void {
+    this.exec(host, ["sh", "-c", `umask 077 && cat > ${path} && chmod ${mode} ${path}`], { input: content });
+  }
+
+  down(): void {
+    for (const ns of this.namespaces) {
+      // Every process in the namespace: anchors, wireguard-go, listeners.
+      const pids = spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).stdout.split("\n").filter(Boolean);
+      for (const pid of pids) spawnSync("kill", ["-9", pid]);
+    }
+    for (const a of this.anchors.values()) a.kill("SIGKILL");
+    for (const ns of [...this.namespaces].reverse()) spawnSync("ip", ["netns", "del", ns]);
+    for (const dir of this.createdDirs.reverse()) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // A directory something else has since filled is not ours to remove.
+      }
+    }
+  }
+
+  private addNamespace(host: string): string {
+    const ns = this.ns(host);
+    run("ip", ["netns", "add", ns]);
+    this.namespaces.push(ns);
+    return ns;
+  }
+}
+
+function run(cmd: string, args: readonly string[], input?: string): string {
+  try {
+    return execFileSync(cmd, args, { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"], timeout: 30_000 });
+  } catch (e) {
+    const err = e as { stderr?: string; stdout?: string; message: string };
+    throw new Error(`${cmd} ${args.join(" ")} failed: ${err.stderr || err.stdout || err.message}`);
+  }
+}
+
+/** Retries until `check` passes or the deadline; WireGuard handshakes take a moment. */
+export async function eventually(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for: ${what}`);
+}
