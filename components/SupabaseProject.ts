@@ -1,13 +1,28 @@
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import * as command from "@pulumi/command";
 import { FleetComponent } from "../src/component";
+import { workerConnection, type SshPath } from "../src/connections";
 import type { ProjectModel } from "../src/model/fleet";
+import { renderPlain, renderWithSecrets } from "../src/render/artifact";
+import { fillTemplate, template } from "../src/render/templates";
+import { composeImages, projectCompose, renderCompose } from "../src/supabase/compose";
+import { passwordChangeSql } from "../src/supabase/dbPassword";
+import { projectEnv, renderEnvFile, type ProjectSecretValues } from "../src/supabase/env";
 import { signApiKey, opaqueApiKey } from "../src/supabase/keys";
+import { kongConfig, renderKongConfig } from "../src/supabase/kong";
+import { containerName } from "../src/supabase/naming";
 import { RELEASES } from "../src/supabase/releases";
+import type { ServiceName } from "../src/supabase/services";
 
 export interface SupabaseProjectArgs {
   readonly env: string;
   readonly project: ProjectModel;
+  readonly ssh: SshPath;
+  /** The worker has booted and WireGuard is up. */
+  readonly workerReady: pulumi.Resource;
+  readonly smtpPassword: pulumi.Input<string>;
 }
 
 /** Secrets one project needs, all made here and all secret outputs. */
@@ -23,7 +38,16 @@ export interface ProjectSecrets {
   readonly s3AccessKeySecret: pulumi.Output<string>;
 }
 
-/** One tenant's Supabase: its secrets and API keys, its services and its routes. */
+/** Files the database init and the edge runtime read, from templates/supabase. */
+const ASSETS = ["db/roles.sql", "db/jwt.sql", "db/realtime.sql", "functions/main/index.ts", "functions/hello/index.ts"] as const;
+
+const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
+
+/**
+ * One tenant's Supabase on its worker: its secrets and API keys, its compose
+ * project (every service pinned to the project's release, every port on the
+ * worker's WireGuard address), and the commands that place and apply it.
+ */
 export class SupabaseProject extends FleetComponent {
   readonly secrets: ProjectSecrets;
   readonly anonKey: pulumi.Output<string>;
@@ -34,6 +58,10 @@ export class SupabaseProject extends FleetComponent {
   readonly studioUrl: string;
   /** Postgres on the WireGuard network, for operators and automations. */
   readonly connectionString: pulumi.Output<string>;
+  readonly release: string;
+  readonly images: Readonly<Record<ServiceName, { image: string }>>;
+  /** Completes once every service is healthy; later steps (migrations, backups) wait on it. */
+  readonly deployed: command.remote.Command;
 
   constructor(name: string, args: SupabaseProjectArgs, opts?: pulumi.ComponentResourceOptions) {
     super("supafleet:index:SupabaseProject", name, opts);
@@ -41,6 +69,7 @@ export class SupabaseProject extends FleetComponent {
     const p = args.project;
     const release = RELEASES[p.release];
     if (release === undefined) throw new Error(`project ${name}: unknown release ${p.release}`);
+    this.release = p.release;
 
     // Letters and digits only: these end up in URLs and env files unquoted.
     const password = (id: string, length: number): pulumi.Output<string> =>
@@ -74,9 +103,62 @@ export class SupabaseProject extends FleetComponent {
       pulumi.interpolate`postgresql://postgres:${this.secrets.postgresPassword}@${p.worker.address}:${p.ports.db}/postgres`,
     );
 
+    // The two secret files: the .env every service reads, and Kong's config with the keys.
+    const values: Record<keyof ProjectSecretValues, pulumi.Input<string>> = {
+      ...this.secrets,
+      anonKey: this.anonKey,
+      serviceRoleKey: this.serviceRoleKey,
+      smtpPassword: args.smtpPassword,
+      ...(this.publishableKey && this.secretKey ? { publishableKey: this.publishableKey, secretKey: this.secretKey } : {}),
+    } as Record<keyof ProjectSecretValues, pulumi.Input<string>>;
+    const envFile = this.keep(
+      renderWithSecrets(`projects/${name}/secrets/.env`, values, (s) =>
+        renderEnvFile(projectEnv({ project: name, tenantName: p.tenant.name, apiUrl: this.apiUrl, smtp: p.smtp, secrets: s })),
+      ),
+    );
+    const kongFile = this.keep(
+      renderWithSecrets(`projects/${name}/secrets/kong.yml`, values, (s) => renderKongConfig(kongConfig(s, p.hostnames.studio))),
+    );
+
+    const compose = projectCompose({ project: name, release, bindAddress: p.worker.address, ports: p.ports, accessTokenHook: p.schemaPacks.length > 0 });
+    this.images = composeImages(compose);
+    // A digest of the secret files, so that a changed secret redeploys; a hash reveals nothing of them.
+    const configDigest = pulumi.unsecret(pulumi.all([envFile, kongFile]).apply(([e, k]) => sha256(`${e}\0${k}`)));
+    const composeText = configDigest.apply((digest) => renderCompose({ ...compose, "x-supafleet": { release: p.release, "config-sha256": digest } }));
+    this.keep(renderPlain(`projects/${name}/compose.yaml`, composeText));
+
+    const connection = workerConnection(args.ssh, p.worker.address);
+    const script = (file: string): string => fillTemplate(`worker/${file}`, { project: name });
+    const dbPassword = new command.remote.Command(
+      `${name}-db-password`,
+      {
+        connection,
+        create: fillTemplate("worker/db-password.sh", { project: name, container: containerName(name, "db") }),
+        stdin: pulumi.secret(this.secrets.postgresPassword.apply(passwordChangeSql)),
+      },
+      { ...child, dependsOn: [args.workerReady] },
+    );
+    const config = new command.remote.Command(
+      `${name}-config`,
+      { connection, create: script("project-config.sh"), stdin: pulumi.secret(pulumi.all([envFile, kongFile]).apply(([env, kong]) => JSON.stringify({ env, kong }))) },
+      { ...child, dependsOn: [dbPassword] },
+    );
+    const assets = new command.remote.Command(
+      `${name}-assets`,
+      { connection, create: script("project-assets.sh"), stdin: JSON.stringify({ files: Object.fromEntries(ASSETS.map((f) => [f, template(`supabase/${f}`)])) }) },
+      { ...child, dependsOn: [args.workerReady] },
+    );
+    this.deployed = new command.remote.Command(
+      `${name}-deploy`,
+      { connection, create: script("project-deploy.sh"), delete: script("project-remove.sh"), stdin: composeText },
+      { ...child, dependsOn: [config, assets] },
+    );
+
     this.registerOutputs({
       apiUrl: this.apiUrl,
       studioUrl: this.studioUrl,
+      release: this.release,
+      images: this.images,
       anonKey: this.anonKey,
       serviceRoleKey: this.serviceRoleKey,
       connectionString: this.connectionString,

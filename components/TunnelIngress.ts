@@ -8,7 +8,7 @@ import { renderPlain } from "../src/render/artifact";
 import { ORIGIN_DEFAULTS, providerIngress, type IngressRule } from "../src/render/ingress";
 import { validateIngress } from "../src/render/ingressValidate";
 import { fillTemplate } from "../src/render/templates";
-import { stringify } from "yaml";
+import { toYaml } from "../src/render/yaml";
 
 export const CLOUDFLARED_IMAGE = "cloudflare/cloudflared:2025.11.1";
 
@@ -129,7 +129,7 @@ export class TunnelIngress extends FleetComponent {
       { accountId, tunnelId: this.tunnel.id, source: "cloudflare", config: { ingresses, originRequest: { ...ORIGIN_DEFAULTS } } },
       child,
     );
-    this.keep(renderPlain("edge/ingress.yaml", pulumi.output(stringify({ originRequest: ORIGIN_DEFAULTS, ingress: providerIngress(args.rules) }))));
+    this.keep(renderPlain("edge/ingress.yaml", pulumi.output(toYaml({ originRequest: ORIGIN_DEFAULTS, ingress: providerIngress(args.rules) }))));
 
     this.hostnames = args.rules.flatMap((r) => (r.hostname !== undefined ? [r.hostname] : []));
     for (const hostname of this.hostnames) {

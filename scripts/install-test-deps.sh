@@ -15,6 +15,8 @@ PACKAGES=(
   wireguard-tools   # wg, wg-quick; `wg pubkey` is the reference for derived keys
   wireguard-go      # userspace WireGuard: the kernel module is not available in CI
   cloud-init        # `cloud-init schema` validates every node's boot data
+  postgresql-15     # the schema, RLS, migrations, passwords and backups run on a real server
+  lua5.1            # Kong's request-transformer templates are Lua
 )
 
 if [ "$(id -u)" -eq 0 ]; then

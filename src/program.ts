@@ -9,6 +9,7 @@ import { WorkerNode } from "../components/WorkerNode";
 import type { FleetComponent } from "./component";
 import { deferred } from "./deferred";
 import type { FleetModel } from "./model/fleet";
+import { secretValue } from "./config/fromPulumi";
 import { renderAuthorizedKeys } from "./render/authorizedKeys";
 import { ingressRules } from "./render/ingress";
 import type { HubPeer } from "./render/hub";
@@ -67,7 +68,9 @@ export function buildFleet(model: FleetModel): Fleet {
 
   const projects = new Map<string, SupabaseProject>();
   for (const p of model.projects) {
-    projects.set(p.name, new SupabaseProject(p.name, { env, project: p }));
+    const smtpPassword = secretValue(p.smtpPasswordKey);
+    if (smtpPassword === undefined) throw new Error(`${p.smtpPasswordKey} was validated as set but cannot be read`);
+    projects.set(p.name, new SupabaseProject(p.name, { env, project: p, ssh: master.ssh, workerReady: workers.get(p.worker.name)!.ready, smtpPassword }));
   }
 
   const tunnel = new TunnelIngress("edge", {
@@ -99,7 +102,7 @@ export function buildFleet(model: FleetModel): Fleet {
 
   const policySets = new Map<string, RlsPolicySet>();
   for (const p of model.projects.filter((m) => m.schemaPacks.length > 0)) {
-    policySets.set(p.name, new RlsPolicySet(p.name, { project: p, ssh: master.ssh, after: [workers.get(p.worker.name)!.ready] }));
+    policySets.set(p.name, new RlsPolicySet(p.name, { project: p, ssh: master.ssh, after: [projects.get(p.name)!.deployed] }));
   }
 
   const components: FleetComponent[] = [master, ...workers.values(), ...projects.values(), tunnel, vault, ...backups.values(), ...policySets.values()];
@@ -115,7 +118,13 @@ export function stackOutputs(fleet: Fleet): Record<string, unknown> {
     Object.fromEntries(
       [...fleet.projects].map(([name, p]) => [
         name,
-        { anonKey: p.anonKey, serviceRoleKey: p.serviceRoleKey, connectionString: p.connectionString, ...(p.publishableKey ? { publishableKey: p.publishableKey, secretKey: p.secretKey } : {}) },
+        {
+          anonKey: p.anonKey,
+          serviceRoleKey: p.serviceRoleKey,
+          connectionString: p.connectionString,
+          dashboardPassword: p.secrets.dashboardPassword,
+          ...(p.publishableKey ? { publishableKey: p.publishableKey, secretKey: p.secretKey } : {}),
+        },
       ]),
     ),
   );

@@ -13,16 +13,21 @@ export function unpinned(image: string): string | undefined {
   return undefined;
 }
 
+/** `image:` lines of a Compose file carried as text, e.g. a deploy command's stdin. */
+const IMAGE_LINE = /^\s*image:\s*["']?([^\s"'#]+)/gm;
+
 /**
  * Every container image reference in a resource's inputs: `image` fields at
- * any depth, and a RemoteImage's name. A Hetzner server's `image` is an OS
- * image (debian-12), not a container, and is left alone.
+ * any depth, `image:` lines in text (Compose files sent by commands), and a
+ * RemoteImage's name. A Hetzner server's `image` is an OS image (debian-12),
+ * not a container, and is left alone.
  */
 function imagesIn(type: string, props: Record<string, unknown>): string[] {
   if (type.startsWith("hcloud:")) return [];
   const found: string[] = [];
   const walk = (v: unknown): void => {
-    if (Array.isArray(v)) v.forEach(walk);
+    if (typeof v === "string") for (const m of v.matchAll(IMAGE_LINE)) found.push(m[1]!);
+    else if (Array.isArray(v)) v.forEach(walk);
     else if (v !== null && typeof v === "object") {
       for (const [k, x] of Object.entries(v)) {
         if (k === "image" && typeof x === "string") found.push(x);

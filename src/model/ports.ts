@@ -9,10 +9,8 @@ export const PORTS_PER_SLOT = 10;
 export const MAX_SLOT = 999;
 
 export interface ProjectPorts {
-  /** The API gateway (Kong), where the tunnel sends the project's API hostname. */
+  /** The API gateway (Kong): the tunnel sends both the API and the Studio hostname here. */
   readonly gateway: number;
-  /** Studio, where the tunnel sends the project's Studio hostname. */
-  readonly studio: number;
   /** Postgres, for backups, migrations and operators on the WireGuard network. */
   readonly db: number;
 }
@@ -22,5 +20,6 @@ export function projectPorts(slot: number): ProjectPorts {
     throw new RangeError(`slot must be an integer from 1 to ${MAX_SLOT}, got ${slot}`);
   }
   const base = PORT_BASE + slot * PORTS_PER_SLOT;
-  return { gateway: base, studio: base + 1, db: base + 2 };
+  // base + 1 was Studio's before it moved behind the gateway; it stays unused so db never moves.
+  return { gateway: base, db: base + 2 };
 }

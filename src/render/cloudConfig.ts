@@ -1,5 +1,5 @@
 import { gzipSync } from "node:zlib";
-import { stringify } from "yaml";
+import { toYaml } from "./yaml";
 
 /** The subset of cloud-config that supafleet uses, typed so that a typo cannot reach a server. */
 export interface WriteFile {
@@ -28,7 +28,7 @@ export interface CloudConfig {
 export const USER_DATA_LIMIT = 32 * 1024;
 
 export function renderCloudConfig(c: CloudConfig): string {
-  return `#cloud-config\n${stringify(c, { lineWidth: 0 })}`;
+  return `#cloud-config\n${toYaml(c)}`;
 }
 
 /**

@@ -35,7 +35,8 @@ export const CATCH_ALL: IngressRule = { service: "http_status:404" };
 export function ingressRules(fleet: FleetModel): IngressRule[] {
   const rules: IngressRule[] = fleet.projects.flatMap((p) => [
     { hostname: p.hostnames.api, service: `http://${p.worker.address}:${p.ports.gateway}`, owner: p.name, kind: "api" as const },
-    { hostname: p.hostnames.studio, service: `http://${p.worker.address}:${p.ports.studio}`, owner: p.name, kind: "studio" as const },
+    // Studio sits behind the gateway too, on a route that matches its hostname only.
+    { hostname: p.hostnames.studio, service: `http://${p.worker.address}:${p.ports.gateway}`, owner: p.name, kind: "studio" as const },
   ]);
   rules.push(
     { hostname: fleet.hostnames.n8n, service: `http://127.0.0.1:${MASTER_SERVICE_PORTS.n8n}`, owner: "master", kind: "n8n" },

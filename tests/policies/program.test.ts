@@ -48,12 +48,14 @@ describe.each(["staging", "prod"])("the real %s program against the policy pack"
       expect(await policiesFired(rs)).toEqual(["firewall-ssh-from-operators"]);
     });
 
-    it("an unpinned image", async () => {
-      const rs = mutate((all) => [
-        ...all,
-        { key: "docker:index/container:Container::ops-studio", type: "docker:index/container:Container", name: "ops-studio", custom: true, inputs: { image: "supabase/studio" }, outputs: {} },
-      ]);
-      expect(await policiesFired(rs)).toEqual(["container-images-pinned"]);
+    it("an unpinned image in a project's compose file", async () => {
+      const rs = mutate((all) => {
+        const deploy = all.find((r) => r.name === "ops-deploy")!;
+        deploy.inputs.stdin = (deploy.inputs.stdin as string).replace(/image: supabase\/studio:\S+/, "image: supabase/studio:latest");
+        return all;
+      });
+      const result = await runPack(rs, packConfig(stack));
+      expect(result.violations.map((v) => v.message)).toEqual(['ops-deploy: image "supabase/studio:latest" uses the latest tag; pin an explicit version tag or a digest.']);
     });
 
     it("a project without backups", async () => {

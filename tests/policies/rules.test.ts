@@ -182,6 +182,8 @@ describe("container-images-pinned", () => {
     expect(messages(await runResourcePolicy(imagesPinned, container("registry.example.org:5000/team/app")))).toEqual(['ops-db: image "registry.example.org:5000/team/app" has no tag; pin an explicit version tag or a digest.']);
     expect(messages(await runResourcePolicy(imagesPinned, { type: "docker:index/remoteImage:RemoteImage", name: "img", props: { name: "kong" } }))).toEqual(['img: image "kong" has no tag; pin an explicit version tag or a digest.']);
     expect(messages(await runResourcePolicy(imagesPinned, { type: "command:remote:Command", name: "stack", props: { triggers: [{ services: { db: { image: "postgres" } } }] } }))).toEqual(['stack: image "postgres" has no tag; pin an explicit version tag or a digest.']);
+    const composeText = "services:\n  db:\n    image: supabase/postgres:15.8.1.085\n  studio:\n    image: \"supabase/studio\"\n";
+    expect(messages(await runResourcePolicy(imagesPinned, { type: "command:remote:Command", name: "ops-deploy", props: { stdin: composeText } }))).toEqual(['ops-deploy: image "supabase/studio" has no tag; pin an explicit version tag or a digest.']);
   });
 });
 

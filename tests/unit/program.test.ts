@@ -38,8 +38,8 @@ function expectedCounts(c: Doc): Record<string, number> {
     "random:index/randomBytes:RandomBytes": 1 + W + generatedOperatorKeys + 1 + 2 * P + 2 * opaque,
     // Seven per project, restic + sub-account per backup, the Storage Box's own.
     "random:index/randomPassword:RandomPassword": 7 * P + 2 * P + 1,
-    // Per node: ready and authorized keys; the hub sync, cloudflared, migrations.
-    "command:remote:Command": 2 * (1 + W) + 1 + 1 + withPacks,
+    // Per node: ready and authorized keys; the hub sync, cloudflared; per project: password, config, assets, deploy; migrations.
+    "command:remote:Command": 2 * (1 + W) + 1 + 1 + 4 * P + withPacks,
     "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared": 1,
     "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig": 1,
     "cloudflare:index/dnsRecord:DnsRecord": 2 * P + 2,

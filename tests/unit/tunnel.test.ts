@@ -46,7 +46,7 @@ describe.each(["staging", "prod"])("the %s tunnel", (stack) => {
     const byHost = new Map(ingresses.map((r) => [r.hostname, r.service]));
     for (const p of model.projects) {
       expect(byHost.get(p.hostnames.api)).toBe(`http://${p.worker.address}:${p.ports.gateway}`);
-      expect(byHost.get(p.hostnames.studio)).toBe(`http://${p.worker.address}:${p.ports.studio}`);
+      expect(byHost.get(p.hostnames.studio)).toBe(`http://${p.worker.address}:${p.ports.gateway}`);
     }
     expect(byHost.get(`n8n.${doc["supafleet:domain"]}`)).toBe("http://127.0.0.1:5678");
     expect(byHost.get(`status.${doc["supafleet:domain"]}`)).toBe("http://127.0.0.1:3001");

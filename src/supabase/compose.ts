@@ -1,0 +1,295 @@
+import { toYaml } from "../render/yaml";
+import type { ProjectPorts } from "../model/ports";
+import { SERVICE_MEMORY_MIB } from "../model/sizing";
+import { containerName, networkName, volumeName } from "./naming";
+import type { SupabaseRelease } from "./releases";
+import { SERVICES, type ServiceName } from "./services";
+
+/** The subset of the Compose specification supafleet writes. */
+export interface ComposeService {
+  readonly image: string;
+  readonly container_name: string;
+  readonly restart: "unless-stopped";
+  readonly mem_limit: string;
+  readonly environment?: Readonly<Record<string, string>>;
+  readonly command?: readonly string[];
+  readonly ports?: readonly string[];
+  readonly volumes?: readonly string[];
+  readonly depends_on?: Readonly<Record<string, { readonly condition: "service_healthy" | "service_started" }>>;
+  readonly healthcheck?: { readonly test: readonly string[]; readonly interval: string; readonly timeout: string; readonly retries: number; readonly start_period?: string };
+  readonly networks?: Readonly<Record<string, { readonly aliases: readonly string[] }>>;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export interface ComposeFile {
+  readonly name: string;
+  /** Ignored by Compose; records the release and a digest of the secret files, so either change redeploys. */
+  readonly "x-supafleet"?: { readonly release: string; readonly "config-sha256": string };
+  readonly services: Readonly<Record<ServiceName, ComposeService>>;
+  readonly volumes: Readonly<Record<string, { readonly name: string }>>;
+  readonly networks: { readonly default: { readonly name: string } };
+}
+
+export interface ComposeArgs {
+  readonly project: string;
+  readonly release: SupabaseRelease;
+  /** The worker's WireGuard address: the only address anything is published on. */
+  readonly bindAddress: string;
+  readonly ports: ProjectPorts;
+  /** Whether the tenant hook is installed (projects with schema packs). */
+  readonly accessTokenHook: boolean;
+}
+
+/** Realtime finds its tenant in the first label of the Host it is called by. */
+export const REALTIME_HOST = "realtime-dev.realtime";
+
+/** `${NAME}`: filled by Compose from the project's .env, which holds every secret. */
+const v = (name: string): string => `\${${name}}`;
+const health = (test: readonly string[], startPeriod = "10s") => ({ test, interval: "10s", timeout: "5s", retries: 5, start_period: startPeriod });
+const healthy = { condition: "service_healthy" as const };
+const started = { condition: "service_started" as const };
+
+/**
+ * One project's services, pinned to its release. On the worker the file sits
+ * in projects/<name>/releases/current/, beside ../../assets and ../../secrets.
+ * Every secret is a `${VAR}` reference, so this file holds none and can be shown in a diff; every port
+ * is published on the WireGuard address only; every name carries the project.
+ */
+export function projectCompose(a: ComposeArgs): ComposeFile {
+  const vol = (purpose: Parameters<typeof volumeName>[1]): string => volumeName(a.project, purpose);
+  const db = `postgres://%s:${v("POSTGRES_PASSWORD")}@db:5432/postgres`;
+  const dbAs = (role: string): string => db.replace("%s", role);
+
+  const services: Record<ServiceName, Omit<ComposeService, "image" | "container_name" | "restart" | "mem_limit">> = {
+    db: {
+      command: ["postgres", "-c", "config_file=/etc/postgresql/postgresql.conf", "-c", "log_min_messages=fatal"],
+      environment: {
+        POSTGRES_HOST: "/var/run/postgresql",
+        PGPORT: "5432",
+        POSTGRES_PORT: "5432",
+        PGPASSWORD: v("POSTGRES_PASSWORD"),
+        POSTGRES_PASSWORD: v("POSTGRES_PASSWORD"),
+        PGDATABASE: "postgres",
+        POSTGRES_DB: "postgres",
+        JWT_SECRET: v("JWT_SECRET"),
+        JWT_EXP: v("JWT_EXPIRY"),
+      },
+      ports: [`${a.bindAddress}:${a.ports.db}:5432`],
+      volumes: [
+        "../../assets/db/realtime.sql:/docker-entrypoint-initdb.d/migrations/99-realtime.sql:ro,Z",
+        "../../assets/db/roles.sql:/docker-entrypoint-initdb.d/init-scripts/99-roles.sql:ro,Z",
+        "../../assets/db/jwt.sql:/docker-entrypoint-initdb.d/init-scripts/99-jwt.sql:ro,Z",
+        `${vol("db-data")}:/var/lib/postgresql/data`,
+        `${vol("db-config")}:/etc/postgresql-custom`,
+      ],
+      healthcheck: health(["CMD", "pg_isready", "-U", "postgres", "-h", "localhost"]),
+    },
+    meta: {
+      environment: {
+        PG_META_PORT: "8080",
+        PG_META_DB_HOST: "db",
+        PG_META_DB_PORT: "5432",
+        PG_META_DB_NAME: "postgres",
+        PG_META_DB_USER: "supabase_admin",
+        PG_META_DB_PASSWORD: v("POSTGRES_PASSWORD"),
+        CRYPTO_KEY: v("PG_META_CRYPTO_KEY"),
+      },
+      depends_on: { db: healthy },
+      healthcheck: health(["CMD", "node", "-e", "fetch('http://localhost:8080/health').then((r) => process.exit(r.ok ? 0 : 1)).catch(() => process.exit(1))"]),
+    },
+    auth: {
+      environment: {
+        GOTRUE_API_HOST: "0.0.0.0",
+        GOTRUE_API_PORT: "9999",
+        API_EXTERNAL_URL: v("API_EXTERNAL_URL"),
+        GOTRUE_DB_DRIVER: "postgres",
+        GOTRUE_DB_DATABASE_URL: dbAs("supabase_auth_admin"),
+        GOTRUE_SITE_URL: v("SITE_URL"),
+        GOTRUE_URI_ALLOW_LIST: v("ADDITIONAL_REDIRECT_URLS"),
+        GOTRUE_DISABLE_SIGNUP: v("DISABLE_SIGNUP"),
+        GOTRUE_JWT_ADMIN_ROLES: "service_role",
+        GOTRUE_JWT_AUD: "authenticated",
+        GOTRUE_JWT_DEFAULT_GROUP_NAME: "authenticated",
+        GOTRUE_JWT_EXP: v("JWT_EXPIRY"),
+        GOTRUE_JWT_SECRET: v("JWT_SECRET"),
+        GOTRUE_EXTERNAL_EMAIL_ENABLED: v("ENABLE_EMAIL_SIGNUP"),
+        GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED: v("ENABLE_ANONYMOUS_USERS"),
+        GOTRUE_MAILER_AUTOCONFIRM: v("ENABLE_EMAIL_AUTOCONFIRM"),
+        GOTRUE_SMTP_ADMIN_EMAIL: v("SMTP_ADMIN_EMAIL"),
+        GOTRUE_SMTP_HOST: v("SMTP_HOST"),
+        GOTRUE_SMTP_PORT: v("SMTP_PORT"),
+        GOTRUE_SMTP_USER: v("SMTP_USER"),
+        GOTRUE_SMTP_PASS: v("SMTP_PASS"),
+        GOTRUE_SMTP_SENDER_NAME: v("SMTP_SENDER_NAME"),
+        GOTRUE_MAILER_URLPATHS_INVITE: "/auth/v1/verify",
+        GOTRUE_MAILER_URLPATHS_CONFIRMATION: "/auth/v1/verify",
+        GOTRUE_MAILER_URLPATHS_RECOVERY: "/auth/v1/verify",
+        GOTRUE_MAILER_URLPATHS_EMAIL_CHANGE: "/auth/v1/verify",
+        GOTRUE_EXTERNAL_PHONE_ENABLED: v("ENABLE_PHONE_SIGNUP"),
+        GOTRUE_SMS_AUTOCONFIRM: v("ENABLE_PHONE_AUTOCONFIRM"),
+        ...(a.accessTokenHook
+          ? { GOTRUE_HOOK_CUSTOM_ACCESS_TOKEN_ENABLED: "true", GOTRUE_HOOK_CUSTOM_ACCESS_TOKEN_URI: "pg-functions://postgres/public/custom_access_token_hook" }
+          : {}),
+      },
+      depends_on: { db: healthy },
+      healthcheck: health(["CMD", "wget", "--no-verbose", "--tries=1", "--spider", "http://localhost:9999/health"]),
+    },
+    rest: {
+      command: ["postgrest"],
+      environment: {
+        PGRST_DB_URI: dbAs("authenticator"),
+        PGRST_DB_SCHEMAS: v("PGRST_DB_SCHEMAS"),
+        PGRST_DB_ANON_ROLE: "anon",
+        PGRST_JWT_SECRET: v("JWT_SECRET"),
+        PGRST_DB_USE_LEGACY_GUCS: "false",
+        PGRST_APP_SETTINGS_JWT_SECRET: v("JWT_SECRET"),
+        PGRST_APP_SETTINGS_JWT_EXP: v("JWT_EXPIRY"),
+        PGRST_ADMIN_SERVER_PORT: "3001",
+      },
+      depends_on: { db: healthy },
+      healthcheck: health(["CMD", "postgrest", "--ready"]),
+    },
+    realtime: {
+      environment: {
+        PORT: "4000",
+        DB_HOST: "db",
+        DB_PORT: "5432",
+        DB_USER: "supabase_admin",
+        DB_PASSWORD: v("POSTGRES_PASSWORD"),
+        DB_NAME: "postgres",
+        DB_AFTER_CONNECT_QUERY: "SET search_path TO _realtime",
+        DB_ENC_KEY: v("REALTIME_DB_ENC_KEY"),
+        API_JWT_SECRET: v("JWT_SECRET"),
+        SECRET_KEY_BASE: v("SECRET_KEY_BASE"),
+        ERL_AFLAGS: "-proto_dist inet_tcp",
+        DNS_NODES: "''",
+        RLIMIT_NOFILE: "10000",
+        APP_NAME: "realtime",
+        SEED_SELF_HOST: "true",
+        RUN_JANITOR: "true",
+      },
+      networks: { default: { aliases: [REALTIME_HOST] } },
+      depends_on: { db: healthy },
+      healthcheck: health(["CMD-SHELL", `curl -sSfL --head -o /dev/null -H "Authorization: Bearer ${v("ANON_KEY")}" http://localhost:4000/api/tenants/realtime-dev/health`], "20s"),
+    },
+    storage: {
+      environment: {
+        ANON_KEY: v("ANON_KEY"),
+        SERVICE_KEY: v("SERVICE_ROLE_KEY"),
+        POSTGREST_URL: "http://rest:3000",
+        PGRST_JWT_SECRET: v("JWT_SECRET"),
+        DATABASE_URL: dbAs("supabase_storage_admin"),
+        REQUEST_ALLOW_X_FORWARDED_PATH: "true",
+        FILE_SIZE_LIMIT: "52428800",
+        STORAGE_BACKEND: "file",
+        FILE_STORAGE_BACKEND_PATH: "/var/lib/storage",
+        TENANT_ID: "stub",
+        REGION: "stub",
+        GLOBAL_S3_BUCKET: "stub",
+        ENABLE_IMAGE_TRANSFORMATION: "true",
+        IMGPROXY_URL: "http://imgproxy:5001",
+        S3_PROTOCOL_ACCESS_KEY_ID: v("S3_PROTOCOL_ACCESS_KEY_ID"),
+        S3_PROTOCOL_ACCESS_KEY_SECRET: v("S3_PROTOCOL_ACCESS_KEY_SECRET"),
+      },
+      volumes: [`${vol("storage")}:/var/lib/storage`],
+      depends_on: { db: healthy, rest: started, imgproxy: started },
+      healthcheck: health(["CMD", "wget", "--no-verbose", "--tries=1", "--spider", "http://127.0.0.1:5000/status"]),
+    },
+    imgproxy: {
+      environment: { IMGPROXY_BIND: ":5001", IMGPROXY_LOCAL_FILESYSTEM_ROOT: "/", IMGPROXY_USE_ETAG: "true", IMGPROXY_ENABLE_WEBP_DETECTION: "true" },
+      volumes: [`${vol("storage")}:/var/lib/storage:ro`],
+      healthcheck: health(["CMD", "imgproxy", "health"]),
+    },
+    functions: {
+      command: ["start", "--main-service", "/home/deno/functions/main"],
+      environment: {
+        JWT_SECRET: v("JWT_SECRET"),
+        SUPABASE_URL: "http://gateway:8000",
+        SUPABASE_ANON_KEY: v("ANON_KEY"),
+        SUPABASE_SERVICE_ROLE_KEY: v("SERVICE_ROLE_KEY"),
+        SUPABASE_DB_URL: dbAs("postgres"),
+        VERIFY_JWT: v("FUNCTIONS_VERIFY_JWT"),
+      },
+      volumes: ["../../assets/functions:/home/deno/functions:ro,Z", `${vol("deno-cache")}:/root/.cache/deno`],
+      // Bind-mounted code changes under a running container; a new hash recreates it.
+      labels: { "supafleet.functions-sha256": v("FUNCTIONS_SHA256") },
+      depends_on: { db: healthy },
+    },
+    gateway: {
+      environment: {
+        KONG_DATABASE: "off",
+        KONG_DECLARATIVE_CONFIG: "/home/kong/kong.yml",
+        KONG_DNS_ORDER: "LAST,A,CNAME",
+        KONG_PLUGINS: "request-transformer,cors,key-auth,acl,basic-auth,request-termination,ip-restriction",
+        KONG_NGINX_PROXY_PROXY_BUFFER_SIZE: "160k",
+        KONG_NGINX_PROXY_PROXY_BUFFERS: "64 160k",
+        KONG_NGINX_WORKER_PROCESSES: "1",
+      },
+      ports: [`${a.bindAddress}:${a.ports.gateway}:8000`],
+      // Holds the API keys, so it sits with the .env in secrets/, outside the release.
+      volumes: ["../../secrets/kong.yml:/home/kong/kong.yml:ro,Z"],
+      labels: { "supafleet.kong-config-sha256": v("KONG_CONFIG_SHA256") },
+      depends_on: { auth: healthy, rest: started, realtime: started, storage: started, functions: started, meta: started },
+      healthcheck: health(["CMD", "kong", "health"]),
+    },
+    studio: {
+      environment: {
+        STUDIO_PG_META_URL: "http://meta:8080",
+        POSTGRES_PASSWORD: v("POSTGRES_PASSWORD"),
+        DEFAULT_ORGANIZATION_NAME: v("STUDIO_DEFAULT_ORGANIZATION"),
+        DEFAULT_PROJECT_NAME: v("STUDIO_DEFAULT_PROJECT"),
+        SUPABASE_URL: "http://gateway:8000",
+        SUPABASE_PUBLIC_URL: v("SUPABASE_PUBLIC_URL"),
+        SUPABASE_ANON_KEY: v("ANON_KEY"),
+        SUPABASE_SERVICE_KEY: v("SERVICE_ROLE_KEY"),
+        AUTH_JWT_SECRET: v("JWT_SECRET"),
+        PG_META_CRYPTO_KEY: v("PG_META_CRYPTO_KEY"),
+        POSTGRES_USER_READ_WRITE: "postgres",
+        NEXT_PUBLIC_ENABLE_LOGS: "false",
+        ENABLED_FEATURES_LOGS_ALL: "false",
+        SNIPPETS_MANAGEMENT_FOLDER: "/app/snippets",
+        EDGE_FUNCTIONS_MANAGEMENT_FOLDER: "/app/edge-functions",
+      },
+      // Not published: Studio is reached through the gateway, on its own hostname, behind Access and basic auth.
+      depends_on: { meta: healthy },
+      healthcheck: health(["CMD", "node", "-e", "fetch('http://localhost:3000/api/platform/profile').then((r) => { if (r.status !== 200) throw new Error(r.status) })"], "30s"),
+    },
+  };
+
+  return {
+    name: a.project,
+    services: Object.fromEntries(
+      SERVICES.map((s) => [
+        s,
+        {
+          image: a.release.images[s],
+          container_name: containerName(a.project, s),
+          restart: "unless-stopped" as const,
+          mem_limit: `${SERVICE_MEMORY_MIB[s]}m`,
+          ...services[s],
+        },
+      ]),
+    ) as Record<ServiceName, ComposeService>,
+    volumes: Object.fromEntries((["db-data", "db-config", "storage", "deno-cache"] as const).map((p) => [vol(p), { name: vol(p) }])),
+    networks: { default: { name: networkName(a.project) } },
+  };
+}
+
+export function renderCompose(c: ComposeFile): string {
+  return `# supafleet: project ${c.name}. Generated; secrets come from ../../secrets/.env.\n${toYaml(c)}`;
+}
+
+/** Variables the deploy script computes on the worker, not kept in the .env. */
+export const DEPLOY_VARIABLES = ["FUNCTIONS_SHA256", "KONG_CONFIG_SHA256"] as const;
+
+/** Every `${VAR}` a compose file reads from the .env. */
+export function composeVariables(c: ComposeFile): string[] {
+  const text = JSON.stringify(c);
+  const all = [...new Set([...text.matchAll(/\$\{([A-Z0-9_]+)\}/g)].map((m) => m[1]!))];
+  return all.filter((x) => !(DEPLOY_VARIABLES as readonly string[]).includes(x)).sort();
+}
+
+/** The images of a project, by service: what a preview shows changing on an upgrade. */
+export function composeImages(c: ComposeFile): Record<ServiceName, { image: string }> {
+  return Object.fromEntries(SERVICES.map((s) => [s, { image: c.services[s].image }])) as Record<ServiceName, { image: string }>;
+}

@@ -1,0 +1,85 @@
+import type { SmtpConfig } from "../config/schema";
+
+/** The values only the program knows; each becomes a line of the project's .env. */
+export interface ProjectSecretValues {
+  readonly postgresPassword: string;
+  readonly jwtSecret: string;
+  readonly anonKey: string;
+  readonly serviceRoleKey: string;
+  readonly dashboardPassword: string;
+  readonly secretKeyBase: string;
+  readonly vaultEncKey: string;
+  readonly pgMetaCryptoKey: string;
+  readonly realtimeEncKey: string;
+  readonly s3AccessKeyId: string;
+  readonly s3AccessKeySecret: string;
+  readonly smtpPassword: string;
+  readonly publishableKey?: string;
+  readonly secretKey?: string;
+}
+
+export interface ProjectEnvArgs {
+  readonly project: string;
+  readonly tenantName: string;
+  readonly apiUrl: string;
+  readonly smtp: SmtpConfig;
+  readonly secrets: ProjectSecretValues;
+}
+
+export const JWT_EXPIRY_SECONDS = 3600;
+export const DASHBOARD_USERNAME = "supafleet";
+
+/**
+ * The project's .env: every secret and setting the compose file reads as
+ * `${VAR}`. Names follow upstream's .env.example so operators recognise them.
+ */
+export function projectEnv(a: ProjectEnvArgs): Record<string, string> {
+  const s = a.secrets;
+  return {
+    POSTGRES_PASSWORD: s.postgresPassword,
+    JWT_SECRET: s.jwtSecret,
+    JWT_EXPIRY: String(JWT_EXPIRY_SECONDS),
+    ANON_KEY: s.anonKey,
+    SERVICE_ROLE_KEY: s.serviceRoleKey,
+    DASHBOARD_USERNAME,
+    DASHBOARD_PASSWORD: s.dashboardPassword,
+    SECRET_KEY_BASE: s.secretKeyBase,
+    VAULT_ENC_KEY: s.vaultEncKey,
+    PG_META_CRYPTO_KEY: s.pgMetaCryptoKey,
+    REALTIME_DB_ENC_KEY: s.realtimeEncKey,
+    S3_PROTOCOL_ACCESS_KEY_ID: s.s3AccessKeyId,
+    S3_PROTOCOL_ACCESS_KEY_SECRET: s.s3AccessKeySecret,
+    ...(s.publishableKey !== undefined && s.secretKey !== undefined ? { SUPABASE_PUBLISHABLE_KEY: s.publishableKey, SUPABASE_SECRET_KEY: s.secretKey } : {}),
+    SUPABASE_PUBLIC_URL: a.apiUrl,
+    API_EXTERNAL_URL: a.apiUrl,
+    SITE_URL: a.apiUrl,
+    ADDITIONAL_REDIRECT_URLS: "",
+    DISABLE_SIGNUP: "false",
+    ENABLE_EMAIL_SIGNUP: "true",
+    ENABLE_EMAIL_AUTOCONFIRM: "false",
+    ENABLE_ANONYMOUS_USERS: "false",
+    ENABLE_PHONE_SIGNUP: "false",
+    ENABLE_PHONE_AUTOCONFIRM: "false",
+    SMTP_ADMIN_EMAIL: a.smtp.adminEmail,
+    SMTP_HOST: a.smtp.host,
+    SMTP_PORT: String(a.smtp.port),
+    SMTP_USER: a.smtp.user,
+    SMTP_PASS: s.smtpPassword,
+    SMTP_SENDER_NAME: a.smtp.senderName,
+    PGRST_DB_SCHEMAS: "public,storage,graphql_public",
+    FUNCTIONS_VERIFY_JWT: "false",
+    STUDIO_DEFAULT_ORGANIZATION: a.tenantName,
+    STUDIO_DEFAULT_PROJECT: a.project,
+  };
+}
+
+/**
+ * Writes a .env that Docker Compose reads back verbatim: every value double
+ * quoted, with `\`, `"` and newlines escaped and `$` doubled so nothing in a
+ * password is ever interpolated.
+ */
+export function renderEnvFile(env: Readonly<Record<string, string>>): string {
+  const quote = (value: string): string =>
+    `"${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n").replaceAll("$", "$$$$")}"`;
+  return ["# supafleet: generated; holds secrets. Mode 0600, root only.", ...Object.entries(env).map(([k, val]) => `${k}=${quote(val)}`)].join("\n") + "\n";
+}

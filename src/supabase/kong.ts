@@ -1,0 +1,130 @@
+import { toYaml } from "../render/yaml";
+import { REALTIME_HOST } from "./compose";
+import { DASHBOARD_USERNAME } from "./env";
+
+/**
+ * Kong's declarative config for one project, built as data: upstream's
+ * routes and key model (docker/volumes/api/kong.yml), with the keys filled in
+ * so no entrypoint substitution is needed, and Studio on its own hostname.
+ */
+type Plugin =
+  | { readonly name: "cors" }
+  | { readonly name: "key-auth"; readonly config: { readonly hide_credentials: boolean } }
+  | { readonly name: "acl"; readonly config: { readonly hide_groups_header: true; readonly allow: readonly string[] } }
+  | { readonly name: "basic-auth"; readonly config: { readonly hide_credentials: true } }
+  | { readonly name: "request-termination"; readonly config: { readonly status_code: number; readonly message: string } }
+  | {
+      readonly name: "request-transformer";
+      readonly config: { readonly add?: { readonly headers: readonly string[] }; readonly replace?: { readonly headers: readonly string[] } };
+    };
+
+export interface KongRoute {
+  readonly name: string;
+  readonly strip_path: boolean;
+  readonly paths: readonly string[];
+  readonly hosts?: readonly string[];
+}
+
+export interface KongService {
+  readonly name: string;
+  readonly url: string;
+  readonly read_timeout?: number;
+  readonly routes: readonly KongRoute[];
+  readonly plugins?: readonly Plugin[];
+}
+
+export interface KongConsumer {
+  readonly username: string;
+  readonly keyauth_credentials?: readonly { readonly key: string }[];
+  readonly basicauth_credentials?: readonly { readonly username: string; readonly password: string }[];
+}
+
+export interface KongConfig {
+  readonly _format_version: "2.1";
+  readonly _transform: true;
+  readonly consumers: readonly KongConsumer[];
+  readonly acls: readonly { readonly consumer: string; readonly group: string }[];
+  readonly services: readonly KongService[];
+}
+
+export interface KongKeys {
+  readonly anonKey: string;
+  readonly serviceRoleKey: string;
+  readonly dashboardPassword: string;
+  /** Present on releases that accept opaque keys. */
+  readonly publishableKey?: string;
+  readonly secretKey?: string;
+}
+
+const lua = (s: string): string => `"${s.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
+
+/**
+ * The Authorization header upstream's gateway derives: a user's own JWT
+ * passes through; an opaque key becomes the matching role's JWT; a legacy
+ * key is used as the bearer token itself. A Kong template (LuaJIT).
+ */
+export function authorizationExpression(keys: KongKeys): string {
+  const opaque =
+    keys.publishableKey !== undefined && keys.secretKey !== undefined
+      ? `(headers.apikey == ${lua(keys.secretKey)} and ${lua(`Bearer ${keys.serviceRoleKey}`)}) or (headers.apikey == ${lua(keys.publishableKey)} and ${lua(`Bearer ${keys.anonKey}`)}) or `
+      : "";
+  return `$((headers.authorization ~= nil and string.sub(headers.authorization, 1, 10) ~= "Bearer sb_" and headers.authorization) or ${opaque}("Bearer " .. (headers.apikey or "")))`;
+}
+
+export function kongConfig(keys: KongKeys, studioHostname: string): KongConfig {
+  const opaque = keys.publishableKey !== undefined && keys.secretKey !== undefined;
+  const cors: Plugin = { name: "cors" };
+  const keyAuth = (hide: boolean): Plugin => ({ name: "key-auth", config: { hide_credentials: hide } });
+  const acl = (...allow: string[]): Plugin => ({ name: "acl", config: { hide_groups_header: true, allow } });
+  // Only where opaque keys exist: map them to JWTs before the request reaches a service.
+  const authHeader: Plugin[] = opaque
+    ? [{ name: "request-transformer", config: { add: { headers: [`Authorization:${authorizationExpression(keys)}`] }, replace: { headers: [`Authorization:${authorizationExpression(keys)}`] } } }]
+    : [];
+  const deny = (message: string): Plugin => ({ name: "request-termination", config: { status_code: 403, message } });
+  const route = (name: string, paths: string[], extra: Partial<KongRoute> = {}): KongRoute => ({ name, strip_path: true, paths, ...extra });
+  const open = (name: string, path: string): KongService => ({ name, url: `http://auth:9999${path.replace("/auth/v1", "")}`, routes: [route(`${name}-route`, [path])], plugins: [cors] });
+
+  return {
+    _format_version: "2.1",
+    _transform: true,
+    consumers: [
+      { username: "DASHBOARD", basicauth_credentials: [{ username: DASHBOARD_USERNAME, password: keys.dashboardPassword }] },
+      { username: "anon", keyauth_credentials: [{ key: keys.anonKey }, ...(opaque ? [{ key: keys.publishableKey! }] : [])] },
+      { username: "service_role", keyauth_credentials: [{ key: keys.serviceRoleKey }, ...(opaque ? [{ key: keys.secretKey! }] : [])] },
+    ],
+    acls: [
+      { consumer: "anon", group: "anon" },
+      { consumer: "service_role", group: "admin" },
+    ],
+    services: [
+      // Open auth endpoints: links in emails and OAuth redirects carry no key.
+      open("auth-v1-open", "/auth/v1/verify"),
+      open("auth-v1-open-callback", "/auth/v1/callback"),
+      open("auth-v1-open-authorize", "/auth/v1/authorize"),
+      open("auth-v1-open-jwks", "/auth/v1/.well-known/jwks.json"),
+      { name: "auth-v1", url: "http://auth:9999/", routes: [route("auth-v1-all", ["/auth/v1/"])], plugins: [cors, keyAuth(false), acl("admin", "anon"), ...authHeader] },
+      { name: "rest-v1", url: "http://rest:3000/", routes: [route("rest-v1-all", ["/rest/v1/"])], plugins: [cors, keyAuth(true), acl("admin", "anon"), ...authHeader] },
+      {
+        name: "graphql-v1",
+        url: "http://rest:3000/rpc/graphql",
+        routes: [route("graphql-v1-all", ["/graphql/v1"])],
+        plugins: [cors, keyAuth(true), { name: "request-transformer", config: { add: { headers: ["Content-Profile:graphql_public"] } } }, acl("admin", "anon"), ...authHeader],
+      },
+      { name: "realtime-v1-ws", url: `http://${REALTIME_HOST}:4000/socket`, routes: [route("realtime-v1-ws", ["/realtime/v1/"])], plugins: [cors, keyAuth(false), acl("admin", "anon"), ...authHeader] },
+      { name: "realtime-v1-rest", url: `http://${REALTIME_HOST}:4000/api`, routes: [route("realtime-v1-rest", ["/realtime/v1/api"])], plugins: [cors, keyAuth(false), acl("admin", "anon"), ...authHeader] },
+      // Tenant administration of Realtime is never public.
+      { name: "realtime-v1-admin", url: `http://${REALTIME_HOST}:4000/api`, routes: [route("realtime-v1-admin", ["/realtime/v1/api/tenants", "/realtime/v1/api/openapi"])], plugins: [deny("Forbidden")] },
+      // Storage checks keys itself (S3 signatures and signed URLs carry none).
+      { name: "storage-v1", url: "http://storage:5000/", routes: [route("storage-v1-all", ["/storage/v1/"])], plugins: [cors, ...authHeader] },
+      { name: "functions-v1", url: "http://functions:9000/", read_timeout: 150000, routes: [route("functions-v1-all", ["/functions/v1/"])], plugins: [cors, ...authHeader] },
+      { name: "meta", url: "http://meta:8080/", routes: [route("meta-all", ["/pg/"])], plugins: [keyAuth(false), acl("admin")] },
+      { name: "mcp-blocked", url: "http://studio:3000/api/mcp", routes: [route("mcp-blocked", ["/mcp", "/api/mcp"])], plugins: [deny("Forbidden")] },
+      // Studio: its own hostname only (behind Cloudflare Access), and the dashboard password.
+      { name: "dashboard", url: "http://studio:3000/", routes: [route("dashboard-all", ["/"], { hosts: [studioHostname] })], plugins: [cors, { name: "basic-auth", config: { hide_credentials: true } }] },
+    ],
+  };
+}
+
+export function renderKongConfig(c: KongConfig): string {
+  return `# supafleet: generated; holds API keys. Mode 0600, root only.\n${toYaml(c)}`;
+}

@@ -1,0 +1,97 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, chownSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+
+const BIN = "/usr/lib/postgresql/15/bin";
+
+/** A free loopback port, asked of the OS. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+const isRoot = (): boolean => process.getuid?.() === 0;
+
+/**
+ * A real PostgreSQL 15 in a temporary folder on a free loopback port, for one
+ * test file. `initdb` refuses root, so as root the server runs as `postgres`.
+ * Host connections need a password (scram); the superuser `postgres` has
+ * `superuser_password`.
+ */
+export class TestPostgres {
+  readonly superuserPassword = "test-superuser";
+  port = 0;
+  private dir = "";
+
+  async start(): Promise<this> {
+    this.port = await freePort();
+    this.dir = mkdtempSync(join(tmpdir(), "supafleet-pg-"));
+    chmodSync(this.dir, 0o755);
+    if (isRoot()) chownSync(this.dir, uid("postgres"), gid("postgres"));
+    const pwfile = join(this.dir, "pw");
+    this.asPostgres("sh", ["-c", `umask 077; printf '%s' '${this.superuserPassword}' > ${pwfile}`]);
+    this.asPostgres(`${BIN}/initdb`, ["-D", join(this.dir, "data"), "-U", "postgres", "--pwfile", pwfile, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C"]);
+    this.asPostgres(`${BIN}/pg_ctl`, [
+      "-D", join(this.dir, "data"), "-l", join(this.dir, "log"), "-w", "-t", "60",
+      "-o", `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`,
+      "start",
+    ]);
+    return this;
+  }
+
+  stop(): void {
+    if (this.dir === "") return;
+    spawnSync(isRoot() ? "runuser" : `${BIN}/pg_ctl`, isRoot() ? ["-u", "postgres", "--", `${BIN}/pg_ctl`, "-D", join(this.dir, "data"), "-m", "immediate", "-w", "stop"] : ["-D", join(this.dir, "data"), "-m", "immediate", "-w", "stop"]);
+    rmSync(this.dir, { recursive: true, force: true });
+    this.dir = "";
+  }
+
+  /** Connection settings for `pg` and for psql's environment. */
+  conn(user = "postgres", password = this.superuserPassword, database = "postgres"): pg.ClientConfig & { env: Record<string, string> } {
+    return {
+      host: "127.0.0.1",
+      port: this.port,
+      user,
+      password,
+      database,
+      env: { PGHOST: "127.0.0.1", PGPORT: String(this.port), PGUSER: user, PGPASSWORD: password, PGDATABASE: database },
+    };
+  }
+
+  async client(user = "postgres", password = this.superuserPassword, database = "postgres"): Promise<pg.Client> {
+    const c = new pg.Client(this.conn(user, password, database));
+    await c.connect();
+    return c;
+  }
+
+  /** Runs SQL through psql as the superuser (what operators and scripts use). */
+  psql(sql: string, database = "postgres"): string {
+    return execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database], {
+      input: sql,
+      encoding: "utf8",
+      env: { ...process.env, ...this.conn("postgres", this.superuserPassword, database).env },
+    });
+  }
+
+  private asPostgres(cmd: string, args: string[]): void {
+    const [file, argv] = isRoot() ? ["runuser", ["-u", "postgres", "--", cmd, ...args]] : [cmd, args];
+    const r = spawnSync(file, argv, { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr || r.stdout}`);
+  }
+}
+
+function uid(user: string): number {
+  return Number(execFileSync("id", ["-u", user], { encoding: "utf8" }).trim());
+}
+function gid(user: string): number {
+  return Number(execFileSync("id", ["-g", user], { encoding: "utf8" }).trim());
+}
