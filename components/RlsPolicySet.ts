@@ -28,7 +28,8 @@ export class RlsPolicySet extends FleetComponent {
   constructor(name: string, args: RlsPolicySetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("supafleet:index:RlsPolicySet", name, opts);
     const p = args.project;
-    const migrations = projectMigrations(p.schemaPacks);
+    // The project's own tenant and every pooled tenant whose rows it keeps.
+    const migrations = projectMigrations(p.schemaPacks, [p.tenant, ...p.pooledTenants]);
     const bundle = renderMigrationBundle(migrations);
     this.bundleChecksum = checksum(bundle);
     this.migrationIds = migrations.map((m) => m.id);

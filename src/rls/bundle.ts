@@ -30,6 +30,7 @@ export function renderMigrationBundle(migrations: readonly Migration[]): string 
   const lines = [
     "-- supafleet migration bundle; run with: psql -X -v ON_ERROR_STOP=1 -f <this file>",
     "\\set ON_ERROR_STOP on",
+    "set client_min_messages = warning;",
     "begin;",
     "create schema if not exists supafleet;",
     "create table if not exists supafleet.migrations (",

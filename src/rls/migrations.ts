@@ -1,23 +1,30 @@
-import type { SchemaPack } from "../config/schema";
+import type { SchemaPack, TenantConfig } from "../config/schema";
 import { template } from "../render/templates";
 import type { Migration } from "./bundle";
+import { packMigrations } from "./generate";
+import type { Pack } from "./model";
+import { mspOpsPack } from "./packs/mspOps";
+import { tenantRegistryPack } from "./packs/tenantRegistry";
+import { tenantsSeedSql } from "./tenants";
 
-/** The migrations every project with schema packs receives, in order. */
+export const PACKS: Readonly<Record<SchemaPack, Pack>> = {
+  "msp-ops": mspOpsPack,
+  "tenant-registry": tenantRegistryPack,
+};
+
+/** The migrations every project with schema packs receives first. */
 export function coreMigrations(): Migration[] {
   return [{ id: "0001_supafleet_core", sql: template("sql/core/0001_supafleet_core.sql") }];
 }
 
 /**
- * A project's migrations: the core (tenant helper, auditor role, token hook)
- * and then each of its schema packs.
+ * A project's migrations, in order: the core (tenant helper, auditor role,
+ * token hook), its tenants, then each schema pack.
  */
-export function projectMigrations(packs: readonly SchemaPack[]): Migration[] {
-  return [...coreMigrations(), ...packs.flatMap(packMigrations)];
-}
-
-/** Packs register their migrations here as they are written (issue #7). */
-const PACK_MIGRATIONS: Partial<Record<SchemaPack, () => Migration[]>> = {};
-
-function packMigrations(pack: SchemaPack): Migration[] {
-  return PACK_MIGRATIONS[pack]?.() ?? [];
+export function projectMigrations(packs: readonly SchemaPack[], tenants: readonly TenantConfig[]): Migration[] {
+  return [
+    ...coreMigrations(),
+    ...(tenants.length > 0 ? [{ id: "0002_supafleet_tenants", sql: tenantsSeedSql(tenants) }] : []),
+    ...[...packs].sort((a, b) => PACKS[a].order - PACKS[b].order).flatMap((p) => packMigrations(PACKS[p])),
+  ];
 }

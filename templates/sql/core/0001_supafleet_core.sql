@@ -16,12 +16,15 @@ grant auditor to authenticator;
 alter role auditor set statement_timeout = '8s';
 
 -- The tenant of the current request, from the JWT's top-level claim that the
--- hook below copies out of app_metadata. Null when there is none.
+-- hook below copies out of app_metadata. Null when there is none. It reads the
+-- claims PostgREST sets for the transaction (what auth.jwt() returns), once per
+-- statement: policies call it as (select supafleet.tenant_id()). No SET clause:
+-- it is not security definer and uses only pg_catalog, and without one Postgres
+-- can inline it, which keeps each policy's init plan nearly free.
 create or replace function supafleet.tenant_id() returns uuid
-language sql stable
-set search_path = ''
+language sql stable parallel safe
 as $$
-  select nullif((select auth.jwt()) ->> 'tenant_id', '')::uuid
+  select nullif(nullif(current_setting('request.jwt.claims', true), '')::json ->> 'tenant_id', '')::uuid
 $$;
 
 grant usage on schema supafleet to anon, authenticated, auditor, service_role;
@@ -52,3 +55,15 @@ $$;
 grant usage on schema public to supabase_auth_admin;
 grant execute on function public.custom_access_token_hook(jsonb) to supabase_auth_admin;
 revoke execute on function public.custom_access_token_hook(jsonb) from authenticated, anon, public;
+
+-- The tenants whose rows live in this project, with the id their users'
+-- app_metadata.tenant_id must carry. Private: automations read it as service_role.
+create table if not exists supafleet.tenants (
+  id uuid primary key,
+  slug text not null unique,
+  name text not null,
+  isolation text not null check (isolation in ('pooled', 'shared', 'dedicated')),
+  updated_at timestamptz not null default now()
+);
+revoke all on supafleet.tenants from public, anon, authenticated, auditor;
+grant select on supafleet.tenants to service_role;

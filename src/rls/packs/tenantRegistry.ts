@@ -1,0 +1,175 @@
+import { definePack, type PackInput } from "../model";
+
+const id = { name: "id", type: "uuid", default: "gen_random_uuid()" };
+const tenantId = { name: "tenant_id", type: "uuid" };
+const createdAt = { name: "created_at", type: "timestamptz", default: "now()" };
+const ofTenant = { columns: ["tenant_id"], table: "tenants", parentColumns: ["id"], onDelete: "cascade" as const };
+
+/**
+ * The tenant registry pack (seed-001 and seed-002): tenants and what they
+ * run, and a registry of API providers, endpoints, credentials and MCP
+ * capabilities. A credential's secret is encrypted on write and readable by
+ * no API role but service_role, through one definer function.
+ */
+export const tenantRegistry: PackInput = {
+  name: "tenant-registry",
+  order: 200,
+  tables: [
+    {
+      name: "tenants",
+      comment: "Tenants of this project; a user sees their own.",
+      scope: "tenant",
+      scopeColumn: "id",
+      tenantWrites: "none",
+      columns: [
+        { name: "id", type: "uuid", default: "gen_random_uuid()" },
+        { name: "slug", type: "text", check: "slug ~ '^[a-z][a-z0-9-]{1,40}$'" },
+        { name: "name", type: "text" },
+        { name: "status", type: "text", default: "'active'", check: "status in ('active', 'suspended', 'deleted')" },
+        { name: "plan", type: "text", nullable: true },
+        { name: "metadata", type: "jsonb", default: "'{}'::jsonb" },
+        createdAt,
+        { name: "updated_at", type: "timestamptz", default: "now()" },
+      ],
+      unique: [["slug"]],
+    },
+    {
+      name: "tenant_products",
+      comment: "Products a tenant has enabled.",
+      scope: "tenant",
+      columns: [id, tenantId, { name: "product", type: "text" }, { name: "enabled", type: "boolean", default: "true" }, { name: "config", type: "jsonb", default: "'{}'::jsonb" }, createdAt],
+      references: [ofTenant],
+      unique: [["tenant_id", "product"]],
+    },
+    {
+      name: "tenant_domains",
+      comment: "Domains a tenant uses, and whether ownership is verified.",
+      scope: "tenant",
+      columns: [id, tenantId, { name: "domain", type: "text", check: "domain ~ '^[a-z0-9.-]+$'" }, { name: "verified", type: "boolean", default: "false" }, createdAt],
+      references: [ofTenant],
+      // Unique per tenant only: a global constraint would tell one tenant another's domains.
+      unique: [["tenant_id", "domain"]],
+    },
+    {
+      name: "tenant_integrations",
+      comment: "Third-party systems connected for a tenant (CRM, ERP, chat).",
+      scope: "tenant",
+      columns: [id, tenantId, { name: "kind", type: "text" }, { name: "config", type: "jsonb", default: "'{}'::jsonb" }, { name: "enabled", type: "boolean", default: "true" }, createdAt],
+      references: [ofTenant],
+      indexes: [["tenant_id", "kind"]],
+    },
+    {
+      name: "tenant_services",
+      comment: "Services provisioned for a tenant, with their external ids.",
+      scope: "tenant",
+      columns: [id, tenantId, { name: "service_name", type: "text" }, { name: "service_id", type: "text", nullable: true }, { name: "config", type: "jsonb", default: "'{}'::jsonb" }, { name: "enabled", type: "boolean", default: "true" }, createdAt],
+      references: [ofTenant],
+      indexes: [["tenant_id", "service_name"]],
+    },
+    {
+      name: "api_providers",
+      comment: "The catalogue of API providers; the public ones are listed to anyone.",
+      scope: "global",
+      columns: [id, { name: "name", type: "text" }, { name: "base_url", type: "text" }, { name: "docs_url", type: "text", nullable: true }, { name: "public", type: "boolean", default: "false" }, createdAt],
+      anonRead: { columns: ["id", "name", "docs_url"], where: "public" },
+      unique: [["name"]],
+    },
+    {
+      name: "api_endpoints",
+      comment: "Endpoints of an API provider.",
+      scope: "global",
+      columns: [
+        id,
+        { name: "provider_id", type: "uuid" },
+        { name: "method", type: "text", check: "method in ('GET', 'POST', 'PUT', 'PATCH', 'DELETE')" },
+        { name: "path", type: "text" },
+        { name: "description", type: "text", nullable: true },
+      ],
+      references: [{ columns: ["provider_id"], table: "api_providers", parentColumns: ["id"], onDelete: "cascade" }],
+      indexes: [["provider_id"]],
+    },
+    {
+      name: "api_credentials",
+      comment: "A tenant's credentials for an API provider. The secret is encrypted on write and never readable by a tenant.",
+      scope: "tenant",
+      columns: [
+        id,
+        tenantId,
+        { name: "provider_id", type: "uuid" },
+        { name: "name", type: "text" },
+        { name: "secret_plaintext", type: "text", nullable: true, check: "secret_plaintext is null" },
+        { name: "secret_ciphertext", type: "bytea", nullable: true },
+        { name: "last_four", type: "text", nullable: true },
+        createdAt,
+        { name: "rotated_at", type: "timestamptz", nullable: true },
+      ],
+      writeOnlyColumns: ["secret_plaintext"],
+      secretColumns: ["secret_ciphertext"],
+      references: [ofTenant, { columns: ["provider_id"], table: "api_providers", parentColumns: ["id"], onDelete: "restrict" }],
+      indexes: [["tenant_id", "provider_id"]],
+    },
+    {
+      name: "mcp_capabilities",
+      comment: "MCP capabilities a tenant exposes; the public ones are listed to anyone.",
+      scope: "tenant",
+      columns: [id, tenantId, { name: "name", type: "text" }, { name: "description", type: "text", nullable: true }, { name: "public", type: "boolean", default: "false" }, createdAt],
+      references: [ofTenant],
+      anonRead: { columns: ["name", "description"], where: "public" },
+      indexes: [["tenant_id", "name"]],
+    },
+  ],
+  views: [
+    {
+      name: "v_tenant_overview",
+      comment: "Each tenant with counts of its domains, services, integrations and credentials; never a secret.",
+      reads: ["tenants", "tenant_domains", "tenant_services", "tenant_integrations", "api_credentials"],
+      query: `select t.id as tenant_id, t.slug, t.name, t.status,
+    (select count(*) from public.tenant_domains d where d.tenant_id = t.id) as domains,
+    (select count(*) from public.tenant_services s where s.tenant_id = t.id) as services,
+    (select count(*) from public.tenant_integrations i where i.tenant_id = t.id) as integrations,
+    (select count(c.id) from public.api_credentials c where c.tenant_id = t.id) as credentials
+  from public.tenants t`,
+    },
+  ],
+  extraSql: `-- The key for api_credentials: in supafleet's private schema, granted to no API role.
+create table if not exists supafleet.keys (name text primary key, key bytea not null);
+revoke all on supafleet.keys from public, anon, authenticated, auditor, service_role;
+insert into supafleet.keys (name, key) values ('api_credentials', extensions.gen_random_bytes(32)) on conflict (name) do nothing;
+
+-- Encrypts a credential's secret as it is written; the plaintext column never keeps a value.
+create or replace function supafleet.encrypt_api_credential() returns trigger
+language plpgsql security definer set search_path = ''
+as $$
+begin
+  if new.secret_plaintext is not null then
+    new.secret_ciphertext := extensions.pgp_sym_encrypt(new.secret_plaintext, encode((select k.key from supafleet.keys k where k.name = 'api_credentials'), 'hex'));
+    new.last_four := right(new.secret_plaintext, 4);
+    new.secret_plaintext := null;
+    if tg_op = 'UPDATE' then
+      new.rotated_at := now();
+    end if;
+  end if;
+  return new;
+end
+$$;
+revoke all on function supafleet.encrypt_api_credential() from public;
+
+drop trigger if exists api_credentials_encrypt on public.api_credentials;
+create trigger api_credentials_encrypt before insert or update on public.api_credentials
+  for each row execute function supafleet.encrypt_api_credential();
+
+-- The only way to read a secret back: service_role (automations), by credential id.
+create or replace function supafleet.api_credential_secret(credential_id uuid) returns text
+language sql stable security definer set search_path = ''
+as $$
+  select extensions.pgp_sym_decrypt(c.secret_ciphertext, encode(k.key, 'hex'))
+  from public.api_credentials c
+  join supafleet.keys k on k.name = 'api_credentials'
+  where c.id = credential_id
+$$;
+revoke all on function supafleet.api_credential_secret(uuid) from public, anon, authenticated, auditor;
+grant execute on function supafleet.api_credential_secret(uuid) to service_role;
+`,
+};
+
+export const tenantRegistryPack = definePack(tenantRegistry);

@@ -1,0 +1,29 @@
+import { createHash } from "node:crypto";
+import type { TenantConfig } from "../config/schema";
+
+/**
+ * A tenant's id: a name-based (version 5 style) UUID of its slug, so it is the
+ * same in every project and every run, and needs no lookup to be known.
+ */
+export function tenantUuid(slug: string): string {
+  const h = createHash("sha1").update(`supafleet:tenant:${slug}`).digest();
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString("hex");
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+}
+
+const q = (s: string): string => `'${s.replaceAll("'", "''")}'`;
+
+/** Upserts the project's tenants (its owner and the pooled ones) into supafleet.tenants. */
+export function tenantsSeedSql(tenants: readonly TenantConfig[]): string {
+  const rows = tenants.map((t) => `  (${q(tenantUuid(t.slug))}, ${q(t.slug)}, ${q(t.name)}, ${q(t.isolation)})`);
+  return [
+    "-- supafleet: the tenants of this project (generated from the stack file).",
+    "insert into supafleet.tenants (id, slug, name, isolation) values",
+    `${rows.join(",\n")}`,
+    "on conflict (id) do update set slug = excluded.slug, name = excluded.name, isolation = excluded.isolation, updated_at = now();",
+    `delete from supafleet.tenants where id not in (${tenants.map((t) => q(tenantUuid(t.slug))).join(", ")});`,
+    "",
+  ].join("\n");
+}
