@@ -1,9 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as hcloud from "@pulumi/hcloud";
 import * as random from "@pulumi/random";
+import * as command from "@pulumi/command";
+import type { types } from "@pulumi/command";
 import { FleetComponent } from "../src/component";
 import { labels } from "../src/labels";
-import type { ProjectModel } from "../src/model/fleet";
+import { healthcheckUrl, renderBackupEnv } from "../src/backup/settings";
+import { renderWithSecrets } from "../src/render/artifact";
+import { fillTemplate } from "../src/render/templates";
 
 export interface Retention {
   readonly daily: number;
@@ -11,17 +15,36 @@ export interface Retention {
   readonly monthly: number;
 }
 
-export interface BackupScheduleArgs {
-  readonly env: string;
-  readonly project: ProjectModel;
-  readonly storageBoxId: pulumi.Input<number>;
-  readonly retention: Retention;
-  /** Local time of day, HH:MM. */
-  readonly time: string;
-  readonly randomizedDelayMinutes: number;
+/** Where alerts and health pings go; the secret parts come from secure config. */
+export interface BackupAlerting {
+  readonly healthchecksBase?: string;
+  readonly healthchecksPingKey?: pulumi.Input<string>;
+  readonly ntfyUrl?: string;
+  readonly ntfyToken?: pulumi.Input<string>;
+  readonly telegramChat?: string;
+  readonly telegramToken?: pulumi.Input<string>;
 }
 
-/** A project's nightly restic backup to its own Storage Box sub-account. */
+export interface BackupScheduleArgs {
+  readonly env: string;
+  readonly storageBoxId: pulumi.Input<number>;
+  readonly retention: Retention;
+  /** The server that runs the job, reached over SSH. */
+  readonly connection: pulumi.Input<types.input.remote.ConnectionArgs>;
+  /** The backup tools are installed and, for a project, its database runs. */
+  readonly after: pulumi.Input<pulumi.Resource>[];
+  /** The project's database container; none for the master. */
+  readonly dbContainer?: string;
+  readonly paths: readonly string[];
+  readonly alerting: BackupAlerting;
+}
+
+/**
+ * A nightly restic backup to the job's own Storage Box sub-account, with
+ * 7/4/6 retention (or more), health pings, alerts, a weekly check and a
+ * monthly restore drill. The repository is initialised once and never
+ * removed by the program.
+ */
 export class BackupSchedule extends FleetComponent {
   readonly retention: Retention;
   readonly subaccount: hcloud.StorageBoxSubaccount;
@@ -38,22 +61,64 @@ export class BackupSchedule extends FleetComponent {
       `${name}-subaccount-password`,
       { length: 40, special: true, overrideSpecial: "-_.+", minSpecial: 2, minUpper: 2, minLower: 2, minNumeric: 2 },
       child,
-    );
-    // One directory and one credential per project: no project can reach another's repository.
+    ).result;
+    // One directory and one credential per job: no project can reach another's repository.
     this.subaccount = new hcloud.StorageBoxSubaccount(
       `${name}-subaccount`,
       {
         storageBoxId: args.storageBoxId,
-        homeDirectory: `projects/${args.project.name}`,
-        password: subaccountPassword.result,
-        description: `supafleet ${args.env}: backups of ${args.project.name}`,
+        homeDirectory: `supafleet/${args.env}/${name}`,
+        password: subaccountPassword,
+        description: `supafleet ${args.env}: backups of ${name}`,
         accessSettings: { sshEnabled: true, reachableExternally: true, readonly: false, sambaEnabled: false, webdavEnabled: false },
-        labels: labels(args.env, "backups", { project: args.project.name }),
+        labels: labels(args.env, "backups", { job: name }),
       },
       child,
     );
     // Port 23 is the Storage Box's SSH service with SFTP for restic; the URL form keeps the port.
     this.repository = pulumi.interpolate`sftp://${this.subaccount.username}@${this.subaccount.server}:23//restic`;
+
+    const a = args.alerting;
+    const slug = (what: string): string => `supafleet-${args.env}-${name}-${what}`;
+    const secrets = {
+      resticPassword: this.resticPassword,
+      sftpPassword: subaccountPassword,
+      ...(a.healthchecksPingKey !== undefined ? { pingKey: a.healthchecksPingKey } : {}),
+      ...(a.ntfyToken !== undefined ? { ntfyToken: a.ntfyToken } : {}),
+      ...(a.telegramToken !== undefined ? { telegramToken: a.telegramToken } : {}),
+    } as Record<"resticPassword" | "sftpPassword" | "pingKey" | "ntfyToken" | "telegramToken", pulumi.Input<string>>;
+    const settings = this.keep(
+      renderWithSecrets(`backups/${name}.env`, secrets, (s) =>
+        this.repository.apply((repository) =>
+          renderBackupEnv({
+            name,
+            repository,
+            resticPassword: s.resticPassword,
+            sftpPassword: s.sftpPassword,
+            ...(args.dbContainer !== undefined ? { dbContainer: args.dbContainer } : {}),
+            paths: args.paths,
+            retention: args.retention,
+            ...(a.healthchecksBase !== undefined && s.pingKey !== undefined
+              ? { hcUrl: healthcheckUrl(a.healthchecksBase, s.pingKey, slug("backup")), drillHcUrl: healthcheckUrl(a.healthchecksBase, s.pingKey, slug("drill")) }
+              : {}),
+            ...(a.ntfyUrl !== undefined ? { ntfyUrl: a.ntfyUrl, ...(s.ntfyToken !== undefined ? { ntfyToken: s.ntfyToken } : {}) } : {}),
+            ...(a.telegramChat !== undefined && s.telegramToken !== undefined ? { telegramChat: a.telegramChat, telegramToken: s.telegramToken } : {}),
+          }),
+        ),
+      ),
+    );
+
+    const drill = args.dbContainer !== undefined ? `"supafleet-drill@${name}.timer"` : "";
+    new command.remote.Command(
+      `${name}-backup-enable`,
+      {
+        connection: args.connection,
+        create: fillTemplate("worker/backup-enable.sh", { name, drillTimer: drill }),
+        delete: fillTemplate("worker/backup-disable.sh", { name }),
+        stdin: settings,
+      },
+      { ...child, dependsOn: args.after },
+    );
 
     this.registerOutputs({ repository: this.repository, retention: this.retention });
   }

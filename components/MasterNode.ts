@@ -12,6 +12,7 @@ import { wireguardPublicKey } from "../src/model/wireguard";
 import { renderWithSecrets, renderPlain } from "../src/render/artifact";
 import { INSTALL_AUTHORIZED_KEYS, renderAuthorizedKeys } from "../src/render/authorizedKeys";
 import { renderBootData } from "../src/render/bootData";
+import { backupToolsPayload, type BackupTimes } from "../src/backup/tools";
 import { masterFirewallRules } from "../src/render/cloudFirewall";
 import { BOOT_MASTER_SETS, masterRuleset } from "../src/render/hostFirewall";
 import { renderNftFile } from "../src/render/nftables";
@@ -31,6 +32,7 @@ export interface MasterNodeArgs {
   readonly serverType: string;
   readonly operators: readonly OperatorConfig[];
   readonly wireguard: { readonly subnet: string; readonly prefix: number; readonly hub: string; readonly port: number; readonly allowWorkerToWorker: boolean };
+  readonly backupTimes: BackupTimes;
   /** Workers, known only after they are built: see src/deferred.ts. */
   readonly workerPeers: pulumi.Input<HubPeer[]>;
 }
@@ -52,6 +54,8 @@ export class MasterNode extends FleetComponent {
   readonly deployPublicKey: pulumi.Output<string>;
   /** Completes once boot data has run and WireGuard is up; later commands wait on it. */
   readonly ready: command.remote.Command;
+  /** The backup scripts and systemd units are installed. */
+  readonly backupTools: command.remote.Command;
   readonly hubSync: command.remote.Command;
   /** wg-quick configs for operator peers, by operator name. A secret: some hold a private key. */
   readonly operatorConfigs: pulumi.Output<Record<string, string>>;
@@ -161,6 +165,12 @@ export class MasterNode extends FleetComponent {
         create: template("host/hub-sync.sh"),
         stdin: pulumi.all([peersConf, nftables]).apply(([peers, nft]) => hubSyncPayload(peers, nft)),
       },
+      { ...child, dependsOn: [this.ready] },
+    );
+
+    this.backupTools = new command.remote.Command(
+      `${name}-backup-tools`,
+      { connection: masterConnection(this.ssh), create: template("host/install-files.sh"), stdin: backupToolsPayload(args.backupTimes) },
       { ...child, dependsOn: [this.ready] },
     );
 

@@ -9,8 +9,10 @@ import { serverArgs } from "../src/servers";
 import { wireguardPublicKey } from "../src/model/wireguard";
 import { renderPlain, renderWithSecrets } from "../src/render/artifact";
 import { renderNftFile } from "../src/render/nftables";
+import { template } from "../src/render/templates";
 import { INSTALL_AUTHORIZED_KEYS } from "../src/render/authorizedKeys";
 import { renderBootData } from "../src/render/bootData";
+import { backupToolsPayload, type BackupTimes } from "../src/backup/tools";
 import { workerFirewallRules } from "../src/render/cloudFirewall";
 import { workerRuleset } from "../src/render/hostFirewall";
 import type { HubPeer } from "../src/render/hub";
@@ -33,6 +35,7 @@ export interface WorkerNodeArgs {
   readonly ssh: SshPath;
   /** The hub has this worker as a peer once this has run; SSH over WireGuard needs it. */
   readonly hubSynced: pulumi.Resource;
+  readonly backupTimes: BackupTimes;
   /** Set for a worker that exists for one dedicated project. */
   readonly dedicatedTo?: string;
 }
@@ -49,6 +52,8 @@ export class WorkerNode extends FleetComponent {
   /** This worker as an entry of the hub's peer set. */
   readonly hubPeer: pulumi.Output<HubPeer>;
   readonly ready: command.remote.Command;
+  /** The backup scripts and systemd units are installed. */
+  readonly backupTools: command.remote.Command;
 
   constructor(name: string, args: WorkerNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("supafleet:index:WorkerNode", name, opts);
@@ -105,6 +110,12 @@ export class WorkerNode extends FleetComponent {
     new command.remote.Command(
       `${name}-authorized-keys`,
       { connection: workerConnection(args.ssh, args.address), create: INSTALL_AUTHORIZED_KEYS, stdin: args.authorizedKeys },
+      { ...child, dependsOn: [this.ready] },
+    );
+
+    this.backupTools = new command.remote.Command(
+      `${name}-backup-tools`,
+      { connection: workerConnection(args.ssh, args.address), create: template("host/install-files.sh"), stdin: backupToolsPayload(args.backupTimes) },
       { ...child, dependsOn: [this.ready] },
     );
 

@@ -16,6 +16,7 @@ PACKAGES=(
   wireguard-go      # userspace WireGuard: the kernel module is not available in CI
   cloud-init        # `cloud-init schema` validates every node's boot data
   postgresql-15     # the schema, RLS, migrations, passwords and backups run on a real server
+  restic            # backups, retention, checks and restores, for real (Debian's 0.14)
   lua5.1            # Kong's request-transformer templates are Lua
 )
 

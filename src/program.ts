@@ -10,6 +10,11 @@ import type { FleetComponent } from "./component";
 import { deferred } from "./deferred";
 import type { FleetModel } from "./model/fleet";
 import { secretValue } from "./config/fromPulumi";
+import type { FleetConfig } from "./config/schema";
+import { masterBackupTimes } from "./backup/tools";
+import { masterConnection, workerConnection } from "./connections";
+import { containerName, volumeName } from "./supabase/naming";
+import type { BackupAlerting } from "../components/BackupSchedule";
 import { renderAuthorizedKeys } from "./render/authorizedKeys";
 import { ingressRules } from "./render/ingress";
 import type { HubPeer } from "./render/hub";
@@ -36,6 +41,7 @@ export function buildFleet(model: FleetModel): Fleet {
   const cfg = model.config;
   const env = model.env;
   const node = { env, protect: model.protect, location: cfg.hetzner.location, image: cfg.hetzner.image };
+  const backupTimes = { time: cfg.backups.time, randomizedDelayMinutes: cfg.backups.randomizedDelayMinutes, drillDay: cfg.backups.restoreDrillDay };
 
   const peers = deferred<HubPeer[]>();
   const master = new MasterNode(model.master.name, {
@@ -44,6 +50,7 @@ export function buildFleet(model: FleetModel): Fleet {
     operators: model.operators,
     wireguard: model.wireguard,
     workerPeers: peers.output,
+    backupTimes: masterBackupTimes(backupTimes),
   });
 
   const workers = new Map<string, WorkerNode>();
@@ -60,6 +67,7 @@ export function buildFleet(model: FleetModel): Fleet {
         authorizedKeys: master.deployPublicKey.apply((k) => renderAuthorizedKeys(k, model.operators)),
         ssh: master.ssh,
         hubSynced: master.hubSync,
+        backupTimes,
         ...(w.dedicatedTo !== undefined ? { dedicatedTo: w.dedicatedTo } : {}),
       }),
     );
@@ -85,20 +93,27 @@ export function buildFleet(model: FleetModel): Fleet {
   });
 
   const vault = new BackupVault("backups", { env, protect: model.protect, type: cfg.backups.storageBox.type, location: cfg.backups.storageBox.location });
+  const alerting = backupAlerting(cfg);
+  const backup = { env, storageBoxId: vault.storageBoxId, retention: cfg.backups.retention, alerting };
   const backups = new Map<string, BackupSchedule>();
   for (const p of model.projects) {
+    const worker = workers.get(p.worker.name)!;
     backups.set(
       p.name,
       new BackupSchedule(p.name, {
-        env,
-        project: p,
-        storageBoxId: vault.storageBoxId,
-        retention: cfg.backups.retention,
-        time: cfg.backups.time,
-        randomizedDelayMinutes: cfg.backups.randomizedDelayMinutes,
+        ...backup,
+        connection: workerConnection(master.ssh, p.worker.address),
+        after: [worker.backupTools, projects.get(p.name)!.deployed],
+        dbContainer: containerName(p.name, "db"),
+        paths: projectBackupPaths(p.name),
       }),
     );
   }
+  // The master's own state: WireGuard, its firewall, cloudflared's token, Uptime Kuma and n8n data.
+  backups.set(
+    model.master.name,
+    new BackupSchedule(model.master.name, { ...backup, connection: masterConnection(master.ssh), after: [master.backupTools], paths: MASTER_BACKUP_PATHS }),
+  );
 
   const policySets = new Map<string, RlsPolicySet>();
   for (const p of model.projects.filter((m) => m.schemaPacks.length > 0)) {
@@ -107,6 +122,24 @@ export function buildFleet(model: FleetModel): Fleet {
 
   const components: FleetComponent[] = [master, ...workers.values(), ...projects.values(), tunnel, vault, ...backups.values(), ...policySets.values()];
   return { model, master, workers, projects, tunnel, vault, backups, policySets, components };
+}
+
+/** What a project's backup covers besides its database: storage objects and its non-secret config. */
+export function projectBackupPaths(project: string): string[] {
+  return [`/var/lib/docker/volumes/${volumeName(project, "storage")}/_data`, `/opt/supafleet/projects/${project}/releases/current`, `/opt/supafleet/projects/${project}/assets`];
+}
+
+export const MASTER_BACKUP_PATHS = ["/etc/wireguard", "/etc/nftables.d", "/etc/supafleet", "/opt/supafleet/master"];
+
+function backupAlerting(cfg: FleetConfig): BackupAlerting {
+  const a = cfg.alerting;
+  const optional = <K extends string>(key: K, value: pulumi.Output<string> | undefined): Partial<Record<K, pulumi.Output<string>>> =>
+    value !== undefined ? ({ [key]: value } as Record<K, pulumi.Output<string>>) : {};
+  return {
+    ...(a.healthchecks !== undefined ? { healthchecksBase: a.healthchecks.baseUrl, ...optional("healthchecksPingKey", secretValue("supafleet:healthchecksPingKey")) } : {}),
+    ...(a.ntfy !== undefined ? { ntfyUrl: `${a.ntfy.server.replace(/\/+$/, "")}/${a.ntfy.topic}`, ...optional("ntfyToken", secretValue("supafleet:ntfyToken")) } : {}),
+    ...(a.telegram !== undefined ? { telegramChat: a.telegram.chatId, ...optional("telegramToken", secretValue("supafleet:telegramBotToken")) } : {}),
+  };
 }
 
 /** Stack outputs: addresses and URLs in the clear, every key and credential as a secret. */

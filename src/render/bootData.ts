@@ -22,6 +22,7 @@ const BASE_PACKAGES = [
   "unattended-upgrades",
   "docker.io",
   "restic",
+  "sshpass",
 ] as const;
 
 /** Docker's own defaults: a port published without an address binds to loopback, never 0.0.0.0. */

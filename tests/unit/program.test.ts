@@ -23,7 +23,7 @@ function expectedCounts(c: Doc): Record<string, number> {
     "supafleet:index:MasterNode": 1,
     "supafleet:index:WorkerNode": W,
     "supafleet:index:SupabaseProject": P,
-    "supafleet:index:BackupSchedule": P,
+    "supafleet:index:BackupSchedule": P + 1, // every project, and the master
     "supafleet:index:BackupVault": 1,
     "supafleet:index:RlsPolicySet": withPacks,
     "supafleet:index:TunnelIngress": 1,
@@ -32,14 +32,15 @@ function expectedCounts(c: Doc): Record<string, number> {
     "hcloud:index/sshKey:SshKey": 1,
     "hcloud:index/primaryIp:PrimaryIp": 1,
     "hcloud:index/storageBox:StorageBox": 1,
-    "hcloud:index/storageBoxSubaccount:StorageBoxSubaccount": P,
+    "hcloud:index/storageBoxSubaccount:StorageBoxSubaccount": P + 1,
     "tls:index/privateKey:PrivateKey": 1,
     // WireGuard keys (master, workers, operators without their own), the tunnel secret, two S3 keys per project, opaque API keys.
     "random:index/randomBytes:RandomBytes": 1 + W + generatedOperatorKeys + 1 + 2 * P + 2 * opaque,
-    // Seven per project, restic + sub-account per backup, the Storage Box's own.
-    "random:index/randomPassword:RandomPassword": 7 * P + 2 * P + 1,
-    // Per node: ready and authorized keys; the hub sync, cloudflared; per project: password, config, assets, deploy; migrations.
-    "command:remote:Command": 2 * (1 + W) + 1 + 1 + 4 * P + withPacks,
+    // Seven per project, restic + sub-account per backup job, the Storage Box's own.
+    "random:index/randomPassword:RandomPassword": 7 * P + 2 * (P + 1) + 1,
+    // Per node: ready, authorized keys, backup tools; the hub sync, cloudflared; per project: password, config,
+    // assets, deploy; per backup job: enable; migrations.
+    "command:remote:Command": 3 * (1 + W) + 1 + 1 + 4 * P + (P + 1) + withPacks,
     "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared": 1,
     "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig": 1,
     "cloudflare:index/dnsRecord:DnsRecord": 2 * P + 2,

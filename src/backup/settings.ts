@@ -1,0 +1,50 @@
+/** One backup job's settings, as backup.sh, restore.sh and drill.sh read them. */
+export interface BackupSettings {
+  readonly name: string;
+  readonly repository: string;
+  readonly resticPassword: string;
+  readonly sftpPassword?: string;
+  /** The project's database container; absent for the master, which has only files. */
+  readonly dbContainer?: string;
+  readonly paths: readonly string[];
+  readonly retention: { readonly daily: number; readonly weekly: number; readonly monthly: number };
+  readonly hcUrl?: string;
+  readonly drillHcUrl?: string;
+  readonly ntfyUrl?: string;
+  readonly ntfyToken?: string;
+  readonly telegramChat?: string;
+  readonly telegramToken?: string;
+}
+
+/** Single-quoted for bash: nothing inside is expanded. */
+const sh = (v: string): string => `'${v.replaceAll("'", `'\\''`)}'`;
+
+export function renderBackupEnv(s: BackupSettings): string {
+  if (s.paths.some((p) => /\s/.test(p))) throw new Error(`backup paths of ${s.name} must not contain spaces`);
+  const entries: [string, string | undefined][] = [
+    ["PROJECT", s.name],
+    ["RESTIC_REPOSITORY", s.repository],
+    ["RESTIC_PASSWORD", s.resticPassword],
+    ["SFTP_PASSWORD", s.sftpPassword],
+    ["DB_CONTAINER", s.dbContainer],
+    ["BACKUP_PATHS", s.paths.join(" ")],
+    ["KEEP_DAILY", String(s.retention.daily)],
+    ["KEEP_WEEKLY", String(s.retention.weekly)],
+    ["KEEP_MONTHLY", String(s.retention.monthly)],
+    ["CHECK_WEEKDAY", "7"],
+    ["HC_URL", s.hcUrl],
+    ["DRILL_HC_URL", s.drillHcUrl],
+    // healthchecks.io creates a check the first time its slug is pinged.
+    ["HC_QUERY", s.hcUrl !== undefined ? "?create=1" : undefined],
+    ["NTFY_URL", s.ntfyUrl],
+    ["NTFY_TOKEN", s.ntfyToken],
+    ["TELEGRAM_CHAT", s.telegramChat],
+    ["TELEGRAM_TOKEN", s.telegramToken],
+  ];
+  return ["# supafleet: backup settings; holds secrets. Mode 0600, root only.", ...entries.filter(([, v]) => v !== undefined && v !== "").map(([k, v]) => `${k}=${sh(v!)}`)].join("\n") + "\n";
+}
+
+/** A healthchecks.io slug URL: <base>/<ping key>/<slug>. */
+export function healthcheckUrl(base: string, pingKey: string, slug: string): string {
+  return `${base.replace(/\/+$/, "")}/${pingKey}/${slug}`;
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# supafleet: install files from a JSON payload on stdin:
+#   {"files": {"/absolute/path": {"content": "...", "mode": "0755"}}}
+# Each file is written atomically; systemd reloads if a unit changed.
+set -euo pipefail
+
+die() { echo "install-files: $*" >&2; exit 1; }
+command -v jq >/dev/null || die "missing jq"
+payload=$(cat)
+[ -n "$payload" ] || die "empty payload on stdin"
+
+units=0
+while IFS= read -r path; do
+  case "$path" in
+    /*) ;;
+    *) die "refusing relative path '$path'" ;;
+  esac
+  case "$path" in *..*) die "refusing path '$path'" ;; esac
+  mode=$(jq -r --arg p "$path" '.files[$p].mode' <<<"$payload")
+  install -d -m 0755 "$(dirname "$path")"
+  tmp=$(mktemp "$path.XXXXXX")
+  jq -j --arg p "$path" '.files[$p].content' <<<"$payload" > "$tmp"
+  chmod "$mode" "$tmp"
+  mv "$tmp" "$path"
+  case "$path" in /etc/systemd/*) units=1 ;; esac
+done < <(jq -r '.files | keys[]' <<<"$payload")
+[ "$units" = 1 ] && command -v systemctl >/dev/null && systemctl daemon-reload
+echo "install-files: $(jq '.files | length' <<<"$payload") files"

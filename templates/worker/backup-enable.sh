@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# supafleet: set up backups for {{name}}: write its settings (root-only, from
+# stdin), initialise its restic repository if it has none, enable its timers.
+set -euo pipefail
+
+NAME="{{name}}"
+CONF_DIR="${SUPAFLEET_BACKUP_CONF:-/etc/supafleet/backup}"
+die() { echo "backup-enable($NAME): $*" >&2; exit 1; }
+for bin in restic jq; do command -v "$bin" >/dev/null || die "missing $bin"; done
+[ -x /usr/local/lib/supafleet/backup.sh ] || die "backup tools are not installed"
+
+umask 077
+install -d -m 0700 "$CONF_DIR"
+cat > "$CONF_DIR/$NAME.env.new"
+[ -s "$CONF_DIR/$NAME.env.new" ] || die "empty settings on stdin"
+mv "$CONF_DIR/$NAME.env.new" "$CONF_DIR/$NAME.env"
+
+# Initialise once: an existing repository is never touched.
+(
+  . /usr/local/lib/supafleet/backup-lib.sh
+  SCRIPT=backup-enable
+  load_config "$CONF_DIR/$NAME.env"
+  if r cat config > /dev/null 2>&1; then
+    echo "backup-enable($NAME): repository exists"
+  else
+    r init > /dev/null || die "restic init failed for $RESTIC_REPOSITORY"
+    echo "backup-enable($NAME): repository initialised"
+  fi
+)
+systemctl enable --now "supafleet-backup@$NAME.timer" {{drillTimer}} > /dev/null
+echo "backup-enable($NAME): timers enabled"

@@ -1,0 +1,309 @@
+import { execFile, spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { renderBackupEnv } from "../../src/backup/settings";
+import { ROOT } from "../helpers/stacks";
+import { PingListener } from "../helpers/hcListener";
+import { TestPostgres } from "../helpers/postgres";
+
+/**
+ * The real backup, restore and drill scripts with the real restic (Debian's
+ * 0.14) and a real PostgreSQL 15. `docker exec <db> …` is the stand-in in
+ * tests/integration/fakes: it runs pg_dump and psql here, against the test
+ * server. Health pings and alerts go to a listener on loopback.
+ */
+const SCRIPTS = join(ROOT, "templates/worker");
+const FAKES = join(__dirname, "fakes");
+const exec = promisify(execFile);
+
+const pgdb = new TestPostgres();
+const listener = new PingListener();
+let work: string;
+let repo: string;
+let storage: string;
+const RESTIC_PASSWORD = "correct horse battery staple";
+
+function settings(overrides: Partial<Record<string, string>> = {}): string {
+  const file = join(work, `ops-${randomBytes(3).toString("hex")}.env`);
+  const base = renderBackupEnv({
+    name: "ops",
+    repository: repo,
+    resticPassword: RESTIC_PASSWORD,
+    dbContainer: "ops-db",
+    paths: [storage],
+    retention: { daily: 7, weekly: 4, monthly: 6 },
+    hcUrl: listener.url("/hc/ops-backup"),
+    drillHcUrl: listener.url("/hc/ops-drill"),
+    ntfyUrl: listener.url("/ntfy/fleet"),
+    telegramChat: "-100200",
+    telegramToken: "bot-token",
+  });
+  const extra = Object.entries({ DB_NAME: "projectdb", TELEGRAM_API: listener.url("/tg"), ...overrides }).map(([k, v]) => `${k}='${v}'`);
+  writeFileSync(file, `${base}${extra.join("\n")}\n`, { mode: 0o600 });
+  return file;
+}
+
+function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PATH: `${FAKES}:${process.env.PATH}`,
+    ...pgdb.conn("supabase_admin", "admin-pw").env,
+    FAKE_DOCKER_LOG: join(work, "docker.log"),
+    FAKE_DOCKER_STATE: work,
+    SUPAFLEET_LOCK_DIR: work,
+    SUPAFLEET_SPOOL: join(work, "spool"),
+    TZ: "UTC",
+    RESTIC_CACHE_DIR: join(work, "restic-cache"),
+    ...extra,
+  };
+}
+
+/** Runs a script without blocking the event loop: the ping listener lives in this process. */
+function script(name: string, args: string[], extra: Record<string, string> = {}): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile("bash", [join(SCRIPTS, name), ...args], { encoding: "utf8", env: env(extra), timeout: 120_000, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : -1;
+      resolve({ status: code, stdout, stderr });
+    });
+  });
+}
+
+function restic(args: string[], input?: string): string {
+  return spawnSync("restic", ["-r", repo, ...args], { encoding: "utf8", input, env: { ...process.env, RESTIC_PASSWORD, RESTIC_CACHE_DIR: join(work, "restic-cache") } }).stdout;
+}
+
+function snapshots(kind?: string): { short_id: string; time: string; tags: string[] }[] {
+  return JSON.parse(restic(["snapshots", "--json", ...(kind ? ["--tag", `kind:${kind}`] : [])]) || "[]");
+}
+
+async function checksums(db = "projectdb"): Promise<Record<string, string>> {
+  const c = await pgdb.client("postgres", pgdb.superuserPassword, db);
+  const tables = (await c.query("select relname from pg_class where relkind = 'r' and relnamespace = 'public'::regnamespace order by 1")).rows.map((r) => r.relname as string);
+  const out: Record<string, string> = {};
+  for (const t of tables) out[t] = (await c.query(`select count(*) || ':' || md5(coalesce(string_agg(x::text, ',' order by x::text), '')) as s from public.${t} x`)).rows[0].s;
+  await c.end();
+  return out;
+}
+
+function initRepo(): void {
+  repo = mkdtempSync(join(work, "repo-"));
+  rmSync(repo, { recursive: true });
+  restic(["init"]);
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), "supafleet-backup-"));
+  await listener.start();
+  await pgdb.start();
+  pgdb.psql(`
+    create role supabase_admin login superuser password 'admin-pw';
+    create role anon nologin; create role authenticated nologin;
+    create database projectdb;`);
+  pgdb.psql(`
+    create table public.clientes (id serial primary key, nombre text not null, created_at timestamptz not null default now());
+    create table public.tickets (id serial primary key, cliente_id int references public.clientes (id), titulo text, datos jsonb, created_at timestamptz not null default now());
+    alter table public.tickets enable row level security;
+    alter table public.tickets force row level security;
+    create policy tickets_read on public.tickets for select to authenticated using (true);
+    insert into public.clientes (nombre, created_at) select 'cliente ' || g, now() - make_interval(days => g) from generate_series(1, 200) g;
+    insert into public.tickets (cliente_id, titulo, datos, created_at) select 1 + g % 200, 'ticket ' || g, jsonb_build_object('n', g), now() - make_interval(hours => g) from generate_series(1, 3000) g;`, "projectdb");
+  storage = join(work, "storage");
+  mkdirSync(join(storage, "bucket/avatars"), { recursive: true });
+  writeFileSync(join(storage, "bucket/avatars/a.png"), randomBytes(200_000));
+  writeFileSync(join(storage, "bucket/readme.txt"), "hello, storage\n");
+}, 120_000);
+
+afterAll(async () => {
+  pgdb.stop();
+  await listener.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  initRepo();
+  listener.received.length = 0;
+  writeFileSync(join(work, "docker.log"), "");
+});
+
+describe("backup.sh", () => {
+  it("backs up roles, the database and the files, and pings start then success", async () => {
+    const r = await script("backup.sh", [settings(), "run"]);
+    expect(r.stderr).toContain("backup(ops): done");
+    expect(r.status).toBe(0);
+    expect(snapshots().map((s) => s.tags.find((t) => t.startsWith("kind:"))).sort()).toEqual(["kind:database", "kind:files", "kind:roles"]);
+    for (const s of snapshots()) expect(s.tags).toEqual(expect.arrayContaining(["supafleet", "project:ops"]));
+    const hc = listener.take("/hc/ops-backup");
+    expect(hc.map((h) => h.path)).toEqual(["/hc/ops-backup/start", "/hc/ops-backup"]);
+    // healthchecks.io creates the check on its first ping.
+    expect(hc.map((h) => h.query)).toEqual(["create=1", "create=1"]);
+    expect(listener.take("/ntfy")).toEqual([]);
+  });
+
+  it("after the database is dropped, restores it with every table checksum equal", async () => {
+    expect((await script("backup.sh", [settings(), "run"])).status).toBe(0);
+    const before = await checksums();
+    expect(Object.keys(before)).toEqual(["clientes", "tickets"]);
+    pgdb.psql("drop database projectdb with (force);");
+    const r = await script("restore.sh", [settings(), "--target", "projectdb"]);
+    expect(r.stderr).toContain("database restored into projectdb");
+    expect(r.status).toBe(0);
+    expect(await checksums()).toEqual(before);
+  });
+
+  it("restores storage files byte for byte", async () => {
+    expect((await script("backup.sh", [settings(), "run"])).status).toBe(0);
+    const out = join(work, "restored-files");
+    const r = await script("restore.sh", [settings(), "--target", "scratch_files", "--storage", out]);
+    expect(r.status).toBe(0);
+    for (const f of ["bucket/avatars/a.png", "bucket/readme.txt"]) {
+      const sha = (p: string): string => createHash("sha256").update(readFileSync(p)).digest("hex");
+      expect(sha(join(out, storage, f)), f).toBe(sha(join(storage, f)));
+    }
+    pgdb.psql("drop database scratch_files;");
+  });
+
+  it("restores in place only after a safety dump of the live database", async () => {
+    expect((await script("backup.sh", [settings(), "run"])).status).toBe(0);
+    const r = await script("restore.sh", [settings(), "--target", "projectdb"]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/safety dump of the live database: .*before-restore-\d{8}T\d{6}Z\.sql/);
+    const spool = join(work, "spool", "ops");
+    const dump = readdirSync(spool).find((f) => f.startsWith("before-restore-"))!;
+    expect(statSync(join(spool, dump)).size).toBeGreaterThan(10_000);
+    expect((await script("restore.sh", [settings(), "--target", "nope_db", "--at", "2001-01-01 00:00"])).stderr).toContain("no database snapshot at or before 2001-01-01 00:00");
+  });
+
+  it("a dump that fails part-way leaves no database snapshot, pings fail, alerts and exits non-zero", async () => {
+    const r = await script("backup.sh", [settings(), "run"], { FAKE_DOCKER_BREAK: "pg_dump" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("the database dump failed (exit 1); no snapshot kept");
+    expect(snapshots("database")).toEqual([]);
+    const hc = listener.take("/hc/ops-backup");
+    expect(hc.map((h) => h.path)).toEqual(["/hc/ops-backup/start", "/hc/ops-backup/fail"]);
+    expect(hc[1]!.body).toContain("FAILED: the database dump failed");
+    expect(listener.take("/ntfy/fleet")[0]!.body).toContain("backup failed: the database dump failed");
+    const tg = listener.take("/tg/botbot-token/sendMessage");
+    expect(decodeURIComponent(tg[0]!.body.replaceAll("+", " "))).toContain("supafleet: ops: backup failed");
+  });
+
+  it("with a wrong repository password fails loudly, before dumping anything", async () => {
+    const r = await script("backup.sh", [settings({ RESTIC_PASSWORD: "wrong" }), "run"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/cannot open the repository: .*wrong password/);
+    expect(listener.take("/hc/ops-backup").map((h) => h.path)).toEqual(["/hc/ops-backup/start", "/hc/ops-backup/fail"]);
+    expect(readFileSync(join(work, "docker.log"), "utf8")).not.toContain("pg_dump -U supabase_admin -d projectdb --snapshot");
+  });
+
+  it("reports a corrupted pack in the check", async () => {
+    expect((await script("backup.sh", [settings(), "run"])).status).toBe(0);
+    expect((await script("backup.sh", [settings(), "check", "full"])).status).toBe(0);
+    const packs = readdirSync(join(repo, "data")).flatMap((d) => readdirSync(join(repo, "data", d)).map((f) => join(repo, "data", d, f)));
+    const biggest = packs.sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
+    const fd = openSync(biggest, "r+");
+    writeSync(fd, Buffer.alloc(64, 0xff), 0, 64, Math.floor(statSync(biggest).size / 2));
+    closeSync(fd);
+    const r = await script("backup.sh", [settings(), "check", "full"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("restic check found problems");
+    expect(listener.take("/hc/ops-backup").at(-1)!.path).toBe("/hc/ops-backup/fail");
+  });
+});
+
+describe("retention over 400 simulated days", () => {
+  const DAY = 86_400_000;
+  const start = Date.UTC(2025, 5, 1, 3, 0, 0);
+  const dates = Array.from({ length: 400 }, (_, d) => new Date(start + d * DAY));
+
+  /** ISO 8601 week-numbering year and week, computed here without restic. */
+  function isoWeek(d: Date): string {
+    const t = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
+    const day = t.getUTCDay() || 7;
+    t.setUTCDate(t.getUTCDate() + 4 - day);
+    const yearStart = Date.UTC(t.getUTCFullYear(), 0, 1);
+    return `${t.getUTCFullYear()}-W${Math.ceil(((t.getTime() - yearStart) / DAY + 1) / 7)}`;
+  }
+
+  /** For each rule, the newest snapshot of each of the newest N periods that have one. */
+  function expectedKept(all: Date[], keep: { daily: number; weekly: number; monthly: number }): string[] {
+    const newestFirst = [...all].sort((a, b) => b.getTime() - a.getTime());
+    const kept = new Set<string>();
+    const rules: [number, (d: Date) => string][] = [
+      [keep.daily, (d) => d.toISOString().slice(0, 10)],
+      [keep.weekly, isoWeek],
+      [keep.monthly, (d) => d.toISOString().slice(0, 7)],
+    ];
+    for (const [count, bucket] of rules) {
+      const seen = new Set<string>();
+      for (const d of newestFirst) {
+        if (seen.size === count) break;
+        if (!seen.has(bucket(d))) {
+          seen.add(bucket(d));
+          kept.add(d.toISOString().slice(0, 10));
+        }
+      }
+    }
+    return [...kept].sort();
+  }
+
+  it("forget keeps exactly the 7 daily, 4 weekly and 6 monthly copies, for each kind separately", async () => {
+    const cacheEnv = { ...process.env, RESTIC_PASSWORD, RESTIC_CACHE_DIR: join(work, "restic-cache"), TZ: "UTC" };
+    // 400 nightly database dumps, and files only for the last 30 nights: retention must
+    // treat each kind on its own (grouped by host and tags), or the files would cost the database copies.
+    const fileDates = dates.slice(-30);
+    const plan = [...dates.map((d) => ["database", d] as const), ...fileDates.map((d) => ["files", d] as const)];
+    const backupAt = (kind: string, d: Date): Promise<void> => {
+      const time = d.toISOString().replace("T", " ").slice(0, 19);
+      const child = execFile("restic", ["-r", repo, "backup", "--quiet", "--stdin", "--stdin-filename", `${kind}.sql`, "--host", "ops", "--tag", "supafleet", "--tag", "project:ops", "--tag", `kind:${kind}`, "--time", time], { env: cacheEnv });
+      child.stdin!.end(`${kind} of ${time}\n`);
+      return new Promise<void>((resolve, reject) => child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`restic exited ${code}`)))));
+    };
+    // A few at a time: each restic run spends half a second deriving its key, and backup locks are shared.
+    for (let i = 0; i < plan.length; i += 3) await Promise.all(plan.slice(i, i + 3).map(([kind, d]) => backupAt(kind, d)));
+    expect(snapshots().length).toBe(430);
+
+    const r = await script("backup.sh", [settings(), "forget"]);
+    expect(r.stderr).toContain("retention applied");
+    expect(r.status).toBe(0);
+
+    const keep = { daily: 7, weekly: 4, monthly: 6 };
+    const kept = (kind: string): string[] => snapshots(kind).map((s) => s.time.slice(0, 10)).sort();
+    const expectedDatabase = expectedKept(dates, keep);
+    expect(expectedDatabase.length).toBeGreaterThanOrEqual(14);
+    expect(kept("database")).toEqual(expectedDatabase);
+    expect(kept("files")).toEqual(expectedKept(fileDates, keep));
+    await exec("restic", ["-r", repo, "check"], { env: cacheEnv });
+  }, 300_000);
+});
+
+describe("drill.sh", () => {
+  it("restores the latest backup into a scratch database, finds it matches, and reports RPO and RTO", async () => {
+    expect((await script("backup.sh", [settings(), "run"])).status).toBe(0);
+    const r = await script("drill.sh", [settings()]);
+    expect(r.stderr).toMatch(/restored into supafleet_drill: 2 tables match; RPO \d+ min, RTO \d+ s/);
+    expect(r.status).toBe(0);
+    const hc = listener.take("/hc/ops-drill");
+    expect(hc.map((h) => h.path)).toEqual(["/hc/ops-drill/start", "/hc/ops-drill"]);
+    expect(hc[1]!.body).toContain("2 tables match");
+  });
+
+  it("detects a restore that does not match what was recorded at dump time", async () => {
+    expect((await script("backup.sh", [settings(), "run"])).status).toBe(0);
+    // A snapshot whose data lost a row after its figures were recorded.
+    const latest = snapshots("database").at(-1)!;
+    const dump = restic(["dump", latest.short_id, "/database.sql"]);
+    const tampered = dump.replace(/^\d+\t\d+\tticket 200\t.*\n/m, "");
+    expect(tampered.length).toBeLessThan(dump.length);
+    restic(["backup", "--stdin", "--stdin-filename", "database.sql", "--host", "ops", "--tag", "supafleet", "--tag", "project:ops", "--tag", "kind:database"], tampered);
+    const r = await script("drill.sh", [settings()]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("does not match what was recorded at dump time");
+    const hc = listener.take("/hc/ops-drill");
+    expect(hc.at(-1)!.path).toBe("/hc/ops-drill/fail");
+    expect(hc.at(-1)!.body).toMatch(/public\.tickets: recorded \{"checksum":"\d+","newest":"[^"]+","rows":3000\} restored \{"checksum":"\d+","newest":"[^"]+","rows":2999\}/);
+    expect(listener.take("/ntfy/fleet")[0]!.body).toContain("restore drill failed");
+  });
+});

@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import { renderBackupEnv } from "../../src/backup/settings";
+import { backupToolsPayload, masterBackupTimes } from "../../src/backup/tools";
+import type { Snapshot } from "../../src/offline/run";
+import { isSecretEnvelope } from "../../src/offline/secretEnvelope";
+import { runDoc } from "../helpers/offline";
+import { stackDoc } from "../helpers/stacks";
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Doc = Record<string, any>;
+
+describe("backups in the prod program", () => {
+  const doc = stackDoc("prod") as Doc;
+  const projects: Doc[] = doc["supafleet:tenants"].flatMap((t: Doc) => t.projects ?? []);
+  let s: Snapshot;
+
+  it("renders", async () => {
+    s = await runDoc("prod", doc);
+  });
+
+  it("gives every project and the master a sub-account of their own, in a directory of their own", () => {
+    const subs = s.resources.filter((r) => r.type === "hcloud:index/storageBoxSubaccount:StorageBoxSubaccount");
+    expect(subs.map((r) => r.inputs.homeDirectory).sort()).toEqual([...projects.map((p) => `supafleet/prod/${p.name}`), "supafleet/prod/master"].sort());
+    for (const sub of subs) expect(isSecretEnvelope(sub.inputs.password), sub.name).toBe(true);
+    const box = s.resources.find((r) => r.type === "hcloud:index/storageBox:StorageBox")!;
+    expect(box.inputs).toMatchObject({ storageBoxType: "bx21", location: "fsn1", deleteProtection: true });
+  });
+
+  it("keeps at least 7 daily, 4 weekly and 6 monthly copies for every job", () => {
+    for (const b of s.resources.filter((r) => r.type === "supafleet:index:BackupSchedule")) {
+      expect(b.outputs.retention, b.name).toEqual({ daily: 7, weekly: 4, monthly: 6 });
+    }
+  });
+
+  it("sends each job's settings only as a secret, after its tools are installed and its project runs", () => {
+    for (const name of [...projects.map((p) => p.name), "master"]) {
+      const cmd = s.resources.find((r) => r.name === `${name}-backup-enable`)!;
+      expect(isSecretEnvelope(cmd.inputs.stdin), name).toBe(true);
+      const env = (cmd.inputs.stdin as { value: string }).value;
+      expect(env).toContain(`PROJECT='${name}'`);
+      expect(env).toContain("KEEP_DAILY='7'");
+      expect(env).toMatch(/HC_URL='https:\/\/hc-ping\.com\/<offline-placeholder:supafleet:healthchecksPingKey>\/supafleet-prod-/);
+      expect(env).toContain("NTFY_URL='https://ntfy.sh/techhilfe-fleet-prod'");
+      expect(env).toContain("TELEGRAM_CHAT='-1001234567890'");
+      if (name === "master") expect(env).not.toContain("DB_CONTAINER");
+      else expect(env).toContain(`DB_CONTAINER='${name}-db'`);
+      expect(cmd.inputs.delete).toContain(`supafleet-backup@${name}.timer`);
+    }
+    const file = s.files.find((f) => f.path === "backups/ops.env")!;
+    expect(file.content).toContain("RESTIC_PASSWORD='<redacted:resticPassword>'");
+  });
+
+  it("installs the tools on every node, the master an hour after the workers", () => {
+    const tools = s.resources.filter((r) => r.name.endsWith("-backup-tools"));
+    expect(tools.length).toBe(1 + doc["supafleet:workers"].length + projects.filter((p) => "dedicated" in p.placement).length);
+    const timer = (name: string): string => JSON.parse(tools.find((t) => t.name === name)!.inputs.stdin as string).files["/etc/systemd/system/supafleet-backup@.timer"].content;
+    expect(timer("w1-backup-tools")).toContain("OnCalendar=*-*-* 02:30:00");
+    expect(timer("w1-backup-tools")).toContain("RandomizedDelaySec=45m");
+    expect(timer("master-backup-tools")).toContain("OnCalendar=*-*-* 03:30:00");
+  });
+});
+
+describe("backup settings and tools", () => {
+  it("quote every value so that bash expands nothing", () => {
+    const env = renderBackupEnv({ name: "x", repository: "/r", resticPassword: "it's $HOME `id`", paths: ["/a", "/b"], retention: { daily: 7, weekly: 4, monthly: 6 } });
+    expect(env).toContain(`RESTIC_PASSWORD='it'\\''s $HOME \`id\`'`);
+    expect(env).toContain("BACKUP_PATHS='/a /b'");
+    expect(() => renderBackupEnv({ name: "x", repository: "/r", resticPassword: "p", paths: ["/a b"], retention: { daily: 7, weekly: 4, monthly: 6 } })).toThrow("must not contain spaces");
+  });
+
+  it("schedule the drill monthly and the master's backup one hour later, across midnight too", () => {
+    const payload = JSON.parse(backupToolsPayload({ time: "02:30", randomizedDelayMinutes: 30, drillDay: 3 }));
+    expect(payload.files["/etc/systemd/system/supafleet-drill@.timer"].content).toContain("OnCalendar=*-*-03 05:00:00");
+    expect(payload.files["/usr/local/lib/supafleet/backup.sh"].mode).toBe("0755");
+    expect(masterBackupTimes({ time: "23:15", randomizedDelayMinutes: 0, drillDay: 1 }).time).toBe("00:15");
+  });
+});
