@@ -79,7 +79,8 @@ export class FleetMocks implements pulumi.runtime.Mocks {
         return { base64: this.secret(bytes.toString("base64")), hex: this.secret(bytes.toString("hex")) };
       }
       case "tls:index/privateKey:PrivateKey": {
-        const key = this.secret(`-----BEGIN OPENSSH PRIVATE KEY-----\n${bytesFrom(seed, 48).toString("base64")}\n-----END OPENSSH PRIVATE KEY-----\n`);
+        // Plainly a placeholder, not key material: nothing offline parses it, and a scanner must not mistake it for a leak.
+        const key = this.secret(`offline-mock-ssh-key:${bytesFrom(seed, 48).toString("base64")}`);
         return { privateKeyOpenssh: key, privateKeyPem: key, publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${bytesFrom(`${seed}:pub`, 32).toString("base64")} deploy\n` };
       }
       case "hcloud:index/server:Server":
