@@ -5,15 +5,10 @@ import * as command from "@pulumi/command";
 import type { types } from "@pulumi/command";
 import { FleetComponent } from "../src/component";
 import { labels } from "../src/labels";
-import { healthcheckUrl, renderBackupEnv } from "../src/backup/settings";
+import { STORAGE_BOX_PASSWORD, healthcheckUrl, renderBackupEnv } from "../src/backup/settings";
+import type { RetentionConfig } from "../src/config/schema";
 import { renderWithSecrets } from "../src/render/artifact";
 import { fillTemplate } from "../src/render/templates";
-
-export interface Retention {
-  readonly daily: number;
-  readonly weekly: number;
-  readonly monthly: number;
-}
 
 /** Where alerts and health pings go; the secret parts come from secure config. */
 export interface BackupAlerting {
@@ -28,7 +23,7 @@ export interface BackupAlerting {
 export interface BackupScheduleArgs {
   readonly env: string;
   readonly storageBoxId: pulumi.Input<number>;
-  readonly retention: Retention;
+  readonly retention: RetentionConfig;
   /** The server that runs the job, reached over SSH. */
   readonly connection: pulumi.Input<types.input.remote.ConnectionArgs>;
   /** The backup tools are installed and, for a project, its database runs. */
@@ -46,7 +41,7 @@ export interface BackupScheduleArgs {
  * removed by the program.
  */
 export class BackupSchedule extends FleetComponent {
-  readonly retention: Retention;
+  readonly retention: RetentionConfig;
   readonly subaccount: hcloud.StorageBoxSubaccount;
   readonly resticPassword: pulumi.Output<string>;
   readonly repository: pulumi.Output<string>;
@@ -57,11 +52,7 @@ export class BackupSchedule extends FleetComponent {
     this.retention = args.retention;
 
     this.resticPassword = new random.RandomPassword(`${name}-restic-password`, { length: 48, special: false }, child).result;
-    const subaccountPassword = new random.RandomPassword(
-      `${name}-subaccount-password`,
-      { length: 40, special: true, overrideSpecial: "-_.+", minSpecial: 2, minUpper: 2, minLower: 2, minNumeric: 2 },
-      child,
-    ).result;
+    const subaccountPassword = new random.RandomPassword(`${name}-subaccount-password`, STORAGE_BOX_PASSWORD, child).result;
     // One directory and one credential per job: no project can reach another's repository.
     this.subaccount = new hcloud.StorageBoxSubaccount(
       `${name}-subaccount`,

@@ -3,6 +3,7 @@ import * as hcloud from "@pulumi/hcloud";
 import * as random from "@pulumi/random";
 import { FleetComponent } from "../src/component";
 import { labels } from "../src/labels";
+import { STORAGE_BOX_PASSWORD } from "../src/backup/settings";
 
 export interface BackupVaultArgs {
   readonly env: string;
@@ -22,7 +23,7 @@ export class BackupVault extends FleetComponent {
   constructor(name: string, args: BackupVaultArgs, opts?: pulumi.ComponentResourceOptions) {
     super("supafleet:index:BackupVault", name, opts);
     const child = { parent: this };
-    const password = new random.RandomPassword(`${name}-password`, { length: 40, special: true, overrideSpecial: "-_.+", minSpecial: 2, minUpper: 2, minLower: 2, minNumeric: 2 }, child);
+    const password = new random.RandomPassword(`${name}-password`, STORAGE_BOX_PASSWORD, child);
     this.storageBox = new hcloud.StorageBox(
       `${name}-storage-box`,
       {

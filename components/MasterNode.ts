@@ -17,7 +17,7 @@ import { masterFirewallRules } from "../src/render/cloudFirewall";
 import { BOOT_MASTER_SETS, masterRuleset } from "../src/render/hostFirewall";
 import { renderNftFile } from "../src/render/nftables";
 import { hubPeerSet, hubSyncPayload, type HubPeer } from "../src/render/hub";
-import { hubInterfaceConfig, operatorConfig } from "../src/render/mesh";
+import { hubInterfaceConfig, operatorConfig, type MeshShape } from "../src/render/mesh";
 import { template } from "../src/render/templates";
 import { renderWgConf } from "../src/render/wireguardConf";
 
@@ -31,7 +31,7 @@ export interface MasterNodeArgs {
   readonly image: string;
   readonly serverType: string;
   readonly operators: readonly OperatorConfig[];
-  readonly wireguard: { readonly subnet: string; readonly prefix: number; readonly hub: string; readonly port: number; readonly allowWorkerToWorker: boolean };
+  readonly wireguard: MeshShape & { readonly allowWorkerToWorker: boolean };
   readonly backupTimes: BackupTimes;
   /** Workers, known only after they are built: see src/deferred.ts. */
   readonly workerPeers: pulumi.Input<HubPeer[]>;
@@ -51,7 +51,8 @@ export class MasterNode extends FleetComponent {
   readonly ssh: SshPath;
   /** The deploy key, as Hetzner knows it; every server accepts it from creation on. */
   readonly sshKeyIds: pulumi.Output<string>[];
-  readonly deployPublicKey: pulumi.Output<string>;
+  /** root's authorized_keys, the same on every node: the deploy key, then each operator's. */
+  readonly authorizedKeys: pulumi.Output<string>;
   /** Completes once boot data has run and WireGuard is up; later commands wait on it. */
   readonly ready: command.remote.Command;
   /** The backup scripts and systemd units are installed. */
@@ -70,7 +71,7 @@ export class MasterNode extends FleetComponent {
     // so operators' keys are managed over SSH (authorized-keys below) instead.
     const hetznerKey = new hcloud.SshKey(`${name}-sshkey-deploy`, { publicKey: deployKey.publicKeyOpenssh, labels: labels(args.env, "deploy") }, child);
     this.sshKeyIds = [hetznerKey.id];
-    this.deployPublicKey = deployKey.publicKeyOpenssh;
+    this.authorizedKeys = deployKey.publicKeyOpenssh.apply((k) => renderAuthorizedKeys(k, args.operators));
 
     // A primary IP outlives the server, so the address workers dial never moves.
     this.publicIp = new hcloud.PrimaryIp(
@@ -118,7 +119,7 @@ export class MasterNode extends FleetComponent {
     );
     new command.remote.Command(
       `${name}-authorized-keys`,
-      { connection: masterConnection(this.ssh), create: INSTALL_AUTHORIZED_KEYS, stdin: this.deployPublicKey.apply((k) => renderAuthorizedKeys(k, args.operators)) },
+      { connection: masterConnection(this.ssh), create: INSTALL_AUTHORIZED_KEYS, stdin: this.authorizedKeys },
       { ...child, dependsOn: [this.ready] },
     );
 

@@ -48,7 +48,8 @@ export class TunnelIngress extends FleetComponent {
     super("supafleet:index:TunnelIngress", name, opts);
     const child = { parent: this };
     const { accountId } = args;
-    const invalid = validateIngress(providerIngress(args.rules));
+    const provided = providerIngress(args.rules);
+    const invalid = validateIngress(provided);
     if (invalid.length > 0) throw new Error(`tunnel ingress rules would be refused by cloudflared:\n  ${invalid.join("\n  ")}`);
 
     const secret = new random.RandomBytes(`${name}-tunnel-secret`, { length: 32 }, child);
@@ -118,7 +119,7 @@ export class TunnelIngress extends FleetComponent {
       child,
     );
 
-    const ingresses = providerIngress(args.rules).map((r) => {
+    const ingresses = provided.map((r) => {
       const app = r.hostname !== undefined ? apps.get(r.hostname) : undefined;
       if (app === undefined || args.teamName === undefined) return r;
       // Defence in depth: cloudflared itself refuses requests without a valid Access token.
@@ -129,7 +130,7 @@ export class TunnelIngress extends FleetComponent {
       { accountId, tunnelId: this.tunnel.id, source: "cloudflare", config: { ingresses, originRequest: { ...ORIGIN_DEFAULTS } } },
       child,
     );
-    this.keep(renderPlain("edge/ingress.yaml", pulumi.output(toYaml({ originRequest: ORIGIN_DEFAULTS, ingress: providerIngress(args.rules) }))));
+    this.keep(renderPlain("edge/ingress.yaml", pulumi.output(toYaml({ originRequest: ORIGIN_DEFAULTS, ingress: provided }))));
 
     this.hostnames = args.rules.flatMap((r) => (r.hostname !== undefined ? [r.hostname] : []));
     for (const hostname of this.hostnames) {

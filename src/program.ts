@@ -11,11 +11,11 @@ import { deferred } from "./deferred";
 import type { FleetModel } from "./model/fleet";
 import { secretValue } from "./config/fromPulumi";
 import type { FleetConfig } from "./config/schema";
+import { ALERTING_SECRET_KEYS } from "./config/secrets";
 import { masterBackupTimes } from "./backup/tools";
 import { masterConnection, workerConnection } from "./connections";
 import { containerName, volumeName } from "./supabase/naming";
 import type { BackupAlerting } from "../components/BackupSchedule";
-import { renderAuthorizedKeys } from "./render/authorizedKeys";
 import { ingressRules } from "./render/ingress";
 import type { HubPeer } from "./render/hub";
 
@@ -64,7 +64,7 @@ export function buildFleet(model: FleetModel): Fleet {
         wireguard: model.wireguard,
         hub: { publicKey: master.hubPublicKey, ipv4Address: master.ipv4Address },
         sshKeyIds: master.sshKeyIds,
-        authorizedKeys: master.deployPublicKey.apply((k) => renderAuthorizedKeys(k, model.operators)),
+        authorizedKeys: master.authorizedKeys,
         ssh: master.ssh,
         hubSynced: master.hubSync,
         backupTimes,
@@ -136,16 +136,19 @@ function backupAlerting(cfg: FleetConfig): BackupAlerting {
   const optional = <K extends string>(key: K, value: pulumi.Output<string> | undefined): Partial<Record<K, pulumi.Output<string>>> =>
     value !== undefined ? ({ [key]: value } as Record<K, pulumi.Output<string>>) : {};
   return {
-    ...(a.healthchecks !== undefined ? { healthchecksBase: a.healthchecks.baseUrl, ...optional("healthchecksPingKey", secretValue("supafleet:healthchecksPingKey")) } : {}),
-    ...(a.ntfy !== undefined ? { ntfyUrl: `${a.ntfy.server.replace(/\/+$/, "")}/${a.ntfy.topic}`, ...optional("ntfyToken", secretValue("supafleet:ntfyToken")) } : {}),
-    ...(a.telegram !== undefined ? { telegramChat: a.telegram.chatId, ...optional("telegramToken", secretValue("supafleet:telegramBotToken")) } : {}),
+    ...(a.healthchecks !== undefined ? { healthchecksBase: a.healthchecks.baseUrl, ...optional("healthchecksPingKey", secretValue(ALERTING_SECRET_KEYS.healthchecksPingKey)) } : {}),
+    ...(a.ntfy !== undefined ? { ntfyUrl: `${a.ntfy.server.replace(/\/+$/, "")}/${a.ntfy.topic}`, ...optional("ntfyToken", secretValue(ALERTING_SECRET_KEYS.ntfyToken)) } : {}),
+    ...(a.telegram !== undefined ? { telegramChat: a.telegram.chatId, ...optional("telegramToken", secretValue(ALERTING_SECRET_KEYS.telegramBotToken)) } : {}),
   };
 }
 
 /** Stack outputs: addresses and URLs in the clear, every key and credential as a secret. */
 export function stackOutputs(fleet: Fleet): Record<string, unknown> {
   const projects = Object.fromEntries(
-    [...fleet.projects].map(([name, p]) => [name, { apiUrl: p.apiUrl, studioUrl: p.studioUrl, worker: fleet.model.projects.find((m) => m.name === name)!.worker.name }]),
+    fleet.model.projects.map((m) => {
+      const p = fleet.projects.get(m.name)!;
+      return [m.name, { apiUrl: p.apiUrl, studioUrl: p.studioUrl, worker: m.worker.name }];
+    }),
   );
   const projectSecrets = pulumi.secret(
     Object.fromEntries(

@@ -19,6 +19,11 @@ function raw(value: unknown): unknown {
   return v;
 }
 
+/** `a.b[2]`: the path of a child, in the form the messages show. */
+function childPath(path: string, k: string | number): string {
+  return typeof k === "number" ? `${path}[${k}]` : path === "" ? k : `${path}.${k}`;
+}
+
 /**
  * Paths of inputs that are named like a secret but hold plain text. Works on
  * props whose secrets are `Secret` instances (what remediation sees).
@@ -26,7 +31,7 @@ function raw(value: unknown): unknown {
 export function plainSecretPaths(props: unknown, path = ""): string[] {
   const v = raw(props);
   if (v instanceof Secret || v === null || typeof v !== "object") return [];
-  const at = (k: string | number): string => (typeof k === "number" ? `${path}[${k}]` : path === "" ? k : `${path}.${k}`);
+  const at = (k: string | number): string => childPath(path, k);
   if (Array.isArray(v)) {
     return v.flatMap((item, i) => {
       const entry = raw(item);
@@ -51,7 +56,7 @@ export function plainSecretMessage(name: string, paths: readonly string[]): stri
 function wrap(props: unknown, paths: ReadonlySet<string>, path = ""): unknown {
   const v = raw(props);
   if (v instanceof Secret || v === null || typeof v !== "object") return v;
-  const at = (k: string | number): string => (typeof k === "number" ? `${path}[${k}]` : path === "" ? k : `${path}.${k}`);
+  const at = (k: string | number): string => childPath(path, k);
   if (Array.isArray(v)) {
     return v.map((item, i) => {
       const entry = raw(item);

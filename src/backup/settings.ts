@@ -1,3 +1,9 @@
+import type { RandomPasswordArgs } from "@pulumi/random";
+import type { RetentionConfig } from "../config/schema";
+
+/** Hetzner's rules for Storage Box and sub-account passwords, with characters that need no quoting anywhere. */
+export const STORAGE_BOX_PASSWORD: RandomPasswordArgs = { length: 40, special: true, overrideSpecial: "-_.+", minSpecial: 2, minUpper: 2, minLower: 2, minNumeric: 2 };
+
 /** One backup job's settings, as backup.sh, restore.sh and drill.sh read them. */
 export interface BackupSettings {
   readonly name: string;
@@ -7,7 +13,7 @@ export interface BackupSettings {
   /** The project's database container; absent for the master, which has only files. */
   readonly dbContainer?: string;
   readonly paths: readonly string[];
-  readonly retention: { readonly daily: number; readonly weekly: number; readonly monthly: number };
+  readonly retention: RetentionConfig;
   readonly hcUrl?: string;
   readonly drillHcUrl?: string;
   readonly ntfyUrl?: string;

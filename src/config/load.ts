@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import { ConfigError, formatPath, type ConfigIssue } from "./issues";
 import { FLEET_KEYS, FleetSchema, type FleetConfig } from "./schema";
-import { PROJECT_NAMESPACE, looksLikeSecretField, secureKeys, setSecretCommand, type SecureKey } from "./secrets";
+import { PROJECT_NAMESPACE, isDeclarableSecureKey, looksLikeSecretField, secureKeys, setSecretCommand, type SecureKey } from "./secrets";
 import { validateFleet } from "./validate";
 
 /** A stack's config as Pulumi hands it over: fully qualified keys, values already parsed. */
@@ -82,12 +82,8 @@ function describe(value: unknown): string {
 function unknownKeys(input: StackConfigInput): ConfigIssue[] {
   const known = new Set(FLEET_KEYS.map(qualified));
   return Object.keys(input.values)
-    .filter((k) => k.startsWith(`${PROJECT_NAMESPACE}:`) && !known.has(k) && !isDeclaredSecret(k))
+    .filter((k) => k.startsWith(`${PROJECT_NAMESPACE}:`) && !known.has(k) && !isDeclarableSecureKey(k))
     .map((k) => ({ path: k, message: `is not a known setting; known settings are ${FLEET_KEYS.join(", ")}` }));
-}
-
-function isDeclaredSecret(key: string): boolean {
-  return /^supafleet:(smtpPassword(-[a-z0-9-]+)?|telegramBotToken|ntfyToken|healthchecksPingKey)$/.test(key);
 }
 
 /** A password or token typed straight into structured config is refused, wherever it sits. */

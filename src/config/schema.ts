@@ -166,6 +166,7 @@ export type ProjectConfig = z.infer<typeof ProjectSchema>;
 export type WorkerConfig = z.infer<typeof WorkerSchema>;
 export type OperatorConfig = z.infer<typeof OperatorSchema>;
 export type SmtpConfig = z.infer<typeof SmtpSchema>;
+export type RetentionConfig = z.infer<typeof RetentionSchema>;
 export type SchemaPack = (typeof SCHEMA_PACKS)[number];
 export type Isolation = TenantConfig["isolation"];
 

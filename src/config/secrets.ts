@@ -9,6 +9,18 @@ export interface SecureKey {
 
 export const PROJECT_NAMESPACE = "supafleet";
 
+/** The program's own secure keys besides the per-project SMTP passwords. */
+export const ALERTING_SECRET_KEYS = {
+  telegramBotToken: "supafleet:telegramBotToken",
+  ntfyToken: "supafleet:ntfyToken",
+  healthchecksPingKey: "supafleet:healthchecksPingKey",
+} as const;
+
+/** Whether a `supafleet:` key is one of the secure keys the program may declare. */
+export function isDeclarableSecureKey(key: string): boolean {
+  return /^supafleet:smtpPassword(-[a-z0-9-]+)?$/.test(key) || (Object.values(ALERTING_SECRET_KEYS) as string[]).includes(key);
+}
+
 export function smtpPasswordKey(projectName?: string): string {
   return projectName === undefined ? "supafleet:smtpPassword" : `supafleet:smtpPassword-${projectName}`;
 }
@@ -32,13 +44,13 @@ export function secureKeys(cfg: Partial<FleetConfig>): SecureKey[] {
     }
   }
   if (cfg.alerting?.telegram !== undefined) {
-    keys.push({ key: "supafleet:telegramBotToken", why: "Telegram bot token for alerts", required: true });
+    keys.push({ key: ALERTING_SECRET_KEYS.telegramBotToken, why: "Telegram bot token for alerts", required: true });
   }
   if (cfg.alerting?.ntfy !== undefined) {
-    keys.push({ key: "supafleet:ntfyToken", why: "ntfy access token, if the topic is protected", required: false });
+    keys.push({ key: ALERTING_SECRET_KEYS.ntfyToken, why: "ntfy access token, if the topic is protected", required: false });
   }
   if (cfg.alerting?.healthchecks !== undefined) {
-    keys.push({ key: "supafleet:healthchecksPingKey", why: "healthchecks.io project ping key", required: true });
+    keys.push({ key: ALERTING_SECRET_KEYS.healthchecksPingKey, why: "healthchecks.io project ping key", required: true });
   }
   return keys;
 }

@@ -2,7 +2,7 @@ import ipaddr from "ipaddr.js";
 
 /** An IPv4 network in CIDR form, already validated. */
 export interface Ipv4Cidr {
-  readonly network: number;
+  readonly address: ipaddr.IPv4;
   readonly prefix: number;
   readonly text: string;
 }
@@ -43,39 +43,35 @@ export function parseIpv4Cidr(text: string): Ipv4Cidr | undefined {
   }
   const prefix = Number(prefixText);
   if (prefix > 32) return undefined;
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  return { network: (ipv4ToInt(addr) & mask) >>> 0, prefix, text };
+  return { address: ipaddr.IPv4.parse(addr), prefix, text };
 }
 
 /** The CIDR's address is its network address (no host bits set). */
 export function isNetworkAligned(text: string): boolean {
   const c = parseIpv4Cidr(text);
-  return c !== undefined && intToIpv4(c.network) === text.split("/")[0];
-}
-
-export function cidrSize(c: Ipv4Cidr): number {
-  return 2 ** (32 - c.prefix);
+  return c !== undefined && networkAddress(c) === c.address.toString();
 }
 
 export function containsIpv4(c: Ipv4Cidr, ip: string): boolean {
-  const n = ipv4ToInt(ip);
-  return n >= c.network && n < c.network + cidrSize(c);
+  return ipaddr.IPv4.parse(ip).match(c.address, c.prefix);
 }
 
+// The stack file may write the prefix as "08"; ipaddr wants it plain.
+const canonical = (c: Ipv4Cidr): string => `${c.address.toString()}/${c.prefix}`;
+
 export function networkAddress(c: Ipv4Cidr): string {
-  return intToIpv4(c.network);
+  return ipaddr.IPv4.networkAddressFromCIDR(canonical(c)).toString();
 }
 
 export function broadcastAddress(c: Ipv4Cidr): string {
-  return intToIpv4(c.network + cidrSize(c) - 1);
+  return ipaddr.IPv4.broadcastAddressFromCIDR(canonical(c)).toString();
 }
 
 /** The WireGuard hub takes the first host address of the subnet. */
 export function hubAddress(c: Ipv4Cidr): string {
-  return intToIpv4(c.network + 1);
+  return intToIpv4(ipv4ToInt(networkAddress(c)) + 1);
 }
 
 export function isPrivateIpv4Range(c: Ipv4Cidr): boolean {
-  return ipaddr.IPv4.parse(intToIpv4(c.network)).range() === "private" &&
-    ipaddr.IPv4.parse(broadcastAddress(c)).range() === "private";
+  return ipaddr.IPv4.parse(networkAddress(c)).range() === "private" && ipaddr.IPv4.parse(broadcastAddress(c)).range() === "private";
 }

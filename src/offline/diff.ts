@@ -50,7 +50,8 @@ function identityOf(v: unknown): string | undefined {
 
 /** Paths at which two input values differ. */
 export function diffValues(a: unknown, b: unknown, path = ""): string[] {
-  if (JSON.stringify(a) === JSON.stringify(b)) return [];
+  // Compared leaf by leaf: serialising every subtree at every level would redo the same work once per depth.
+  if (a === b) return [];
   if (Array.isArray(a) && Array.isArray(b)) {
     const ids = (xs: unknown[]): (string | undefined)[] => xs.map(identityOf);
     const ia = ids(a);

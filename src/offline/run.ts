@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { checkFleetConfig } from "../config/load";
-import { parseConfigValue } from "../config/fromPulumi";
 import { loadStackConfig, main } from "../main";
 import type { Fleet } from "../program";
 import { FleetMocks } from "./mocks";
-import type { EngineConfig } from "./stackFile";
+import { REDACTED } from "./secretEnvelope";
+import { placeholder, stackConfigInput, type EngineConfig } from "./stackFile";
 
 /** One registered resource, with its parent and the inputs the provider would receive. */
 export interface ResourceNode {
@@ -41,10 +41,6 @@ export const PROJECT = "supafleet";
 // Exported by the SDK at runtime but internal in its typings: settles in-flight registrations.
 const waitForRPCs = (): Promise<void> => (pulumi.runtime as unknown as { waitForRPCs: () => Promise<void> }).waitForRPCs();
 
-export function placeholder(key: string): string {
-  return `<offline-placeholder:${key}>`;
-}
-
 export function resourceKey(type: string, name: string): string {
   return `${type}::${name}`;
 }
@@ -55,9 +51,7 @@ export function promiseOf<T>(o: pulumi.Output<T>): Promise<T> {
 
 /** Adds a marked placeholder for every secure key the config declares and lacks. */
 export function withPlaceholders(stack: string, cfg: EngineConfig): EngineConfig {
-  const values: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(cfg.values)) values[k] = parseConfigValue(v);
-  const { secure } = checkFleetConfig({ stack, stackFile: `Pulumi.${stack}.yaml`, values, secretKeys: new Set(cfg.secretKeys) });
+  const { secure } = checkFleetConfig(stackConfigInput(stack, cfg));
   const out = { values: { ...cfg.values }, secretKeys: [...cfg.secretKeys] };
   for (const s of secure) {
     if (out.values[s.key] === undefined) {
@@ -145,8 +139,6 @@ function registeredStates(): Map<string, Record<string, unknown>> {
   }
   return states;
 }
-
-export const REDACTED = "[secret]";
 
 /** Resolves stack outputs to plain values; every string under a secret is collected and redacted. */
 async function resolveOutputs(value: unknown, secrets: Set<string>, secret = false): Promise<never> {

@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
+import { parseConfigValue } from "../config/fromPulumi";
+import type { StackConfigInput } from "../config/load";
 import { PROJECT_NAMESPACE } from "../config/secrets";
 
 /** A stack's config the way the Pulumi engine hands it to the program: strings, JSON for structures. */
@@ -9,6 +11,18 @@ export interface EngineConfig {
 }
 
 export class StackFileError extends Error {}
+
+/** What the offline plan puts where a secure value would be: ciphertext it cannot decrypt, or a key the stack lacks. */
+export function placeholder(key: string): string {
+  return `<offline-placeholder:${key}>`;
+}
+
+/** The engine's strings parsed as the program parses them, in the form the validator takes. */
+export function stackConfigInput(stack: string, cfg: EngineConfig): StackConfigInput {
+  const values: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(cfg.values)) values[k] = parseConfigValue(v);
+  return { stack, stackFile: `Pulumi.${stack}.yaml`, values, secretKeys: new Set(cfg.secretKeys) };
+}
 
 /** Reads Pulumi.<stack>.yaml text into the engine's form. */
 export function engineConfigFromYaml(text: string, source: string): EngineConfig {
@@ -28,7 +42,7 @@ export function engineConfigFromYaml(text: string, source: string): EngineConfig
     const key = rawKey.includes(":") ? rawKey : `${PROJECT_NAMESPACE}:${rawKey}`;
     if (value !== null && typeof value === "object" && !Array.isArray(value) && "secure" in value) {
       // Ciphertext cannot be decrypted without the Pulumi CLI; the plan treats it as set.
-      values[key] = `<offline-placeholder:${key}>`;
+      values[key] = placeholder(key);
       secretKeys.push(key);
     } else {
       values[key] = typeof value === "string" ? value : JSON.stringify(value);

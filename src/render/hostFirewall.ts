@@ -72,9 +72,11 @@ export interface MasterFirewallArgs {
 
 /** Mirrors the master's Hetzner firewall (WireGuard, SSH from operators) and routes the mesh. */
 export function masterRuleset(a: MasterFirewallArgs): NftTable {
-  const w2w: NftRule[] = a.allowWorkerToWorker
-    ? [{ why: "workers may talk to each other (wireguard.allowWorkerToWorker)", match: [m.iif(WG_INTERFACE), m.oif(WG_INTERFACE), m.saddr4(m.set("worker_peers")), m.daddr4(m.set("worker_peers"))], verdict: "accept" }]
-    : [{ why: "workers never reach each other", match: [m.iif(WG_INTERFACE), m.oif(WG_INTERFACE), m.saddr4(m.set("worker_peers")), m.daddr4(m.set("worker_peers"))], verdict: "drop" }];
+  const w2w: NftRule = {
+    why: a.allowWorkerToWorker ? "workers may talk to each other (wireguard.allowWorkerToWorker)" : "workers never reach each other",
+    match: [m.iif(WG_INTERFACE), m.oif(WG_INTERFACE), m.saddr4(m.set("worker_peers")), m.daddr4(m.set("worker_peers"))],
+    verdict: a.allowWorkerToWorker ? "accept" : "drop",
+  };
   return dropByDefault(
     masterSets(a.sets),
     [
@@ -86,7 +88,7 @@ export function masterRuleset(a: MasterFirewallArgs): NftTable {
     [
       ...containerEgress,
       { why: "operators reach workers through the hub", match: [m.iif(WG_INTERFACE), m.oif(WG_INTERFACE), m.saddr4(m.set("operator_peers"))], verdict: "accept" },
-      ...w2w,
+      w2w,
     ],
   );
 }

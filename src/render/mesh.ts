@@ -21,18 +21,26 @@ export function hubInterfaceConfig(mesh: MeshShape, privateKey: string): WgConfi
   return { interface: { privateKey, address: `${mesh.hub}/${mesh.prefix}`, listenPort: mesh.port, postUp: [HUB_POST_UP] }, peers: [] };
 }
 
-/** A worker: one peer, the hub, through which it reaches the subnet and nothing else. */
-export function workerConfig(mesh: MeshShape, w: { privateKey: string; address: string; hubPublicKey: string; hubIp: string }): WgConfig {
+/** A node whose only peer is the hub, through which it reaches the subnet and nothing else. */
+interface Spoke {
+  readonly privateKey: string;
+  readonly hubPublicKey: string;
+  readonly hubIp: string;
+}
+
+function spokeConfig(mesh: MeshShape, s: Spoke, interfaceAddress: string, hubPeerName: string): WgConfig {
   return {
-    interface: { privateKey: w.privateKey, address: `${w.address}/${mesh.prefix}` },
-    peers: [{ name: "hub (master)", publicKey: w.hubPublicKey, allowedIps: [mesh.subnet], endpoint: `${w.hubIp}:${mesh.port}`, persistentKeepalive: KEEPALIVE_SECONDS }],
+    interface: { privateKey: s.privateKey, address: interfaceAddress },
+    peers: [{ name: hubPeerName, publicKey: s.hubPublicKey, allowedIps: [mesh.subnet], endpoint: `${s.hubIp}:${mesh.port}`, persistentKeepalive: KEEPALIVE_SECONDS }],
   };
 }
 
-/** An operator's laptop or CI runner: its own /32, the subnet through the hub. */
-export function operatorConfig(mesh: MeshShape, o: { name: string; privateKey: string; address: string; hubPublicKey: string; hubIp: string }): WgConfig {
-  return {
-    interface: { privateKey: o.privateKey, address: `${o.address}/32` },
-    peers: [{ name: `hub (master), for operator ${o.name}`, publicKey: o.hubPublicKey, allowedIps: [mesh.subnet], endpoint: `${o.hubIp}:${mesh.port}`, persistentKeepalive: KEEPALIVE_SECONDS }],
-  };
+/** A worker: an address in the subnet. */
+export function workerConfig(mesh: MeshShape, w: Spoke & { address: string }): WgConfig {
+  return spokeConfig(mesh, w, `${w.address}/${mesh.prefix}`, "hub (master)");
+}
+
+/** An operator's laptop or CI runner: its own /32. */
+export function operatorConfig(mesh: MeshShape, o: Spoke & { name: string; address: string }): WgConfig {
+  return spokeConfig(mesh, o, `${o.address}/32`, `hub (master), for operator ${o.name}`);
 }

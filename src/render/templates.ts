@@ -3,9 +3,16 @@ import { join, resolve } from "node:path";
 
 export const TEMPLATES_DIR = resolve(__dirname, "..", "..", "templates");
 
-/** Reads a file that servers receive, from templates/. */
+const cache = new Map<string, string>();
+
+/** Reads a file that servers receive, from templates/; each is read once, however many projects use it. */
 export function template(relPath: string): string {
-  return readFileSync(join(TEMPLATES_DIR, relPath), "utf8");
+  let text = cache.get(relPath);
+  if (text === undefined) {
+    text = readFileSync(join(TEMPLATES_DIR, relPath), "utf8");
+    cache.set(relPath, text);
+  }
+  return text;
 }
 
 /**

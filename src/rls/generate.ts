@@ -7,7 +7,9 @@ import type { Column, Pack, Table, View } from "./model";
  * a migration can be applied again after it changes.
  */
 
-const q = (s: string): string => `'${s.replaceAll("'", "''")}'`;
+/** A SQL string literal. */
+export const sqlLiteral = (s: string): string => `'${s.replaceAll("'", "''")}'`;
+const q = sqlLiteral;
 const TENANT = "(select supafleet.tenant_id())";
 const UID = "(select auth.uid())";
 
@@ -115,13 +117,14 @@ export function accessSql(t: Table): string {
   }
   if (t.anonRead !== undefined) out.push(`grant select (${t.anonRead.columns.join(", ")}) on public.${t.name} to anon;`);
   // Drop policies the model no longer has, then (re)create the ones it does.
-  const names = tablePolicies(t).map((p) => q(p.name)).join(", ");
+  const policies = tablePolicies(t);
+  const names = policies.map((p) => q(p.name)).join(", ");
   out.push(`do $$ declare p record; begin
   for p in select policyname from pg_policies where schemaname = 'public' and tablename = ${q(t.name)} and policyname not in (${names}) loop
     execute format('drop policy %I on public.%I', p.policyname, ${q(t.name)});
   end loop;
 end $$;`);
-  out.push(...tablePolicies(t).map((p) => policySql(t.name, p)));
+  out.push(...policies.map((p) => policySql(t.name, p)));
   return out.join("\n");
 }
 

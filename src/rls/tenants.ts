@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { TenantConfig } from "../config/schema";
+import { sqlLiteral } from "./generate";
 
 /**
  * A tenant's id: a name-based (version 5 style) UUID of its slug, so it is the
@@ -13,7 +14,7 @@ export function tenantUuid(slug: string): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }
 
-const q = (s: string): string => `'${s.replaceAll("'", "''")}'`;
+const q = sqlLiteral;
 
 /** Upserts the project's tenants (its owner and the pooled ones) into supafleet.tenants. */
 export function tenantsSeedSql(tenants: readonly TenantConfig[]): string {

@@ -71,15 +71,19 @@ export function authorizationExpression(keys: KongKeys): string {
   return `$((headers.authorization ~= nil and string.sub(headers.authorization, 1, 10) ~= "Bearer sb_" and headers.authorization) or ${opaque}("Bearer " .. (headers.apikey or "")))`;
 }
 
+/** Sets the derived Authorization header whether or not the request brought one. */
+function authorizationTransformer(keys: KongKeys): Plugin {
+  const header = `Authorization:${authorizationExpression(keys)}`;
+  return { name: "request-transformer", config: { add: { headers: [header] }, replace: { headers: [header] } } };
+}
+
 export function kongConfig(keys: KongKeys, studioHostname: string): KongConfig {
   const opaque = keys.publishableKey !== undefined && keys.secretKey !== undefined;
   const cors: Plugin = { name: "cors" };
   const keyAuth = (hide: boolean): Plugin => ({ name: "key-auth", config: { hide_credentials: hide } });
   const acl = (...allow: string[]): Plugin => ({ name: "acl", config: { hide_groups_header: true, allow } });
   // Only where opaque keys exist: map them to JWTs before the request reaches a service.
-  const authHeader: Plugin[] = opaque
-    ? [{ name: "request-transformer", config: { add: { headers: [`Authorization:${authorizationExpression(keys)}`] }, replace: { headers: [`Authorization:${authorizationExpression(keys)}`] } } }]
-    : [];
+  const authHeader: Plugin[] = opaque ? [authorizationTransformer(keys)] : [];
   const deny = (message: string): Plugin => ({ name: "request-termination", config: { status_code: 403, message } });
   const route = (name: string, paths: string[], extra: Partial<KongRoute> = {}): KongRoute => ({ name, strip_path: true, paths, ...extra });
   const open = (name: string, path: string): KongService => ({ name, url: `http://auth:9999${path.replace("/auth/v1", "")}`, routes: [route(`${name}-route`, [path])], plugins: [cors] });

@@ -9,6 +9,7 @@ ROOT="${SUPAFLEET_ROOT:-/opt/supafleet}"
 DIR="$ROOT/projects/$PROJECT"
 
 if [ -f "$DIR/releases/current/compose.yaml" ]; then
+  command -v docker >/dev/null || { echo "project-remove($PROJECT): missing docker" >&2; exit 1; }
   docker compose --project-name "$PROJECT" --project-directory "$DIR/releases/current" \
     -f "$DIR/releases/current/compose.yaml" --env-file "$DIR/secrets/.env" down --remove-orphans
 fi

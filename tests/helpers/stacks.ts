@@ -1,9 +1,8 @@
 import { resolve } from "node:path";
 import { parse, stringify } from "yaml";
 import { readFileSync } from "node:fs";
-import { parseConfigValue } from "../../src/config/fromPulumi";
-import type { StackConfigInput } from "../../src/config/load";
-import { engineConfigFromYaml, type EngineConfig } from "../../src/offline/stackFile";
+import { checkFleetConfig, type StackConfigInput } from "../../src/config/load";
+import { engineConfigFromYaml, stackConfigInput, type EngineConfig } from "../../src/offline/stackFile";
 
 export const ROOT = resolve(__dirname, "..", "..");
 
@@ -19,16 +18,12 @@ export function engineConfig(config: Record<string, unknown>): EngineConfig {
 /** What the validator receives, with every declared secure key present as a secret. */
 export function validatorInput(config: Record<string, unknown>, stack = "test", secretKeys: string[] = []): StackConfigInput {
   const e = engineConfig(config);
-  const values: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(e.values)) values[k] = parseConfigValue(v);
-  return { stack, stackFile: `Pulumi.${stack}.yaml`, values, secretKeys: new Set([...e.secretKeys, ...secretKeys]) };
+  return stackConfigInput(stack, { ...e, secretKeys: [...e.secretKeys, ...secretKeys] });
 }
 
 export function clone<T>(v: T): T {
   return structuredClone(v);
 }
-
-import { checkFleetConfig } from "../../src/config/load";
 
 /** Supplies every secure key the config declares, as the engine would after `pulumi config set --secret`. */
 export function withDeclaredSecrets(input: StackConfigInput): StackConfigInput {
