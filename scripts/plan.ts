@@ -92,9 +92,10 @@ async function mainCli(): Promise<void> {
     if (args.diff === undefined) continue;
     const { config, label } = baseConfig(stack, args.diff);
     const base = await runOffline(stack, config);
-    const baseSnapshot: Snapshot = base.error !== undefined && Object.keys(config.values).length === 0 ? { ...base, resources: [] } : base;
-    if (base.error !== undefined && baseSnapshot.resources.length > 0) fail(`the base (${label}) does not validate:\n${base.error}`, 1);
-    const text = renderDiff(diffSnapshots(baseSnapshot, head), `supafleet plan diff: ${stack} (${label} → Pulumi.${stack}.yaml)`);
+    // A stack new at the base has no config, and so nothing to compare: every resource is a creation.
+    const isNewStack = Object.keys(config.values).length === 0;
+    if (base.error !== undefined && !isNewStack) fail(`the base (${label}) does not validate:\n${base.error}`, 1);
+    const text = renderDiff(diffSnapshots(base, head), `supafleet plan diff: ${stack} (${label} → Pulumi.${stack}.yaml)`);
     process.stdout.write(`\n${text}`);
     if (args["diff-out"] !== undefined) writeFileSync(args["diff-out"], text);
   }

@@ -67,6 +67,18 @@ describe("npm run plan", () => {
     expect(r.stdout).toContain("No resource changes.");
   });
 
+  it("--diff against a base that does not validate says so and exits 1, rather than showing every resource as new", () => {
+    const base = clone(stackDoc("staging")) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    base["supafleet:workers"][0].address = "10.200.0.3";
+    writeFileSync(join(work, "Pulumi.base-broken.yaml"), stringify({ config: base }));
+    writeFileSync(join(work, "Pulumi.staging.yaml"), stringify({ config: stackDoc("staging") }));
+    const r = plan(["--stack", "staging", "--out", join(work, "out"), "--quiet", "--diff", join(work, "Pulumi.base-broken.yaml")], work);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`the base (${join(work, "Pulumi.base-broken.yaml")}) does not validate`);
+    expect(r.stderr).toContain("workers[0].address: 10.200.0.3 is outside the WireGuard subnet");
+    expect(r.stdout).not.toContain("supafleet plan diff");
+  });
+
   it("refuses an unknown flag with its usage", () => {
     const r = plan(["--stak", "prod"]);
     expect(r.status).toBe(2);
