@@ -1,5 +1,9 @@
 import { defineConfig } from "vitest/config";
 
+// A line per test as it ends and a heartbeat while one runs long; with
+// SUPAFLEET_TEST_REPORT set (as .ci/run does), also vitest's JSON report there.
+const report = process.env.SUPAFLEET_TEST_REPORT;
+
 // Pulumi's runtime state is global per process: every test file gets its own fork.
 export default defineConfig({
   test: {
@@ -8,5 +12,6 @@ export default defineConfig({
     isolate: true,
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    reporters: ["./tests/helpers/progressReporter.ts", ...(report ? [["json", { outputFile: report }] as [string, object]] : [])],
   },
 });

@@ -1,5 +1,5 @@
-import { Secret, type Policy, type PolicyResource, type ResourceValidationArgs, type ResourceValidationPolicy, type StackValidationPolicy } from "../../policies/node_modules/@pulumi/policy";
-import { secretsPreservingProxy } from "../../policies/node_modules/@pulumi/policy/secret";
+import { Secret, type Policy, type PolicyResource, type ResourceValidationArgs, type ResourceValidationPolicy, type StackValidationPolicy } from "@pulumi/policy";
+import { secretsPreservingProxy } from "@pulumi/policy/secret";
 import { isSecretEnvelope } from "../../src/offline/secretEnvelope";
 
 /**

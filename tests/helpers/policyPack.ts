@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ResourceValidationPolicy, StackValidationPolicy } from "../../policies/node_modules/@pulumi/policy";
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { allPolicies } from "../../policies/rules";
 import type { ResourceNode } from "../../src/offline/run";
 import { runRemediation, runResourcePolicy, runStackPolicy, type Violation } from "./policyHarness";

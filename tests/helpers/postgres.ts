@@ -78,6 +78,7 @@ export class TestPostgres {
     return execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", database], {
       input: sql,
       encoding: "utf8",
+      stdio: ["pipe", "pipe", "pipe"],
       env: { ...process.env, ...this.conn("postgres", this.superuserPassword, database).env },
     });
   }

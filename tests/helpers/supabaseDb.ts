@@ -67,6 +67,8 @@ export class SupabaseTestDb {
     return execFileSync("psql", ["-X", "-q", "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-f", "-"], {
       input: bundle,
       encoding: "utf8",
+      // psql's errors belong in the thrown error, not on the test run's stderr.
+      stdio: ["pipe", "pipe", "pipe"],
       env: { ...process.env, ...this.pg.conn().env },
     });
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Secret } from "../../policies/node_modules/@pulumi/policy";
+import { Secret } from "@pulumi/policy";
 import { everyProjectBackedUp } from "../../policies/rules/backups";
 import { imagesPinned } from "../../policies/rules/containers";
 import { firewallInboundOnlyWireguardAndSsh, firewallNoServicePorts, firewallSshFromOperators } from "../../policies/rules/firewall";
