@@ -21,6 +21,8 @@ export interface BackupAlerting {
 }
 
 export interface BackupScheduleArgs {
+  /** The job: a project's name, or the master's. Names the repository, units and files on the server. */
+  readonly job: string;
   readonly env: string;
   readonly storageBoxId: pulumi.Input<number>;
   readonly retention: RetentionConfig;
@@ -46,16 +48,20 @@ export class BackupSchedule extends FleetComponent {
   readonly resticPassword: pulumi.Output<string>;
   readonly repository: pulumi.Output<string>;
 
-  constructor(name: string, args: BackupScheduleArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("supafleet:index:BackupSchedule", name, opts);
-    const child = { parent: this };
+  /** Named `<job>-backup`; until 0.2 it was `<job>`, beside the project of the same name. */
+  constructor(args: BackupScheduleArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("supafleet:index:BackupSchedule", `${args.job}-backup`, opts, args.job);
+    const name = args.job;
     this.retention = args.retention;
 
-    this.resticPassword = new random.RandomPassword(`${name}-restic-password`, { length: 48, special: false }, child).result;
-    const subaccountPassword = new random.RandomPassword(`${name}-subaccount-password`, STORAGE_BOX_PASSWORD, child).result;
+    const resticPassword = this.child("restic-password");
+    this.resticPassword = new random.RandomPassword(resticPassword.name, { length: 48, special: false }, resticPassword.opts).result;
+    const sftp = this.child("subaccount-password");
+    const subaccountPassword = new random.RandomPassword(sftp.name, STORAGE_BOX_PASSWORD, sftp.opts).result;
     // One directory and one credential per job: no project can reach another's repository.
+    const sub = this.child("subaccount");
     this.subaccount = new hcloud.StorageBoxSubaccount(
-      `${name}-subaccount`,
+      sub.name,
       {
         storageBoxId: args.storageBoxId,
         homeDirectory: `supafleet/${args.env}/${name}`,
@@ -64,7 +70,7 @@ export class BackupSchedule extends FleetComponent {
         accessSettings: { sshEnabled: true, reachableExternally: true, readonly: false, sambaEnabled: false, webdavEnabled: false },
         labels: labels(args.env, "backups", { job: name }),
       },
-      child,
+      sub.opts,
     );
     // Port 23 is the Storage Box's SSH service with SFTP for restic; the URL form keeps the port.
     this.repository = pulumi.interpolate`sftp://${this.subaccount.username}@${this.subaccount.server}:23//restic`;
@@ -100,17 +106,18 @@ export class BackupSchedule extends FleetComponent {
     );
 
     const drill = args.dbContainer !== undefined ? `"supafleet-drill@${name}.timer"` : "";
+    const enable = this.child("enable", "backup-enable");
     new command.remote.Command(
-      `${name}-backup-enable`,
+      enable.name,
       {
         connection: args.connection,
         create: fillTemplate("worker/backup-enable.sh", { name, drillTimer: drill }),
         delete: fillTemplate("worker/backup-disable.sh", { name }),
         stdin: settings,
       },
-      { ...child, dependsOn: args.after },
+      { ...enable.opts, dependsOn: args.after },
     );
 
-    this.registerOutputs({ repository: this.repository, retention: this.retention });
+    this.registerOutputs({ job: name, repository: this.repository, retention: this.retention });
   }
 }

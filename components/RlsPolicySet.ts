@@ -25,8 +25,9 @@ export class RlsPolicySet extends FleetComponent {
   readonly bundleChecksum: string;
   readonly migrationIds: string[];
 
-  constructor(name: string, args: RlsPolicySetArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("supafleet:index:RlsPolicySet", name, opts);
+  /** Named `<project>-rls`; until 0.2 it was `<project>`, beside the project itself. */
+  constructor(args: RlsPolicySetArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("supafleet:index:RlsPolicySet", `${args.project.name}-rls`, opts, args.project.name);
     const p = args.project;
     // The project's own tenant and every pooled tenant whose rows it keeps.
     const migrations = projectMigrations(p.schemaPacks, [p.tenant, ...p.pooledTenants]);
@@ -36,10 +37,11 @@ export class RlsPolicySet extends FleetComponent {
     this.keep(renderPlain(`projects/${p.name}/migrations.sql`, bundle));
 
     const psql = `docker exec -i ${containerName(p.name, "db")} psql -X -q -U supabase_admin -d postgres -v ON_ERROR_STOP=1 -f -`;
+    const migrate = this.child("migrations");
     new command.remote.Command(
-      `${name}-migrations`,
+      migrate.name,
       { connection: workerConnection(args.ssh, p.worker.address), create: psql, update: psql, stdin: bundle },
-      { parent: this, dependsOn: args.after },
+      { ...migrate.opts, dependsOn: args.after },
     );
 
     this.registerOutputs({ bundleChecksum: this.bundleChecksum, migrationIds: this.migrationIds });

@@ -1,19 +1,22 @@
-// npm run plan -- [--stack <env>] [--out <dir>] [--diff <stack file | git ref>] [--diff-out <file>]
+// npm run plan -- [--stack <env>] [--out <dir>] [--diff <stack file | git ref>] [--comment <file>] [--quiet]
 //
 // Renders the fleet offline: runs the real program under the Pulumi SDK's mock
-// runtime, prints the resource tree, and writes every rendered file to
-// out/<env>/. With --diff, lists what the change would create, update,
-// replace and delete compared with another version of the stack file.
+// runtime and writes every rendered file to out/<env>/, with INDEX.md saying
+// what each is. With --diff, lists first what the change would create, update,
+// replace and delete compared with another version of the stack file; the
+// resource tree then stays in out/<env>/tree.txt. --comment writes the pull
+// request comment: the diffs first, the trees collapsed.
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { renderPlanComment, type StackPlan } from "../src/offline/comment";
 import { diffSnapshots, renderDiff } from "../src/offline/diff";
-import { runOffline, type Snapshot } from "../src/offline/run";
+import { runOffline } from "../src/offline/run";
 import { engineConfigFromYaml, readStackFile, StackFileError, type EngineConfig } from "../src/offline/stackFile";
 import { renderCounts, renderTree } from "../src/offline/tree";
 import { writeSnapshot } from "../src/offline/write";
 
-const usage = "usage: npm run plan -- [--stack <env>] [--out <dir>] [--diff <stack file | git ref>] [--diff-out <file>] [--quiet]";
+const usage = "usage: npm run plan -- [--stack <env>] [--out <dir>] [--diff <stack file | git ref>] [--comment <file>] [--quiet]";
 
 function fail(message: string, code: number): never {
   process.stderr.write(`${message}\n`);
@@ -27,36 +30,33 @@ function stacksInRepo(): string[] {
     .sort();
 }
 
-/** The base of a diff: another stack file, or this stack's file at a git ref. */
-function baseConfig(stack: string, against: string): { config: EngineConfig; label: string } {
-  if (existsSync(against)) return { config: readStackFile(against), label: against };
-  const file = `Pulumi.${stack}.yaml`;
+type Base = { kind: "file"; path: string } | { kind: "ref"; ref: string };
+
+/** What --diff names, checked before anything renders. */
+function resolveBase(against: string, stacks: readonly string[]): Base {
+  if (existsSync(against)) {
+    if (stacks.length !== 1) fail(`--diff ${against}: a stack file is the base of one stack; add --stack`, 2);
+    return { kind: "file", path: against };
+  }
   try {
     execFileSync("git", ["rev-parse", "--verify", "--quiet", `${against}^{commit}`], { stdio: "ignore" });
   } catch {
-    fail(`--diff ${against}: neither a file nor a git ref`, 2);
+    fail(`--diff ${against}: neither a file nor a git ref (try a branch such as origin/main, or a path)`, 2);
   }
-  try {
-    const text = execFileSync("git", ["show", `${against}:${file}`], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-    return { config: engineConfigFromYaml(text, `${against}:${file}`), label: `${against}:${file}` };
-  } catch {
-    // The stack is new at this ref: everything is a creation.
-    return { config: { values: {}, secretKeys: [] }, label: `${against} (no ${file})` };
-  }
+  return { kind: "ref", ref: against };
 }
 
-async function planOne(stack: string, opts: { out: string; quiet: boolean }): Promise<Snapshot> {
+/** The base of a diff: another stack file, or this stack's file at a git ref. */
+function baseConfig(stack: string, base: Base): { config: EngineConfig; label: string } {
+  if (base.kind === "file") return { config: readStackFile(base.path), label: base.path };
   const file = `Pulumi.${stack}.yaml`;
-  if (!existsSync(file)) fail(`no stack file ${file}; stacks here: ${stacksInRepo().join(", ") || "none"}`, 2);
-  const snapshot = await runOffline(stack, readStackFile(file));
-  if (snapshot.error !== undefined) fail(snapshot.error, 1);
-  const dir = writeSnapshot(snapshot, opts.out);
-  if (!opts.quiet) {
-    process.stdout.write(`\n== ${stack}: resource tree\n${renderTree(snapshot.resources)}`);
-    process.stdout.write(`\n== ${stack}: resources by type\n${renderCounts(snapshot.resources)}`);
+  try {
+    const text = execFileSync("git", ["show", `${base.ref}:${file}`], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    return { config: engineConfigFromYaml(text, `${base.ref}:${file}`), label: `${base.ref}:${file}` };
+  } catch {
+    // The stack is new at this ref: everything is a creation.
+    return { config: { values: {}, secretKeys: [] }, label: `${base.ref} (no ${file})` };
   }
-  process.stdout.write(`\n${stack}: ${snapshot.resources.length} resources, ${snapshot.files.length} rendered files written to ${dir}/\n`);
-  return snapshot;
 }
 
 async function mainCli(): Promise<void> {
@@ -71,7 +71,7 @@ async function mainCli(): Promise<void> {
         stack: { type: "string" },
         out: { type: "string", default: "out" },
         diff: { type: "string" },
-        "diff-out": { type: "string" },
+        comment: { type: "string" },
         quiet: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
@@ -85,20 +85,39 @@ async function mainCli(): Promise<void> {
     return;
   }
   const stacks = args.stack !== undefined ? [args.stack] : stacksInRepo();
-  if (args.diff !== undefined && stacks.length !== 1) fail("--diff needs one --stack", 2);
-
   for (const stack of stacks) {
-    const head = await planOne(stack, { out: args.out!, quiet: args.quiet! });
-    if (args.diff === undefined) continue;
-    const { config, label } = baseConfig(stack, args.diff);
-    const base = await runOffline(stack, config);
+    if (!existsSync(`Pulumi.${stack}.yaml`)) fail(`no stack file Pulumi.${stack}.yaml; stacks here: ${stacksInRepo().join(", ") || "none"}`, 2);
+  }
+  if (args.comment !== undefined && args.diff === undefined) fail("--comment needs --diff: the comment is the blast radius", 2);
+  const base = args.diff !== undefined ? resolveBase(args.diff, stacks) : undefined;
+
+  const plans: StackPlan[] = [];
+  const written: string[] = [];
+  for (const stack of stacks) {
+    const head = await runOffline(stack, readStackFile(`Pulumi.${stack}.yaml`));
+    if (head.error !== undefined) fail(head.error, 1);
+    const out = writeSnapshot(head, args.out!);
+    written.push(`${stack}: ${head.resources.length} resources; ${out.files} files written to ${out.dir}/ (INDEX.md says what each is)`);
+    if (base === undefined) {
+      if (!args.quiet) {
+        process.stdout.write(`\n== ${stack}: resource tree\n${renderTree(head.resources)}`);
+        process.stdout.write(`\n== ${stack}: resources by type\n${renderCounts(head.resources)}`);
+      }
+      continue;
+    }
+    const { config, label } = baseConfig(stack, base);
+    const before = await runOffline(stack, config);
     // A stack new at the base has no config, and so nothing to compare: every resource is a creation.
     const isNewStack = Object.keys(config.values).length === 0;
-    if (base.error !== undefined && !isNewStack) fail(`the base (${label}) does not validate:\n${base.error}`, 1);
-    const text = renderDiff(diffSnapshots(base, head), `supafleet plan diff: ${stack} (${label} → Pulumi.${stack}.yaml)`);
-    process.stdout.write(`\n${text}`);
-    if (args["diff-out"] !== undefined) writeFileSync(args["diff-out"], text);
+    if (before.error !== undefined && !isNewStack) fail(`the base (${label}) does not validate:\n${before.error}`, 1);
+    const diff = renderDiff(diffSnapshots(before, head), `supafleet plan diff: ${stack} (${label} → Pulumi.${stack}.yaml)`);
+    plans.push({ stack, diff, resources: head.resources.length, tree: renderTree(head.resources) });
   }
+
+  // What changes comes first; where everything went, last.
+  for (const p of plans) process.stdout.write(`${p.diff}\n`);
+  process.stdout.write(`${written.join("\n")}\n`);
+  if (args.comment !== undefined) writeFileSync(args.comment, renderPlanComment(plans));
 }
 
 mainCli().catch((e: unknown) => {

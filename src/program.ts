@@ -100,8 +100,9 @@ export function buildFleet(model: FleetModel): Fleet {
     const worker = workers.get(p.worker.name)!;
     backups.set(
       p.name,
-      new BackupSchedule(p.name, {
+      new BackupSchedule({
         ...backup,
+        job: p.name,
         connection: workerConnection(master.ssh, p.worker.address),
         after: [worker.backupTools, projects.get(p.name)!.deployed],
         dbContainer: containerName(p.name, "db"),
@@ -112,12 +113,12 @@ export function buildFleet(model: FleetModel): Fleet {
   // The master's own state: WireGuard, its firewall, cloudflared's token, Uptime Kuma and n8n data.
   backups.set(
     model.master.name,
-    new BackupSchedule(model.master.name, { ...backup, connection: masterConnection(master.ssh), after: [master.backupTools], paths: MASTER_BACKUP_PATHS }),
+    new BackupSchedule({ ...backup, job: model.master.name, connection: masterConnection(master.ssh), after: [master.backupTools], paths: MASTER_BACKUP_PATHS }),
   );
 
   const policySets = new Map<string, RlsPolicySet>();
   for (const p of model.projects.filter((m) => m.schemaPacks.length > 0)) {
-    policySets.set(p.name, new RlsPolicySet(p.name, { project: p, ssh: master.ssh, after: [projects.get(p.name)!.deployed] }));
+    policySets.set(p.name, new RlsPolicySet({ project: p, ssh: master.ssh, after: [projects.get(p.name)!.deployed] }));
   }
 
   const components: FleetComponent[] = [master, ...workers.values(), ...projects.values(), tunnel, vault, ...backups.values(), ...policySets.values()];

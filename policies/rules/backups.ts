@@ -6,8 +6,8 @@ export interface RetentionConfig {
 }
 
 /**
- * Runs on outputs at the end of an update: a SupabaseProject and its
- * BackupSchedule share a name, and the schedule exports its retention.
+ * Runs on outputs at the end of an update: a BackupSchedule exports the job
+ * it backs up (the project's name) and its retention.
  */
 export const everyProjectBackedUp: StackValidationPolicy = {
   name: "every-project-backed-up",
@@ -24,7 +24,7 @@ export const everyProjectBackedUp: StackValidationPolicy = {
   },
   validateStack: (args, report) => {
     const min = args.getConfig<RetentionConfig>().minRetention;
-    const schedules = new Map(args.resources.filter((r) => r.type === T.backup).map((r) => [r.name, r]));
+    const schedules = new Map(args.resources.filter((r) => r.type === T.backup).map((r) => [String(r.props.job), r]));
     for (const project of args.resources.filter((r) => r.type === T.project)) {
       const schedule = schedules.get(project.name);
       if (schedule === undefined) {

@@ -1,6 +1,6 @@
 import type { ResourceNode, Snapshot } from "./run";
 import { redactInputs } from "./secretEnvelope";
-import { shortType } from "./tree";
+import { displayType } from "./tree";
 
 export type ChangeKind = "create" | "delete" | "update" | "replace";
 
@@ -77,9 +77,16 @@ const comparable = (r: ResourceNode): unknown => redactInputs(r.inputs, "hash");
 export function diffSnapshots(base: Snapshot, head: Snapshot): Change[] {
   const before = new Map(base.resources.map((r) => [r.key, r]));
   const after = new Map(head.resources.map((r) => [r.key, r]));
+  // A renamed resource with an alias to its old name is the same resource to Pulumi, not a delete and a create.
+  const renamed = new Map<string, string>();
+  for (const r of head.resources) {
+    const from = r.aliases?.find((a) => before.has(a) && !after.has(a));
+    if (!before.has(r.key) && from !== undefined) renamed.set(r.key, from);
+  }
+  const matched = new Set(renamed.values());
   const changes: Change[] = [];
   for (const [key, r] of after) {
-    const old = before.get(key);
+    const old = before.get(renamed.get(key) ?? key);
     if (old === undefined) {
       changes.push({ kind: "create", key, type: r.type, name: r.name, paths: [] });
       continue;
@@ -88,7 +95,7 @@ export function diffSnapshots(base: Snapshot, head: Snapshot): Change[] {
     if (paths.length > 0) changes.push({ kind: forcesReplace(r.type, paths) ? "replace" : "update", key, type: r.type, name: r.name, paths });
   }
   for (const [key, r] of before) {
-    if (!after.has(key)) changes.push({ kind: "delete", key, type: r.type, name: r.name, paths: [] });
+    if (!after.has(key) && !matched.has(key)) changes.push({ kind: "delete", key, type: r.type, name: r.name, paths: [] });
   }
   const order: Record<ChangeKind, number> = { replace: 0, delete: 1, update: 2, create: 3 };
   return changes.sort((x, y) => order[x.kind] - order[y.kind] || x.key.localeCompare(y.key));
@@ -111,7 +118,7 @@ export function renderDiff(changes: readonly Change[], title: string): string {
   }
   lines.push("```diff");
   for (const c of changes) {
-    lines.push(`${SIGN[c.kind]} ${c.kind.padEnd(7)} ${shortType(c.type)}  ${c.name}`);
+    lines.push(`${SIGN[c.kind]} ${c.kind.padEnd(7)} ${displayType(c.type)}  ${c.name}`);
     for (const p of c.paths.slice(0, 12)) lines.push(`${SIGN[c.kind]}           ${p}`);
     if (c.paths.length > 12) lines.push(`${SIGN[c.kind]}           … and ${c.paths.length - 12} more`);
   }

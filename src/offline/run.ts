@@ -14,6 +14,8 @@ export interface ResourceNode {
   readonly custom: boolean;
   readonly id?: string;
   readonly parent?: string;
+  /** Keys this resource had before a rename (its `{ name }` aliases): the same resource to Pulumi. */
+  readonly aliases?: string[];
   readonly inputs: Record<string, unknown>;
   /** What the resource reports back: the mock's state, or a component's registered outputs. */
   readonly outputs: Record<string, unknown>;
@@ -76,6 +78,7 @@ export async function runOffline(stack: string, engineConfig: EngineConfig): Pro
 
   const keys = new WeakMap<pulumi.Resource, string>();
   const parents = new Map<string, string | undefined>();
+  const aliases = new Map<string, string[]>();
   let fleet: Fleet | undefined;
   let rawOutputs: Record<string, unknown> = {};
   let error: string | undefined;
@@ -89,6 +92,8 @@ export async function runOffline(stack: string, engineConfig: EngineConfig): Pro
         keys.set(args.resource, key);
         const parent = args.opts.parent;
         parents.set(key, parent && !(parent instanceof pulumi.runtime.Stack) ? keys.get(parent) : undefined);
+        const formerNames = (args.opts.aliases ?? []).flatMap((a) => (typeof a === "object" && typeof (a as pulumi.Alias).name === "string" ? [(a as pulumi.Alias).name as string] : []));
+        if (formerNames.length > 0) aliases.set(key, formerNames.map((n) => resourceKey(args.type, n)));
         return undefined;
       });
       rawOutputs = await main((f) => (fleet = f));
@@ -114,7 +119,18 @@ export async function runOffline(stack: string, engineConfig: EngineConfig): Pro
       const key = resourceKey(r.type, r.name);
       const parent = parents.get(key);
       const outputs = states.get(key) ?? {};
-      return { key, type: r.type, name: r.name, custom: r.custom, inputs: r.inputs, outputs, ...(r.id !== undefined ? { id: r.id } : {}), ...(parent !== undefined ? { parent } : {}) };
+      const former = aliases.get(key);
+      return {
+        key,
+        type: r.type,
+        name: r.name,
+        custom: r.custom,
+        inputs: r.inputs,
+        outputs,
+        ...(r.id !== undefined ? { id: r.id } : {}),
+        ...(parent !== undefined ? { parent } : {}),
+        ...(former !== undefined ? { aliases: former } : {}),
+      };
     });
   return { stack, resources, outputs, files: files.sort((a, b) => a.path.localeCompare(b.path)), secretValues: [...secrets].filter((s) => s.length >= 8), ...(error !== undefined ? { error } : {}) };
 }

@@ -9,7 +9,7 @@ export function renderTree(resources: readonly ResourceNode[]): string {
     const list = children.get(parent) ?? [];
     list.forEach((r, i) => {
       const last = i === list.length - 1;
-      lines.push(`${prefix}${last ? "└─ " : "├─ "}${r.name}  (${shortType(r.type)})`);
+      lines.push(`${prefix}${last ? "└─ " : "├─ "}${r.name}  (${displayType(r.type)})`);
       walk(r.key, prefix + (last ? "   " : "│  "));
     });
   };
@@ -17,16 +17,21 @@ export function renderTree(resources: readonly ResourceNode[]): string {
   return lines.join("\n") + "\n";
 }
 
-/** `hcloud:index/server:Server` → `hcloud:Server`; component tokens stay whole. */
-export function shortType(type: string): string {
-  if (type.startsWith("supafleet:")) return type;
-  const [pkg, , cls] = type.split(":");
-  return `${pkg}:${cls}`;
+/**
+ * A type as `pulumi preview` prints it: the module's file part dropped
+ * (`hcloud:index/server:Server` → `hcloud:index:Server`); `command:remote:Command`
+ * and component tokens are already in that form. The tree, the counts and the
+ * diff all use it, so one type reads the same everywhere.
+ */
+export function displayType(type: string): string {
+  const [pkg, mod, cls] = type.split(":");
+  if (cls === undefined) return type;
+  return `${pkg}:${mod!.split("/")[0]}:${cls}`;
 }
 
 export function countByType(resources: readonly ResourceNode[]): [string, number][] {
   const counts = new Map<string, number>();
-  for (const r of resources) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
+  for (const r of resources) counts.set(displayType(r.type), (counts.get(displayType(r.type)) ?? 0) + 1);
   return [...counts].sort((a, b) => a[0].localeCompare(b[0]));
 }
 

@@ -1,26 +1,28 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { renderOutIndex } from "./outIndex";
 import type { Snapshot } from "./run";
 import { redactInputs } from "./secretEnvelope";
 import { renderCounts, renderTree } from "./tree";
 
+/** Where one environment's render went, and how many files it holds. */
+export interface Written {
+  readonly dir: string;
+  readonly files: number;
+}
+
 /**
  * Writes one environment's render to `<outDir>/<stack>/`: every file a server
  * would receive, the resource tree, counts, inputs and outputs, with secrets
- * already redacted. The directory is replaced, so nothing stale survives.
+ * already redacted, and INDEX.md saying what each file is. The directory is
+ * replaced, so nothing stale survives.
  */
-export function writeSnapshot(snapshot: Snapshot, outDir: string): string {
+export function writeSnapshot(snapshot: Snapshot, outDir: string): Written {
   const root = join(outDir, snapshot.stack);
-  rmSync(root, { recursive: true, force: true });
-  const put = (rel: string, content: string): void => {
-    const path = join(root, rel);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, content);
-  };
-  for (const f of snapshot.files) put(f.path, f.content);
-  put("tree.txt", renderTree(snapshot.resources));
-  put("counts.txt", renderCounts(snapshot.resources));
-  put(
+  const files = new Map<string, string>(snapshot.files.map((f) => [f.path, f.content]));
+  files.set("tree.txt", renderTree(snapshot.resources));
+  files.set("counts.txt", renderCounts(snapshot.resources));
+  files.set(
     "resources.json",
     JSON.stringify(
       snapshot.resources.map((r) => ({ type: r.type, name: r.name, parent: r.parent ?? null, inputs: redactInputs(r.inputs, "marker") })),
@@ -28,6 +30,14 @@ export function writeSnapshot(snapshot: Snapshot, outDir: string): string {
       2,
     ) + "\n",
   );
-  put("outputs.json", JSON.stringify(snapshot.outputs, null, 2) + "\n");
-  return root;
+  files.set("outputs.json", JSON.stringify(snapshot.outputs, null, 2) + "\n");
+  files.set("INDEX.md", renderOutIndex(snapshot.stack, [...files.keys(), "INDEX.md"]));
+
+  rmSync(root, { recursive: true, force: true });
+  for (const [rel, content] of files) {
+    const path = join(root, rel);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, content);
+  }
+  return { dir: root, files: files.size };
 }

@@ -1,5 +1,4 @@
-import type { TestCase, TestModule } from "vitest/node";
-import { VerboseReporter } from "vitest/reporters";
+import { VerboseReporter, type TestCase, type TestModule } from "vitest/node";
 
 const HEARTBEAT_MS = 30_000;
 

@@ -59,7 +59,7 @@ describe.each(["staging", "prod"])("the real %s program against the policy pack"
     });
 
     it("a project without backups", async () => {
-      const rs = mutate((all) => all.filter((r) => !(r.type === "supafleet:index:BackupSchedule" && r.name === "ops")));
+      const rs = mutate((all) => all.filter((r) => !(r.type === "supafleet:index:BackupSchedule" && r.name === "ops-backup")));
       expect(await policiesFired(rs)).toEqual(["every-project-backed-up"]);
     });
 

@@ -112,7 +112,7 @@ describe("server-type-allowed (advisory)", () => {
 
 describe("every-project-backed-up", () => {
   const project = (name: string): FakeResource => ({ type: T.project, name, props: {} });
-  const backup = (name: string, retention: object): FakeResource => ({ type: T.backup, name, props: { retention } });
+  const backup = (job: string, retention: object): FakeResource => ({ type: T.backup, name: `${job}-backup`, props: { job, retention } });
   it("passes projects whose schedules keep 7/4/6 or more", async () => {
     expect(await runStackPolicy(everyProjectBackedUp, [project("ops"), backup("ops", { daily: 7, weekly: 4, monthly: 6 }), project("crm"), backup("crm", { daily: 14, weekly: 8, monthly: 12 })])).toEqual([]);
   });
@@ -120,13 +120,13 @@ describe("every-project-backed-up", () => {
     const vs = await runStackPolicy(everyProjectBackedUp, [project("ops"), project("crm"), backup("crm", { daily: 3, weekly: 4, monthly: 1 })]);
     expect(vs).toEqual([
       { policy: "every-project-backed-up", message: "SupabaseProject ops has no BackupSchedule.", urn: `urn:pulumi:test::supafleet::${T.project}::ops` },
-      { policy: "every-project-backed-up", message: "BackupSchedule crm keeps 3 daily backups; at least 7 are required.", urn: `urn:pulumi:test::supafleet::${T.backup}::crm` },
-      { policy: "every-project-backed-up", message: "BackupSchedule crm keeps 1 monthly backups; at least 6 are required.", urn: `urn:pulumi:test::supafleet::${T.backup}::crm` },
+      { policy: "every-project-backed-up", message: "BackupSchedule crm-backup keeps 3 daily backups; at least 7 are required.", urn: `urn:pulumi:test::supafleet::${T.backup}::crm-backup` },
+      { policy: "every-project-backed-up", message: "BackupSchedule crm-backup keeps 1 monthly backups; at least 6 are required.", urn: `urn:pulumi:test::supafleet::${T.backup}::crm-backup` },
     ]);
   });
   it("takes its minimum from the policy config", async () => {
     const vs = await runStackPolicy(everyProjectBackedUp, [project("ops"), backup("ops", { daily: 7, weekly: 4, monthly: 6 })], { minRetention: { daily: 14, weekly: 4, monthly: 6 } });
-    expect(messages(vs)).toEqual(["BackupSchedule ops keeps 7 daily backups; at least 14 are required."]);
+    expect(messages(vs)).toEqual(["BackupSchedule ops-backup keeps 7 daily backups; at least 14 are required."]);
   });
 });
 

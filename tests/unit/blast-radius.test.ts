@@ -38,7 +38,7 @@ describe("blast radius in prod", () => {
     const created = names(changes, "create");
     expect(created.length).toBeGreaterThan(10);
     for (const n of created) expect(belongsTo(n, "kita"), n).toBe(true);
-    expect(created).toEqual(expect.arrayContaining(["kita", "kita-jwt-secret", "kita-subaccount", "kita-migrations", "edge-dns-kita", "edge-dns-kita-studio", "edge-app-kita-studio"]));
+    expect(created).toEqual(expect.arrayContaining(["kita", "kita-jwt-secret", "kita-backup-subaccount", "kita-rls-migrations", "edge-dns-kita", "edge-dns-kita-studio", "edge-app-kita-studio"]));
     expect(names(changes, "delete")).toEqual([]);
     expect(names(changes, "replace")).toEqual([]);
     const updates = changes.filter((c) => c.kind === "update");
@@ -86,5 +86,17 @@ describe("blast radius in prod", () => {
     expect(names(changes, "create")).toEqual([]);
     // The new operator's email also joins the Access allow policy.
     expect(names(changes, "update")).toEqual(["edge-operators", "master-authorized-keys", "master-firewall", "master-hub-sync", ...["surgir-dedicated", "w1", "w2", "w3"].map((w) => `${w}-authorized-keys`)].sort());
+  });
+});
+
+describe("renamed components", () => {
+  it("a stack deployed before backups and RLS got their own names keeps every resource: aliases carry the old names", () => {
+    // The render as 0.1 registered it: BackupSchedule and RlsPolicySet named like their project, children `<job>-…`.
+    const old = base.resources.map((r) => (r.aliases === undefined ? r : { ...r, key: r.aliases[0]!, name: r.aliases[0]!.split("::")[1]! }));
+    const renamed = base.resources.filter((r) => r.aliases !== undefined).map((r) => r.name);
+    expect(renamed).toEqual(expect.arrayContaining(["ops-backup", "ops-backup-restic-password", "ops-backup-subaccount", "ops-rls", "ops-rls-migrations", "master-backup"]));
+    // The enable command kept its name, so it needs no alias.
+    expect(renamed).not.toContain("ops-backup-enable");
+    expect(diffSnapshots({ ...base, resources: old }, base)).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -22,8 +22,13 @@ describe("npm run plan", () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("== staging: resource tree");
     expect(r.stdout).toMatch(/├─ master {2}\(supafleet:index:MasterNode\)/);
-    expect(r.stdout).toMatch(/hcloud:index\/server:Server\s+3\n/);
+    // One spelling of a type everywhere: the tree, the counts and the diff use `pulumi preview`'s.
+    expect(r.stdout).toMatch(/hcloud:index:Server\s+3\n/);
+    expect(r.stdout).toMatch(/master-hub-sync {2}\(command:remote:Command\)/);
+    expect(r.stdout).toMatch(/command:remote:Command\s+\d+\n/);
+    expect(r.stdout).not.toMatch(/command:Command|index\/\w+:/);
     expect(existsSync(join(out, "staging/nodes/w1/cloud-init.yaml"))).toBe(true);
+    expect(r.stdout).toMatch(/staging: \d+ resources; \d+ files written to .*staging\/ \(INDEX\.md says what each is\)/);
   });
 
   it("on bad config names every problem, exits 1 and shows no stack trace", () => {
@@ -44,13 +49,23 @@ describe("npm run plan", () => {
     const c = clone(stackDoc("staging")) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     c["supafleet:tenants"][2].projects.push({ name: "smarteros-b", subdomain: "smarteros-b", slot: 9, placement: { worker: "w1" } });
     writeFileSync(join(work, "Pulumi.staging.yaml"), stringify({ config: c }));
-    const diffOut = join(work, "diff.md");
-    const r = plan(["--stack", "staging", "--out", join(work, "out"), "--quiet", "--diff", join(ROOT, "Pulumi.staging.yaml"), "--diff-out", diffOut], work);
+    const r = plan(["--stack", "staging", "--out", join(work, "out"), "--diff", join(ROOT, "Pulumi.staging.yaml")], work);
     expect(r.status).toBe(0);
-    const text = readFileSync(diffOut, "utf8");
-    expect(text).toMatch(/\*\*\d+ to create · 1 to update · 0 to replace · 0 to delete\*\*/);
-    expect(text).toContain("+ create  supafleet:index:SupabaseProject  smarteros-b");
-    expect(text).toContain("~ update  cloudflare:ZeroTrustTunnelCloudflaredConfig  edge-config");
+    // The diff comes first; the tree stays in out/, named on the last line.
+    expect(r.stdout.split("\n")[0]).toMatch(/^### supafleet plan diff: staging \(/);
+    expect(r.stdout).toMatch(/\*\*\d+ to create · 1 to update · 0 to replace · 0 to delete\*\*/);
+    expect(r.stdout).toContain("+ create  supafleet:index:SupabaseProject  smarteros-b");
+    expect(r.stdout).toContain("~ update  cloudflare:index:ZeroTrustTunnelCloudflaredConfig  edge-config");
+    expect(r.stdout).not.toContain("resource tree");
+    expect(r.stdout.trimEnd().split("\n").at(-1)).toMatch(/^staging: \d+ resources; \d+ files written to /);
+  });
+
+  it("--diff with a ref that does not exist fails at once, before rendering anything", () => {
+    const out = join(work, "out-badref");
+    const r = plan(["--stack", "staging", "--out", out, "--diff", "no-such-branch"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("--diff no-such-branch: neither a file nor a git ref");
+    expect(existsSync(out)).toBe(false);
   });
 
   it("--diff takes a git ref: the committed stack file against itself changes nothing", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { RELEASES } from "../../src/supabase/releases";
 import { isSecretEnvelope } from "../../src/offline/secretEnvelope";
-import { countByType } from "../../src/offline/tree";
+import { countByType, displayType } from "../../src/offline/tree";
 import type { Snapshot } from "../../src/offline/run";
 import { runDoc } from "../helpers/offline";
 import { stackDoc } from "../helpers/stacks";
@@ -61,7 +61,8 @@ for (const stack of ["staging", "prod"]) {
     });
 
     it("registers exactly the resources its config calls for", () => {
-      expect(Object.fromEntries(countByType(snapshot.resources))).toEqual(expectedCounts(doc));
+      const expected = Object.entries(expectedCounts(doc)).map(([type, n]) => [displayType(type), n]);
+      expect(Object.fromEntries(countByType(snapshot.resources))).toEqual(Object.fromEntries(expected));
     });
 
     it("parents every resource to its component, and nests no component", () => {

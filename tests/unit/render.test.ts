@@ -19,9 +19,14 @@ function filesUnder(dir: string): string[] {
 describe.each(["staging", "prod"])("the %s render", (stack) => {
   it("contains no secret value anywhere, and marks where secrets were", async () => {
     const snapshot = await runDoc(stack, stackDoc(stack));
-    const root = writeSnapshot(snapshot, out);
+    const written = writeSnapshot(snapshot, out);
+    const root = written.dir;
     const files = filesUnder(root);
     expect(files.length).toBeGreaterThan(10);
+    // The count the plan prints is what is on disk, and the index names every file.
+    expect(written.files).toBe(files.length);
+    const index = readFileSync(join(root, "INDEX.md"), "utf8");
+    for (const f of files) expect(index, f).toContain(`| \`${f.slice(root.length + 1)}\` |`);
     // Mock secrets, the placeholders for secure config, and every secret stack output.
     expect(snapshot.secretValues.length).toBeGreaterThan(50);
     const leaks: string[] = [];

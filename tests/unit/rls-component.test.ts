@@ -16,17 +16,17 @@ describe("RlsPolicySet in the prod program", () => {
     const doc = stackDoc("prod") as Doc;
     const withPacks = doc["supafleet:tenants"].flatMap((t: Doc) => t.projects ?? []).filter((p: Doc) => (p.schemaPacks ?? []).length > 0);
     for (const p of withPacks) {
-      const cmd = s.resources.find((r) => r.name === `${p.name}-migrations`)!;
+      const cmd = s.resources.find((r) => r.name === `${p.name}-rls-migrations`)!;
       expect(cmd.inputs.create).toBe(`docker exec -i ${p.name}-db psql -X -q -U supabase_admin -d postgres -v ON_ERROR_STOP=1 -f -`);
       expect(isSecretEnvelope(cmd.inputs.stdin)).toBe(false);
-      expect(cmd.parent).toBe(`supafleet:index:RlsPolicySet::${p.name}`);
+      expect(cmd.parent).toBe(`supafleet:index:RlsPolicySet::${p.name}-rls`);
       const file = s.files.find((f) => f.path === `projects/${p.name}/migrations.sql`)!;
       expect(file.content).toBe(cmd.inputs.stdin);
     }
     // The pool records its owner and both pooled tenants.
-    const ops = s.resources.find((r) => r.name === "ops-migrations")!.inputs.stdin as string;
+    const ops = s.resources.find((r) => r.name === "ops-rls-migrations")!.inputs.stdin as string;
     for (const slug of ["techhilfe", "baeckerei-koch", "kanzlei-weber"]) expect(ops).toContain(tenantUuid(slug));
-    const outputs = s.resources.find((r) => r.type === "supafleet:index:RlsPolicySet" && r.name === "ops")!.outputs;
+    const outputs = s.resources.find((r) => r.type === "supafleet:index:RlsPolicySet" && r.name === "ops-rls")!.outputs;
     expect(outputs.bundleChecksum).toBe(checksum(ops));
   });
 
@@ -35,7 +35,7 @@ describe("RlsPolicySet in the prod program", () => {
     const c = clone(stackDoc("prod")) as Doc;
     c["supafleet:tenants"].push({ slug: "zahnarzt-lang", name: "Zahnarztpraxis Lang", contact: { name: "L", email: "l@zahn.de" }, plan: "starter", isolation: "pooled", pool: "ops" });
     const changes = diffSnapshots(base, await runDoc("prod", c));
-    expect(changes.map((ch) => `${ch.kind} ${ch.name} ${ch.paths.join(",")}`)).toEqual(["update ops-migrations stdin"]);
+    expect(changes.map((ch) => `${ch.kind} ${ch.name} ${ch.paths.join(",")}`)).toEqual(["update ops-rls-migrations stdin"]);
   });
 
   it("a bundle with the same migrations renders byte for byte the same", () => {
