@@ -27,7 +27,17 @@ export function readStackConfig(): StackConfigInput {
     if (isConfigSecret(key)) secretKeys.add(key);
   }
   const stack = pulumi.getStack();
-  return { stack, stackFile: `Pulumi.${stack}.yaml`, values, secretKeys };
+  const organization = currentOrganization();
+  return { stack, stackFile: `Pulumi.${stack}.yaml`, values, secretKeys, ...(organization !== undefined ? { organization } : {}) };
+}
+
+/** The engine names the organization; the mock runtime may not, and then the messages say `<org>`. */
+function currentOrganization(): string | undefined {
+  try {
+    return pulumi.getOrganization();
+  } catch {
+    return undefined;
+  }
 }
 
 /** A declared secure value; validation has already proved it is present when required. */

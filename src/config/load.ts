@@ -10,6 +10,8 @@ export interface StackConfigInput {
   readonly stackFile: string;
   readonly values: Readonly<Record<string, unknown>>;
   readonly secretKeys: ReadonlySet<string>;
+  /** The Pulumi organization, for the commands a message suggests; unknown offline. */
+  readonly organization?: string;
 }
 
 export interface LoadedConfig {
@@ -96,7 +98,7 @@ function plainSecrets(input: StackConfigInput): ConfigIssue[] {
         if (looksLikeSecretField(k)) {
           issues.push({
             path: formatPath(root, [...path, k]),
-            message: "looks like a secret in plain text; remove it and store it with `pulumi config set --secret`",
+            message: "looks like a secret in plain text; remove it and keep it as a secret in the stack's ESC environment (or with `pulumi config set --secret`)",
           });
         } else walk(v, root, [...path, k]);
       }
@@ -113,10 +115,10 @@ function secureKeyIssues(secure: readonly SecureKey[], input: StackConfigInput):
     if (present && !input.secretKeys.has(s.key)) {
       issues.push({
         path: s.key,
-        message: `is set in plain text; remove it (pulumi config rm ${s.key} --stack ${input.stack}) and set it again with: ${setSecretCommand(s.key, input.stack)}`,
+        message: `is set in plain text; remove it (from the ESC environment, or pulumi config rm ${s.key} --stack ${input.stack}) and set it again as a secret: ${setSecretCommand(s.key, input.stack, input.organization)}`,
       });
     } else if (!present && s.required) {
-      issues.push({ path: s.key, message: `is missing (${s.why}); set it with: ${setSecretCommand(s.key, input.stack)}` });
+      issues.push({ path: s.key, message: `is missing (${s.why}); set it with: ${setSecretCommand(s.key, input.stack, input.organization)}` });
     }
   }
   return issues;

@@ -55,8 +55,18 @@ export function secureKeys(cfg: Partial<FleetConfig>): SecureKey[] {
   return keys;
 }
 
-export function setSecretCommand(key: string, stack: string): string {
-  return `pulumi config set --secret ${key} --stack ${stack}`;
+/** The Pulumi ESC environment a stack file imports for its secrets, as shipped (`environment:` in Pulumi.<stack>.yaml). */
+export function escEnvironment(stack: string): string {
+  return `supafleet/${stack}`;
+}
+
+/**
+ * How to set a secure key: in the stack's ESC environment (the recommended
+ * model: nothing secret enters git), or as `secure:` ciphertext in the stack
+ * file for a backend without ESC.
+ */
+export function setSecretCommand(key: string, stack: string, organization = "<org>"): string {
+  return `pulumi env set ${organization}/${escEnvironment(stack)} pulumiConfig.${key} <value> --secret (without ESC: pulumi config set --secret ${key} --stack ${stack})`;
 }
 
 /** Field names that only ever hold secrets; such a field in plain config is an error. */

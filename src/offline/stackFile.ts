@@ -8,6 +8,8 @@ import { PROJECT_NAMESPACE } from "../config/secrets";
 export interface EngineConfig {
   readonly values: Record<string, string>;
   readonly secretKeys: string[];
+  /** The Pulumi ESC environments the stack file imports (`environment:`); offline, their secrets are placeholders. */
+  readonly environments?: string[];
 }
 
 export class StackFileError extends Error {}
@@ -32,6 +34,10 @@ export function engineConfigFromYaml(text: string, source: string): EngineConfig
   } catch (e) {
     throw new StackFileError(`${source} is not valid YAML: ${(e as Error).message}`);
   }
+  const environment = (doc as { environment?: unknown } | null)?.environment ?? [];
+  if (!Array.isArray(environment) || !environment.every((e) => typeof e === "string" && e.length > 0)) {
+    throw new StackFileError(`${source}: "environment" must be a list of ESC environment names, such as [supafleet/prod]`);
+  }
   const config = (doc as { config?: unknown } | null)?.config ?? {};
   if (typeof config !== "object" || config === null || Array.isArray(config)) {
     throw new StackFileError(`${source}: "config" must be a mapping of keys to values`);
@@ -48,7 +54,7 @@ export function engineConfigFromYaml(text: string, source: string): EngineConfig
       values[key] = typeof value === "string" ? value : JSON.stringify(value);
     }
   }
-  return { values, secretKeys };
+  return { values, secretKeys, environments: environment as string[] };
 }
 
 export function readStackFile(path: string): EngineConfig {

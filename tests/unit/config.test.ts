@@ -1,7 +1,11 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkFleetConfig, loadFleetConfig } from "../../src/config/load";
 import { ConfigError } from "../../src/config/issues";
-import { check, clone, stackDoc, validatorInput, withDeclaredSecrets } from "../helpers/stacks";
+import { escEnvironment } from "../../src/config/secrets";
+import { engineConfigFromYaml } from "../../src/offline/stackFile";
+import { ROOT, check, clone, stackDoc, validatorInput, withDeclaredSecrets } from "../helpers/stacks";
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -36,6 +40,27 @@ describe("the committed stack files", () => {
       expect(text).not.toContain("secure");
       expect(text).not.toMatch(/password"|token"|secret"/i);
     }
+  });
+});
+
+describe("the secrets model", () => {
+  for (const stack of ["staging", "prod"]) {
+    it(`Pulumi.${stack}.yaml imports its ESC environment and its header lists exactly the secure keys it needs`, () => {
+      const text = readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8");
+      expect(engineConfigFromYaml(text, "t").environments).toEqual([escEnvironment(stack)]);
+      const header = text.slice(0, text.indexOf("\nenvironment:"));
+      const listed = [...header.matchAll(/^# {3}(\S+:\S+)/gm)].map((m) => m[1]);
+      expect(listed.sort()).toEqual(check(stackDoc(stack)).secure.map((s) => s.key).sort());
+    });
+  }
+
+  it("the offline plan takes committed ciphertext as set, and refuses an environment block that is not a list", () => {
+    const e = engineConfigFromYaml("environment: [supafleet/prod]\nconfig:\n  hcloud:token:\n    secure: AAABAKp0c2Vj\n", "t");
+    expect(e.secretKeys).toEqual(["hcloud:token"]);
+    expect(e.values["hcloud:token"]).toBe("<offline-placeholder:hcloud:token>");
+    expect(() => engineConfigFromYaml("environment: supafleet/prod\nconfig: {}\n", "Pulumi.prod.yaml")).toThrow(
+      'Pulumi.prod.yaml: "environment" must be a list of ESC environment names, such as [supafleet/prod]',
+    );
   });
 });
 
@@ -112,7 +137,8 @@ describe("secrets", () => {
     const { issues } = checkFleetConfig(input);
     expect(issues).toContainEqual({
       path: "hcloud:token",
-      message: "is missing (Hetzner Cloud API token (read & write) for the project); set it with: pulumi config set --secret hcloud:token --stack staging",
+      message:
+        "is missing (Hetzner Cloud API token (read & write) for the project); set it with: pulumi env set <org>/supafleet/staging pulumiConfig.hcloud:token <value> --secret (without ESC: pulumi config set --secret hcloud:token --stack staging)",
     });
     expect(issues.map((i) => i.path).sort()).toEqual(["cloudflare:apiToken", "hcloud:token", "supafleet:smtpPassword"]);
   });

@@ -19,7 +19,7 @@ describe("the Pulumi entry point", () => {
 
   it("a real run that lacks its secrets stops before registering anything, naming each key and its command", async () => {
     const mocks = new FleetMocks();
-    await pulumi.runtime.setMocks(mocks, "supafleet", "prod", false);
+    await pulumi.runtime.setMocks(mocks, "supafleet", "prod", false, "techhilfe");
     const { values } = engineConfig(stackDoc("prod"));
     pulumi.runtime.setAllConfig(values, []);
     const run = main();
@@ -27,6 +27,8 @@ describe("the Pulumi entry point", () => {
     const message = await run.catch((e: Error) => e.message);
     for (const key of ["hcloud:token", "cloudflare:apiToken", "supafleet:smtpPassword", "supafleet:smtpPassword-praxis", "supafleet:telegramBotToken", "supafleet:healthchecksPingKey"]) {
       expect(message).toContain(`${key}: is missing`);
+      // The stack's ESC environment first, in the run's own organization; then the stack-file alternative.
+      expect(message).toContain(`pulumi env set techhilfe/supafleet/prod pulumiConfig.${key} <value> --secret`);
       expect(message).toContain(`pulumi config set --secret ${key} --stack prod`);
     }
     expect(message).not.toContain("supafleet:ntfyToken");
