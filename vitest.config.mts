@@ -10,6 +10,9 @@ export default defineConfig({
     include: ["tests/**/*.test.ts", "policies/**/*.test.ts"],
     pool: "forks",
     isolate: true,
+    // vitest's default is one fewer than the cores: one worker on a 2-core CI machine. The integration
+    // tests spend most of their time waiting on PostgreSQL, restic and wireguard-go, so two overlap well.
+    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ["./tests/helpers/progressReporter.ts", ...(report ? [["json", { outputFile: report }] as [string, object]] : [])],

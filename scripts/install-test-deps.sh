@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite drives for real. Debian 12, as
-# root (or with sudo). Recommended packages are skipped: wireguard's would pull
-# a kernel image.
+# Installs the Debian packages the test suite drives for real, and Node.js when
+# the machine has none new enough. Debian 12, as root (or with sudo).
+# Recommended packages are skipped: wireguard's would pull a kernel image.
 set -euo pipefail
 
 PACKAGES=(
@@ -34,3 +34,11 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update
 "${SUDO[@]}" apt-get install -y --no-install-recommends "${PACKAGES[@]}"
 echo "install-test-deps: installed ${PACKAGES[*]}"
+
+# The suite runs on Node 20.19 or newer (CI machines still have 20); deploying needs
+# 22 or newer. A machine with neither (Debian's own is 18) gets the LTS line in .nvmrc.
+if node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' 2>/dev/null; then
+  echo "install-test-deps: using node $(node --version)"
+else
+  "${SUDO[@]}" bash "$(dirname "$0")/install-node.sh" --prefix /usr/local
+fi

@@ -299,7 +299,7 @@ describe("retention over 400 nights", () => {
     expect(kept("files")).toEqual(expectedFiles);
     // Every decisive night that is not kept is gone.
     expect(snapshots().length).toBe(expectedDatabase.length + expectedFiles.length);
-    expect(plan.length - snapshots().length).toBeGreaterThanOrEqual(20);
+    expect(plan.length - snapshots().length).toBeGreaterThanOrEqual(15);
     await exec("restic", ["-r", repo, "check"], { env: cacheEnv });
   }, 120_000);
 });
