@@ -3,7 +3,7 @@
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "out/**", "bin/**", "policies/node_modules/**", "coverage/**"] },
+  { ignores: ["node_modules/**", "out/**", "bin/**", "policies/node_modules/**", "tests/addons/**", "coverage/**"] },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -14,4 +14,6 @@ export default tseslint.config(
     },
   },
   { files: ["scripts/**", "bench/**"], rules: { "no-console": "off" } },
+  // Scripts servers run with the Node inside a container: CommonJS, with that container's modules.
+  { files: ["templates/**/*.cjs"], languageOptions: { sourceType: "commonjs", globals: { process: "readonly", Buffer: "readonly", fetch: "readonly", setTimeout: "readonly", clearTimeout: "readonly" } }, rules: { "@typescript-eslint/no-require-imports": "off" } },
 );

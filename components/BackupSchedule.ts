@@ -34,6 +34,8 @@ export interface BackupScheduleArgs {
   readonly dbContainer?: string;
   readonly paths: readonly string[];
   readonly alerting: BackupAlerting;
+  /** Uptime Kuma's push endpoint on the hub, without the token: each run pushes its result there. */
+  readonly kumaPushBase: string;
 }
 
 /**
@@ -47,6 +49,8 @@ export class BackupSchedule extends FleetComponent {
   readonly subaccount: hcloud.StorageBoxSubaccount;
   readonly resticPassword: pulumi.Output<string>;
   readonly repository: pulumi.Output<string>;
+  /** The token of this job's Kuma push monitor. */
+  readonly pushToken: pulumi.Output<string>;
 
   /** Named `<job>-backup`; until 0.2 it was `<job>`, beside the project of the same name. */
   constructor(args: BackupScheduleArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -75,15 +79,19 @@ export class BackupSchedule extends FleetComponent {
     // Port 23 is the Storage Box's SSH service with SFTP for restic; the URL form keeps the port.
     this.repository = pulumi.interpolate`sftp://${this.subaccount.username}@${this.subaccount.server}:23//restic`;
 
+    const push = this.child("push-token");
+    this.pushToken = new random.RandomPassword(push.name, { length: 32, special: false }, push.opts).result;
+
     const a = args.alerting;
     const slug = (what: string): string => `supafleet-${args.env}-${name}-${what}`;
     const secrets = {
       resticPassword: this.resticPassword,
       sftpPassword: subaccountPassword,
+      pushToken: this.pushToken,
       ...(a.healthchecksPingKey !== undefined ? { pingKey: a.healthchecksPingKey } : {}),
       ...(a.ntfyToken !== undefined ? { ntfyToken: a.ntfyToken } : {}),
       ...(a.telegramToken !== undefined ? { telegramToken: a.telegramToken } : {}),
-    } as Record<"resticPassword" | "sftpPassword" | "pingKey" | "ntfyToken" | "telegramToken", pulumi.Input<string>>;
+    } as Record<"resticPassword" | "sftpPassword" | "pushToken" | "pingKey" | "ntfyToken" | "telegramToken", pulumi.Input<string>>;
     const settings = this.keep(
       renderWithSecrets(`backups/${name}.env`, secrets, (s) =>
         this.repository.apply((repository) =>
@@ -95,6 +103,7 @@ export class BackupSchedule extends FleetComponent {
             ...(args.dbContainer !== undefined ? { dbContainer: args.dbContainer } : {}),
             paths: args.paths,
             retention: args.retention,
+            kumaPushUrl: `${args.kumaPushBase}${s.pushToken}`,
             ...(a.healthchecksBase !== undefined && s.pingKey !== undefined
               ? { hcUrl: healthcheckUrl(a.healthchecksBase, s.pingKey, slug("backup")), drillHcUrl: healthcheckUrl(a.healthchecksBase, s.pingKey, slug("drill")) }
               : {}),

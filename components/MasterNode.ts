@@ -20,6 +20,7 @@ import { hubPeerSet, hubSyncPayload, type HubPeer } from "../src/render/hub";
 import { hubInterfaceConfig, operatorConfig, type MeshShape } from "../src/render/mesh";
 import { template } from "../src/render/templates";
 import { renderWgConf } from "../src/render/wireguardConf";
+import { KUMA_PORT } from "../src/monitoring/kuma";
 
 /** In the client config of an operator who keeps their own private key. */
 const YOUR_PRIVATE_KEY = "<the private key whose public half is operators[].wireguard.publicKey>";
@@ -155,7 +156,7 @@ export class MasterNode extends FleetComponent {
     const sets = pulumi
       .all([pulumi.output(args.workerPeers), pulumi.all(operatorPeers.map((o) => o.publicKey.apply((publicKey) => ({ name: o.operator, address: o.address, publicKey }))))])
       .apply(([workers, operators]) => hubPeerSet(sshRanges, operators, workers));
-    const nftables = sets.apply((s) => renderNftFile(masterRuleset({ wireguardPort: mesh.port, allowWorkerToWorker: mesh.allowWorkerToWorker, sets: s.firewall })));
+    const nftables = sets.apply((s) => renderNftFile(masterRuleset({ wireguardPort: mesh.port, allowWorkerToWorker: mesh.allowWorkerToWorker, sets: s.firewall, kumaPort: KUMA_PORT })));
     const peersConf = sets.apply((s) => renderWgConf({ peers: s.peers }));
     this.keep(renderPlain(`nodes/${name}/wireguard/peers.conf`, peersConf));
     this.keep(renderPlain(`nodes/${name}/nftables.nft`, nftables));

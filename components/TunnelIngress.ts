@@ -91,7 +91,8 @@ export class TunnelIngress extends FleetComponent {
       { id: automation.id, precedence: 2 },
     ];
 
-    const protectedRules = args.rules.filter((r) => r.hostname !== undefined && r.kind !== "api");
+    // APIs are protected by their keys; a tenant's status page is public by the tenant's choice.
+    const protectedRules = args.rules.filter((r) => r.hostname !== undefined && r.kind !== "api" && r.kind !== "status-page");
     const apps = new Map<string, cloudflare.ZeroTrustAccessApplication>();
     for (const r of protectedRules) {
       apps.set(
@@ -132,7 +133,8 @@ export class TunnelIngress extends FleetComponent {
     );
     this.keep(renderPlain("edge/ingress.yaml", pulumi.output(toYaml({ originRequest: ORIGIN_DEFAULTS, ingress: provided }))));
 
-    this.hostnames = args.rules.flatMap((r) => (r.hostname !== undefined ? [r.hostname] : []));
+    // A hostname may have several path rules; it gets one record.
+    this.hostnames = [...new Set(args.rules.flatMap((r) => (r.hostname !== undefined ? [r.hostname] : [])))];
     for (const hostname of this.hostnames) {
       new cloudflare.DnsRecord(
         `${name}-dns-${label(hostname)}`,

@@ -13,6 +13,7 @@ import { template } from "../src/render/templates";
 import { INSTALL_AUTHORIZED_KEYS } from "../src/render/authorizedKeys";
 import { renderBootData } from "../src/render/bootData";
 import { backupToolsPayload, type BackupTimes } from "../src/backup/tools";
+import { healthAgentPayload } from "../src/monitoring/agent";
 import { workerFirewallRules } from "../src/render/cloudFirewall";
 import { workerRuleset } from "../src/render/hostFirewall";
 import type { HubPeer } from "../src/render/hub";
@@ -36,6 +37,8 @@ export interface WorkerNodeArgs {
   /** The hub has this worker as a peer once this has run; SSH over WireGuard needs it. */
   readonly hubSynced: pulumi.Resource;
   readonly backupTimes: BackupTimes;
+  /** Uptime Kuma's push endpoint on the hub, without the token: see src/monitoring/agent.ts. */
+  readonly kumaPushBase: string;
   /** Set for a worker that exists for one dedicated project. */
   readonly dedicatedTo?: string;
 }
@@ -54,6 +57,8 @@ export class WorkerNode extends FleetComponent {
   readonly ready: command.remote.Command;
   /** The backup scripts and systemd units are installed. */
   readonly backupTools: command.remote.Command;
+  /** The token of this worker's health agent's Kuma push monitor. */
+  readonly healthPushToken: pulumi.Output<string>;
 
   constructor(name: string, args: WorkerNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("supafleet:index:WorkerNode", name, opts);
@@ -116,6 +121,18 @@ export class WorkerNode extends FleetComponent {
     this.backupTools = new command.remote.Command(
       `${name}-backup-tools`,
       { connection: workerConnection(args.ssh, args.address), create: template("host/install-files.sh"), stdin: backupToolsPayload(args.backupTimes) },
+      { ...child, dependsOn: [this.ready] },
+    );
+
+    // Every minute: containers, disk, memory and the WireGuard handshake, pushed to Kuma. Silence means a dead worker.
+    this.healthPushToken = new random.RandomPassword(`${name}-health-token`, { length: 32, special: false }, child).result;
+    new command.remote.Command(
+      `${name}-health-agent`,
+      {
+        connection: workerConnection(args.ssh, args.address),
+        create: template("host/install-files.sh"),
+        stdin: pulumi.secret(this.healthPushToken.apply((token) => healthAgentPayload(`${args.kumaPushBase}${token}`))),
+      },
       { ...child, dependsOn: [this.ready] },
     );
 

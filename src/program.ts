@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { BackupSchedule } from "../components/BackupSchedule";
 import { BackupVault } from "../components/BackupVault";
 import { MasterNode } from "../components/MasterNode";
+import { Monitoring } from "../components/Monitoring";
 import { RlsPolicySet } from "../components/RlsPolicySet";
 import { SupabaseProject } from "../components/SupabaseProject";
 import { TunnelIngress } from "../components/TunnelIngress";
@@ -18,6 +19,8 @@ import { containerName, volumeName } from "./supabase/naming";
 import type { BackupAlerting } from "../components/BackupSchedule";
 import { ingressRules } from "./render/ingress";
 import type { HubPeer } from "./render/hub";
+import { kumaPushBase } from "./monitoring/agent";
+import { agentPushId, backupPushId, kumaDesired, KUMA_PORT, pushSecret } from "./monitoring/kuma";
 
 /** Every component of one environment, by role. */
 export interface Fleet {
@@ -29,6 +32,7 @@ export interface Fleet {
   readonly vault: BackupVault;
   readonly backups: ReadonlyMap<string, BackupSchedule>;
   readonly policySets: ReadonlyMap<string, RlsPolicySet>;
+  readonly monitoring: Monitoring;
   readonly components: readonly FleetComponent[];
 }
 
@@ -41,6 +45,7 @@ export function buildFleet(model: FleetModel): Fleet {
   const cfg = model.config;
   const env = model.env;
   const node = { env, protect: model.protect, location: cfg.hetzner.location, image: cfg.hetzner.image };
+  const pushBase = kumaPushBase(model.wireguard.hub);
   const backupTimes = { time: cfg.backups.time, randomizedDelayMinutes: cfg.backups.randomizedDelayMinutes, drillDay: cfg.backups.restoreDrillDay };
 
   const peers = deferred<HubPeer[]>();
@@ -68,6 +73,7 @@ export function buildFleet(model: FleetModel): Fleet {
         ssh: master.ssh,
         hubSynced: master.hubSync,
         backupTimes,
+        kumaPushBase: pushBase,
         ...(w.dedicatedTo !== undefined ? { dedicatedTo: w.dedicatedTo } : {}),
       }),
     );
@@ -94,7 +100,7 @@ export function buildFleet(model: FleetModel): Fleet {
 
   const vault = new BackupVault("backups", { env, protect: model.protect, type: cfg.backups.storageBox.type, location: cfg.backups.storageBox.location });
   const alerting = backupAlerting(cfg);
-  const backup = { env, storageBoxId: vault.storageBoxId, retention: cfg.backups.retention, alerting };
+  const backup = { env, storageBoxId: vault.storageBoxId, retention: cfg.backups.retention, alerting, kumaPushBase: pushBase };
   const backups = new Map<string, BackupSchedule>();
   for (const p of model.projects) {
     const worker = workers.get(p.worker.name)!;
@@ -121,8 +127,44 @@ export function buildFleet(model: FleetModel): Fleet {
     policySets.set(p.name, new RlsPolicySet({ project: p, ssh: master.ssh, after: [projects.get(p.name)!.deployed] }));
   }
 
-  const components: FleetComponent[] = [master, ...workers.values(), ...projects.values(), tunnel, vault, ...backups.values(), ...policySets.values()];
-  return { model, master, workers, projects, tunnel, vault, backups, policySets, components };
+  const monitoring = new Monitoring("monitoring", {
+    ssh: master.ssh,
+    after: [master.hubSync],
+    hubAddress: model.wireguard.hub,
+    kumaUrl: `http://${model.wireguard.hub}:${KUMA_PORT}`,
+    desired: kumaDesired(model, {
+      ...(cfg.alerting.ntfy !== undefined ? { ntfy: { ...cfg.alerting.ntfy, token: secretValue(ALERTING_SECRET_KEYS.ntfyToken) !== undefined } } : {}),
+      ...(cfg.alerting.telegram !== undefined ? { telegram: cfg.alerting.telegram } : {}),
+    }),
+    secrets: monitoringSecrets({ projects, workers, backups, tunnel }, alerting),
+  });
+
+  const components: FleetComponent[] = [master, ...workers.values(), ...projects.values(), tunnel, vault, ...backups.values(), ...policySets.values(), monitoring];
+  return { model, master, workers, projects, tunnel, vault, backups, policySets, monitoring, components };
+}
+
+interface FleetParts {
+  readonly projects: ReadonlyMap<string, SupabaseProject>;
+  readonly workers: ReadonlyMap<string, WorkerNode>;
+  readonly backups: ReadonlyMap<string, BackupSchedule>;
+  readonly tunnel: TunnelIngress;
+}
+
+/** What each `${secret:name}` of the monitor set stands for; see src/monitoring/kuma.ts. */
+function monitoringSecrets(f: FleetParts, alerting: BackupAlerting): Record<string, pulumi.Input<string>> {
+  const secrets: Record<string, pulumi.Input<string>> = {
+    accessClientId: f.tunnel.serviceTokenId,
+    accessClientSecret: f.tunnel.serviceTokenSecret,
+  };
+  for (const [name, p] of f.projects) {
+    secrets[`anonKey:${name}`] = p.anonKey;
+    secrets[`dashboardPassword:${name}`] = p.secrets.dashboardPassword;
+  }
+  for (const [name, w] of f.workers) secrets[pushSecret(agentPushId(name))] = w.healthPushToken;
+  for (const [job, b] of f.backups) secrets[pushSecret(backupPushId(job))] = b.pushToken;
+  if (alerting.ntfyToken !== undefined) secrets.ntfyToken = alerting.ntfyToken;
+  if (alerting.telegramToken !== undefined) secrets.telegramBotToken = alerting.telegramToken;
+  return secrets;
 }
 
 /** What a project's backup covers besides its database: storage objects and its non-secret config. */

@@ -14,6 +14,8 @@ export interface BackupSettings {
   readonly dbContainer?: string;
   readonly paths: readonly string[];
   readonly retention: RetentionConfig;
+  /** Uptime Kuma's push URL for this job's monitor; it holds the monitor's token. */
+  readonly kumaPushUrl?: string;
   readonly hcUrl?: string;
   readonly drillHcUrl?: string;
   readonly ntfyUrl?: string;
@@ -38,6 +40,7 @@ export function renderBackupEnv(s: BackupSettings): string {
     ["KEEP_WEEKLY", String(s.retention.weekly)],
     ["KEEP_MONTHLY", String(s.retention.monthly)],
     ["CHECK_WEEKDAY", "7"],
+    ["KUMA_PUSH_URL", s.kumaPushUrl],
     ["HC_URL", s.hcUrl],
     ["DRILL_HC_URL", s.drillHcUrl],
     // healthchecks.io creates a check the first time its slug is pinged.

@@ -119,6 +119,8 @@ export const TenantSchema = z.strictObject({
   isolation: z.enum(["pooled", "shared", "dedicated"]),
   pool: slug.optional(),
   projects: z.array(ProjectSchema).default([]),
+  /** A public status page of this tenant's projects at status-<slug>.<domain>; off unless asked for. */
+  statusPage: z.boolean().default(false),
 });
 
 export const RetentionSchema = z.strictObject({

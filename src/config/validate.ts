@@ -1,3 +1,4 @@
+import { STATUS_PAGE_PREFIX } from "../monitoring/statusPages";
 import type { ConfigIssue } from "./issues";
 import type { FleetConfig, ProjectConfig, TenantConfig } from "./schema";
 import {
@@ -117,6 +118,9 @@ function checkProjects(projects: readonly Placed[]): ConfigIssue[] {
     }
     if (subdomain.endsWith(STUDIO_SUFFIX)) {
       issues.push({ path: `${p.path}.subdomain`, message: `must not end in "${STUDIO_SUFFIX}", which Studio hostnames use` });
+    }
+    if (subdomain.startsWith(STATUS_PAGE_PREFIX)) {
+      issues.push({ path: `${p.path}.subdomain`, message: `must not start with "${STATUS_PAGE_PREFIX}", which tenants' status pages use` });
     }
     if (p.project.acceptsPooledTenants && p.project.schemaPacks.length === 0) {
       issues.push({ path: `${p.path}.schemaPacks`, message: "a project that accepts pooled tenants needs a schema pack, whose row-level security keeps them apart" });

@@ -68,6 +68,11 @@ export interface MasterFirewallArgs {
   readonly wireguardPort: number;
   readonly allowWorkerToWorker: boolean;
   readonly sets: MasterSets;
+  /**
+   * Uptime Kuma's port on the hub address, for the workers' pushes. Only the
+   * managed ruleset has it: Kuma is installed after boot, and boot data never changes.
+   */
+  readonly kumaPort?: number;
 }
 
 /** Mirrors the master's Hetzner firewall (WireGuard, SSH from operators) and routes the mesh. */
@@ -84,6 +89,9 @@ export function masterRuleset(a: MasterFirewallArgs): NftTable {
       { why: "SSH from operator ranges", match: [m.saddr4(m.set("ssh_sources4")), m.dport("tcp", 22)], verdict: "accept" },
       { why: "SSH from operator ranges", match: [m.saddr6(m.set("ssh_sources6")), m.dport("tcp", 22)], verdict: "accept" },
       { why: "SSH from operator peers over WireGuard", match: [m.iif(WG_INTERFACE), m.saddr4(m.set("operator_peers")), m.dport("tcp", 22)], verdict: "accept" },
+      ...(a.kumaPort !== undefined
+        ? [{ why: "workers push health and backup results to Uptime Kuma", match: [m.iif(WG_INTERFACE), m.saddr4(m.set("worker_peers")), m.dport("tcp", a.kumaPort)], verdict: "accept" as const }]
+        : []),
     ],
     [
       ...containerEgress,

@@ -1,6 +1,10 @@
 import type { FleetModel } from "../model/fleet";
+import { statusPageHostname, statusPageRules } from "../monitoring/statusPages";
 
-/** Master services cloudflared reaches on the master's loopback. */
+/**
+ * Master services cloudflared reaches: n8n on the master's loopback; Uptime
+ * Kuma on the hub's WireGuard address, where the workers' health pushes reach it too.
+ */
 export const MASTER_SERVICE_PORTS = { n8n: 5678, status: 3001 } as const;
 
 /** Defaults for every origin: WireGuard origins are IPv4 and close by, Realtime holds WebSockets open. */
@@ -13,7 +17,7 @@ export const ORIGIN_DEFAULTS = {
   noHappyEyeballs: true,
 } as const;
 
-export type HostnameKind = "api" | "studio" | "n8n" | "status";
+export type HostnameKind = "api" | "studio" | "n8n" | "status" | "status-page";
 
 /** One ingress rule, in the provider's shape plus what it is for. */
 export interface IngressRule {
@@ -38,9 +42,11 @@ export function ingressRules(fleet: FleetModel): IngressRule[] {
     // Studio sits behind the gateway too, on a route that matches its hostname only.
     { hostname: p.hostnames.studio, service: `http://${p.worker.address}:${p.ports.gateway}`, owner: p.name, kind: "studio" as const },
   ]);
+  const kuma = `http://${fleet.wireguard.hub}:${MASTER_SERVICE_PORTS.status}`;
   rules.push(
     { hostname: fleet.hostnames.n8n, service: `http://127.0.0.1:${MASTER_SERVICE_PORTS.n8n}`, owner: "master", kind: "n8n" },
-    { hostname: fleet.hostnames.status, service: `http://127.0.0.1:${MASTER_SERVICE_PORTS.status}`, owner: "master", kind: "status" },
+    { hostname: fleet.hostnames.status, service: kuma, owner: "master", kind: "status" },
+    ...fleet.config.tenants.filter((t) => t.statusPage).flatMap((t) => statusPageRules(t.slug, statusPageHostname(t.slug, fleet.domain), kuma)),
   );
   rules.sort((a, b) => (a.hostname ?? "").localeCompare(b.hostname ?? ""));
   return [...rules, CATCH_ALL];

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # supafleet: install files from a JSON payload on stdin:
-#   {"files": {"/absolute/path": {"content": "...", "mode": "0755"}}}
-# Each file is written atomically; systemd reloads if a unit changed.
+#   {"files": {"/absolute/path": {"content": "...", "mode": "0755"}}, "enable": ["x.timer"]}
+# Each file is written atomically; systemd reloads if a unit changed, then
+# starts and enables the units listed under "enable", if any.
 set -euo pipefail
 
 die() { echo "install-files: $*" >&2; exit 1; }
@@ -24,5 +25,9 @@ while IFS= read -r path; do
   mv "$tmp" "$path"
   case "$path" in /etc/systemd/*) units=1 ;; esac
 done < <(jq -r '.files | keys[]' <<<"$payload")
-[ "$units" = 1 ] && command -v systemctl >/dev/null && systemctl daemon-reload
+if [ "$units" = 1 ] && command -v systemctl >/dev/null; then systemctl daemon-reload; fi
+while IFS= read -r unit; do
+  command -v systemctl >/dev/null || die "cannot enable $unit: no systemctl"
+  systemctl enable --now "$unit"
+done < <(jq -r '.enable // [] | .[]' <<<"$payload")
 echo "install-files: $(jq '.files | length' <<<"$payload") files"

@@ -1,7 +1,7 @@
 # supafleet: shared by backup.sh, restore.sh and drill.sh. Sourced, not run.
 # Reads one project's settings from the env file given as $1 (root-only):
 #   PROJECT, RESTIC_REPOSITORY, RESTIC_PASSWORD, [SFTP_PASSWORD], [DB_CONTAINER, DB_NAME],
-#   BACKUP_PATHS, KEEP_DAILY/WEEKLY/MONTHLY, [CHECK_WEEKDAY], [HC_URL, DRILL_HC_URL, HC_QUERY],
+#   BACKUP_PATHS, KEEP_DAILY/WEEKLY/MONTHLY, [CHECK_WEEKDAY], [KUMA_PUSH_URL], [HC_URL, DRILL_HC_URL, HC_QUERY],
 #   [NTFY_URL, NTFY_TOKEN], [TELEGRAM_API, TELEGRAM_TOKEN, TELEGRAM_CHAT]
 
 die() { echo "$SCRIPT($PROJECT): $*" >&2; exit 1; }
@@ -60,6 +60,16 @@ ping_hc() {
   else
     curl -fsS -m 10 --retry 3 "$url$suffix${HC_QUERY:-}" >/dev/null || say "health ping '$what' failed"
   fi
+}
+
+# The job's Uptime Kuma push monitor: up or down with a short message. The URL
+# holds the monitor's token, so curl reads it from a config on stdin, not argv. Never fatal.
+push_kuma() {
+  local status="$1" message="$2"
+  [ -n "${KUMA_PUSH_URL:-}" ] || return 0
+  printf 'url = "%s"\n' "$KUMA_PUSH_URL" | curl -fsS -m 10 --retry 3 -o /dev/null -G \
+    --data-urlencode "status=$status" --data-urlencode "msg=${message:0:250}" --data-urlencode "ping=" -K - \
+    || say "Uptime Kuma push '$status' failed"
 }
 
 # An alert on every configured channel. Never fatal: the exit code carries the failure.

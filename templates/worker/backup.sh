@@ -18,6 +18,7 @@ fail() {
   say "$*"
   echo "FAILED: $*" >> "$LOG"
   ping_hc "${HC_URL:-}" fail "$LOG"
+  push_kuma down "backup failed: $*"
   alert "backup failed: $*"
   exit 1
 }
@@ -103,6 +104,7 @@ run() {
   forget
   if [ "$(date +%u)" = "${CHECK_WEEKDAY:-7}" ]; then check; fi
   ping_hc "${HC_URL:-}" success "$LOG"
+  push_kuma up "backup ok at $(date -u +%FT%TZ)"
   say "done"
 }
 

@@ -1,0 +1,192 @@
+import type { FleetModel, ProjectModel } from "../model/fleet";
+import { MASTER_SERVICE_PORTS } from "../render/ingress";
+import { statusPageHostname } from "./statusPages";
+
+/**
+ * What Uptime Kuma must hold, derived from the fleet model alone: the monitor
+ * tree (fleet, workers, then tenant → project), the notifications and the
+ * tenants' status pages. Secrets appear only as `${secret:<name>}`
+ * references; the reconciler fills them on the master from a root-only file,
+ * so this document is safe to render, diff and review.
+ */
+export interface KumaDesired {
+  readonly tag: string;
+  readonly notifications: readonly KumaNotification[];
+  readonly monitors: readonly KumaMonitor[];
+  readonly statusPages: readonly KumaStatusPage[];
+}
+
+export type MonitorKind = "group" | "http" | "ping" | "push";
+
+export interface KumaMonitor {
+  /** Stable identity, kept in the monitor's supafleet tag; never a list position. */
+  readonly id: string;
+  readonly name: string;
+  readonly type: MonitorKind;
+  /** The id of the group monitor it sits in. */
+  readonly parent?: string;
+  readonly description: string;
+  readonly interval: number;
+  readonly retryInterval: number;
+  readonly maxretries: number;
+  readonly url?: string;
+  readonly hostname?: string;
+  /** JSON text of request headers, with secret references. */
+  readonly headers?: string;
+  readonly basicAuth?: { readonly user: string; readonly pass: string };
+  readonly acceptedStatusCodes?: readonly string[];
+  readonly pushToken?: string;
+}
+
+export interface KumaNotification {
+  /** Kuma has no tags on notifications: supafleet's own are known by this name. */
+  readonly name: string;
+  readonly config: Readonly<Record<string, string | number | boolean>>;
+}
+
+export interface KumaStatusPage {
+  readonly slug: string;
+  readonly title: string;
+  readonly hostname: string;
+  /** Public groups, each listing monitor ids. */
+  readonly groups: readonly { readonly name: string; readonly monitors: readonly string[] }[];
+}
+
+export const KUMA_TAG = "supafleet";
+export const KUMA_PORT = MASTER_SERVICE_PORTS.status;
+/** cloudflared's metrics server on the master; `/ready` answers 200 once a tunnel connection is up. */
+export const CLOUDFLARED_METRICS = "127.0.0.1:20241";
+
+/** The secret a reference names, filled on the master; see src/monitoring/secrets.ts. */
+export const secretRef = (name: string): string => `\${secret:${name}}`;
+
+export const pushSecret = (id: string): string => `push:${id}`;
+
+/** How often each kind of check runs, in seconds. */
+const EVERY = { probe: 60, agent: 120, backup: 26 * 3600 } as const;
+
+const headers = (h: Record<string, string>): string => JSON.stringify(h, null, 1);
+
+function http(id: string, parent: string, name: string, description: string, url: string, extra: Partial<KumaMonitor> = {}): KumaMonitor {
+  return { id, parent, name, description, type: "http", url, interval: EVERY.probe, retryInterval: 30, maxretries: 2, acceptedStatusCodes: ["200-299"], ...extra };
+}
+
+function push(id: string, parent: string, name: string, description: string, interval: number): KumaMonitor {
+  return { id, parent, name, description, type: "push", interval, retryInterval: 60, maxretries: 0, pushToken: secretRef(pushSecret(id)) };
+}
+
+function ping(id: string, parent: string, name: string, description: string, hostname: string): KumaMonitor {
+  return { id, parent, name, description, type: "ping", hostname, interval: EVERY.probe, retryInterval: 30, maxretries: 2 };
+}
+
+const group = (id: string, name: string, parent?: string): KumaMonitor => ({
+  id,
+  name,
+  type: "group",
+  description: "managed by supafleet",
+  interval: EVERY.probe,
+  retryInterval: EVERY.probe,
+  maxretries: 0,
+  ...(parent !== undefined ? { parent } : {}),
+});
+
+/** The checks of one Supabase service, as a client reaches it: through the gateway with the anon key. */
+const SERVICES = [
+  { key: "auth", path: "/auth/v1/health", what: "Auth (GoTrue) health" },
+  { key: "rest", path: "/rest/v1/", what: "REST (PostgREST) with the anon key" },
+  { key: "storage", path: "/storage/v1/status", what: "Storage status" },
+  { key: "realtime", path: "/realtime/v1/api/ping", what: "Realtime ping" },
+] as const;
+
+export const projectGroupId = (project: string): string => `project/${project}`;
+export const tenantGroupId = (tenant: string): string => `tenant/${tenant}`;
+export const workerGroupId = (worker: string): string => `worker/${worker}`;
+export const backupPushId = (job: string): string => `backup/${job}`;
+export const agentPushId = (worker: string): string => `worker/${worker}/agent`;
+
+function projectMonitors(p: ProjectModel): KumaMonitor[] {
+  const g = projectGroupId(p.name);
+  const key = headers({ apikey: secretRef(`anonKey:${p.name}`) });
+  const wg = `http://${p.worker.address}:${p.ports.gateway}`;
+  return [
+    group(g, `${p.name} (${p.hostnames.api})`, tenantGroupId(p.tenant.slug)),
+    ...SERVICES.map((s) =>
+      http(`${g}/edge/${s.key}`, g, `${p.name} · edge · ${s.key}`, `${s.what} through Cloudflare and the tunnel: https://${p.hostnames.api}${s.path}`, `https://${p.hostnames.api}${s.path}`, { headers: key }),
+    ),
+    ...SERVICES.map((s) =>
+      http(`${g}/wg/${s.key}`, g, `${p.name} · worker ${p.worker.name} · ${s.key}`, `${s.what} straight to the gateway over WireGuard: ${wg}${s.path}`, `${wg}${s.path}`, { headers: key }),
+    ),
+    http(`${g}/studio`, g, `${p.name} · studio`, `Studio through Cloudflare Access (service token) and the dashboard password`, `https://${p.hostnames.studio}/`, {
+      headers: headers({ "CF-Access-Client-Id": secretRef("accessClientId"), "CF-Access-Client-Secret": secretRef("accessClientSecret") }),
+      basicAuth: { user: "supabase", pass: secretRef(`dashboardPassword:${p.name}`) },
+    }),
+    push(backupPushId(p.name), g, `${p.name} · nightly backup`, `Pushed by the backup job after each run; silent for 26 h means no backup ran`, EVERY.backup),
+  ];
+}
+
+export function kumaDesired(fleet: FleetModel, alerting: { ntfy?: { server: string; topic: string; token: boolean }; telegram?: { chatId: string } }): KumaDesired {
+  const accessHeaders = headers({ "CF-Access-Client-Id": secretRef("accessClientId"), "CF-Access-Client-Secret": secretRef("accessClientSecret") });
+  const fleetMonitors: KumaMonitor[] = [
+    group("fleet", `Fleet ${fleet.env}: master and workers`),
+    http("fleet/n8n", "fleet", "n8n", "n8n's health endpoint through Cloudflare Access (service token)", `https://${fleet.hostnames.n8n}/healthz`, { headers: accessHeaders }),
+    http("fleet/cloudflared", "fleet", "cloudflared", "the tunnel connector on the master: /ready is 200 while it holds a connection to Cloudflare", `http://${CLOUDFLARED_METRICS}/ready`),
+    push(backupPushId(fleet.master.name), "fleet", "master · nightly backup", "Pushed by the master's backup job after each run", EVERY.backup),
+    ...fleet.workers.flatMap((w) => [
+      group(workerGroupId(w.name), `worker ${w.name} (${w.address})`, "fleet"),
+      ping(`${workerGroupId(w.name)}/wireguard`, workerGroupId(w.name), `${w.name} · WireGuard`, `ping over the mesh to ${w.address}`, w.address),
+      push(agentPushId(w.name), workerGroupId(w.name), `${w.name} · health agent`, "Pushed every minute by the worker's health agent: containers, disk, memory, WireGuard; silence means the worker is dead", EVERY.agent),
+    ]),
+  ];
+  const tenants = fleet.config.tenants.filter((t) => fleet.projects.some((p) => p.tenant.slug === t.slug));
+  const tenantMonitors = tenants.flatMap((t) => [group(tenantGroupId(t.slug), `tenant ${t.name}`), ...fleet.projects.filter((p) => p.tenant.slug === t.slug).flatMap(projectMonitors)]);
+
+  const statusPages: KumaStatusPage[] = fleet.config.tenants
+    .filter((t) => t.statusPage)
+    .map((t) => {
+      // A pooled tenant's service is its pool's project.
+      const projects = fleet.projects.filter((p) => p.tenant.slug === t.slug || p.pooledTenants.some((x) => x.slug === t.slug));
+      return {
+        slug: t.slug,
+        title: t.name,
+        hostname: statusPageHostname(t.slug, fleet.domain),
+        groups: projects.map((p) => ({ name: p.hostnames.api, monitors: SERVICES.map((s) => `${projectGroupId(p.name)}/edge/${s.key}`) })),
+      };
+    });
+
+  const notifications: KumaNotification[] = [];
+  if (alerting.ntfy !== undefined) {
+    notifications.push({
+      name: "supafleet/ntfy",
+      config: {
+        type: "ntfy",
+        ntfyserverurl: alerting.ntfy.server.replace(/\/+$/, ""),
+        ntfytopic: alerting.ntfy.topic,
+        ntfyPriority: 4,
+        ntfyAuthenticationMethod: alerting.ntfy.token ? "accessToken" : "none",
+        ...(alerting.ntfy.token ? { ntfyaccesstoken: secretRef("ntfyToken") } : {}),
+      },
+    });
+  }
+  if (alerting.telegram !== undefined) {
+    notifications.push({ name: "supafleet/telegram", config: { type: "telegram", telegramBotToken: secretRef("telegramBotToken"), telegramChatID: alerting.telegram.chatId } });
+  }
+  return { tag: KUMA_TAG, notifications, monitors: [...fleetMonitors, ...tenantMonitors], statusPages };
+}
+
+/** The monitor set as a reviewer reads it in out/<env>/monitoring/monitors.txt: one line each, indented by group. */
+export function renderMonitorList(d: KumaDesired): string {
+  const children = new Map<string | undefined, KumaMonitor[]>();
+  for (const m of d.monitors) children.set(m.parent, [...(children.get(m.parent) ?? []), m]);
+  const lines: string[] = [];
+  const walk = (parent: string | undefined, depth: number): void => {
+    for (const m of children.get(parent) ?? []) {
+      const target = m.url ?? m.hostname ?? (m.type === "push" ? `push, silent after ${m.interval} s` : "");
+      lines.push(`${"  ".repeat(depth)}${m.type === "group" ? "▸" : "-"} ${m.id}  [${m.type}]${target ? `  ${target}` : ""}`);
+      walk(m.id, depth + 1);
+    }
+  };
+  walk(undefined, 0);
+  const pages = d.statusPages.map((p) => `status page ${p.slug} at https://${p.hostname}/: ${p.groups.flatMap((g) => g.monitors).join(", ")}`);
+  const notes = d.notifications.map((n) => `notification ${n.name} (${String(n.config.type)}), on every monitor above`);
+  return [`# Uptime Kuma: ${d.monitors.length} monitors, tagged "${d.tag}"`, ...lines, "", ...notes, ...pages, ""].join("\n");
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# supafleet: the worker's health agent, run every minute by a systemd timer
+# (not a daemon). It checks every deployed project's containers (state, Docker
+# health, restarts since the last run), disk and memory headroom, and the age
+# of the WireGuard handshake with the hub, then pushes up or down with a short
+# reason to its Uptime Kuma push monitor. Silence means the worker is dead.
+#   health-agent.sh [settings file]     default /etc/supafleet/health-agent.env
+set -euo pipefail
+
+die() { echo "health-agent: $*" >&2; exit 1; }
+CONF="${1:-/etc/supafleet/health-agent.env}"
+[ -r "$CONF" ] || die "cannot read $CONF"
+set -a
+# shellcheck disable=SC1090
+. "$CONF"
+set +a
+: "${PUSH_URL:?$CONF sets no PUSH_URL}"
+PROJECTS_DIR="${PROJECTS_DIR:-/opt/supafleet/projects}"
+STATE_DIR="${STATE_DIR:-/var/lib/supafleet/health-agent}"
+DISK_PATH="${DISK_PATH:-/var/lib/docker}"
+DISK_MAX_USED_PCT="${DISK_MAX_USED_PCT:-90}"
+MEM_MIN_AVAILABLE_PCT="${MEM_MIN_AVAILABLE_PCT:-10}"
+MEMINFO="${MEMINFO:-/proc/meminfo}"
+# WireGuard re-handshakes every two minutes while packets flow, and the hub's keepalive keeps them flowing.
+HANDSHAKE_MAX_AGE="${HANDSHAKE_MAX_AGE:-300}"
+for bin in docker curl df wg awk; do command -v "$bin" >/dev/null || die "missing $bin"; done
+install -d -m 0700 "$STATE_DIR"
+
+problems=()
+projects=0 containers=0
+restarts_now="$STATE_DIR/restarts.new"
+: > "$restarts_now"
+for dir in "$PROJECTS_DIR"/*/; do
+  [ -e "$dir/releases/current" ] || continue
+  project=$(basename "$dir")
+  projects=$((projects + 1))
+  names=$(docker ps -a --filter "label=com.docker.compose.project=$project" --format '{{.Names}}')
+  if [ -z "$names" ]; then
+    problems+=("$project has no containers")
+    continue
+  fi
+  while IFS= read -r c; do
+    containers=$((containers + 1))
+    read -r state health count < <(docker inspect --format '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.RestartCount}}' "$c")
+    echo "$c $count" >> "$restarts_now"
+    before=$(awk -v c="$c" '$1 == c { print $2 }' "$STATE_DIR/restarts" 2>/dev/null || true)
+    if [ "$state" != running ]; then
+      problems+=("$c $state")
+    elif [ "$health" = unhealthy ]; then
+      problems+=("$c unhealthy")
+    fi
+    if [ -n "$before" ] && [ "$count" -gt "$before" ]; then
+      problems+=("$c restarted $((count - before))x in the last run")
+    fi
+  done <<<"$names"
+done
+mv "$restarts_now" "$STATE_DIR/restarts"
+
+disk=$(df -P "$DISK_PATH" | awk 'NR == 2 { sub("%", "", $5); print $5 }')
+[[ "$disk" =~ ^[0-9]+$ ]] || die "cannot read disk use of $DISK_PATH"
+[ "$disk" -le "$DISK_MAX_USED_PCT" ] || problems+=("disk ${disk}% used ($DISK_PATH)")
+
+mem=$(awk '$1 == "MemTotal:" { t = $2 } $1 == "MemAvailable:" { a = $2 } END { if (t > 0) printf "%d", a * 100 / t }' "$MEMINFO")
+[[ "$mem" =~ ^[0-9]+$ ]] || die "cannot read memory from $MEMINFO"
+[ "$mem" -ge "$MEM_MIN_AVAILABLE_PCT" ] || problems+=("memory ${mem}% available")
+
+latest=$(wg show wg0 latest-handshakes | awk '{ print $2 }' | sort -n | tail -n 1)
+if [ -z "$latest" ] || [ "$latest" = 0 ]; then
+  problems+=("no WireGuard handshake with the hub")
+  wgage="never"
+else
+  age=$(( $(date +%s) - latest ))
+  wgage="${age}s"
+  [ "$age" -le "$HANDSHAKE_MAX_AGE" ] || problems+=("WireGuard handshake ${age}s old")
+fi
+
+if [ "${#problems[@]}" -gt 0 ]; then
+  status=down
+  msg=$(IFS=';'; echo "${problems[*]}" | sed 's/;/; /g')
+else
+  status=up
+  msg="ok: $projects projects, $containers containers; disk ${disk}%, memory ${mem}% free, handshake $wgage"
+fi
+
+# The push URL holds the monitor's token: it goes to curl as a config on stdin, never in argv.
+printf 'url = "%s"\n' "$PUSH_URL" | curl -fsS -m 10 --retry 2 -o /dev/null -G \
+  --data-urlencode "status=$status" --data-urlencode "msg=${msg:0:250}" --data-urlencode "ping=" -K - \
+  || die "could not reach Uptime Kuma to report: $status: $msg"
+echo "health-agent: $status: $msg"
