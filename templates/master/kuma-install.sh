@@ -41,6 +41,8 @@ if [ ! -e "$DIR/data/.supafleet-admin" ]; then
   [ "$ready" = 1 ] || die "Kuma did not start in its setup container within 180 s: $(docker logs --tail 20 "$SETUP" 2>&1)"
   jq '{url: "http://127.0.0.1:3001", username: .admin.username, password: .admin.password, setup: true, desired: null}' <<<"$payload" \
     | docker exec -i -e NODE_PATH=/app/node_modules "$SETUP" node /supafleet/kuma-reconcile.cjs >/dev/null
+  # A clean stop, so SQLite closes its database before the real Kuma opens it.
+  docker stop -t 30 "$SETUP" >/dev/null
   docker rm -f "$SETUP" >/dev/null
   trap - EXIT
   touch "$DIR/data/.supafleet-admin"
