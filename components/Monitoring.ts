@@ -35,10 +35,13 @@ export class Monitoring extends FleetComponent {
   readonly adminPassword: pulumi.Output<string>;
   readonly adminUser = ADMIN;
   readonly reconcile: command.remote.Command;
+  /** Tenants' public status pages, as URLs. */
+  readonly statusPages: string[];
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("supafleet:index:Monitoring", name, opts);
     const connection = masterConnection(args.ssh);
+    this.statusPages = args.desired.statusPages.map((p) => `https://${p.hostname}/`);
 
     // Kuma refuses a password without letters and digits both.
     const admin = this.child("admin-password");

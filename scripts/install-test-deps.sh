@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite drives for real, and Node.js when
-# the machine has none new enough. Debian 12, as root (or with sudo).
+# Installs the Debian packages the test suite drives for real, Node.js when the
+# machine has none new enough, and the add-on servers the tests start (Uptime
+# Kuma, from the npm registry, into tests/addons). Debian 12, as root (or sudo).
 # Recommended packages are skipped: wireguard's would pull a kernel image.
 set -euo pipefail
 
@@ -18,6 +19,8 @@ PACKAGES=(
   postgresql-15     # the schema, RLS, migrations, passwords and backups run on a real server
   restic            # backups, retention, checks and restores, for real (Debian's 0.14)
   lua5.1            # Kong's request-transformer templates are Lua
+  python3 make g++  # node-gyp builds Uptime Kuma's SQLite driver for the monitoring tests
+  curl              # the health agent and backup scripts push with it
 )
 
 if [ "$(id -u)" -eq 0 ]; then
@@ -42,3 +45,8 @@ if node -e 'const [a, b] = process.versions.node.split(".").map(Number); process
 else
   "${SUDO[@]}" bash "$(dirname "$0")/install-node.sh" --prefix /usr/local
 fi
+
+# The real add-on servers, pinned by tests/addons/package-lock.json. Kuma builds its
+# SQLite driver from source here (a few minutes), so it is installed now, not in the suite.
+( cd "$(dirname "$0")/../tests/addons" && npm ci --no-audit --no-fund --loglevel=error )
+echo "install-test-deps: installed the test add-ons in tests/addons (Uptime Kuma)"

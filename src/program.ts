@@ -218,5 +218,11 @@ export function stackOutputs(fleet: Fleet): Record<string, unknown> {
     operatorWireguardConfigs: fleet.master.operatorConfigs,
     automationServiceToken: pulumi.secret({ clientId: fleet.tunnel.serviceTokenId, clientSecret: fleet.tunnel.serviceTokenSecret }),
     backupRepositories: Object.fromEntries([...fleet.backups].map(([name, b]) => [name, b.repository])),
+    monitoring: {
+      url: `https://${fleet.model.hostnames.status}`,
+      adminUser: fleet.monitoring.adminUser,
+      adminPassword: pulumi.secret(fleet.monitoring.adminPassword),
+      statusPages: fleet.monitoring.statusPages,
+    },
   };
 }

@@ -37,21 +37,38 @@ function forcesReplace(type: string, paths: readonly string[]): boolean {
 }
 
 // Fields that name an element of a list, so a diff matches list items by identity, not position.
-const IDENTITY = ["hostname", "name", "path", "description", "id"] as const;
+const IDENTITY = ["hostname", "name", "path", "description"] as const;
 
 function identityOf(v: unknown): string | undefined {
   if (v === null || typeof v !== "object") return undefined;
   const o = v as Record<string, unknown>;
+  // An element with an id of its own (a monitor, a policy reference) is known by it alone.
+  if (typeof o.id === "string") return o.id;
   const parts = IDENTITY.filter((k) => typeof o[k] === "string").map((k) => String(o[k]));
   if (parts.length > 0) return parts.join("|");
   // A rule with no name of its own, such as the tunnel's catch-all, is known by where it goes.
   return typeof o.service === "string" ? o.service : undefined;
 }
 
+function jsonDocument(text: string): object | undefined {
+  if (!/^\s*[[{]/.test(text)) return undefined;
+  try {
+    return JSON.parse(text) as object;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Paths at which two input values differ. */
 export function diffValues(a: unknown, b: unknown, path = ""): string[] {
   // Compared leaf by leaf: serialising every subtree at every level would redo the same work once per depth.
   if (a === b) return [];
+  // A JSON document passed as a string (a command's stdin) is compared as the structure it is.
+  if (typeof a === "string" && typeof b === "string") {
+    const ja = jsonDocument(a);
+    const jb = jsonDocument(b);
+    if (ja !== undefined && jb !== undefined) return diffValues(ja, jb, path);
+  }
   if (Array.isArray(a) && Array.isArray(b)) {
     const ids = (xs: unknown[]): (string | undefined)[] => xs.map(identityOf);
     const ia = ids(a);

@@ -36,6 +36,7 @@ function settings(overrides: Partial<Record<string, string>> = {}): string {
     dbContainer: "ops-db",
     paths: [storage],
     retention: { daily: 7, weekly: 4, monthly: 6 },
+    kumaPushUrl: listener.url("/kuma/push/opsbackuptoken"),
     hcUrl: listener.url("/hc/ops-backup"),
     drillHcUrl: listener.url("/hc/ops-drill"),
     ntfyUrl: listener.url("/ntfy/fleet"),
@@ -141,6 +142,10 @@ describe("backup.sh", () => {
     // healthchecks.io creates the check on its first ping.
     expect(hc.map((h) => h.query)).toEqual(["create=1", "create=1"]);
     expect(listener.take("/ntfy")).toEqual([]);
+    // Uptime Kuma's push monitor for the job hears "up".
+    const kuma = listener.take("/kuma/push/opsbackuptoken");
+    expect(kuma.map((k) => new URLSearchParams(k.query).get("status"))).toEqual(["up"]);
+    expect(new URLSearchParams(kuma[0]!.query).get("msg")).toMatch(/^backup ok at \d{4}-\d\d-\d\dT/);
   });
 
   it("after the database is dropped, restores it with every table checksum equal", async () => {
@@ -186,6 +191,9 @@ describe("backup.sh", () => {
     expect(hc.map((h) => h.path)).toEqual(["/hc/ops-backup/start", "/hc/ops-backup/fail"]);
     expect(hc[1]!.body).toContain("FAILED: the database dump failed");
     expect(listener.take("/ntfy/fleet")[0]!.body).toContain("backup failed: the database dump failed");
+    const kuma = listener.take("/kuma/push/opsbackuptoken");
+    expect(kuma.map((k) => new URLSearchParams(k.query).get("status"))).toEqual(["down"]);
+    expect(new URLSearchParams(kuma[0]!.query).get("msg")).toContain("backup failed: the database dump failed");
     const tg = listener.take("/tg/botbot-token/sendMessage");
     expect(decodeURIComponent(tg[0]!.body.replaceAll("+", " "))).toContain("supafleet: ops: backup failed");
   });

@@ -49,7 +49,9 @@ afterAll(() => {
 });
 
 describe("reconciling Uptime Kuma with the staging fleet", () => {
-  const doc = stackDoc("staging") as Doc;
+  const doc = clone(stackDoc("staging")) as Doc;
+  // One tenant asks for a public status page.
+  doc["supafleet:tenants"].find((t: Doc) => t.projects?.some((p: Doc) => p.name === "smarteros")).statusPage = true;
   const desired = desiredFor(doc);
   let foreignId: number;
 
@@ -66,7 +68,7 @@ describe("reconciling Uptime Kuma with the staging fleet", () => {
     const r = run(desired);
     expect(r.stderr).toMatch(/Kuma 2\.0\.0-dev\.0: \d+ created, 0 updated, 0 deleted, 0 unchanged/);
     expect(r.status).toBe(0);
-    expect(r.summary.created.sort()).toEqual([...desired.monitors.map((m) => m.id), "supafleet/ntfy", "supafleet/telegram"].sort());
+    expect(r.summary.created.sort()).toEqual([...desired.monitors.map((m) => m.id), "supafleet/ntfy", "supafleet/telegram", "status page smarteros"].sort());
 
     const monitors = await client.monitors();
     expect(managedIds(monitors)).toEqual(desired.monitors.map((m) => m.id).sort());
@@ -86,6 +88,16 @@ describe("reconciling Uptime Kuma with the staging fleet", () => {
     const rest = monitors.find((m) => tagOf(m) === "project/ops/edge/rest")!;
     expect(JSON.parse(rest.headers!)).toEqual({ apikey: "value-of-anonKey:ops" });
     expect(monitors.find((m) => tagOf(m) === "worker/w1/agent")!.pushToken).toMatch(/^tok/);
+  });
+
+  it("publishes the tenant's status page with its own projects' API checks and nothing else", async () => {
+    const page = desired.statusPages[0]!;
+    const res = await fetch(`${kuma.url}/api/status-page/${page.slug}`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { config: { title: string }; publicGroupList: { name: string; monitorList: { name: string }[] }[] };
+    expect(body.config.title).toBe(page.title);
+    expect(body.publicGroupList.map((g) => g.name)).toEqual(["smarteros.techhilfe.dev"]);
+    expect(body.publicGroupList[0]!.monitorList.map((m) => m.name).sort()).toEqual(["auth", "realtime", "rest", "storage"].map((s) => `smarteros · edge · ${s}`).sort());
   });
 
   it("a second reconcile changes nothing", () => {

@@ -12,6 +12,20 @@ let base: Snapshot;
 
 const names = (changes: Change[], kind: Change["kind"]): string[] => changes.filter((c) => c.kind === kind).map((c) => c.name).sort();
 
+/**
+ * The monitoring changes a fleet change may make: the monitor set gains or
+ * loses exactly the owners' monitors (and the digest of the secrets file
+ * moves), and the secrets file on the master is rewritten.
+ */
+function expectOnlyMonitorsOf(changes: Change[], owners: RegExp): void {
+  const reconcile = changes.find((c) => c.name === "monitoring-reconcile")!;
+  expect(reconcile.kind).toBe("update");
+  const monitors = reconcile.paths.filter((p) => p !== "stdin.secretsDigest");
+  expect(monitors.length).toBeGreaterThan(0);
+  for (const p of monitors) expect(p, p).toMatch(new RegExp(`^stdin\\.monitors\\[(${owners.source})[\\]/]`));
+  expect(changes.find((c) => c.name === "monitoring-secrets")).toMatchObject({ kind: "update", paths: ["stdin"] });
+}
+
 /** A resource belongs to a project (or worker) when its name is that name or starts with it. */
 const belongsTo = (name: string, owner: string): boolean => name === owner || name.startsWith(`${owner}-`) || name.startsWith(`edge-dns-${owner}`) || name.startsWith(`edge-app-${owner}-`);
 
@@ -42,8 +56,11 @@ describe("blast radius in prod", () => {
     expect(names(changes, "delete")).toEqual([]);
     expect(names(changes, "replace")).toEqual([]);
     const updates = changes.filter((c) => c.kind === "update");
-    expect(updates.map((u) => u.name)).toEqual(["edge-config"]);
+    expect(updates.map((u) => u.name)).toEqual(["edge-config", "monitoring-reconcile", "monitoring-secrets"]);
     expect(updates[0]!.paths).toEqual(["config.ingresses[kita-studio.techhilfepro.de]", "config.ingresses[kita.techhilfepro.de]"]);
+    // Its monitors are added, and nobody else's change.
+    expectOnlyMonitorsOf(changes, /project\/kita|tenant\/kita-sonnenschein|backup\/kita/);
+    expect(updates[1]!.paths).toEqual(expect.arrayContaining(["stdin.monitors[project/kita/edge/rest]", "stdin.monitors[project/kita/wg/rest]", "stdin.monitors[project/kita/studio]", "stdin.monitors[backup/kita]"]));
   });
 
   it("adding a dedicated project adds its worker and updates only the ingress and the hub's peer set", async () => {
@@ -61,9 +78,10 @@ describe("blast radius in prod", () => {
     expect(names(changes, "create")).toEqual(expect.arrayContaining(["stadtwerke-dedicated", "stadtwerke-dedicated-server", "stadtwerke-dedicated-wireguard-key"]));
     expect(names(changes, "replace")).toEqual([]);
     expect(names(changes, "delete")).toEqual([]);
-    expect(names(changes, "update")).toEqual(["edge-config", "master-hub-sync"]);
+    expect(names(changes, "update")).toEqual(["edge-config", "master-hub-sync", "monitoring-reconcile", "monitoring-secrets"]);
     const hub = changes.find((ch) => ch.name === "master-hub-sync")!;
-    expect(hub.paths).toEqual(["stdin"]);
+    expect(hub.paths).toEqual(["stdin.nftables", "stdin.peers"]);
+    expectOnlyMonitorsOf(changes, /project\/stadtwerke|tenant\/stadtwerke|backup\/stadtwerke|worker\/stadtwerke-dedicated/);
   });
 
   it("removing a worker and its project removes only theirs, and leaves every other server's inputs alone", async () => {
@@ -75,7 +93,8 @@ describe("blast radius in prod", () => {
     expect(names(changes, "delete")).toEqual(expect.arrayContaining(["w3-server", "praxis-jwt-secret", "edge-dns-praxis"]));
     expect(names(changes, "create")).toEqual([]);
     expect(names(changes, "replace")).toEqual([]);
-    expect(names(changes, "update")).toEqual(["edge-config", "master-hub-sync"]);
+    expect(names(changes, "update")).toEqual(["edge-config", "master-hub-sync", "monitoring-reconcile", "monitoring-secrets"]);
+    expectOnlyMonitorsOf(changes, /project\/praxis|tenant\/praxis-mueller|backup\/praxis|worker\/w3/);
   });
 
   it("adding an operator updates keys and firewalls in place and replaces nothing", async () => {

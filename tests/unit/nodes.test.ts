@@ -101,8 +101,12 @@ describe("adding or removing a worker in prod", () => {
 
     for (const [doc, changed] of [[grown, "w4"], [shrunk, "w3"]] as const) {
       const head = await runDoc("prod", doc);
-      const changes = diffSnapshots(base, head).filter((c) => !c.name.startsWith(`${changed}-`) && c.name !== changed && !c.name.startsWith("praxis") && !c.name.startsWith("edge-"));
-      expect(changes.map((c) => `${c.kind} ${c.name} ${c.paths.join(",")}`)).toEqual(["update master-hub-sync stdin"]);
+      const all = diffSnapshots(base, head);
+      const changes = all.filter((c) => !c.name.startsWith(`${changed}-`) && c.name !== changed && !c.name.startsWith("praxis") && !c.name.startsWith("edge-") && !c.name.startsWith("monitoring-"));
+      expect(changes.map((c) => `${c.kind} ${c.name} ${c.paths.join(",")}`)).toEqual(["update master-hub-sync stdin.nftables,stdin.peers"]);
+      // Monitoring gains or loses that worker's monitors (and, shrinking, its project's) and nothing else.
+      const monitors = all.find((c) => c.name === "monitoring-reconcile")!.paths.filter((p) => p !== "stdin.secretsDigest");
+      for (const p of monitors) expect(p).toMatch(new RegExp(`^stdin\\.monitors\\[(worker/${changed}|project/praxis|tenant/praxis-mueller|backup/praxis)[\\]/]`));
       const before = otherServerInputs(base, changed);
       const after = otherServerInputs(head, changed);
       for (const [k, v] of Object.entries(before)) {

@@ -53,7 +53,7 @@ describe("npm run plan", () => {
     expect(r.status).toBe(0);
     // The diff comes first; the tree stays in out/, named on the last line.
     expect(r.stdout.split("\n")[0]).toMatch(/^### supafleet plan diff: staging \(/);
-    expect(r.stdout).toMatch(/\*\*\d+ to create · 1 to update · 0 to replace · 0 to delete\*\*/);
+    expect(r.stdout).toMatch(/\*\*\d+ to create · 3 to update · 0 to replace · 0 to delete\*\*/);
     expect(r.stdout).toContain("+ create  supafleet:index:SupabaseProject  smarteros-b");
     expect(r.stdout).toContain("~ update  cloudflare:index:ZeroTrustTunnelCloudflaredConfig  edge-config");
     expect(r.stdout).not.toContain("resource tree");

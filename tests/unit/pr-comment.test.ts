@@ -60,13 +60,13 @@ describe("the pull request's plan comment", () => {
     expect(lines[0]).toBe(COMMENT_MARKER);
     expect(lines[1]).toBe("## supafleet offline plan");
     expect(lines[3]).toBe("### supafleet plan diff: prod (main:Pulumi.prod.yaml → Pulumi.prod.yaml)");
-    expect(lines[5]).toMatch(/^\*\*0 to create · 2 to update · 0 to replace · \d+ to delete\*\*$/);
+    expect(lines[5]).toMatch(/^\*\*0 to create · 4 to update · 0 to replace · \d+ to delete\*\*$/);
     expect(lines[7]).toMatch(/^> ⚠️ This change replaces or deletes existing resources/);
     expect(lines[9]).toBe("```diff");
     expect(lines[10]).toMatch(/^- delete {2}\S+/);
     const staged = lines.indexOf("### supafleet plan diff: staging (main:Pulumi.staging.yaml → Pulumi.staging.yaml)");
     expect(staged).toBeGreaterThan(9);
-    expect(lines[staged + 2]).toMatch(/^\*\*\d+ to create · 1 to update · 0 to replace · 0 to delete\*\*$/);
+    expect(lines[staged + 2]).toMatch(/^\*\*\d+ to create · 3 to update · 0 to replace · 0 to delete\*\*$/);
 
     // Every tree line is inside the collapsed block, after every diff.
     const details = lines.findIndex((l) => l.startsWith("<details>"));

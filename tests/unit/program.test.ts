@@ -19,6 +19,7 @@ function expectedCounts(c: Doc): Record<string, number> {
   const opaque = projects.filter((p) => RELEASES[p.release ?? c["supafleet:supabase"].release]!.opaqueKeys).length;
   const generatedOperatorKeys = c["supafleet:operators"].filter((o: Doc) => o.wireguard !== undefined && o.wireguard.publicKey === undefined).length;
   const webhookSources = (c["supafleet:access"]?.webhookSources ?? []).length > 0 ? 1 : 0;
+  const statusPages = c["supafleet:tenants"].filter((t: Doc) => t.statusPage === true).length;
   return {
     "supafleet:index:MasterNode": 1,
     "supafleet:index:WorkerNode": W,
@@ -27,6 +28,7 @@ function expectedCounts(c: Doc): Record<string, number> {
     "supafleet:index:BackupVault": 1,
     "supafleet:index:RlsPolicySet": withPacks,
     "supafleet:index:TunnelIngress": 1,
+    "supafleet:index:Monitoring": 1,
     "hcloud:index/server:Server": 1 + W,
     "hcloud:index/firewall:Firewall": 1 + W,
     "hcloud:index/sshKey:SshKey": 1,
@@ -36,14 +38,15 @@ function expectedCounts(c: Doc): Record<string, number> {
     "tls:index/privateKey:PrivateKey": 1,
     // WireGuard keys (master, workers, operators without their own), the tunnel secret, two S3 keys per project, opaque API keys.
     "random:index/randomBytes:RandomBytes": 1 + W + generatedOperatorKeys + 1 + 2 * P + 2 * opaque,
-    // Seven per project, restic + sub-account per backup job, the Storage Box's own.
-    "random:index/randomPassword:RandomPassword": 7 * P + 2 * (P + 1) + 1,
+    // Seven per project; restic, sub-account and Kuma push token per backup job; the Storage Box's own; each
+    // worker's health agent token; Kuma's admin.
+    "random:index/randomPassword:RandomPassword": 7 * P + 3 * (P + 1) + 1 + W + 1,
     // Per node: ready, authorized keys, backup tools; the hub sync, cloudflared; per project: password, config,
-    // assets, deploy; per backup job: enable; migrations.
-    "command:remote:Command": 3 * (1 + W) + 1 + 1 + 4 * P + (P + 1) + withPacks,
+    // assets, deploy; per backup job: enable; migrations; per worker: health agent; Kuma: install, secrets, reconcile.
+    "command:remote:Command": 3 * (1 + W) + 1 + 1 + 4 * P + (P + 1) + withPacks + W + 3,
     "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared": 1,
     "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig": 1,
-    "cloudflare:index/dnsRecord:DnsRecord": 2 * P + 2,
+    "cloudflare:index/dnsRecord:DnsRecord": 2 * P + 2 + statusPages,
     "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication": P + 2 + 1,
     "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy": 2 + webhookSources,
     "cloudflare:index/zeroTrustAccessServiceToken:ZeroTrustAccessServiceToken": 1,
@@ -94,6 +97,7 @@ for (const stack of ["staging", "prod"]) {
         for (const [k, v] of Object.entries(secrets)) expect(v, `${p.name}.${k}`).toBe("[secret]");
       }
       expect(out.automationServiceToken).toEqual({ clientId: "[secret]", clientSecret: "[secret]" });
+      expect(out.monitoring).toMatchObject({ url: `https://status.${doc["supafleet:domain"]}`, adminUser: "supafleet", adminPassword: "[secret]" });
       const peers = doc["supafleet:operators"].filter((o: Doc) => o.wireguard !== undefined).map((o: Doc) => o.name);
       expect(out.operatorWireguardConfigs).toEqual(Object.fromEntries(peers.map((n: string) => [n, "[secret]"])));
     });

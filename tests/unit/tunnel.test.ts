@@ -49,7 +49,8 @@ describe.each(["staging", "prod"])("the %s tunnel", (stack) => {
       expect(byHost.get(p.hostnames.studio)).toBe(`http://${p.worker.address}:${p.ports.gateway}`);
     }
     expect(byHost.get(`n8n.${doc["supafleet:domain"]}`)).toBe("http://127.0.0.1:5678");
-    expect(byHost.get(`status.${doc["supafleet:domain"]}`)).toBe("http://127.0.0.1:3001");
+    // Kuma listens on the hub's WireGuard address, where the workers' pushes reach it too.
+    expect(byHost.get(`status.${doc["supafleet:domain"]}`)).toBe(`http://${model.wireguard.hub}:3001`);
   });
 
   it("never points a rule at a database or pooler port", () => {
@@ -60,12 +61,14 @@ describe.each(["staging", "prod"])("the %s tunnel", (stack) => {
     }
   });
 
-  it("puts every non-API hostname behind an Access application with an allow policy, and no policy admits everyone", () => {
+  it("puts every non-API hostname but the tenants' status pages behind an Access application with an allow policy, and no policy admits everyone", () => {
     const policies = new Map(of(s, TYPE.policy).map((p) => [p.id!, p]));
     const policyById = (id: string): ResourceNode | undefined => policies.get(id);
     const apps = new Map(of(s, TYPE.app).map((a) => [a.inputs.domain as string, a]));
-    const protectedHosts = ingresses.filter((r) => r.hostname !== undefined && !model.projects.some((p) => p.hostnames.api === r.hostname)).map((r) => r.hostname!);
+    const statusPages = new Set<string>(doc["supafleet:tenants"].filter((t: Doc) => t.statusPage).map((t: Doc) => `status-${t.slug}.${doc["supafleet:domain"]}`));
+    const protectedHosts = ingresses.filter((r) => r.hostname !== undefined && !statusPages.has(r.hostname) && !model.projects.some((p) => p.hostnames.api === r.hostname)).map((r) => r.hostname!);
     expect(protectedHosts.length).toBe(model.projects.length + 2);
+    for (const host of statusPages) expect(apps.has(host), host).toBe(false);
     for (const host of protectedHosts) {
       const app = apps.get(host);
       expect(app, host).toBeDefined();
@@ -86,7 +89,7 @@ describe.each(["staging", "prod"])("the %s tunnel", (stack) => {
   it("has exactly one proxied CNAME to the tunnel per ingress hostname", () => {
     const records = of(s, TYPE.dns);
     const tunnelId = s.outputs.tunnelId as string;
-    expect(records.map((r) => r.inputs.name).sort()).toEqual(ingresses.flatMap((r) => (r.hostname ? [r.hostname] : [])).sort());
+    expect(records.map((r) => r.inputs.name).sort()).toEqual([...new Set(ingresses.flatMap((r) => (r.hostname ? [r.hostname] : [])))].sort());
     for (const r of records) expect(r.inputs).toMatchObject({ type: "CNAME", proxied: true, ttl: 1, content: `${tunnelId}.cfargotunnel.com` });
   });
 

@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { loadFleetConfig } from "../../src/config/load";
+import { buildFleetModel, type FleetModel } from "../../src/model/fleet";
+import { kumaDesired, renderMonitorList } from "../../src/monitoring/kuma";
+import { ingressRules } from "../../src/render/ingress";
+import { validateIngress } from "../../src/render/ingressValidate";
+import { runDoc } from "../helpers/offline";
+import { check, clone, stackDoc, validatorInput, withDeclaredSecrets } from "../helpers/stacks";
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Doc = Record<string, any>;
+
+const modelOf = (doc: Doc, stack = "prod"): FleetModel => buildFleetModel(stack, loadFleetConfig(withDeclaredSecrets(validatorInput(doc, stack))).config);
+const prod = modelOf(stackDoc("prod") as Doc);
+const desired = kumaDesired(prod, { ntfy: { server: "https://ntfy.sh/", topic: "t", token: false }, telegram: { chatId: "-1" } });
+const ids = desired.monitors.map((m) => m.id);
+
+describe("the monitor set of prod", () => {
+  it("gives every project its API checks through the edge and over WireGuard, Studio and a backup heartbeat, in its tenant's group", () => {
+    for (const p of prod.projects) {
+      const g = `project/${p.name}`;
+      expect(desired.monitors.find((m) => m.id === g)).toMatchObject({ type: "group", parent: `tenant/${p.tenant.slug}` });
+      for (const s of ["auth", "rest", "storage", "realtime"]) {
+        expect(desired.monitors.find((m) => m.id === `${g}/edge/${s}`)).toMatchObject({ type: "http", parent: g, url: expect.stringMatching(new RegExp(`^https://${p.hostnames.api.replaceAll(".", "\\.")}/`)) });
+        expect(desired.monitors.find((m) => m.id === `${g}/wg/${s}`)).toMatchObject({ type: "http", parent: g, url: expect.stringMatching(new RegExp(`^http://${p.worker.address.replaceAll(".", "\\.")}:${p.ports.gateway}/`)) });
+      }
+      expect(desired.monitors.find((m) => m.id === `${g}/edge/rest`)!.headers).toContain(`"apikey": "\${secret:anonKey:${p.name}}"`);
+      expect(desired.monitors.find((m) => m.id === `${g}/studio`)).toMatchObject({ url: `https://${p.hostnames.studio}/`, basicAuth: { user: "supabase", pass: `\${secret:dashboardPassword:${p.name}}` } });
+      expect(desired.monitors.find((m) => m.id === `backup/${p.name}`)).toMatchObject({ type: "push", parent: g, pushToken: `\${secret:push:backup/${p.name}}` });
+    }
+  });
+
+  it("watches every worker (WireGuard ping, health agent heartbeat), n8n, cloudflared and the master's backup", () => {
+    for (const w of prod.workers) {
+      expect(desired.monitors.find((m) => m.id === `worker/${w.name}/wireguard`)).toMatchObject({ type: "ping", hostname: w.address });
+      expect(desired.monitors.find((m) => m.id === `worker/${w.name}/agent`)).toMatchObject({ type: "push", interval: 120 });
+    }
+    expect(desired.monitors.find((m) => m.id === "fleet/n8n")!.url).toBe("https://n8n.techhilfepro.de/healthz");
+    expect(desired.monitors.find((m) => m.id === "fleet/cloudflared")!.url).toBe("http://127.0.0.1:20241/ready");
+    expect(ids).toContain("backup/master");
+  });
+
+  it("has unique ids whose parents come first, and holds no secret: only references the master fills", () => {
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const [i, m] of desired.monitors.entries()) if (m.parent !== undefined) expect(ids.indexOf(m.parent), m.id).toBeLessThan(i);
+    const refs = [...JSON.stringify(desired).matchAll(/\$\{secret:([^}]+)\}/g)].map((m) => m[1]);
+    expect(refs.length).toBeGreaterThan(prod.projects.length * 3);
+    expect(desired.notifications.map((n) => n.name)).toEqual(["supafleet/ntfy", "supafleet/telegram"]);
+    expect(desired.notifications[1]!.config.telegramBotToken).toBe("${secret:telegramBotToken}");
+  });
+
+  it("writes a readable monitor list to the render", async () => {
+    const s = await runDoc("prod", stackDoc("prod"));
+    const list = s.files.find((f) => f.path === "monitoring/monitors.txt")!.content;
+    expect(list).toBe(renderMonitorList(kumaDesired(prod, { ntfy: { server: "https://ntfy.sh", topic: "techhilfe-fleet-prod", token: true }, telegram: { chatId: "-1001234567890" } })));
+    expect(list).toMatch(/^ {2}▸ project\/ops {2}\[group\]$/m);
+    expect(list).toContain("status page smarteros at https://status-smarteros.techhilfepro.de/");
+  });
+});
+
+describe("a tenant's status page", () => {
+  const rules = ingressRules(prod);
+  const host = "status-smarteros.techhilfepro.de";
+
+  /** Where cloudflared sends a request: the first rule whose hostname and path match. */
+  const routeOf = (hostname: string, path: string): string => rules.find((r) => (r.hostname === undefined || r.hostname === hostname) && (r.path === undefined || new RegExp(r.path).test(path)))!.service;
+
+  it("is public on its own hostname, for its own page and the files it loads", () => {
+    expect(validateIngress(rules.map((r) => ({ ...(r.hostname ? { hostname: r.hostname } : {}), ...(r.path ? { path: r.path } : {}), service: r.service })))).toEqual([]);
+    for (const path of ["/", "/status/smarteros", "/api/status-page/smarteros", "/api/status-page/heartbeat/smarteros", "/assets/index-5b1c.js", "/icon.svg", "/upload/logo3.png"]) {
+      expect(routeOf(host, path), path).toBe("http://10.100.0.1:3001");
+    }
+  });
+
+  it("reaches nothing else of Kuma: not its login, socket, setup, metrics, pushes or another tenant's page", () => {
+    for (const path of ["/dashboard", "/socket.io/?EIO=4&transport=websocket", "/setup", "/setup-database", "/metrics", "/api/push/abc", "/status/ops", "/api/status-page/ops", "/api/badge/1/status", "/upload/../kuma.db", "/status/smarteros/../../dashboard"]) {
+      expect(routeOf(host, path), path).toBe("http_status:404");
+    }
+  });
+
+  it("is off unless the tenant asks, and then the stack refuses a project subdomain that would take its hostname", () => {
+    expect(prod.config.tenants.filter((t) => t.statusPage).map((t) => t.slug)).toEqual(["smarteros"]);
+    const c = clone(stackDoc("prod")) as Doc;
+    c["supafleet:tenants"][0].projects[0].subdomain = "status-ops";
+    expect(check(c).issues).toContainEqual({ path: "tenants[0].projects[0].subdomain", message: 'must not start with "status-", which tenants\' status pages use' });
+  });
+});
