@@ -48,5 +48,8 @@ fi
 
 # The real add-on servers, pinned by tests/addons/package-lock.json. Kuma builds its
 # SQLite driver from source here (a few minutes), so it is installed now, not in the suite.
-( cd "$(dirname "$0")/../tests/addons" && npm ci --no-audit --no-fund --loglevel=error )
+( while sleep 30; do echo "install-test-deps: still installing the test add-ons…"; done ) &
+heartbeat=$!
+( cd "$(dirname "$0")/../tests/addons" && npm ci --no-audit --no-fund --loglevel=error ) || { kill "$heartbeat"; exit 1; }
+kill "$heartbeat"
 echo "install-test-deps: installed the test add-ons in tests/addons (Uptime Kuma)"

@@ -1,5 +1,6 @@
 import type { RandomPasswordArgs } from "@pulumi/random";
 import type { RetentionConfig } from "../config/schema";
+import { PASSWORD_ROLES } from "../supabase/dbPassword";
 
 /** Hetzner's rules for Storage Box and sub-account passwords, with characters that need no quoting anywhere. */
 export const STORAGE_BOX_PASSWORD: RandomPasswordArgs = { length: 40, special: true, overrideSpecial: "-_.+", minSpecial: 2, minUpper: 2, minLower: 2, minNumeric: 2 };
@@ -13,6 +14,8 @@ export interface BackupSettings {
   /** The project's database container; absent for the master, which has only files. */
   readonly dbContainer?: string;
   readonly paths: readonly string[];
+  /** Which of the paths holds the Vault's root key (the db-config volume): a copy to another environment leaves it. */
+  readonly vaultKeyPath?: string;
   readonly retention: RetentionConfig;
   /** Uptime Kuma's push URL for this job's monitor; it holds the monitor's token. */
   readonly kumaPushUrl?: string;
@@ -36,6 +39,9 @@ export function renderBackupEnv(s: BackupSettings): string {
     ["SFTP_PASSWORD", s.sftpPassword],
     ["DB_CONTAINER", s.dbContainer],
     ["BACKUP_PATHS", s.paths.join(" ")],
+    ["VAULT_KEY_PATH", s.vaultKeyPath],
+    // The roles whose passwords a whole restore sets again from the project's own secrets.
+    ["PASSWORD_ROLES", s.dbContainer !== undefined ? PASSWORD_ROLES.join(" ") : undefined],
     ["KEEP_DAILY", String(s.retention.daily)],
     ["KEEP_WEEKLY", String(s.retention.weekly)],
     ["KEEP_MONTHLY", String(s.retention.monthly)],

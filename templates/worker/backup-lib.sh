@@ -1,14 +1,18 @@
 # supafleet: shared by backup.sh, restore.sh and drill.sh. Sourced, not run.
 # Reads one project's settings from the env file given as $1 (root-only):
-#   PROJECT, RESTIC_REPOSITORY, RESTIC_PASSWORD, [SFTP_PASSWORD], [DB_CONTAINER, DB_NAME],
-#   BACKUP_PATHS, KEEP_DAILY/WEEKLY/MONTHLY, [CHECK_WEEKDAY], [KUMA_PUSH_URL], [HC_URL, DRILL_HC_URL, HC_QUERY],
-#   [NTFY_URL, NTFY_TOKEN], [TELEGRAM_API, TELEGRAM_TOKEN, TELEGRAM_CHAT]
+#   PROJECT, RESTIC_REPOSITORY, RESTIC_PASSWORD, [SFTP_PASSWORD], [READ_ONLY], [DB_CONTAINER, DB_NAME],
+#   BACKUP_PATHS, KEEP_DAILY/WEEKLY/MONTHLY, [CHECK_WEEKDAY], [KUMA_PUSH_URL], [HC_URL, DRILL_HC_URL, COPY_HC_URL, HC_QUERY],
+#   [NTFY_URL, NTFY_TOKEN], [TELEGRAM_API, TELEGRAM_TOKEN, TELEGRAM_CHAT],
+#   [COPY_REPOSITORY, COPY_PASSWORD, COPY_KEEP_DAILY/WEEKLY/MONTHLY, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY]
+# Written for restic 0.14.0, Debian 12's (what the nodes install), and newer.
 
 die() { echo "$SCRIPT($PROJECT): $*" >&2; exit 1; }
 say() { echo "$SCRIPT($PROJECT): $*" >&2; }
 
+# Settings only: a missing tool is reported by require_tools, once the alert channels are known.
 load_config() {
   local file="$1"
+  PROJECT="${PROJECT:-?}"
   [ -n "$file" ] || { echo "$SCRIPT: usage: $SCRIPT <config file> …" >&2; exit 2; }
   [ -r "$file" ] || { echo "$SCRIPT: cannot read $file" >&2; exit 2; }
   set -a
@@ -19,33 +23,77 @@ load_config() {
   : "${RESTIC_REPOSITORY:?$file sets no RESTIC_REPOSITORY}" "${RESTIC_PASSWORD:?$file sets no RESTIC_PASSWORD}"
   DB_NAME="${DB_NAME:-postgres}"
   KEEP_DAILY="${KEEP_DAILY:-7}" KEEP_WEEKLY="${KEEP_WEEKLY:-4}" KEEP_MONTHLY="${KEEP_MONTHLY:-6}"
-  for bin in restic curl jq flock; do command -v "$bin" >/dev/null || die "missing $bin"; done
-  if [ -n "${DB_CONTAINER:-}" ]; then command -v docker >/dev/null || die "missing docker"; fi
+  # systemd gives a service no HOME, and without one restic runs with no cache at all.
+  export RESTIC_CACHE_DIR="${RESTIC_CACHE_DIR:-${SUPAFLEET_CACHE_DIR:-/var/cache/supafleet}/restic}"
+  install -d -m 0700 "$RESTIC_CACHE_DIR" 2>/dev/null || true
   RESTIC_OPTS=()
-  # Storage Box sub-accounts log in with their password over SFTP on port 23.
-  if [[ "$RESTIC_REPOSITORY" == sftp://* && -n "${SFTP_PASSWORD:-}" ]]; then
-    command -v sshpass >/dev/null || die "missing sshpass"
-    local userhost="${RESTIC_REPOSITORY#sftp://}"; userhost="${userhost%%/*}"; userhost="${userhost%:*}"
-    export SSHPASS="$SFTP_PASSWORD"
-    RESTIC_OPTS=(-o "sftp.command=sshpass -e ssh -p 23 -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=/etc/supafleet/backup/known_hosts $userhost -s sftp")
-  fi
+  # A read-only credential cannot write lock files; reads then go without a lock.
+  [ "${READ_ONLY:-0}" = 1 ] && RESTIC_OPTS+=(--no-lock)
   export RESTIC_REPOSITORY RESTIC_PASSWORD
+}
+
+# Prints what is missing, if anything: restic, curl, jq, flock, docker for a database, sshpass for SFTP.
+missing_tools() {
+  local bin missing=()
+  for bin in restic curl jq flock; do command -v "$bin" >/dev/null || missing+=("$bin"); done
+  if [ -n "${DB_CONTAINER:-}" ]; then command -v docker >/dev/null || missing+=(docker); fi
+  if [[ "$RESTIC_REPOSITORY" == sftp://* && -n "${SFTP_PASSWORD:-}" ]]; then command -v sshpass >/dev/null || missing+=(sshpass); fi
+  echo "${missing[*]}"
+}
+
+# Storage Box sub-accounts log in with their password over SFTP on port 23; sshpass reads it from the environment.
+sftp_options() {
+  [[ "$RESTIC_REPOSITORY" == sftp://* && -n "${SFTP_PASSWORD:-}" ]] || return 0
+  local userhost="${RESTIC_REPOSITORY#sftp://}"; userhost="${userhost%%/*}"; userhost="${userhost%:*}"
+  export SSHPASS="$SFTP_PASSWORD"
+  RESTIC_OPTS+=(-o "sftp.command=sshpass -e ssh -p 23 -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile=/etc/supafleet/backup/known_hosts $userhost -s sftp")
 }
 
 r() { restic "${RESTIC_OPTS[@]}" "$@"; }
 
-# restic's documented exit codes; anything else is a failure too.
+# What a restic failure means. restic 0.14 exits 1 for every fatal error, so its
+# message says which; 0.17 and newer also have codes of their own (10, 11, 12).
 restic_meaning() {
-  case "$1" in
-    0) echo "ok" ;;
-    1) echo "the command failed" ;;
-    3) echo "some source data could not be read; the snapshot is incomplete" ;;
-    10) echo "the repository does not exist" ;;
-    11) echo "the repository is locked" ;;
-    12) echo "wrong repository password" ;;
-    130) echo "interrupted" ;;
-    *) echo "unexpected exit code $1" ;;
+  local rc="$1" log="${2:-}" text=""
+  [ -n "$log" ] && [ -f "$log" ] && text=$(tail -n 20 "$log")
+  case "$rc" in
+    0) echo "ok"; return ;;
+    3) echo "some source data could not be read; the snapshot is incomplete"; return ;;
+    10) echo "the repository does not exist"; return ;;
+    11) echo "the repository is locked"; return ;;
+    12) echo "wrong password (or no key found) for the repository"; return ;;
+    130) echo "interrupted"; return ;;
   esac
+  case "$text" in
+    *"wrong password"*) echo "wrong password (or no key found) for the repository" ;;
+    *"already locked"*) echo "the repository is locked by another restic ($(grep -o 'locked [^,]*by PID [0-9]* on [^ ]*' <<<"$text" | tail -n 1 || true))" ;;
+    *"Is there a repository at the following location"*|*"unable to open config file"*) echo "the repository does not exist" ;;
+    *"no space left on device"*) echo "no space left on device" ;;
+    *) echo "exit code $rc: $(tail -n 1 <<<"$text")" ;;
+  esac
+}
+
+# A restic killed by a signal, or the OOM killer, or a full disk leaves its lock
+# behind, and every later forget and check then fails. `unlock` without
+# --remove-all removes only stale locks: older than 30 minutes, or from a process
+# on this host that no longer runs.
+# It also opens the repository, so a wrong password or a missing repository shows here;
+# the caller decides what that means (restic's message is in $1, if given).
+clear_stale_locks() {
+  [ "${READ_ONLY:-0}" = 1 ] && return 0
+  r unlock > /dev/null 2>> "${1:-/dev/null}"
+}
+
+# A value for a curl config file: double-quoted, with \ and " escaped.
+cfg_quote() { local v="${1//\\/\\\\}"; printf '"%s"' "${v//\"/\\\"}"; }
+
+# Every URL or header that holds a secret goes to curl as a config on stdin (-K -),
+# never in argv, where any local user could read it with ps.
+curl_secret() { # <url> [header] -- <curl options…>
+  local url="$1" header="$2"; shift 2
+  [ "$1" = -- ] && shift
+  { printf 'url = %s\n' "$(cfg_quote "$url")"; if [ -n "$header" ]; then printf 'header = %s\n' "$(cfg_quote "$header")"; fi; } |
+    curl -fsS -m 10 --retry 3 -o /dev/null "$@" -K -
 }
 
 # Healthchecks-style pings: /start, success, /fail with the log as body. Never fatal.
@@ -56,19 +104,17 @@ ping_hc() {
   [ "$what" = start ] && suffix="/start"
   [ "$what" = fail ] && suffix="/fail"
   if [ -n "$body" ] && [ -f "$body" ]; then
-    curl -fsS -m 10 --retry 3 --data-binary "@$body" "$url$suffix${HC_QUERY:-}" >/dev/null || say "health ping '$what' failed"
+    curl_secret "$url$suffix${HC_QUERY:-}" "" -- --data-binary "@$body" || say "health ping '$what' failed"
   else
-    curl -fsS -m 10 --retry 3 "$url$suffix${HC_QUERY:-}" >/dev/null || say "health ping '$what' failed"
+    curl_secret "$url$suffix${HC_QUERY:-}" "" -- || say "health ping '$what' failed"
   fi
 }
 
-# The job's Uptime Kuma push monitor: up or down with a short message. The URL
-# holds the monitor's token, so curl reads it from a config on stdin, not argv. Never fatal.
+# The job's Uptime Kuma push monitor: up or down with a short message. Never fatal.
 push_kuma() {
   local status="$1" message="$2"
   [ -n "${KUMA_PUSH_URL:-}" ] || return 0
-  printf 'url = "%s"\n' "$KUMA_PUSH_URL" | curl -fsS -m 10 --retry 3 -o /dev/null -G \
-    --data-urlencode "status=$status" --data-urlencode "msg=${message:0:250}" --data-urlencode "ping=" -K - \
+  curl_secret "$KUMA_PUSH_URL" "" -- -G --data-urlencode "status=$status" --data-urlencode "msg=${message:0:250}" --data-urlencode "ping=" \
     || say "Uptime Kuma push '$status' failed"
 }
 
@@ -76,14 +122,30 @@ push_kuma() {
 alert() {
   local message="$1"
   if [ -n "${NTFY_URL:-}" ]; then
-    local auth=()
-    [ -n "${NTFY_TOKEN:-}" ] && auth=(-H "Authorization: Bearer $NTFY_TOKEN")
-    curl -fsS -m 10 --retry 3 "${auth[@]}" -H "Title: supafleet: $PROJECT" -H "Priority: high" -H "Tags: warning" --data-binary "$message" "$NTFY_URL" >/dev/null || say "ntfy alert failed"
+    curl_secret "$NTFY_URL" "${NTFY_TOKEN:+Authorization: Bearer $NTFY_TOKEN}" -- -H "Title: supafleet: $PROJECT" -H "Priority: high" -H "Tags: warning" --data-binary "$message" \
+      || say "ntfy alert failed"
   fi
   if [ -n "${TELEGRAM_TOKEN:-}" ] && [ -n "${TELEGRAM_CHAT:-}" ]; then
-    curl -fsS -m 10 --retry 3 --data-urlencode "chat_id=$TELEGRAM_CHAT" --data-urlencode "text=supafleet: $PROJECT: $message" \
-      "${TELEGRAM_API:-https://api.telegram.org}/bot$TELEGRAM_TOKEN/sendMessage" >/dev/null || say "telegram alert failed"
+    curl_secret "${TELEGRAM_API:-https://api.telegram.org}/bot$TELEGRAM_TOKEN/sendMessage" "" -- \
+      --data-urlencode "chat_id=$TELEGRAM_CHAT" --data-urlencode "text=supafleet: $PROJECT: $message" || say "telegram alert failed"
   fi
+}
+
+# The last line of every complete dump; a dump without it was cut off.
+DUMP_COMPLETE="-- supafleet-dump-complete"
+
+# Passes a dump through to psql and, unless it ends with the completion mark,
+# appends a statement that fails: with psql's single transaction, nothing of an
+# incomplete dump is kept. Writes the recorded figures, if any, to $1.
+guard_complete() {
+  local stats_out="$1" allow="${2:-0}"
+  awk -v mark="$DUMP_COMPLETE" -v allow="$allow" -v out="$stats_out" '
+    /^-- supafleet-stats: / { s = $0; sub(/^-- supafleet-stats: /, "", s); print s > out }
+    { print; if ($0 != "") last = $0 }
+    END {
+      if (last != mark && allow != 1)
+        print "DO $supafleet$ BEGIN RAISE EXCEPTION '"'"'supafleet: this dump has no completion mark, so it was cut off; nothing of it is kept'"'"'; END $supafleet$;"
+    }'
 }
 
 psql_in_db() {

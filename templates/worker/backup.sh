@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # supafleet: back up one project (or the master) with restic.
-#   backup.sh <config> run      dump roles and database, back up files, apply retention, check weekly
+#   backup.sh <config> run      globals (roles, settings), database, files; retention; the weekly check; the second copy
 #   backup.sh <config> forget   apply retention only
 #   backup.sh <config> check [full]   verify the repository (a rotating fifth of the data, or all of it)
-# Pings start/success/fail, alerts on failure, and exits non-zero on any failure.
+#   backup.sh <config> copy     copy to the second repository and apply its retention
+# Pings start/success/fail, pushes to Uptime Kuma, alerts on failure, and exits non-zero on any failure.
 set -euo pipefail
 SCRIPT=backup
 . "$(dirname "$0")/backup-lib.sh"
@@ -23,29 +24,53 @@ fail() {
   exit 1
 }
 
-# One stdin snapshot from a producer command. A producer that fails leaves no
-# snapshot: the one restic made from its partial output is forgotten at once.
+# Checked after the settings are read, so that a missing tool is reported on every channel.
+missing=$(missing_tools)
+[ -z "$missing" ] || fail "missing $missing on $(hostname)"
+sftp_options
+
+# One stdin snapshot from a producer command. It is written tagged "pending"
+# and loses the tag only once the producer has succeeded, so a snapshot of a
+# failed dump is never what a restore, a drill or the copy takes, even if it
+# cannot be forgotten at once (the next run forgets it).
 stream_snapshot() {
   local kind="$1" filename="$2"; shift 2
   local out rc_producer rc_restic id
   out=$(mktemp)
   set +e
-  "$@" | r backup --stdin --stdin-filename "$filename" "${TAGS[@]}" --tag "kind:$kind" --json > "$out" 2>> "$LOG"
+  "$@" | r backup --stdin --stdin-filename "$filename" "${TAGS[@]}" --tag "kind:$kind" --tag pending --json > "$out" 2>> "$LOG"
   local statuses=("${PIPESTATUS[@]}")
   set -e
   rc_producer="${statuses[0]}" rc_restic="${statuses[1]}"
   id=$(jq -r 'select(.message_type == "summary") | .snapshot_id // empty' "$out" 2>/dev/null | tail -n 1)
   rm -f "$out"
   if [ "$rc_producer" -ne 0 ]; then
-    [ -n "$id" ] && r forget "$id" >> "$LOG" 2>&1 || true
+    if [ -n "$id" ] && ! r forget "$id" >> "$LOG" 2>&1; then
+      say "the partial $kind snapshot ${id:0:8} stays marked pending ($(restic_meaning 1 "$LOG")); the next run forgets it"
+    fi
     fail "the $kind dump failed (exit $rc_producer); no snapshot kept"
   fi
-  [ "$rc_restic" -eq 0 ] || fail "restic backup of $kind: $(restic_meaning "$rc_restic")"
+  [ "$rc_restic" -eq 0 ] || fail "restic backup of $kind: $(restic_meaning "$rc_restic" "$LOG")"
+  r tag --remove pending "$id" >> "$LOG" 2>&1 || fail "the $kind snapshot ${id:0:8} could not be marked complete: $(restic_meaning 1 "$LOG")"
   say "$kind: snapshot ${id:0:8}"
 }
 
+# Pending snapshots left by an earlier failed run that could not forget them.
+drop_pending() {
+  local ids
+  # restic ORs repeated --tag flags and ANDs the tags of one: this asks for pending snapshots of this project only.
+  ids=$(r snapshots --json --host "$PROJECT" --tag "project:$PROJECT,pending" 2>> "$LOG" | jq -r '.[] | select(.tags | index("pending")) | .id') \
+    || fail "cannot list snapshots: $(restic_meaning 1 "$LOG")"
+  [ -z "$ids" ] && return 0
+  # shellcheck disable=SC2086
+  r forget $ids >> "$LOG" 2>&1 || fail "cannot forget the pending snapshots of an earlier failed run: $(restic_meaning 1 "$LOG")"
+  say "forgot $(wc -w <<<"$ids") pending snapshot(s) of an earlier failed run"
+}
+
 # The database dump, and its figures (rows, newest timestamps, checksums) taken
-# in the same repeatable-read snapshot and appended as a final comment line.
+# in the same repeatable-read snapshot. Only a dump that pg_dump finished gets
+# the two trailer lines: the figures, then the completion mark that every
+# restore checks for, so a truncated dump never looks whole.
 dump_database() {
   coproc PSQL { psql_in_db "$DB_NAME" 2>&1; }
   local to="${PSQL[1]}" from="${PSQL[0]}" line snap="" stats=""
@@ -57,38 +82,78 @@ dump_database() {
   [[ "$stats" == \{* ]] || { echo "could not compute table figures: $stats" >&2; return 1; }
   local rc=0
   docker exec "$DB_CONTAINER" pg_dump -U supabase_admin -d "$DB_NAME" --snapshot="$snap" --clean --if-exists --quote-all-identifiers || rc=$?
-  printf -- '-- supafleet-stats: %s\n' "$stats"
   printf '%s\n' "commit;" '\q' >&"$to"
   wait "$PSQL_PID" 2>/dev/null || true
-  return "$rc"
+  [ "$rc" -eq 0 ] || return "$rc"
+  printf -- '-- supafleet-stats: %s\n' "$stats"
+  printf -- '%s\n' "$DUMP_COMPLETE"
 }
 
-dump_roles() {
-  docker exec "$DB_CONTAINER" pg_dumpall -U supabase_admin --roles-only --no-role-passwords
+# The cluster's globals: every role with its attributes, password hash (the
+# repository is encrypted), memberships and settings, then the database-level
+# settings (ALTER DATABASE … SET, ALTER ROLE … IN DATABASE … SET), which
+# pg_dumpall --roles-only leaves out and pg_dump writes only with --create.
+dump_globals() {
+  docker exec "$DB_CONTAINER" pg_dumpall -U supabase_admin --roles-only --quote-all-identifiers || return
+  echo "-- supafleet: database-level settings of \"$DB_NAME\""
+  docker exec "$DB_CONTAINER" pg_dump -U supabase_admin -d "$DB_NAME" --create --schema-only --quote-all-identifiers --exclude-schema='*' \
+    | grep -E '^ALTER (DATABASE|ROLE) .* SET ' || true
+  printf -- '%s\n' "$DUMP_COMPLETE"
 }
 
 forget() {
   local rc=0
   # Grouped by host and tags: each kind (roles, database, files) keeps its own 7/4/6.
   r forget "${TAGS[@]}" --group-by host,tags --keep-daily "$KEEP_DAILY" --keep-weekly "$KEEP_WEEKLY" --keep-monthly "$KEEP_MONTHLY" --prune >> "$LOG" 2>&1 || rc=$?
-  [ "$rc" -eq 0 ] || fail "restic forget: $(restic_meaning "$rc")"
+  [ "$rc" -eq 0 ] || fail "restic forget: $(restic_meaning "$rc" "$LOG")"
 }
 
 check() {
   local rc=0 subset
-  if [ "${1:-}" = full ]; then subset=(--read-data); else subset=(--read-data-subset "$(( $(date +%U) % 5 + 1 ))/5"); fi
+  # Week numbers 08 and 09 are not octal: 10# reads them as decimal.
+  if [ "${1:-}" = full ]; then subset=(--read-data); else subset=(--read-data-subset "$(( 10#$(date +%U) % 5 + 1 ))/5"); fi
   r check "${subset[@]}" >> "$LOG" 2>&1 || rc=$?
-  [ "$rc" -eq 0 ] || fail "restic check found problems: $(restic_meaning "$rc"); see: restic check --read-data"
+  [ "$rc" -eq 0 ] || fail "restic check found problems: $(restic_meaning "$rc" "$LOG"); see: restic check --read-data"
   say "check passed (${subset[*]})"
+}
+
+# The second copy: every snapshot not yet there, then the copy's own retention.
+copy() {
+  [ -n "${COPY_REPOSITORY:-}" ] || return 0
+  : "${COPY_PASSWORD:?the settings name a COPY_REPOSITORY but no COPY_PASSWORD}"
+  ping_hc "${COPY_HC_URL:-}" start
+  local rc=0 source_password="$RESTIC_PASSWORD"
+  # The copy's own password for its own repository; the source's reaches restic through a file descriptor.
+  c() { RESTIC_PASSWORD="$COPY_PASSWORD" restic -r "$COPY_REPOSITORY" "${RESTIC_OPTS[@]}" "$@"; }
+  c cat config > /dev/null 2>> "$LOG" || copy_failed "cannot open the second repository: $(restic_meaning 1 "$LOG")"
+  c unlock > /dev/null 2>&1 || true
+  c copy --from-repo "$RESTIC_REPOSITORY" --from-password-file <(printf '%s' "$source_password") "${TAGS[@]}" >> "$LOG" 2>&1 || rc=$?
+  [ "$rc" -eq 0 ] || copy_failed "restic copy: $(restic_meaning "$rc" "$LOG")"
+  c forget "${TAGS[@]}" --group-by host,tags \
+    --keep-daily "${COPY_KEEP_DAILY:-$KEEP_DAILY}" --keep-weekly "${COPY_KEEP_WEEKLY:-$KEEP_WEEKLY}" --keep-monthly "${COPY_KEEP_MONTHLY:-$KEEP_MONTHLY}" --prune >> "$LOG" 2>&1 || rc=$?
+  [ "$rc" -eq 0 ] || copy_failed "restic forget on the second repository: $(restic_meaning "$rc" "$LOG")"
+  ping_hc "${COPY_HC_URL:-}" success "$LOG"
+  say "second copy: up to date"
+}
+
+copy_failed() {
+  say "$*"
+  echo "FAILED: $*" >> "$LOG"
+  ping_hc "${COPY_HC_URL:-}" fail "$LOG"
+  push_kuma down "second copy failed: $*"
+  alert "second copy failed: $*"
+  exit 1
 }
 
 run() {
   exec 9> "${SUPAFLEET_LOCK_DIR:-/run/lock}/supafleet-backup-$PROJECT.lock"
   flock -n 9 || fail "another backup of $PROJECT is still running"
   ping_hc "${HC_URL:-}" start
-  r cat config > /dev/null 2>> "$LOG" || fail "cannot open the repository: $(tail -n 1 "$LOG")"
+  # Opens the repository (a wrong password or a missing one fails here, before anything is dumped) and clears stale locks.
+  clear_stale_locks "$LOG" || fail "cannot open the repository: $(restic_meaning 1 "$LOG")"
+  drop_pending
   if [ -n "${DB_CONTAINER:-}" ]; then
-    stream_snapshot roles roles.sql dump_roles
+    stream_snapshot roles roles.sql dump_globals
     stream_snapshot database database.sql dump_database
   fi
   local paths=() p
@@ -98,7 +163,7 @@ run() {
   if [ "${#paths[@]}" -gt 0 ]; then
     local rc=0
     r backup "${TAGS[@]}" --tag kind:files "${paths[@]}" >> "$LOG" 2>&1 || rc=$?
-    [ "$rc" -eq 0 ] || fail "restic backup of files: $(restic_meaning "$rc")"
+    [ "$rc" -eq 0 ] || fail "restic backup of files: $(restic_meaning "$rc" "$LOG")"
     say "files: backed up ${paths[*]}"
   fi
   forget
@@ -106,11 +171,13 @@ run() {
   ping_hc "${HC_URL:-}" success "$LOG"
   push_kuma up "backup ok at $(date -u +%FT%TZ)"
   say "done"
+  copy
 }
 
 case "$MODE" in
   run) run ;;
-  forget) forget; say "retention applied" ;;
-  check) check "${3:-}" ;;
-  *) die "unknown mode '$MODE' (run, forget, check)" ;;
+  forget) clear_stale_locks "$LOG" || fail "cannot open the repository: $(restic_meaning 1 "$LOG")"; forget; say "retention applied" ;;
+  check) clear_stale_locks "$LOG" || fail "cannot open the repository: $(restic_meaning 1 "$LOG")"; check "${3:-}" ;;
+  copy) copy ;;
+  *) die "unknown mode '$MODE' (run, forget, check, copy)" ;;
 esac

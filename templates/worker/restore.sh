@@ -1,67 +1,242 @@
 #!/usr/bin/env bash
-# supafleet: restore a project's database (and optionally its storage files).
-#   restore.sh <config> --target <database> [--at "YYYY-MM-DD HH:MM"] [--replace] [--storage <dir>]
-# --target names the database to restore into. A new name restores beside the
-# live one (safe, the usual first step); the live database's own name restores
-# in place, and then a safety dump of it is taken first. --at picks the newest
-# snapshot taken at or before that time (UTC); without it, the latest.
+# supafleet: restore a project from its restic repository.
+#
+#   restore.sh <config> --whole [--at TIME | --snapshot ID]
+#       The project's whole state onto this worker, which runs the project's stack (a
+#       fresh worker, or a new project): its roles with their passwords set again from
+#       the project's own secrets, the database-level settings, the database, the storage
+#       files, the Vault key and the edge functions. Then it verifies the result before
+#       reporting success. This is the "a worker is gone" command (docs/backups.md).
+#
+#   restore.sh <config> --target <database> [--at TIME | --snapshot ID] [--replace] [--storage DIR]
+#       The database alone. A new name restores beside the live database (safe, the usual
+#       first step); the live database's own name restores in place, after a safety dump.
+#       Roles the dump needs and the cluster lacks are created first; existing roles are
+#       left as they are. --storage also restores the files under DIR.
+#
+# --at picks the newest snapshot taken at or before that time (UTC); --snapshot names a
+# database snapshot; without either, the latest. Snapshots of a failed run (tagged
+# "pending") are never taken. A dump without its completion mark is refused, and
+# because it is applied in one transaction, nothing of it is kept.
+#
+# For seeding another project (src/backup/seed.ts): --no-vault-key leaves the Vault key
+# (and empties vault.secrets, which no other key can read), --anonymise FILE runs FILE's
+# SQL after the data is restored and verified.
 set -euo pipefail
 SCRIPT=restore
 . "$(dirname "$0")/backup-lib.sh"
 load_config "${1:-}"
 shift || true
 
-TARGET="" AT="" REPLACE=0 STORAGE_DIR=""
+TARGET="" AT="" SNAPSHOT_ID="" REPLACE=0 STORAGE_DIR="" WHOLE=0 VAULT_KEY=1 ANONYMISE="" ALLOW_UNMARKED=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --target) TARGET="${2:?--target needs a database name}"; shift 2 ;;
     --at) AT="${2:?--at needs a time}"; shift 2 ;;
+    --snapshot) SNAPSHOT_ID="${2:?--snapshot needs a snapshot id}"; shift 2 ;;
     --replace) REPLACE=1; shift ;;
     --storage) STORAGE_DIR="${2:?--storage needs a directory}"; shift 2 ;;
+    --whole) WHOLE=1; shift ;;
+    --no-vault-key) VAULT_KEY=0; shift ;;
+    --anonymise) ANONYMISE="${2:?--anonymise needs an SQL file}"; shift 2 ;;
+    --allow-unmarked) ALLOW_UNMARKED=1; shift ;;
     *) die "unknown argument '$1'" ;;
   esac
 done
-[ -n "$TARGET" ] || die "--target <database> is required"
-[[ "$TARGET" =~ ^[a-z_][a-z0-9_]*$ ]] || die "--target must be a plain database name"
 [ -n "${DB_CONTAINER:-}" ] || die "this config has no database"
+if [ "$WHOLE" = 1 ]; then
+  [ -z "$TARGET" ] || [ "$TARGET" = "$DB_NAME" ] || die "--whole restores into the project's own database ($DB_NAME); leave out --target"
+  TARGET="$DB_NAME"
+fi
+[ -n "$TARGET" ] || die "--target <database> or --whole is required"
+[[ "$TARGET" =~ ^[a-z_][a-z0-9_]*$ ]] || die "--target must be a plain database name"
+[ -z "$AT" ] || [ -z "$SNAPSHOT_ID" ] || die "give --at or --snapshot, not both"
+[ -z "$ANONYMISE" ] || [ -r "$ANONYMISE" ] || die "cannot read $ANONYMISE"
+missing=$(missing_tools)
+[ -z "$missing" ] || die "missing $missing"
+sftp_options
 
-# The snapshot of a kind taken at or before --at (or the latest), as "id time".
-pick() {
-  local kind="$1" limit="9999-12-31T23:59:59Z"
-  [ -n "$AT" ] && limit=$(date -u -d "$AT" +%Y-%m-%dT%H:%M:%SZ)
-  r snapshots --json --host "$PROJECT" --tag "project:$PROJECT,kind:$kind" |
-    jq -r --arg limit "$limit" '[.[] | select(.time[0:19] + "Z" <= $limit)] | max_by(.time) // empty | "\(.short_id) \(.time)"'
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+clear_stale_locks "$WORK/unlock.err" || die "cannot open the repository: $(restic_meaning 1 "$WORK/unlock.err")"
+
+# Every complete snapshot of the project, listed once (each restic call pays for its key derivation).
+r snapshots --json --host "$PROJECT" --tag "project:$PROJECT" > "$WORK/snapshots" 2> "$WORK/snapshots.err" \
+  || die "cannot list the snapshots: $(restic_meaning 1 "$WORK/snapshots.err")"
+# Those of one kind, as "short-id id time", oldest first.
+snapshots_of() {
+  jq -r --arg kind "kind:$1" '[.[] | select((.tags // []) | (index($kind) and (index("pending") | not)))] | sort_by(.time)[] | "\(.short_id) \(.id) \(.time)"' "$WORK/snapshots"
+}
+epoch() { date -u -d "$1" +%s; }
+
+# The database snapshot, then the roles and files of the same run: roles are taken
+# just before the database, files just after it.
+snapshots_of database > "$WORK/db"
+[ -s "$WORK/db" ] || die "no database snapshot in $RESTIC_REPOSITORY"
+if [ -n "$SNAPSHOT_ID" ]; then
+  read -r DB_SNAP _ DB_TIME < <(awk -v id="$SNAPSHOT_ID" 'index($1, id) == 1 || index($2, id) == 1' "$WORK/db" | tail -n 1) || true
+  [ -n "${DB_SNAP:-}" ] || die "no complete database snapshot $SNAPSHOT_ID"
+else
+  limit=$(date -u -d "${AT:-9999-12-31 23:59:59}" +%s 2>/dev/null) || die "cannot read the time '$AT'"
+  DB_SNAP="" DB_TIME=""
+  while read -r short _ time; do [ "$(epoch "$time")" -le "$limit" ] && DB_SNAP="$short" DB_TIME="$time"; done < "$WORK/db"
+  [ -n "$DB_SNAP" ] || die "no database snapshot at or before $AT"
+fi
+db_epoch=$(epoch "$DB_TIME")
+ROLES_SNAP=""
+while read -r short _ time; do [ "$(epoch "$time")" -le "$db_epoch" ] && ROLES_SNAP="$short"; done < <(snapshots_of roles)
+FILES_SNAP=""
+while read -r short _ time; do
+  t=$(epoch "$time")
+  if [ "$t" -le "$db_epoch" ]; then FILES_SNAP="$short"; elif [ "$t" -le $((db_epoch + 6 * 3600)) ]; then FILES_SNAP="$short"; break; fi
+done < <(snapshots_of files)
+say "database snapshot $DB_SNAP (taken $DB_TIME)${ROLES_SNAP:+, roles $ROLES_SNAP}${FILES_SNAP:+, files $FILES_SNAP}"
+
+# Roles and settings. In a whole restore every role takes its backed-up attributes,
+# memberships and settings; otherwise only missing roles are created, so that a
+# restore beside the live database never touches the roles the project runs with.
+apply_globals() {
+  local mode="$1"
+  if [ -z "$ROLES_SNAP" ]; then
+    [ "$mode" = missing ] && return 0
+    die "no roles snapshot at or before the database snapshot"
+  fi
+  r dump "$ROLES_SNAP" /roles.sql > "$WORK/roles.sql" || die "cannot read roles snapshot $ROLES_SNAP"
+  [ "$ALLOW_UNMARKED" = 1 ] || grep -qxF -- "$DUMP_COMPLETE" "$WORK/roles.sql" || die "roles snapshot $ROLES_SNAP is incomplete"
+  psql_in_db postgres -c "select rolname from pg_roles" > "$WORK/existing"
+  awk -v mode="$mode" -v target="$TARGET" -v existing="$WORK/existing" '
+    BEGIN { while ((getline n < existing) > 0) have[n] = 1 }
+    function role(line,   m) { if (match(line, /^(CREATE|ALTER) ROLE "[^"]+"/)) { m = substr(line, RSTART, RLENGTH); sub(/^(CREATE|ALTER) ROLE "/, "", m); sub(/"$/, "", m); return m } return "" }
+    /^CREATE ROLE "/ { if (role($0) in have) next; print; created[role($0)] = 1; next }
+    /^ALTER ROLE "[^"]+" IN DATABASE "[^"]+" SET / { sub(/IN DATABASE "[^"]+"/, "IN DATABASE \"" target "\""); print; next }
+    /^ALTER ROLE "/ { if (mode == "missing" && !(role($0) in created)) next; print; next }
+    /^ALTER DATABASE "[^"]+" SET / { sub(/^ALTER DATABASE "[^"]+"/, "ALTER DATABASE \"" target "\""); print; next }
+    /^GRANT / { print; next }
+  ' "$WORK/roles.sql" > "$WORK/roles.apply.sql"
+  psql_in_db postgres < "$WORK/roles.apply.sql" > /dev/null 2> "$WORK/roles.err" || die "applying roles failed: $(tail -n 3 "$WORK/roles.err")"
+  say "roles and settings applied ($(grep -c '^CREATE ROLE' "$WORK/roles.apply.sql" || true) created)"
 }
 
-read -r SNAPSHOT TAKEN < <(pick database) || true
-[ -n "${SNAPSHOT:-}" ] || die "no database snapshot ${AT:+at or before $AT }in $RESTIC_REPOSITORY"
-say "restoring database snapshot $SNAPSHOT, taken $TAKEN, into $TARGET"
+# The service roles log in with the project's own generated password, as in its .env.
+reset_passwords() {
+  local env="${PROJECT_ENV:-/opt/supafleet/projects/$PROJECT/secrets/.env}" password
+  [ -r "$env" ] || die "cannot read the project's secrets at $env: deploy the project first (pulumi up)"
+  password=$(sed -n 's/^POSTGRES_PASSWORD="\{0,1\}\([A-Za-z0-9]*\)"\{0,1\}$/\1/p' "$env")
+  [ -n "$password" ] || die "$env holds no POSTGRES_PASSWORD"
+  {
+    echo "do \$supafleet\$ declare r text; begin"
+    echo "  foreach r in array string_to_array('${PASSWORD_ROLES:-postgres supabase_admin authenticator}', ' ') loop"
+    echo "    if exists (select 1 from pg_roles where rolname = r) then execute format('alter role %I with password %L', r, '$password'); end if;"
+    echo "  end loop; end \$supafleet\$;"
+  } | psql_in_db postgres > /dev/null || die "setting the service roles' passwords failed"
+  say "service roles' passwords set from the project's secrets"
+}
 
-exists=$(psql_in_db postgres -c "select 1 from pg_database where datname = '$TARGET'")
-if [ "$TARGET" = "$DB_NAME" ] && [ -n "$exists" ]; then
-  # In place: keep what is there now, first.
-  spool="${SUPAFLEET_SPOOL:-/var/backups/supafleet}/$PROJECT"
-  install -d -m 0700 "$spool"
-  safety="$spool/before-restore-$(date -u +%Y%m%dT%H%M%SZ).sql"
-  docker exec "$DB_CONTAINER" pg_dump -U supabase_admin -d "$DB_NAME" --clean --if-exists > "$safety" || die "safety dump failed; nothing was restored"
-  chmod 0600 "$safety"
-  say "safety dump of the live database: $safety"
-elif [ -n "$exists" ]; then
-  [ "$REPLACE" = 1 ] || die "database $TARGET exists; add --replace to overwrite it"
-  docker exec "$DB_CONTAINER" dropdb -U supabase_admin "$TARGET"
-  docker exec "$DB_CONTAINER" createdb -U supabase_admin "$TARGET"
-else
-  docker exec "$DB_CONTAINER" createdb -U supabase_admin "$TARGET"
+restore_database() {
+  local exists
+  exists=$(psql_in_db postgres -c "select 1 from pg_database where datname = '$TARGET'")
+  if [ "$TARGET" = "$DB_NAME" ] && [ -n "$exists" ]; then
+    local spool="${SUPAFLEET_SPOOL:-/var/backups/supafleet}/$PROJECT" safety
+    install -d -m 0700 "$spool"
+    safety="$spool/before-restore-$(date -u +%Y%m%dT%H%M%SZ).sql"
+    docker exec "$DB_CONTAINER" pg_dump -U supabase_admin -d "$DB_NAME" --clean --if-exists > "$safety" || die "safety dump failed; nothing was restored"
+    chmod 0600 "$safety"
+    say "safety dump of the live database: $safety"
+  elif [ -n "$exists" ]; then
+    [ "$REPLACE" = 1 ] || die "database $TARGET exists; add --replace to overwrite it"
+    docker exec "$DB_CONTAINER" dropdb -U supabase_admin "$TARGET"
+    docker exec "$DB_CONTAINER" createdb -U supabase_admin "$TARGET"
+  else
+    docker exec "$DB_CONTAINER" createdb -U supabase_admin "$TARGET"
+  fi
+  local started
+  started=$(date +%s)
+  # One transaction: a dump cut short (no completion mark) leaves the database as it was.
+  if ! r dump "$DB_SNAP" /database.sql | guard_complete "$WORK/expected" "$ALLOW_UNMARKED" | psql_in_db "$TARGET" --single-transaction > /dev/null 2> "$WORK/restore.err"; then
+    die "restoring snapshot $DB_SNAP into $TARGET failed, and nothing of it was kept: $(grep -v '^$' "$WORK/restore.err" | tail -n 2 | tr '\n' ' ')"
+  fi
+  RTO=$(( $(date +%s) - started ))
+  say "database restored into $TARGET in ${RTO}s"
+}
+
+# The restored tables against the figures recorded when the dump was taken.
+verify_figures() {
+  [ -s "$WORK/expected" ] || { [ "$ALLOW_UNMARKED" = 1 ] && return 0; die "snapshot $DB_SNAP carries no recorded figures"; }
+  printf '%s\n' "$STATS_SQL" | psql_in_db "$TARGET" | jq -S . > "$WORK/actual.json"
+  jq -S . "$WORK/expected" > "$WORK/expected.json"
+  if ! diff "$WORK/expected.json" "$WORK/actual.json" > /dev/null; then
+    jq -r --slurpfile a "$WORK/actual.json" 'to_entries[] | select(.value != $a[0][.key]) | "  \(.key): recorded \(.value) restored \($a[0][.key])"' "$WORK/expected.json" >&2
+    die "the restored database does not match what was recorded when snapshot $DB_SNAP was taken"
+  fi
+  TABLES=$(jq 'length' "$WORK/expected.json")
+}
+
+# Supabase Vault: every secret must decrypt with the key now in place.
+verify_vault() {
+  VAULT="no Vault"
+  [ -n "$(psql_in_db "$TARGET" -c "select 1 from pg_namespace where nspname = 'vault'")" ] || return 0
+  local n
+  if [ "$VAULT_KEY" = 0 ]; then
+    # Another environment's copy: its key stays behind, so its secrets could not be read; they go.
+    psql_in_db "$TARGET" -c "delete from vault.secrets" > /dev/null || die "emptying vault.secrets failed"
+    VAULT="Vault secrets removed (their key stays with the source)"
+    return 0
+  fi
+  n=$(psql_in_db "$TARGET" -c "select count(*) from vault.decrypted_secrets where decrypted_secret is not null" 2> "$WORK/vault.err") \
+    || die "Vault secrets do not decrypt: the Vault key in place is not the one they were written with ($(tail -n 1 "$WORK/vault.err"))"
+  total=$(psql_in_db "$TARGET" -c "select count(*) from vault.secrets")
+  [ "$n" = "$total" ] || die "only $n of $total Vault secrets decrypt"
+  VAULT="$n Vault secrets decrypt"
+}
+
+# The files of the run: storage objects, the Vault key (db-config) and the edge
+# functions, each back where this project keeps it. SOURCE_PATHS names where they
+# were backed up from, when that differs (another project's backup).
+restore_files() {
+  [ -n "$FILES_SNAP" ] || die "no files snapshot to restore storage, functions and the Vault key from"
+  r restore "$FILES_SNAP" --target "$WORK/files" > /dev/null 2>> "$WORK/files.err" || die "restoring files failed: $(tail -n 2 "$WORK/files.err")"
+  local -a from to
+  read -r -a to <<<"${BACKUP_PATHS:-}"
+  read -r -a from <<<"${SOURCE_PATHS:-${BACKUP_PATHS:-}}"
+  [ "${#from[@]}" = "${#to[@]}" ] || die "SOURCE_PATHS and BACKUP_PATHS do not pair up"
+  FILES=0
+  local i
+  for i in "${!to[@]}"; do
+    if [ "$VAULT_KEY" = 0 ] && [ "${to[$i]}" = "${VAULT_KEY_PATH:-}" ]; then say "leaving ${to[$i]} (the Vault key) as it is"; continue; fi
+    [ -d "$WORK/files${from[$i]}" ] || { say "the snapshot has nothing under ${from[$i]}"; continue; }
+    install -d "${to[$i]}"
+    find "${to[$i]}" -mindepth 1 -delete
+    cp -a "$WORK/files${from[$i]}/." "${to[$i]}/"
+    FILES=$(( FILES + $(find "${to[$i]}" -type f | wc -l) ))
+  done
+  say "files of snapshot $FILES_SNAP in place: $FILES files"
+}
+
+if [ "$WHOLE" = 1 ]; then
+  # The project's services stop, so nothing writes while its state comes back; the
+  # database restarts with the Vault key in place (it reads the key when it starts).
+  docker compose -p "$PROJECT" stop > /dev/null || die "cannot stop project $PROJECT's services"
+  restore_files
+  docker compose -p "$PROJECT" start db > /dev/null || die "cannot start $PROJECT's database"
+  for _ in $(seq 1 60); do docker exec "$DB_CONTAINER" pg_isready -U supabase_admin -q && break; sleep 2; done
+  apply_globals all
+  reset_passwords
+  restore_database
+  verify_figures
+  verify_vault
+  [ -z "$ANONYMISE" ] || { psql_in_db "$TARGET" --single-transaction < "$ANONYMISE" > /dev/null || die "the anonymisation failed"; say "anonymised with $(basename "$ANONYMISE")"; }
+  docker compose -p "$PROJECT" start > /dev/null || die "cannot start project $PROJECT's services"
+  echo "restored $PROJECT from snapshot $DB_SNAP (taken $DB_TIME): ${TABLES:-?} tables match the recorded figures; $VAULT; $FILES files; RTO ${RTO}s"
+  exit 0
 fi
 
-started=$(date +%s)
-r dump "$SNAPSHOT" /database.sql | psql_in_db "$TARGET" > /dev/null || die "restore into $TARGET failed"
-say "database restored into $TARGET in $(( $(date +%s) - started ))s"
-
+apply_globals missing
+restore_database
+verify_figures
+echo "restored snapshot $DB_SNAP (taken $DB_TIME) into $TARGET: ${TABLES:-?} tables match the recorded figures; RTO ${RTO}s"
 if [ -n "$STORAGE_DIR" ]; then
-  read -r FILES _ < <(pick files) || true
-  [ -n "${FILES:-}" ] || die "no files snapshot to restore storage from"
+  [ -n "$FILES_SNAP" ] || die "no files snapshot to restore storage from"
   install -d -m 0700 "$STORAGE_DIR"
-  r restore "$FILES" --target "$STORAGE_DIR" > /dev/null || die "restoring files failed"
-  say "files of snapshot $FILES restored under $STORAGE_DIR"
+  r restore "$FILES_SNAP" --target "$STORAGE_DIR" > /dev/null || die "restoring files failed"
+  say "files of snapshot $FILES_SNAP restored under $STORAGE_DIR"
 fi

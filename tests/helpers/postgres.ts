@@ -32,6 +32,23 @@ export class TestPostgres {
   port = 0;
   private dir = "";
 
+  /** `superuser` names the bootstrap superuser, as initdb -U does: supabase_admin in Supabase's image. */
+  constructor(readonly superuser = "postgres") {}
+
+  /** The folder the server keeps its socket in; files the server must read can go there too. */
+  get home(): string {
+    return this.dir;
+  }
+
+  /**
+   * psql's environment over the server's Unix socket, where local connections
+   * are trusted: what `docker exec <db> psql` gets inside Supabase's image,
+   * whatever the passwords are.
+   */
+  socketEnv(user = this.superuser): Record<string, string> {
+    return { PGHOST: this.dir, PGPORT: String(this.port), PGUSER: user, PGDATABASE: "postgres" };
+  }
+
   async start(): Promise<this> {
     this.port = await freePort();
     this.dir = mkdtempSync(join(tmpdir(), "supafleet-pg-"));
@@ -39,7 +56,7 @@ export class TestPostgres {
     if (isRoot()) chownSync(this.dir, uid("postgres"), gid("postgres"));
     const pwfile = join(this.dir, "pw");
     this.asPostgres("sh", ["-c", `umask 077; printf '%s' '${this.superuserPassword}' > ${pwfile}`]);
-    this.asPostgres(`${BIN}/initdb`, ["-D", join(this.dir, "data"), "-U", "postgres", "--pwfile", pwfile, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C"]);
+    this.asPostgres(`${BIN}/initdb`, ["-D", join(this.dir, "data"), "-U", this.superuser, "--pwfile", pwfile, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C"]);
     this.asPostgres(`${BIN}/pg_ctl`, [
       "-D", join(this.dir, "data"), "-l", join(this.dir, "log"), "-w", "-t", "60",
       "-o", `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`,
@@ -56,7 +73,7 @@ export class TestPostgres {
   }
 
   /** Connection settings for `pg` and for psql's environment. */
-  conn(user = "postgres", password = this.superuserPassword, database = "postgres"): pg.ClientConfig & { env: Record<string, string> } {
+  conn(user = this.superuser, password = this.superuserPassword, database = "postgres"): pg.ClientConfig & { env: Record<string, string> } {
     return {
       host: "127.0.0.1",
       port: this.port,
@@ -67,7 +84,7 @@ export class TestPostgres {
     };
   }
 
-  async client(user = "postgres", password = this.superuserPassword, database = "postgres"): Promise<pg.Client> {
+  async client(user = this.superuser, password = this.superuserPassword, database = "postgres"): Promise<pg.Client> {
     const c = new pg.Client(this.conn(user, password, database));
     await c.connect();
     return c;
@@ -79,7 +96,8 @@ export class TestPostgres {
       input: sql,
       encoding: "utf8",
       stdio: ["pipe", "pipe", "pipe"],
-      env: { ...process.env, ...this.conn("postgres", this.superuserPassword, database).env },
+      // Over the socket: the bootstrap superuser, whatever a restore did to passwords.
+      env: { ...process.env, ...this.socketEnv(), PGDATABASE: database },
     });
   }
 

@@ -316,11 +316,11 @@ describe("drill.sh", () => {
   it("restores the latest backup into a scratch database, finds it matches, and reports RPO and RTO", async () => {
     expect((await script("backup.sh", [settings(), "run"])).status).toBe(0);
     const r = await script("drill.sh", [settings()]);
-    expect(r.stderr).toMatch(/restored into supafleet_drill: 2 tables match; RPO \d+ min, RTO \d+ s/);
+    expect(r.stderr).toMatch(/restored snapshot \w+ \(taken [^)]+\) into supafleet_drill: 2 tables match the recorded figures; RPO \d+ min, RTO \d+s/);
     expect(r.status).toBe(0);
     const hc = listener.take("/hc/ops-drill");
     expect(hc.map((h) => h.path)).toEqual(["/hc/ops-drill/start", "/hc/ops-drill"]);
-    expect(hc[1]!.body).toContain("2 tables match");
+    expect(hc[1]!.body).toContain("2 tables match the recorded figures");
   });
 
   it("detects a restore that does not match what was recorded at dump time", async () => {
@@ -333,7 +333,7 @@ describe("drill.sh", () => {
     restic(["backup", "--stdin", "--stdin-filename", "database.sql", "--host", "ops", "--tag", "supafleet", "--tag", "project:ops", "--tag", "kind:database"], tampered);
     const r = await script("drill.sh", [settings()]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain("does not match what was recorded at dump time");
+    expect(r.stderr).toMatch(/FAILED: the restored database does not match what was recorded when snapshot \w+ was taken/);
     const hc = listener.take("/hc/ops-drill");
     expect(hc.at(-1)!.path).toBe("/hc/ops-drill/fail");
     expect(hc.at(-1)!.body).toMatch(/public\.tickets: recorded \{"checksum":"\d+","newest":"[^"]+","rows":3000\} restored \{"checksum":"\d+","newest":"[^"]+","rows":2999\}/);
