@@ -51,6 +51,26 @@ sftp_options() {
 
 r() { restic "${RESTIC_OPTS[@]}" "$@"; }
 
+# A command that needs the repository to itself (forget, tag, check, prune). restic
+# 0.14 has no --retry-lock, so while another restic holds a lock this waits and
+# tries again, for up to SUPAFLEET_LOCK_WAIT seconds (default 300). Output goes to stdout.
+r_exclusive() {
+  local waited=0 out rc
+  out=$(mktemp)
+  while :; do
+    rc=0
+    r "$@" > "$out" 2>&1 || rc=$?
+    cat "$out"
+    if [ "$rc" -ne 0 ] && grep -q "already locked" "$out" && [ "$waited" -lt "${SUPAFLEET_LOCK_WAIT:-300}" ]; then
+      sleep 15
+      waited=$((waited + 15))
+      continue
+    fi
+    rm -f "$out"
+    return "$rc"
+  done
+}
+
 # What a restic failure means. restic 0.14 exits 1 for every fatal error, so its
 # message says which; 0.17 and newer also have codes of their own (10, 11, 12).
 restic_meaning() {

@@ -45,13 +45,13 @@ stream_snapshot() {
   id=$(jq -r 'select(.message_type == "summary") | .snapshot_id // empty' "$out" 2>/dev/null | tail -n 1)
   rm -f "$out"
   if [ "$rc_producer" -ne 0 ]; then
-    if [ -n "$id" ] && ! r forget "$id" >> "$LOG" 2>&1; then
+    if [ -n "$id" ] && ! r_exclusive forget "$id" >> "$LOG"; then
       say "the partial $kind snapshot ${id:0:8} stays marked pending ($(restic_meaning 1 "$LOG")); the next run forgets it"
     fi
     fail "the $kind dump failed (exit $rc_producer); no snapshot kept"
   fi
   [ "$rc_restic" -eq 0 ] || fail "restic backup of $kind: $(restic_meaning "$rc_restic" "$LOG")"
-  r tag --remove pending "$id" >> "$LOG" 2>&1 || fail "the $kind snapshot ${id:0:8} could not be marked complete: $(restic_meaning 1 "$LOG")"
+  r_exclusive tag --remove pending "$id" >> "$LOG" || fail "the $kind snapshot ${id:0:8} could not be marked complete: $(restic_meaning 1 "$LOG")"
   say "$kind: snapshot ${id:0:8}"
 }
 
@@ -63,7 +63,7 @@ drop_pending() {
     || fail "cannot list snapshots: $(restic_meaning 1 "$LOG")"
   [ -z "$ids" ] && return 0
   # shellcheck disable=SC2086
-  r forget $ids >> "$LOG" 2>&1 || fail "cannot forget the pending snapshots of an earlier failed run: $(restic_meaning 1 "$LOG")"
+  r_exclusive forget $ids >> "$LOG" || fail "cannot forget the pending snapshots of an earlier failed run: $(restic_meaning 1 "$LOG")"
   say "forgot $(wc -w <<<"$ids") pending snapshot(s) of an earlier failed run"
 }
 
@@ -94,17 +94,18 @@ dump_database() {
 # settings (ALTER DATABASE … SET, ALTER ROLE … IN DATABASE … SET), which
 # pg_dumpall --roles-only leaves out and pg_dump writes only with --create.
 dump_globals() {
+  local settings
   docker exec "$DB_CONTAINER" pg_dumpall -U supabase_admin --roles-only --quote-all-identifiers || return
+  settings=$(docker exec "$DB_CONTAINER" pg_dump -U supabase_admin -d "$DB_NAME" --create --schema-only --quote-all-identifiers --exclude-schema='*') || return
   echo "-- supafleet: database-level settings of \"$DB_NAME\""
-  docker exec "$DB_CONTAINER" pg_dump -U supabase_admin -d "$DB_NAME" --create --schema-only --quote-all-identifiers --exclude-schema='*' \
-    | grep -E '^ALTER (DATABASE|ROLE) .* SET ' || true
+  grep -E '^ALTER (DATABASE|ROLE) .* SET ' <<<"$settings" || true
   printf -- '%s\n' "$DUMP_COMPLETE"
 }
 
 forget() {
   local rc=0
   # Grouped by host and tags: each kind (roles, database, files) keeps its own 7/4/6.
-  r forget "${TAGS[@]}" --group-by host,tags --keep-daily "$KEEP_DAILY" --keep-weekly "$KEEP_WEEKLY" --keep-monthly "$KEEP_MONTHLY" --prune >> "$LOG" 2>&1 || rc=$?
+  r_exclusive forget "${TAGS[@]}" --group-by host,tags --keep-daily "$KEEP_DAILY" --keep-weekly "$KEEP_WEEKLY" --keep-monthly "$KEEP_MONTHLY" --prune >> "$LOG" || rc=$?
   [ "$rc" -eq 0 ] || fail "restic forget: $(restic_meaning "$rc" "$LOG")"
 }
 
@@ -112,7 +113,7 @@ check() {
   local rc=0 subset
   # Week numbers 08 and 09 are not octal: 10# reads them as decimal.
   if [ "${1:-}" = full ]; then subset=(--read-data); else subset=(--read-data-subset "$(( 10#$(date +%U) % 5 + 1 ))/5"); fi
-  r check "${subset[@]}" >> "$LOG" 2>&1 || rc=$?
+  r_exclusive check "${subset[@]}" >> "$LOG" || rc=$?
   [ "$rc" -eq 0 ] || fail "restic check found problems: $(restic_meaning "$rc" "$LOG"); see: restic check --read-data"
   say "check passed (${subset[*]})"
 }

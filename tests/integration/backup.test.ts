@@ -1,14 +1,10 @@
-import { execFile, spawnSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, statSync, openSync, writeSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { renderBackupEnv } from "../../src/backup/settings";
-import { ROOT } from "../helpers/stacks";
-import { PingListener } from "../helpers/hcListener";
-import { TestPostgres } from "../helpers/postgres";
+import { BackupRig, RESTIC_PASSWORD, type ScriptResult } from "../helpers/backupRig";
 
 /**
  * The real backup, restore and drill scripts with the real restic (Debian's
@@ -16,119 +12,19 @@ import { TestPostgres } from "../helpers/postgres";
  * tests/integration/fakes: it runs pg_dump and psql here, against the test
  * server. Health pings and alerts go to a listener on loopback.
  */
-const SCRIPTS = join(ROOT, "templates/worker");
-const FAKES = join(__dirname, "fakes");
+const rig = new BackupRig();
+const listener = rig.listener;
+const pgdb = rig.pgdb;
 const exec = promisify(execFile);
+const settings = (o: Partial<Record<string, string>> = {}): string => rig.settings(o);
+const script = (name: string, args: string[], extra: Record<string, string> = {}): Promise<ScriptResult> => rig.script(name, args, extra);
+const restic = (args: string[], input?: string): string => rig.restic(args, input);
+const snapshots = (kind?: string): ReturnType<BackupRig["snapshots"]> => rig.snapshots(kind);
+const checksums = (db?: string): Promise<Record<string, string>> => rig.checksums(db);
 
-const pgdb = new TestPostgres();
-const listener = new PingListener();
-let work: string;
-let repo: string;
-let storage: string;
-const RESTIC_PASSWORD = "correct horse battery staple";
-
-function settings(overrides: Partial<Record<string, string>> = {}): string {
-  const file = join(work, `ops-${randomBytes(3).toString("hex")}.env`);
-  const base = renderBackupEnv({
-    name: "ops",
-    repository: repo,
-    resticPassword: RESTIC_PASSWORD,
-    dbContainer: "ops-db",
-    paths: [storage],
-    retention: { daily: 7, weekly: 4, monthly: 6 },
-    kumaPushUrl: listener.url("/kuma/push/opsbackuptoken"),
-    hcUrl: listener.url("/hc/ops-backup"),
-    drillHcUrl: listener.url("/hc/ops-drill"),
-    ntfyUrl: listener.url("/ntfy/fleet"),
-    telegramChat: "-100200",
-    telegramToken: "bot-token",
-  });
-  const extra = Object.entries({ DB_NAME: "projectdb", TELEGRAM_API: listener.url("/tg"), ...overrides }).map(([k, v]) => `${k}='${v}'`);
-  writeFileSync(file, `${base}${extra.join("\n")}\n`, { mode: 0o600 });
-  return file;
-}
-
-function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    PATH: `${FAKES}:${process.env.PATH}`,
-    ...pgdb.conn("supabase_admin", "admin-pw").env,
-    FAKE_DOCKER_LOG: join(work, "docker.log"),
-    FAKE_DOCKER_STATE: work,
-    SUPAFLEET_LOCK_DIR: work,
-    SUPAFLEET_SPOOL: join(work, "spool"),
-    TZ: "UTC",
-    RESTIC_CACHE_DIR: join(work, "restic-cache"),
-    ...extra,
-  };
-}
-
-/** Runs a script without blocking the event loop: the ping listener lives in this process. */
-function script(name: string, args: string[], extra: Record<string, string> = {}): Promise<{ status: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile("bash", [join(SCRIPTS, name), ...args], { encoding: "utf8", env: env(extra), timeout: 120_000, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : -1;
-      resolve({ status: code, stdout, stderr });
-    });
-  });
-}
-
-function restic(args: string[], input?: string): string {
-  return spawnSync("restic", ["-r", repo, ...args], { encoding: "utf8", input, env: { ...process.env, RESTIC_PASSWORD, RESTIC_CACHE_DIR: join(work, "restic-cache") } }).stdout;
-}
-
-function snapshots(kind?: string): { short_id: string; time: string; tags: string[] }[] {
-  return JSON.parse(restic(["snapshots", "--json", ...(kind ? ["--tag", `kind:${kind}`] : [])]) || "[]");
-}
-
-async function checksums(db = "projectdb"): Promise<Record<string, string>> {
-  const c = await pgdb.client("postgres", pgdb.superuserPassword, db);
-  const tables = (await c.query("select relname from pg_class where relkind = 'r' and relnamespace = 'public'::regnamespace order by 1")).rows.map((r) => r.relname as string);
-  const out: Record<string, string> = {};
-  for (const t of tables) out[t] = (await c.query(`select count(*) || ':' || md5(coalesce(string_agg(x::text, ',' order by x::text), '')) as s from public.${t} x`)).rows[0].s;
-  await c.end();
-  return out;
-}
-
-function initRepo(): void {
-  repo = mkdtempSync(join(work, "repo-"));
-  rmSync(repo, { recursive: true });
-  restic(["init"]);
-}
-
-beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), "supafleet-backup-"));
-  await listener.start();
-  await pgdb.start();
-  pgdb.psql(`
-    create role supabase_admin login superuser password 'admin-pw';
-    create role anon nologin; create role authenticated nologin;
-    create database projectdb;`);
-  pgdb.psql(`
-    create table public.clientes (id serial primary key, nombre text not null, created_at timestamptz not null default now());
-    create table public.tickets (id serial primary key, cliente_id int references public.clientes (id), titulo text, datos jsonb, created_at timestamptz not null default now());
-    alter table public.tickets enable row level security;
-    alter table public.tickets force row level security;
-    create policy tickets_read on public.tickets for select to authenticated using (true);
-    insert into public.clientes (nombre, created_at) select 'cliente ' || g, now() - make_interval(days => g) from generate_series(1, 200) g;
-    insert into public.tickets (cliente_id, titulo, datos, created_at) select 1 + g % 200, 'ticket ' || g, jsonb_build_object('n', g), now() - make_interval(hours => g) from generate_series(1, 3000) g;`, "projectdb");
-  storage = join(work, "storage");
-  mkdirSync(join(storage, "bucket/avatars"), { recursive: true });
-  writeFileSync(join(storage, "bucket/avatars/a.png"), randomBytes(200_000));
-  writeFileSync(join(storage, "bucket/readme.txt"), "hello, storage\n");
-}, 120_000);
-
-afterAll(async () => {
-  pgdb.stop();
-  await listener.stop();
-  rmSync(work, { recursive: true, force: true });
-});
-
-beforeEach(() => {
-  initRepo();
-  listener.received.length = 0;
-  writeFileSync(join(work, "docker.log"), "");
-});
+beforeAll(() => rig.start(), 120_000);
+afterAll(() => rig.stop());
+beforeEach(() => rig.reset());
 
 describe("backup.sh", () => {
   it("backs up roles, the database and the files, and pings start then success", async () => {
@@ -161,12 +57,12 @@ describe("backup.sh", () => {
 
   it("restores storage files byte for byte", async () => {
     expect((await script("backup.sh", [settings(), "run"])).status).toBe(0);
-    const out = join(work, "restored-files");
+    const out = join(rig.work, "restored-files");
     const r = await script("restore.sh", [settings(), "--target", "scratch_files", "--storage", out]);
     expect(r.status).toBe(0);
     for (const f of ["bucket/avatars/a.png", "bucket/readme.txt"]) {
       const sha = (p: string): string => createHash("sha256").update(readFileSync(p)).digest("hex");
-      expect(sha(join(out, storage, f)), f).toBe(sha(join(storage, f)));
+      expect(sha(join(out, rig.storage, f)), f).toBe(sha(join(rig.storage, f)));
     }
     pgdb.psql("drop database scratch_files;");
   });
@@ -176,7 +72,7 @@ describe("backup.sh", () => {
     const r = await script("restore.sh", [settings(), "--target", "projectdb"]);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/safety dump of the live database: .*before-restore-\d{8}T\d{6}Z\.sql/);
-    const spool = join(work, "spool", "ops");
+    const spool = join(rig.work, "spool", "ops");
     const dump = readdirSync(spool).find((f) => f.startsWith("before-restore-"))!;
     expect(statSync(join(spool, dump)).size).toBeGreaterThan(10_000);
     expect((await script("restore.sh", [settings(), "--target", "nope_db", "--at", "2001-01-01 00:00"])).stderr).toContain("no database snapshot at or before 2001-01-01 00:00");
@@ -203,13 +99,13 @@ describe("backup.sh", () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/cannot open the repository: .*wrong password/);
     expect(listener.take("/hc/ops-backup").map((h) => h.path)).toEqual(["/hc/ops-backup/start", "/hc/ops-backup/fail"]);
-    expect(readFileSync(join(work, "docker.log"), "utf8")).not.toContain("pg_dump -U supabase_admin -d projectdb --snapshot");
+    expect(readFileSync(join(rig.work, "docker.log"), "utf8")).not.toContain("pg_dump -U supabase_admin -d projectdb --snapshot");
   });
 
   it("reports a corrupted pack in the check", async () => {
     expect((await script("backup.sh", [settings(), "run"])).status).toBe(0);
     expect((await script("backup.sh", [settings(), "check", "full"])).status).toBe(0);
-    const packs = readdirSync(join(repo, "data")).flatMap((d) => readdirSync(join(repo, "data", d)).map((f) => join(repo, "data", d, f)));
+    const packs = readdirSync(join(rig.repo, "data")).flatMap((d) => readdirSync(join(rig.repo, "data", d)).map((f) => join(rig.repo, "data", d, f)));
     const biggest = packs.sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
     const fd = openSync(biggest, "r+");
     writeSync(fd, Buffer.alloc(64, 0xff), 0, 64, Math.floor(statSync(biggest).size / 2));
@@ -273,7 +169,7 @@ describe("retention over 400 nights", () => {
   }
 
   it("forget keeps exactly the 7 daily, 4 weekly and 6 monthly copies of 400 nights, for each kind separately", async () => {
-    const cacheEnv = { ...process.env, RESTIC_PASSWORD, RESTIC_CACHE_DIR: join(work, "restic-cache"), TZ: "UTC" };
+    const cacheEnv = { ...process.env, RESTIC_PASSWORD, RESTIC_CACHE_DIR: join(rig.work, "restic-cache"), TZ: "UTC" };
     const keep = { daily: 7, weekly: 4, monthly: 6 };
     // 400 nightly database dumps, and files only for the last 30 nights: retention must
     // treat each kind on its own (grouped by host and tags), or the files would cost the database copies.
@@ -290,7 +186,7 @@ describe("retention over 400 nights", () => {
     const plan = [...dbNights.map((d) => ["database", d] as const), ...fileNights.map((d) => ["files", d] as const)];
     const backupAt = (kind: string, d: Date): Promise<void> => {
       const time = d.toISOString().replace("T", " ").slice(0, 19);
-      const child = execFile("restic", ["-r", repo, "backup", "--quiet", "--stdin", "--stdin-filename", `${kind}.sql`, "--host", "ops", "--tag", "supafleet", "--tag", "project:ops", "--tag", `kind:${kind}`, "--time", time], { env: cacheEnv });
+      const child = execFile("restic", ["-r", rig.repo, "backup", "--quiet", "--stdin", "--stdin-filename", `${kind}.sql`, "--host", "ops", "--tag", "supafleet", "--tag", "project:ops", "--tag", `kind:${kind}`, "--time", time], { env: cacheEnv });
       child.stdin!.end(`${kind} of ${time}\n`);
       return new Promise<void>((resolve, reject) => child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`restic exited ${code}`)))));
     };
@@ -308,7 +204,7 @@ describe("retention over 400 nights", () => {
     // Every decisive night that is not kept is gone.
     expect(snapshots().length).toBe(expectedDatabase.length + expectedFiles.length);
     expect(plan.length - snapshots().length).toBeGreaterThanOrEqual(15);
-    await exec("restic", ["-r", repo, "check"], { env: cacheEnv });
+    await exec("restic", ["-r", rig.repo, "check"], { env: cacheEnv });
   }, 120_000);
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { renderBackupEnv } from "../../src/backup/settings";
 import { backupToolsPayload, masterBackupTimes } from "../../src/backup/tools";
+import { template } from "../../src/render/templates";
 import type { Snapshot } from "../../src/offline/run";
 import { isSecretEnvelope } from "../../src/offline/secretEnvelope";
 import { runDoc } from "../helpers/offline";
@@ -73,5 +74,15 @@ describe("backup settings and tools", () => {
     expect(payload.files["/etc/systemd/system/supafleet-drill@.timer"].content).toContain("OnCalendar=*-*-03 05:00:00");
     expect(payload.files["/usr/local/lib/supafleet/backup.sh"].mode).toBe("0755");
     expect(masterBackupTimes({ time: "23:15", randomizedDelayMinutes: 0, drillDay: 1 }).time).toBe("00:15");
+  });
+});
+
+describe("the backup units", () => {
+  it("give restic a cache directory, since a systemd service has no HOME", () => {
+    for (const unit of ["worker/systemd/supafleet-backup@.service", "worker/systemd/supafleet-drill@.service"]) {
+      const text = template(unit);
+      expect(text, unit).toContain("CacheDirectory=supafleet");
+      expect(text, unit).toContain("Environment=RESTIC_CACHE_DIR=/var/cache/supafleet/restic");
+    }
   });
 });
