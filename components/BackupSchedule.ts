@@ -6,6 +6,7 @@ import type { types } from "@pulumi/command";
 import { FleetComponent } from "../src/component";
 import { labels } from "../src/labels";
 import { STORAGE_BOX_PASSWORD, healthcheckUrl, renderBackupEnv } from "../src/backup/settings";
+import type { BackupReader } from "../src/backup/seed";
 import type { RetentionConfig } from "../src/config/schema";
 import { renderWithSecrets } from "../src/render/artifact";
 import { fillTemplate } from "../src/render/templates";
@@ -20,29 +21,50 @@ export interface BackupAlerting {
   readonly telegramToken?: pulumi.Input<string>;
 }
 
+/** The second copy of every repository (backups.copy): an S3 bucket and its keys. */
+export interface BackupCopy {
+  readonly repository: string;
+  readonly retention: RetentionConfig;
+  readonly accessKeyId: pulumi.Input<string>;
+  readonly secretAccessKey: pulumi.Input<string>;
+}
+
 export interface BackupScheduleArgs {
   /** The job: a project's name, or the master's. Names the repository, units and files on the server. */
   readonly job: string;
   readonly env: string;
   readonly storageBoxId: pulumi.Input<number>;
   readonly retention: RetentionConfig;
-  /** The server that runs the job, reached over SSH. */
-  readonly connection: pulumi.Input<types.input.remote.ConnectionArgs>;
+  /** The server that runs the job, reached over SSH; none for a retired job. */
+  readonly connection?: pulumi.Input<types.input.remote.ConnectionArgs>;
   /** The backup tools are installed and, for a project, its database runs. */
   readonly after: pulumi.Input<pulumi.Resource>[];
   /** The project's database container; none for the master. */
   readonly dbContainer?: string;
   readonly paths: readonly string[];
+  /** The path among them that holds the Vault key (the db-config volume). */
+  readonly vaultKeyPath?: string;
   readonly alerting: BackupAlerting;
   /** Uptime Kuma's push endpoint on the hub, without the token: each run pushes its result there. */
   readonly kumaPushBase: string;
+  readonly copy?: BackupCopy;
+  /**
+   * The project is gone and its backups are kept (backups.retired): the credentials and the
+   * repository stay, nothing runs. Removing the enable command disables the job's timers.
+   */
+  readonly retired?: boolean;
 }
 
 /**
  * A nightly restic backup to the job's own Storage Box sub-account, with
- * 7/4/6 retention (or more), health pings, alerts, a weekly check and a
- * monthly restore drill. The repository is initialised once and never
- * removed by the program.
+ * 7/4/6 retention (or more), health pings, alerts, a weekly check, a monthly
+ * restore drill and, if configured, a second copy. The repository is
+ * initialised once and never removed by the program: its credentials are
+ * protected, so a project dropped from the stack file without being retired
+ * stops `pulumi up` rather than losing its backups. A second, read-only
+ * credential (a read-only sub-account and a restic key of its own) lets other
+ * projects and the staging drill read the repository without being able to
+ * change it.
  */
 export class BackupSchedule extends FleetComponent {
   readonly retention: RetentionConfig;
@@ -51,24 +73,33 @@ export class BackupSchedule extends FleetComponent {
   readonly repository: pulumi.Output<string>;
   /** The token of this job's Kuma push monitor. */
   readonly pushToken: pulumi.Output<string>;
+  /** The read-only credential, a secret. */
+  readonly reader: pulumi.Output<BackupReader>;
+  /** The same, field by field, for the stack output: only the passwords are secrets. */
+  readonly readerOutput: { readonly job: string; readonly repository: pulumi.Output<string>; readonly resticPassword: pulumi.Output<string>; readonly sftpPassword: pulumi.Output<string> };
 
   /** Named `<job>-backup`; until 0.2 it was `<job>`, beside the project of the same name. */
   constructor(args: BackupScheduleArgs, opts?: pulumi.ComponentResourceOptions) {
     super("supafleet:index:BackupSchedule", `${args.job}-backup`, opts, args.job);
     const name = args.job;
     this.retention = args.retention;
+    // Losing any of these loses the backups: nothing deletes them without an explicit `pulumi state unprotect`.
+    const keep = (c: { name: string; opts: pulumi.CustomResourceOptions }): { name: string; opts: pulumi.CustomResourceOptions } => ({ name: c.name, opts: { ...c.opts, protect: true } });
+    const password = (suffix: string, formerSuffix?: string, shape: random.RandomPasswordArgs = { length: 48, special: false }): pulumi.Output<string> => {
+      const c = keep(this.child(suffix, formerSuffix));
+      return new random.RandomPassword(c.name, shape, c.opts).result;
+    };
 
-    const resticPassword = this.child("restic-password");
-    this.resticPassword = new random.RandomPassword(resticPassword.name, { length: 48, special: false }, resticPassword.opts).result;
-    const sftp = this.child("subaccount-password");
-    const subaccountPassword = new random.RandomPassword(sftp.name, STORAGE_BOX_PASSWORD, sftp.opts).result;
+    this.resticPassword = password("restic-password");
+    const subaccountPassword = password("subaccount-password", undefined, STORAGE_BOX_PASSWORD);
+    const home = `supafleet/${args.env}/${name}`;
     // One directory and one credential per job: no project can reach another's repository.
-    const sub = this.child("subaccount");
+    const sub = keep(this.child("subaccount"));
     this.subaccount = new hcloud.StorageBoxSubaccount(
       sub.name,
       {
         storageBoxId: args.storageBoxId,
-        homeDirectory: `supafleet/${args.env}/${name}`,
+        homeDirectory: home,
         password: subaccountPassword,
         description: `supafleet ${args.env}: backups of ${name}`,
         accessSettings: { sshEnabled: true, reachableExternally: true, readonly: false, sambaEnabled: false, webdavEnabled: false },
@@ -77,21 +108,47 @@ export class BackupSchedule extends FleetComponent {
       sub.opts,
     );
     // Port 23 is the Storage Box's SSH service with SFTP for restic; the URL form keeps the port.
-    this.repository = pulumi.interpolate`sftp://${this.subaccount.username}@${this.subaccount.server}:23//restic`;
+    const repositoryOf = (s: hcloud.StorageBoxSubaccount): pulumi.Output<string> => pulumi.interpolate`sftp://${s.username}@${s.server}:23//restic`;
+    this.repository = repositoryOf(this.subaccount);
+
+    // The reader: a read-only sub-account on the same directory, and a restic key of its own.
+    const readerKey = password("reader-key");
+    const readerPassword = password("reader-subaccount-password", undefined, STORAGE_BOX_PASSWORD);
+    const rd = keep(this.child("reader"));
+    const readerAccount = new hcloud.StorageBoxSubaccount(
+      rd.name,
+      {
+        storageBoxId: args.storageBoxId,
+        homeDirectory: home,
+        password: readerPassword,
+        description: `supafleet ${args.env}: read-only access to the backups of ${name}`,
+        accessSettings: { sshEnabled: true, reachableExternally: true, readonly: true, sambaEnabled: false, webdavEnabled: false },
+        labels: labels(args.env, "backups", { job: name, access: "read-only" }),
+      },
+      rd.opts,
+    );
+    const readerRepository = repositoryOf(readerAccount);
+    this.reader = pulumi.secret(
+      pulumi.all([readerRepository, readerKey, readerPassword]).apply(([repository, resticPassword, sftpPassword]): BackupReader => ({ job: name, repository, resticPassword, sftpPassword })),
+    );
+    this.readerOutput = { job: name, repository: readerRepository, resticPassword: pulumi.secret(readerKey), sftpPassword: pulumi.secret(readerPassword) };
 
     const push = this.child("push-token");
     this.pushToken = new random.RandomPassword(push.name, { length: 32, special: false }, push.opts).result;
+    const copyPassword = args.copy !== undefined ? password("copy-password") : undefined;
 
     const a = args.alerting;
     const slug = (what: string): string => `supafleet-${args.env}-${name}-${what}`;
     const secrets = {
       resticPassword: this.resticPassword,
       sftpPassword: subaccountPassword,
+      readerKey,
       pushToken: this.pushToken,
       ...(a.healthchecksPingKey !== undefined ? { pingKey: a.healthchecksPingKey } : {}),
       ...(a.ntfyToken !== undefined ? { ntfyToken: a.ntfyToken } : {}),
       ...(a.telegramToken !== undefined ? { telegramToken: a.telegramToken } : {}),
-    } as Record<"resticPassword" | "sftpPassword" | "pushToken" | "pingKey" | "ntfyToken" | "telegramToken", pulumi.Input<string>>;
+      ...(args.copy !== undefined && copyPassword !== undefined ? { copyPassword, copyKeyId: args.copy.accessKeyId, copySecret: args.copy.secretAccessKey } : {}),
+    } as Record<"resticPassword" | "sftpPassword" | "readerKey" | "pushToken" | "pingKey" | "ntfyToken" | "telegramToken" | "copyPassword" | "copyKeyId" | "copySecret", pulumi.Input<string>>;
     const settings = this.keep(
       renderWithSecrets(`backups/${name}.env`, secrets, (s) =>
         this.repository.apply((repository) =>
@@ -100,33 +157,44 @@ export class BackupSchedule extends FleetComponent {
             repository,
             resticPassword: s.resticPassword,
             sftpPassword: s.sftpPassword,
+            readerKey: s.readerKey,
             ...(args.dbContainer !== undefined ? { dbContainer: args.dbContainer } : {}),
             paths: args.paths,
+            ...(args.vaultKeyPath !== undefined ? { vaultKeyPath: args.vaultKeyPath } : {}),
             retention: args.retention,
             kumaPushUrl: `${args.kumaPushBase}${s.pushToken}`,
             ...(a.healthchecksBase !== undefined && s.pingKey !== undefined
-              ? { hcUrl: healthcheckUrl(a.healthchecksBase, s.pingKey, slug("backup")), drillHcUrl: healthcheckUrl(a.healthchecksBase, s.pingKey, slug("drill")) }
+              ? {
+                  hcUrl: healthcheckUrl(a.healthchecksBase, s.pingKey, slug("backup")),
+                  drillHcUrl: healthcheckUrl(a.healthchecksBase, s.pingKey, slug("drill")),
+                  ...(args.copy !== undefined ? { copyHcUrl: healthcheckUrl(a.healthchecksBase, s.pingKey, slug("copy")) } : {}),
+                }
               : {}),
             ...(a.ntfyUrl !== undefined ? { ntfyUrl: a.ntfyUrl, ...(s.ntfyToken !== undefined ? { ntfyToken: s.ntfyToken } : {}) } : {}),
             ...(a.telegramChat !== undefined && s.telegramToken !== undefined ? { telegramChat: a.telegramChat, telegramToken: s.telegramToken } : {}),
+            ...(args.copy !== undefined
+              ? { copy: { repository: `${args.copy.repository.replace(/\/+$/, "")}/${name}`, password: s.copyPassword, accessKeyId: s.copyKeyId, secretAccessKey: s.copySecret, retention: args.copy.retention } }
+              : {}),
           }),
         ),
       ),
     );
 
-    const drill = args.dbContainer !== undefined ? `"supafleet-drill@${name}.timer"` : "";
-    const enable = this.child("enable", "backup-enable");
-    new command.remote.Command(
-      enable.name,
-      {
-        connection: args.connection,
-        create: fillTemplate("worker/backup-enable.sh", { name, drillTimer: drill }),
-        delete: fillTemplate("worker/backup-disable.sh", { name }),
-        stdin: settings,
-      },
-      { ...enable.opts, dependsOn: args.after },
-    );
+    if (!args.retired && args.connection !== undefined) {
+      const drill = args.dbContainer !== undefined ? `"supafleet-drill@${name}.timer"` : "";
+      const enable = this.child("enable", "backup-enable");
+      new command.remote.Command(
+        enable.name,
+        {
+          connection: args.connection,
+          create: fillTemplate("worker/backup-enable.sh", { name, drillTimer: drill }),
+          delete: fillTemplate("worker/backup-disable.sh", { name }),
+          stdin: settings,
+        },
+        { ...enable.opts, dependsOn: args.after },
+      );
+    }
 
-    this.registerOutputs({ job: name, repository: this.repository, retention: this.retention });
+    this.registerOutputs({ job: name, repository: this.repository, retention: this.retention, retired: args.retired === true });
   }
 }

@@ -12,11 +12,13 @@ import { deferred } from "./deferred";
 import type { FleetModel } from "./model/fleet";
 import { secretValue } from "./config/fromPulumi";
 import type { FleetConfig } from "./config/schema";
-import { ALERTING_SECRET_KEYS } from "./config/secrets";
+import { ALERTING_SECRET_KEYS, BACKUP_COPY_SECRET_KEYS } from "./config/secrets";
+import type { BackupReader } from "./backup/seed";
 import { masterBackupTimes } from "./backup/tools";
 import { masterConnection, workerConnection } from "./connections";
 import { containerName, volumeName } from "./supabase/naming";
-import type { BackupAlerting } from "../components/BackupSchedule";
+import type { BackupAlerting, BackupCopy } from "../components/BackupSchedule";
+import { ProjectSeed } from "../components/ProjectSeed";
 import { ingressRules } from "./render/ingress";
 import type { HubPeer } from "./render/hub";
 import { kumaPushBase } from "./monitoring/agent";
@@ -100,7 +102,8 @@ export function buildFleet(model: FleetModel): Fleet {
 
   const vault = new BackupVault("backups", { env, protect: model.protect, type: cfg.backups.storageBox.type, location: cfg.backups.storageBox.location });
   const alerting = backupAlerting(cfg);
-  const backup = { env, storageBoxId: vault.storageBoxId, retention: cfg.backups.retention, alerting, kumaPushBase: pushBase };
+  const copy = backupCopy(cfg);
+  const backup = { env, storageBoxId: vault.storageBoxId, retention: cfg.backups.retention, alerting, kumaPushBase: pushBase, ...(copy !== undefined ? { copy } : {}) };
   const backups = new Map<string, BackupSchedule>();
   for (const p of model.projects) {
     const worker = workers.get(p.worker.name)!;
@@ -113,8 +116,13 @@ export function buildFleet(model: FleetModel): Fleet {
         after: [worker.backupTools, projects.get(p.name)!.deployed],
         dbContainer: containerName(p.name, "db"),
         paths: projectBackupPaths(p.name),
+        vaultKeyPath: vaultKeyPath(p.name),
       }),
     );
+  }
+  // Projects that are gone: their credentials and repositories stay, nothing runs.
+  for (const job of cfg.backups.retired) {
+    backups.set(job, new BackupSchedule({ ...backup, job, after: [], dbContainer: containerName(job, "db"), paths: projectBackupPaths(job), vaultKeyPath: vaultKeyPath(job), retired: true }));
   }
   // The master's own state: WireGuard, its firewall, cloudflared's token, Uptime Kuma and n8n data.
   backups.set(
@@ -122,9 +130,32 @@ export function buildFleet(model: FleetModel): Fleet {
     new BackupSchedule({ ...backup, job: model.master.name, connection: masterConnection(master.ssh), after: [master.backupTools], paths: MASTER_BACKUP_PATHS }),
   );
 
+  // New projects whose data starts from another's backup; their migrations apply on top of it.
+  const seeds = new Map<string, ProjectSeed>();
+  for (const p of model.projects) {
+    const from = p.restoreFrom;
+    if (from === undefined) continue;
+    const reader = from.stack === undefined ? backups.get(from.project)!.reader : readerFromStack(from.stack, from.project);
+    seeds.set(
+      p.name,
+      new ProjectSeed({
+        project: p,
+        reader,
+        snapshot: from.snapshot,
+        sourcePaths: projectBackupPaths(from.project),
+        paths: projectBackupPaths(p.name),
+        vaultKeyPath: vaultKeyPath(p.name),
+        ...(from.stack !== undefined ? { anonymise: p.schemaPacks } : {}),
+        ssh: master.ssh,
+        after: [projects.get(p.name)!.deployed, workers.get(p.worker.name)!.backupTools],
+      }),
+    );
+  }
+
   const policySets = new Map<string, RlsPolicySet>();
   for (const p of model.projects.filter((m) => m.schemaPacks.length > 0)) {
-    policySets.set(p.name, new RlsPolicySet({ project: p, ssh: master.ssh, after: [projects.get(p.name)!.deployed] }));
+    const seed = seeds.get(p.name);
+    policySets.set(p.name, new RlsPolicySet({ project: p, ssh: master.ssh, after: [projects.get(p.name)!.deployed, ...(seed !== undefined ? [seed.done] : [])] }));
   }
 
   const monitoring = new Monitoring("monitoring", {
@@ -136,10 +167,10 @@ export function buildFleet(model: FleetModel): Fleet {
       ...(cfg.alerting.ntfy !== undefined ? { ntfy: { ...cfg.alerting.ntfy, token: secretValue(ALERTING_SECRET_KEYS.ntfyToken) !== undefined } } : {}),
       ...(cfg.alerting.telegram !== undefined ? { telegram: cfg.alerting.telegram } : {}),
     }),
-    secrets: monitoringSecrets({ projects, workers, backups, tunnel }, alerting),
+    secrets: monitoringSecrets({ projects, workers, backups, tunnel, jobs: new Set([...model.projects.map((p) => p.name), model.master.name]) }, alerting),
   });
 
-  const components: FleetComponent[] = [master, ...workers.values(), ...projects.values(), tunnel, vault, ...backups.values(), ...policySets.values(), monitoring];
+  const components: FleetComponent[] = [master, ...workers.values(), ...projects.values(), tunnel, vault, ...backups.values(), ...seeds.values(), ...policySets.values(), monitoring];
   return { model, master, workers, projects, tunnel, vault, backups, policySets, monitoring, components };
 }
 
@@ -148,6 +179,8 @@ interface FleetParts {
   readonly workers: ReadonlyMap<string, WorkerNode>;
   readonly backups: ReadonlyMap<string, BackupSchedule>;
   readonly tunnel: TunnelIngress;
+  /** The jobs that run (projects and the master), not retired ones. */
+  readonly jobs: ReadonlySet<string>;
 }
 
 /** What each `${secret:name}` of the monitor set stands for; see src/monitoring/kuma.ts. */
@@ -161,15 +194,57 @@ function monitoringSecrets(f: FleetParts, alerting: BackupAlerting): Record<stri
     secrets[`dashboardPassword:${name}`] = p.secrets.dashboardPassword;
   }
   for (const [name, w] of f.workers) secrets[pushSecret(agentPushId(name))] = w.healthPushToken;
-  for (const [job, b] of f.backups) secrets[pushSecret(backupPushId(job))] = b.pushToken;
+  for (const [job, b] of f.backups) if (f.jobs.has(job)) secrets[pushSecret(backupPushId(job))] = b.pushToken;
   if (alerting.ntfyToken !== undefined) secrets.ntfyToken = alerting.ntfyToken;
   if (alerting.telegramToken !== undefined) secrets.telegramBotToken = alerting.telegramToken;
   return secrets;
 }
 
-/** What a project's backup covers besides its database: storage objects and its non-secret config. */
+/**
+ * What a project's backup covers besides its database: storage objects, its non-secret config (the
+ * Compose release and the edge functions) and the database's config volume, which holds the Vault key.
+ */
 export function projectBackupPaths(project: string): string[] {
-  return [`/var/lib/docker/volumes/${volumeName(project, "storage")}/_data`, `/opt/supafleet/projects/${project}/releases/current`, `/opt/supafleet/projects/${project}/assets`];
+  return [
+    `/var/lib/docker/volumes/${volumeName(project, "storage")}/_data`,
+    `/opt/supafleet/projects/${project}/releases/current`,
+    `/opt/supafleet/projects/${project}/assets`,
+    vaultKeyPath(project),
+  ];
+}
+
+/** Supabase's db-config volume (/etc/postgresql-custom in the db container): the Vault's root key. */
+export function vaultKeyPath(project: string): string {
+  return `/var/lib/docker/volumes/${volumeName(project, "db-config")}/_data`;
+}
+
+/** Another stack's read-only credential for one of its jobs, from that stack's outputs. */
+function readerFromStack(stack: string, job: string): pulumi.Output<BackupReader> {
+  const ref = new pulumi.StackReference(`${organization()}/${pulumi.getProject()}/${stack}`);
+  return pulumi.secret(
+    ref.getOutput("backupReaders").apply((readers: Record<string, BackupReader> | undefined) => {
+      const r = readers?.[job];
+      if (r === undefined) throw new pulumi.RunError(`stack ${stack} has no backups of project "${job}" (its output backupReaders lists: ${Object.keys(readers ?? {}).join(", ") || "none"})`);
+      return r;
+    }),
+  );
+}
+
+function organization(): string {
+  try {
+    return pulumi.getOrganization();
+  } catch {
+    return "organization";
+  }
+}
+
+function backupCopy(cfg: FleetConfig): BackupCopy | undefined {
+  const c = cfg.backups.copy;
+  if (c === undefined) return undefined;
+  const accessKeyId = secretValue(BACKUP_COPY_SECRET_KEYS.accessKeyId);
+  const secretAccessKey = secretValue(BACKUP_COPY_SECRET_KEYS.secretAccessKey);
+  if (accessKeyId === undefined || secretAccessKey === undefined) throw new Error("backups.copy was validated with its keys but they cannot be read");
+  return { repository: c.repository, retention: c.retention ?? cfg.backups.retention, accessKeyId, secretAccessKey };
 }
 
 export const MASTER_BACKUP_PATHS = ["/etc/wireguard", "/etc/nftables.d", "/etc/supafleet", "/opt/supafleet/master"];
@@ -218,6 +293,8 @@ export function stackOutputs(fleet: Fleet): Record<string, unknown> {
     operatorWireguardConfigs: fleet.master.operatorConfigs,
     automationServiceToken: pulumi.secret({ clientId: fleet.tunnel.serviceTokenId, clientSecret: fleet.tunnel.serviceTokenSecret }),
     backupRepositories: Object.fromEntries([...fleet.backups].map(([name, b]) => [name, b.repository])),
+    // Read-only credentials to every project's repository: another stack's restoreFrom and drill read them.
+    backupReaders: Object.fromEntries([...fleet.backups].filter(([name]) => name !== fleet.model.master.name).map(([name, b]) => [name, b.readerOutput])),
     monitoring: {
       url: `https://${fleet.model.hostnames.status}`,
       adminUser: fleet.monitoring.adminUser,

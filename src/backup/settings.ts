@@ -11,6 +11,14 @@ export interface BackupSettings {
   readonly repository: string;
   readonly resticPassword: string;
   readonly sftpPassword?: string;
+  /** The restic key of the job's read-only credential; backup-enable adds it to the repository. */
+  readonly readerKey?: string;
+  /** Reads through the read-only credential: no locks, nothing written (a seed or another stack's drill). */
+  readonly readOnly?: boolean;
+  /** Whose snapshots to take, when not this job's own (seeding one project from another's backup). */
+  readonly snapshotHost?: string;
+  /** Where the files were backed up from, when that differs from `paths` (another project's backup). */
+  readonly sourcePaths?: readonly string[];
   /** The project's database container; absent for the master, which has only files. */
   readonly dbContainer?: string;
   readonly paths: readonly string[];
@@ -21,6 +29,9 @@ export interface BackupSettings {
   readonly kumaPushUrl?: string;
   readonly hcUrl?: string;
   readonly drillHcUrl?: string;
+  readonly copyHcUrl?: string;
+  /** The second copy: its repository (this job's own prefix), password, S3 keys and retention. */
+  readonly copy?: { readonly repository: string; readonly password: string; readonly accessKeyId: string; readonly secretAccessKey: string; readonly retention: RetentionConfig };
   readonly ntfyUrl?: string;
   readonly ntfyToken?: string;
   readonly telegramChat?: string;
@@ -31,12 +42,16 @@ export interface BackupSettings {
 const sh = (v: string): string => `'${v.replaceAll("'", `'\\''`)}'`;
 
 export function renderBackupEnv(s: BackupSettings): string {
-  if (s.paths.some((p) => /\s/.test(p))) throw new Error(`backup paths of ${s.name} must not contain spaces`);
+  if ([...s.paths, ...(s.sourcePaths ?? [])].some((p) => /\s/.test(p))) throw new Error(`backup paths of ${s.name} must not contain spaces`);
   const entries: [string, string | undefined][] = [
     ["PROJECT", s.name],
     ["RESTIC_REPOSITORY", s.repository],
     ["RESTIC_PASSWORD", s.resticPassword],
     ["SFTP_PASSWORD", s.sftpPassword],
+    ["READER_KEY", s.readerKey],
+    ["READ_ONLY", s.readOnly ? "1" : undefined],
+    ["SNAPSHOT_HOST", s.snapshotHost],
+    ["SOURCE_PATHS", s.sourcePaths?.join(" ")],
     ["DB_CONTAINER", s.dbContainer],
     ["BACKUP_PATHS", s.paths.join(" ")],
     ["VAULT_KEY_PATH", s.vaultKeyPath],
@@ -49,12 +64,20 @@ export function renderBackupEnv(s: BackupSettings): string {
     ["KUMA_PUSH_URL", s.kumaPushUrl],
     ["HC_URL", s.hcUrl],
     ["DRILL_HC_URL", s.drillHcUrl],
+    ["COPY_HC_URL", s.copyHcUrl],
     // healthchecks.io creates a check the first time its slug is pinged.
     ["HC_QUERY", s.hcUrl !== undefined ? "?create=1" : undefined],
     ["NTFY_URL", s.ntfyUrl],
     ["NTFY_TOKEN", s.ntfyToken],
     ["TELEGRAM_CHAT", s.telegramChat],
     ["TELEGRAM_TOKEN", s.telegramToken],
+    ["COPY_REPOSITORY", s.copy?.repository],
+    ["COPY_PASSWORD", s.copy?.password],
+    ["AWS_ACCESS_KEY_ID", s.copy?.accessKeyId],
+    ["AWS_SECRET_ACCESS_KEY", s.copy?.secretAccessKey],
+    ["COPY_KEEP_DAILY", s.copy ? String(s.copy.retention.daily) : undefined],
+    ["COPY_KEEP_WEEKLY", s.copy ? String(s.copy.retention.weekly) : undefined],
+    ["COPY_KEEP_MONTHLY", s.copy ? String(s.copy.retention.monthly) : undefined],
   ];
   return ["# supafleet: backup settings; holds secrets. Mode 0600, root only.", ...entries.filter(([, v]) => v !== undefined && v !== "").map(([k, v]) => `${k}=${sh(v!)}`)].join("\n") + "\n";
 }

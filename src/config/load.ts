@@ -48,7 +48,7 @@ export function checkFleetConfig(input: StackConfigInput): {
   const partial = sections as Partial<FleetConfig>;
   const secure = secureKeys(partial);
   issues.push(...secureKeyIssues(secure, input));
-  issues.push(...validateFleet(partial));
+  issues.push(...validateFleet(partial, input.stack));
 
   const complete = FLEET_KEYS.every((k) => k in sections);
   return complete && issues.length === 0 ? { config: partial as FleetConfig, secure, issues } : { secure, issues };

@@ -100,6 +100,22 @@ const PlacementSchema = z.union(
 
 export const SCHEMA_PACKS = ["msp-ops", "tenant-registry"] as const;
 
+/** A stack name, as in Pulumi.<stack>.yaml. */
+const stackName = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, "must be a stack name such as prod");
+
+/**
+ * Where a new project's data comes from: another project's backup, in this stack or another
+ * (through its read-only credential), at its latest snapshot, a snapshot id, or a time.
+ */
+export const RestoreFromSchema = z.strictObject({
+  project: slug,
+  stack: stackName.optional(),
+  snapshot: z
+    .string()
+    .regex(/^(latest|[0-9a-f]{8,64}|\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d)?)?Z?)$/, "must be latest, a snapshot id (8 to 64 hex digits) or a time such as 2026-11-20T03:00")
+    .default("latest"),
+});
+
 export const ProjectSchema = z.strictObject({
   name: slug,
   subdomain: dnsLabel,
@@ -109,6 +125,8 @@ export const ProjectSchema = z.strictObject({
   schemaPacks: z.array(z.enum(SCHEMA_PACKS, { error: () => `must be one of ${SCHEMA_PACKS.join(", ")}` })).default([]),
   acceptsPooledTenants: z.boolean().default(false),
   smtp: SmtpSchema.optional(),
+  /** Seeds this new project once from another's backup; later changes do not restore again. */
+  restoreFrom: RestoreFromSchema.optional(),
 });
 
 export const TenantSchema = z.strictObject({
@@ -134,6 +152,21 @@ export const BackupsSchema = z.strictObject({
   randomizedDelayMinutes: z.number().int().min(0).max(180).default(30),
   retention: RetentionSchema,
   restoreDrillDay: z.number().int().min(1).max(28).default(1),
+  /**
+   * A second copy of every repository (restic copy after each night's run) in an S3-compatible
+   * bucket, such as Hetzner Object Storage: s3:https://<endpoint>/<bucket>/<prefix>. Its keys
+   * are the secure supafleet:backupCopyAccessKeyId and supafleet:backupCopySecretAccessKey.
+   */
+  copy: z
+    .strictObject({
+      repository: z.string().regex(/^s3:https:\/\/[^\s/]+\/[^\s]+$/, "must be an S3 repository URL such as s3:https://fsn1.your-objectstorage.com/supafleet-backups/prod"),
+      retention: RetentionSchema.optional(),
+    })
+    .optional(),
+  /** Jobs whose project is gone but whose backups are kept: their credentials stay, no run is scheduled. */
+  retired: z.array(slug).default([]),
+  /** The monthly drill of another stack's backups (staging drills prod), on one of this stack's workers. */
+  drillOf: z.strictObject({ stack: stackName, worker: slug }).optional(),
   storageBox: z.strictObject({ type: z.enum(STORAGE_BOX_TYPES), location: z.enum(LOCATIONS) }),
 });
 

@@ -10,6 +10,12 @@ export interface SecureKey {
 export const PROJECT_NAMESPACE = "supafleet";
 
 /** The program's own secure keys besides the per-project SMTP passwords. */
+/** The second copy's S3 credentials (backups.copy). */
+export const BACKUP_COPY_SECRET_KEYS = {
+  accessKeyId: "supafleet:backupCopyAccessKeyId",
+  secretAccessKey: "supafleet:backupCopySecretAccessKey",
+} as const;
+
 export const ALERTING_SECRET_KEYS = {
   telegramBotToken: "supafleet:telegramBotToken",
   ntfyToken: "supafleet:ntfyToken",
@@ -18,7 +24,7 @@ export const ALERTING_SECRET_KEYS = {
 
 /** Whether a `supafleet:` key is one of the secure keys the program may declare. */
 export function isDeclarableSecureKey(key: string): boolean {
-  return /^supafleet:smtpPassword(-[a-z0-9-]+)?$/.test(key) || (Object.values(ALERTING_SECRET_KEYS) as string[]).includes(key);
+  return /^supafleet:smtpPassword(-[a-z0-9-]+)?$/.test(key) || ([...Object.values(ALERTING_SECRET_KEYS), ...Object.values(BACKUP_COPY_SECRET_KEYS)] as string[]).includes(key);
 }
 
 export function smtpPasswordKey(projectName?: string): string {
@@ -48,6 +54,10 @@ export function secureKeys(cfg: Partial<FleetConfig>): SecureKey[] {
   }
   if (cfg.alerting?.ntfy !== undefined) {
     keys.push({ key: ALERTING_SECRET_KEYS.ntfyToken, why: "ntfy access token, if the topic is protected", required: false });
+  }
+  if (cfg.backups?.copy !== undefined) {
+    keys.push({ key: BACKUP_COPY_SECRET_KEYS.accessKeyId, why: "access key of the S3 bucket that holds the second copy of the backups", required: true });
+    keys.push({ key: BACKUP_COPY_SECRET_KEYS.secretAccessKey, why: "secret key of the S3 bucket that holds the second copy of the backups", required: true });
   }
   if (cfg.alerting?.healthchecks !== undefined) {
     keys.push({ key: ALERTING_SECRET_KEYS.healthchecksPingKey, why: "healthchecks.io project ping key", required: true });

@@ -33,14 +33,49 @@ interface Placed {
  * Cross-field rules that a schema cannot express. Works on whatever sections
  * parsed, so a broken section never hides the problems of a sound one.
  */
-export function validateFleet(cfg: Partial<FleetConfig>): ConfigIssue[] {
+export function validateFleet(cfg: Partial<FleetConfig>, stack?: string): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const projects = listProjects(cfg.tenants ?? []);
+  issues.push(...checkBackupSources(cfg, projects, stack));
   if (cfg.tenants) issues.push(...checkTenants(cfg.tenants, projects));
   issues.push(...checkProjects(projects));
   if (cfg.workers) issues.push(...checkWorkers(cfg, projects));
   if (cfg.wireguard) issues.push(...checkAddresses(cfg, projects));
   if (cfg.operators) issues.push(...checkOperators(cfg.operators));
+  return issues;
+}
+
+/** Restores from other projects, retired jobs and the drill of another stack: every name must lead somewhere. */
+function checkBackupSources(cfg: Partial<FleetConfig>, projects: readonly Placed[], stack: string | undefined): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const names = new Set(projects.map((p) => p.project.name));
+  const retired = cfg.backups?.retired ?? [];
+  retired.forEach((job, i) => {
+    if (names.has(job)) issues.push({ path: `backups.retired[${i}]`, message: `"${job}" is a project of this stack; only a project that is gone can be retired` });
+    if (job === "master") issues.push({ path: `backups.retired[${i}]`, message: "the master's backups cannot be retired" });
+  });
+  issues.push(...unique(retired.map((job, i) => ({ job, i })), (x) => x.job, (x) => `backups.retired[${x.i}]`, "retired job"));
+  for (const p of projects) {
+    const from = p.project.restoreFrom;
+    if (from === undefined) continue;
+    const at = `${p.path}.restoreFrom`;
+    if (from.stack !== undefined && from.stack === stack) {
+      issues.push({ path: `${at}.stack`, message: `names this stack (${stack}); leave stack out to restore from a project of this stack` });
+    } else if (from.stack === undefined) {
+      if (from.project === p.project.name) issues.push({ path: `${at}.project`, message: "names the project itself; a project is seeded from another one's backup" });
+      else if (!names.has(from.project) && !retired.includes(from.project)) {
+        issues.push({ path: `${at}.project`, message: `names "${from.project}", which is neither a project of this stack nor in backups.retired` });
+      }
+    }
+  }
+  const drill = cfg.backups?.drillOf;
+  if (drill !== undefined) {
+    if (drill.stack === stack) issues.push({ path: "backups.drillOf.stack", message: `names this stack (${stack}); its own backups are drilled already` });
+    const workers = new Set((cfg.workers ?? []).map((w) => w.name));
+    if (cfg.workers !== undefined && !workers.has(drill.worker)) {
+      issues.push({ path: "backups.drillOf.worker", message: `names worker "${drill.worker}", which is not declared (workers: ${[...workers].join(", ") || "none"})` });
+    }
+  }
   return issues;
 }
 

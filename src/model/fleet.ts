@@ -43,6 +43,8 @@ export interface ProjectModel {
   readonly hostnames: { readonly api: string; readonly studio: string };
   readonly smtp: SmtpConfig;
   readonly smtpPasswordKey: string;
+  /** Seeded once from another project's backup (this stack's, or another stack's). */
+  readonly restoreFrom?: { readonly project: string; readonly stack?: string; readonly snapshot: string };
 }
 
 export function buildFleetModel(env: string, cfg: FleetConfig): FleetModel {
@@ -95,5 +97,6 @@ function projectModel(cfg: FleetConfig, tenant: TenantConfig, p: ProjectConfig, 
     hostnames: { api: apiHostname(p.subdomain, cfg.domain), studio: studioHostname(p.subdomain, cfg.domain) },
     smtp: p.smtp ?? cfg.smtp,
     smtpPasswordKey: p.smtp ? smtpPasswordKey(p.name) : smtpPasswordKey(),
+    ...(p.restoreFrom !== undefined ? { restoreFrom: p.restoreFrom } : {}),
   };
 }

@@ -11,6 +11,8 @@ export interface Change {
   readonly name: string;
   /** Input paths that differ, e.g. `config.ingresses[ops.example.com].service`. */
   readonly paths: string[];
+  /** A protected resource this change would delete or replace: `pulumi up` refuses it. */
+  readonly protected?: boolean;
 }
 
 /**
@@ -109,10 +111,13 @@ export function diffSnapshots(base: Snapshot, head: Snapshot): Change[] {
       continue;
     }
     const paths = diffValues(comparable(old), comparable(r));
-    if (paths.length > 0) changes.push({ kind: forcesReplace(r.type, paths) ? "replace" : "update", key, type: r.type, name: r.name, paths });
+    if (paths.length > 0) {
+      const kind = forcesReplace(r.type, paths) ? "replace" : "update";
+      changes.push({ kind, key, type: r.type, name: r.name, paths, ...(kind === "replace" && old.protect ? { protected: true } : {}) });
+    }
   }
   for (const [key, r] of before) {
-    if (!after.has(key) && !matched.has(key)) changes.push({ kind: "delete", key, type: r.type, name: r.name, paths: [] });
+    if (!after.has(key) && !matched.has(key)) changes.push({ kind: "delete", key, type: r.type, name: r.name, paths: [], ...(r.protect ? { protected: true } : {}) });
   }
   const order: Record<ChangeKind, number> = { replace: 0, delete: 1, update: 2, create: 3 };
   return changes.sort((x, y) => order[x.kind] - order[y.kind] || x.key.localeCompare(y.key));
@@ -130,12 +135,20 @@ export function renderDiff(changes: readonly Change[], title: string): string {
     "",
   ];
   if (changes.length === 0) return [...lines, "No resource changes."].join("\n") + "\n";
+  const refused = changes.filter((c) => c.protected);
+  if (refused.length > 0) {
+    lines.push(
+      `> ⛔ This change would delete or replace ${refused.length} protected resource(s): \`pulumi up\` will refuse it (${refused.map((c) => c.name).join(", ")}).`,
+      "> A project's backup credentials are protected: to drop a project and keep its backups, add it to `backups.retired`; to purge them, follow docs/backups.md.",
+      "",
+    );
+  }
   if (count("replace") + count("delete") > 0) {
     lines.push("> ⚠️ This change replaces or deletes existing resources. Check that this is intended before merging.", "");
   }
   lines.push("```diff");
   for (const c of changes) {
-    lines.push(`${SIGN[c.kind]} ${c.kind.padEnd(7)} ${displayType(c.type)}  ${c.name}`);
+    lines.push(`${SIGN[c.kind]} ${c.kind.padEnd(7)} ${displayType(c.type)}  ${c.name}${c.protected ? "  (protected: refused)" : ""}`);
     for (const p of c.paths.slice(0, 12)) lines.push(`${SIGN[c.kind]}           ${p}`);
     if (c.paths.length > 12) lines.push(`${SIGN[c.kind]}           … and ${c.paths.length - 12} more`);
   }

@@ -45,6 +45,9 @@ export class FleetMocks implements pulumi.runtime.Mocks {
   readonly resources: RecordedResource[] = [];
   readonly secretValues = new Set<string>();
 
+  /** `stackOutputs` answers a StackReference: the outputs another stack of this project would have. */
+  constructor(private readonly stackOutputs: (stack: string) => Record<string, unknown> = () => ({})) {}
+
   newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
     const custom = args.custom ?? true;
     const seed = `${args.type}::${args.name}`;
@@ -101,6 +104,11 @@ export class FleetMocks implements pulumi.runtime.Mocks {
         return { clientId: `${digest(`${seed}:id`).toString("hex").slice(0, 32)}.access`, clientSecret: this.secret(digest(`${seed}:secret`).toString("hex")) };
       case "command:remote:Command":
         return { stdout: "", stderr: "" };
+      case "pulumi:pulumi:StackReference": {
+        // Named <org>/<project>/<stack>; its values are placeholders, marked as secrets.
+        const outputs = this.stackOutputs(String(inputs.name ?? args.name).split("/").pop()!);
+        return { outputs, secretOutputNames: Object.keys(outputs) };
+      }
       default:
         return {};
     }

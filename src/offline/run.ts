@@ -3,6 +3,7 @@ import { checkFleetConfig } from "../config/load";
 import { loadStackConfig, main } from "../main";
 import type { Fleet } from "../program";
 import { FleetMocks } from "./mocks";
+import { offlineStackOutputs } from "./stackReferences";
 import { REDACTED } from "./secretEnvelope";
 import { placeholder, stackConfigInput, type EngineConfig } from "./stackFile";
 
@@ -14,6 +15,8 @@ export interface ResourceNode {
   readonly custom: boolean;
   readonly id?: string;
   readonly parent?: string;
+  /** Pulumi refuses to delete or replace it (`protect`). */
+  readonly protect?: boolean;
   /** Keys this resource had before a rename (its `{ name }` aliases): the same resource to Pulumi. */
   readonly aliases?: string[];
   readonly inputs: Record<string, unknown>;
@@ -72,13 +75,14 @@ export function withPlaceholders(stack: string, cfg: EngineConfig): EngineConfig
 export async function runOffline(stack: string, engineConfig: EngineConfig): Promise<Snapshot> {
   await waitForRPCs();
   const cfg = withPlaceholders(stack, engineConfig);
-  const mocks = new FleetMocks();
+  const mocks = new FleetMocks(offlineStackOutputs);
   await pulumi.runtime.setMocks(mocks, PROJECT, stack, false);
   pulumi.runtime.setAllConfig(cfg.values, cfg.secretKeys);
 
   const keys = new WeakMap<pulumi.Resource, string>();
   const parents = new Map<string, string | undefined>();
   const aliases = new Map<string, string[]>();
+  const protectedKeys = new Set<string>();
   let fleet: Fleet | undefined;
   let rawOutputs: Record<string, unknown> = {};
   let error: string | undefined;
@@ -92,6 +96,7 @@ export async function runOffline(stack: string, engineConfig: EngineConfig): Pro
         keys.set(args.resource, key);
         const parent = args.opts.parent;
         parents.set(key, parent && !(parent instanceof pulumi.runtime.Stack) ? keys.get(parent) : undefined);
+        if (args.opts.protect === true) protectedKeys.add(key);
         const formerNames = (args.opts.aliases ?? []).flatMap((a) => (typeof a === "object" && typeof (a as pulumi.Alias).name === "string" ? [(a as pulumi.Alias).name as string] : []));
         if (formerNames.length > 0) aliases.set(key, formerNames.map((n) => resourceKey(args.type, n)));
         return undefined;
@@ -130,6 +135,7 @@ export async function runOffline(stack: string, engineConfig: EngineConfig): Pro
         ...(r.id !== undefined ? { id: r.id } : {}),
         ...(parent !== undefined ? { parent } : {}),
         ...(former !== undefined ? { aliases: former } : {}),
+        ...(protectedKeys.has(key) ? { protect: true } : {}),
       };
     });
   return { stack, resources, outputs, files: files.sort((a, b) => a.path.localeCompare(b.path)), secretValues: [...secrets].filter((s) => s.length >= 8), ...(error !== undefined ? { error } : {}) };

@@ -20,11 +20,23 @@ mv "$CONF_DIR/$NAME.env.new" "$CONF_DIR/$NAME.env"
   . /usr/local/lib/supafleet/backup-lib.sh
   SCRIPT=backup-enable
   load_config "$CONF_DIR/$NAME.env"
+  sftp_options
   if r cat config > /dev/null 2>&1; then
     echo "backup-enable($NAME): repository exists"
   else
     r init > /dev/null || die "restic init failed for $RESTIC_REPOSITORY"
     echo "backup-enable($NAME): repository initialised"
+  fi
+  # The reader's own key: the read-only credential opens the repository without the job's password.
+  if [ -n "${READER_KEY:-}" ] && ! RESTIC_PASSWORD="$READER_KEY" r cat config > /dev/null 2>&1; then
+    r key add --new-password-file <(printf '%s' "$READER_KEY") > /dev/null || die "adding the reader's key failed"
+    echo "backup-enable($NAME): reader key added"
+  fi
+  # The second copy's repository, with the same chunking, so that copies deduplicate.
+  if [ -n "${COPY_REPOSITORY:-}" ] && ! RESTIC_PASSWORD="$COPY_PASSWORD" restic -r "$COPY_REPOSITORY" cat config > /dev/null 2>&1; then
+    RESTIC_PASSWORD="$COPY_PASSWORD" restic -r "$COPY_REPOSITORY" "${RESTIC_OPTS[@]}" init --copy-chunker-params \
+      --from-repo "$RESTIC_REPOSITORY" --from-password-file <(printf '%s' "$RESTIC_PASSWORD") > /dev/null || die "restic init failed for the second copy $COPY_REPOSITORY"
+    echo "backup-enable($NAME): second copy initialised"
   fi
 )
 systemctl enable --now "supafleet-backup@$NAME.timer" {{drillTimer}} > /dev/null

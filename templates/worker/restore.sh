@@ -61,7 +61,8 @@ trap 'rm -rf "$WORK"' EXIT
 clear_stale_locks "$WORK/unlock.err" || die "cannot open the repository: $(restic_meaning 1 "$WORK/unlock.err")"
 
 # Every complete snapshot of the project, listed once (each restic call pays for its key derivation).
-r snapshots --json --host "$PROJECT" --tag "project:$PROJECT" > "$WORK/snapshots" 2> "$WORK/snapshots.err" \
+SOURCE="${SNAPSHOT_HOST:-$PROJECT}"
+r snapshots --json --host "$SOURCE" --tag "project:$SOURCE" > "$WORK/snapshots" 2> "$WORK/snapshots.err" \
   || die "cannot list the snapshots: $(restic_meaning 1 "$WORK/snapshots.err")"
 # Those of one kind, as "short-id id time", oldest first.
 snapshots_of() {
@@ -202,6 +203,8 @@ restore_files() {
   FILES=0
   local i
   for i in "${!to[@]}"; do
+    # A Compose release is the project's own, rendered for its own names: the deploy writes it, never a restore.
+    case "${to[$i]}" in */releases/*) continue ;; esac
     if [ "$VAULT_KEY" = 0 ] && [ "${to[$i]}" = "${VAULT_KEY_PATH:-}" ]; then say "leaving ${to[$i]} (the Vault key) as it is"; continue; fi
     [ -d "$WORK/files${from[$i]}" ] || { say "the snapshot has nothing under ${from[$i]}"; continue; }
     install -d "${to[$i]}"

@@ -19,9 +19,15 @@ describe("backups in the prod program", () => {
     s = await runDoc("prod", doc);
   });
 
-  it("gives every project and the master a sub-account of their own, in a directory of their own", () => {
-    const subs = s.resources.filter((r) => r.type === "hcloud:index/storageBoxSubaccount:StorageBoxSubaccount");
-    expect(subs.map((r) => r.inputs.homeDirectory).sort()).toEqual([...projects.map((p) => `supafleet/prod/${p.name}`), "supafleet/prod/master"].sort());
+  it("gives every project and the master a sub-account of their own, in a directory of their own, and a read-only one beside it", () => {
+    const all = s.resources.filter((r) => r.type === "hcloud:index/storageBoxSubaccount:StorageBoxSubaccount");
+    const subs = all.filter((r) => !(r.inputs.accessSettings as { readonly: boolean }).readonly);
+    const readers = all.filter((r) => (r.inputs.accessSettings as { readonly: boolean }).readonly);
+    const dirs = [...projects.map((p) => `supafleet/prod/${p.name}`), "supafleet/prod/master"].sort();
+    expect(subs.map((r) => r.inputs.homeDirectory).sort()).toEqual(dirs);
+    expect(readers.map((r) => r.inputs.homeDirectory).sort()).toEqual(dirs);
+    // Losing a job's credentials would lose its backups: Pulumi refuses to delete them.
+    for (const r of s.resources.filter((x) => x.parent?.startsWith("supafleet:index:BackupSchedule::") && !x.name.endsWith("-push-token") && !x.name.endsWith("-enable"))) expect(r.protect, r.name).toBe(true);
     for (const sub of subs) expect(isSecretEnvelope(sub.inputs.password), sub.name).toBe(true);
     const box = s.resources.find((r) => r.type === "hcloud:index/storageBox:StorageBox")!;
     expect(box.inputs).toMatchObject({ storageBoxType: "bx21", location: "fsn1", deleteProtection: true });

@@ -84,11 +84,26 @@ describe("blast radius in prod", () => {
     expectOnlyMonitorsOf(changes, /project\/stadtwerke|tenant\/stadtwerke|backup\/stadtwerke|worker\/stadtwerke-dedicated/);
   });
 
-  it("removing a worker and its project removes only theirs, and leaves every other server's inputs alone", async () => {
+  it("removing a project without retiring its backups is refused: its backup credentials are protected", async () => {
     const c = clone(prod);
     c["supafleet:tenants"] = c["supafleet:tenants"].filter((t: Doc) => t.slug !== "praxis-mueller");
     c["supafleet:workers"] = c["supafleet:workers"].filter((w: Doc) => w.name !== "w3");
     const changes = diffSnapshots(base, await runDoc("prod", c));
+    // (prod's servers are protected too: w3-server is refused as well.)
+    const refused = changes.filter((ch) => ch.protected && ch.name.startsWith("praxis")).map((ch) => ch.name).sort();
+    expect(refused).toEqual(["praxis-backup-reader", "praxis-backup-reader-key", "praxis-backup-reader-subaccount-password", "praxis-backup-restic-password", "praxis-backup-subaccount", "praxis-backup-subaccount-password"]);
+  });
+
+  it("removing a worker and its project, with the project's backups retired, removes only theirs and keeps the backups", async () => {
+    const c = clone(prod);
+    c["supafleet:tenants"] = c["supafleet:tenants"].filter((t: Doc) => t.slug !== "praxis-mueller");
+    c["supafleet:workers"] = c["supafleet:workers"].filter((w: Doc) => w.name !== "w3");
+    c["supafleet:backups"].retired = ["praxis"];
+    const changes = diffSnapshots(base, await runDoc("prod", c));
+    expect(changes.filter((ch) => ch.protected).map((ch) => ch.name)).toEqual(["w3-server"]);
+    // The job stops running (its timers go with the enable command); its repository and credentials stay.
+    expect(names(changes, "delete")).toContain("praxis-backup-enable");
+    expect(names(changes, "delete").filter((n) => n.startsWith("praxis-backup"))).toEqual(["praxis-backup-enable"]);
     for (const n of names(changes, "delete")) expect(belongsTo(n, "praxis") || belongsTo(n, "w3"), n).toBe(true);
     expect(names(changes, "delete")).toEqual(expect.arrayContaining(["w3-server", "praxis-jwt-secret", "edge-dns-praxis"]));
     expect(names(changes, "create")).toEqual([]);

@@ -61,11 +61,14 @@ describe("the pull request's plan comment", () => {
     expect(lines[1]).toBe("## supafleet offline plan");
     expect(lines[3]).toBe("### supafleet plan diff: prod (main:Pulumi.prod.yaml → Pulumi.prod.yaml)");
     expect(lines[5]).toMatch(/^\*\*0 to create · 4 to update · 0 to replace · \d+ to delete\*\*$/);
-    expect(lines[7]).toMatch(/^> ⚠️ This change replaces or deletes existing resources/);
-    expect(lines[9]).toBe("```diff");
-    expect(lines[10]).toMatch(/^- delete {2}\S+/);
+    // The project left without being retired: its protected backup credentials would go, so Pulumi would refuse.
+    expect(lines[7]).toMatch(/^> ⛔ This change would delete or replace \d+ protected resource\(s\): `pulumi up` will refuse it/);
+    expect(lines[8]).toMatch(/add it to `backups.retired`/);
+    expect(lines[10]).toMatch(/^> ⚠️ This change replaces or deletes existing resources/);
+    expect(lines[12]).toBe("```diff");
+    expect(lines[13]).toMatch(/^- delete {2}\S+/);
     const staged = lines.indexOf("### supafleet plan diff: staging (main:Pulumi.staging.yaml → Pulumi.staging.yaml)");
-    expect(staged).toBeGreaterThan(9);
+    expect(staged).toBeGreaterThan(13);
     expect(lines[staged + 2]).toMatch(/^\*\*\d+ to create · 3 to update · 0 to replace · 0 to delete\*\*$/);
 
     // Every tree line is inside the collapsed block, after every diff.

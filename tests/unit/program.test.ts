@@ -34,13 +34,14 @@ function expectedCounts(c: Doc): Record<string, number> {
     "hcloud:index/sshKey:SshKey": 1,
     "hcloud:index/primaryIp:PrimaryIp": 1,
     "hcloud:index/storageBox:StorageBox": 1,
-    "hcloud:index/storageBoxSubaccount:StorageBoxSubaccount": P + 1,
+    // Per backup job: its own and a read-only one.
+    "hcloud:index/storageBoxSubaccount:StorageBoxSubaccount": 2 * (P + 1),
     "tls:index/privateKey:PrivateKey": 1,
     // WireGuard keys (master, workers, operators without their own), the tunnel secret, two S3 keys per project, opaque API keys.
     "random:index/randomBytes:RandomBytes": 1 + W + generatedOperatorKeys + 1 + 2 * P + 2 * opaque,
-    // Seven per project; restic, sub-account and Kuma push token per backup job; the Storage Box's own; each
+    // Seven per project; per backup job restic, sub-account, Kuma push token, reader key and reader sub-account; the Storage Box's own; each
     // worker's health agent token; Kuma's admin.
-    "random:index/randomPassword:RandomPassword": 7 * P + 3 * (P + 1) + 1 + W + 1,
+    "random:index/randomPassword:RandomPassword": 7 * P + 5 * (P + 1) + 1 + W + 1,
     // Per node: ready, authorized keys, backup tools; the hub sync, cloudflared; per project: password, config,
     // assets, deploy; per backup job: enable; migrations; per worker: health agent; Kuma: install, secrets, reconcile.
     "command:remote:Command": 3 * (1 + W) + 1 + 1 + 4 * P + (P + 1) + withPacks + W + 3,

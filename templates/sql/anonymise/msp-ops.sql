@@ -1,0 +1,27 @@
+-- supafleet: anonymise the msp-ops pack's data for a copy into another
+-- environment (prod → staging). Row counts, keys, tenants and relations stay;
+-- every name, email address, phone number, address and free text that could
+-- identify a person goes. Values are derived from each row's id, so a second
+-- run gives the same result. Runs in one transaction, as supabase_admin.
+
+update public.clientes set
+  nombre = 'Cliente ' || left(id::text, 8),
+  email = case when email is null then null else 'cliente-' || left(id::text, 8) || '@example.invalid' end,
+  telefono = case when telefono is null then null else '+00 000 ' || lpad((abs(hashtext(id::text)) % 1000000)::text, 6, '0') end;
+
+update public.sitios set
+  nombre = 'Sitio ' || left(id::text, 8),
+  direccion = case when direccion is null then null else 'Calle ' || left(id::text, 8) end;
+
+update public.dispositivos set hostname = 'host-' || left(id::text, 8);
+
+update public.tickets set
+  titulo = 'Ticket ' || left(id::text, 8),
+  descripcion = case when descripcion is null then null else 'anonymised' end;
+
+-- Alert payloads from the RMM name hosts, users and paths.
+update public.eventos_rmm set payload = jsonb_build_object('anonymised', true);
+
+update public.users set
+  email = 'user-' || left(id::text, 8) || '@example.invalid',
+  nombre = case when nombre is null then null else 'Usuario ' || left(id::text, 8) end;

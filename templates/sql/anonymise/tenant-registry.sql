@@ -1,0 +1,12 @@
+-- supafleet: anonymise the tenant-registry pack's data for a copy into another
+-- environment. Tenants keep their ids and slugs (the fleet's own names); what
+-- they store about their integrations goes, and no credential survives: the
+-- key that decrypts api_credentials is replaced, so old ciphertext is useless,
+-- and the rows themselves are removed.
+
+delete from public.api_credentials;
+update supafleet.keys set key = extensions.gen_random_bytes(32) where name = 'api_credentials';
+update public.tenants set metadata = '{}'::jsonb;
+update public.tenant_integrations set config = '{}'::jsonb;
+update public.tenant_services set config = '{}'::jsonb;
+update public.tenant_products set config = '{}'::jsonb;

@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { diffSnapshots } from "../../src/offline/diff";
+import { isSecretEnvelope } from "../../src/offline/secretEnvelope";
+import { runDoc } from "../helpers/offline";
+import { check, clone, stackDoc } from "../helpers/stacks";
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Doc = Record<string, any>;
+
+const seedPayload = (s: Awaited<ReturnType<typeof runDoc>>, project: string): { settings: string; options: string[]; anonymise?: string } => {
+  const cmd = s.resources.find((r) => r.name === `${project}-seed-restore`)!;
+  expect(isSecretEnvelope(cmd.inputs.stdin)).toBe(true);
+  return JSON.parse((cmd.inputs.stdin as { value: string }).value);
+};
+
+describe("a new project seeded from another project's backup (restoreFrom)", () => {
+  const prod = stackDoc("prod") as Doc;
+
+  it("in the same stack: adds only the new project, reads the source through its read-only credential, and leaves the source untouched", async () => {
+    const base = await runDoc("prod", prod);
+    const c = clone(prod);
+    c["supafleet:tenants"][0].projects.push({ name: "ops-yesterday", subdomain: "ops-yesterday", slot: 9, placement: { worker: "w1" }, schemaPacks: ["msp-ops"], restoreFrom: { project: "ops", snapshot: "2026-11-20T03:00" } });
+    const head = await runDoc("prod", c);
+    expect(head.error).toBeUndefined();
+    const changes = diffSnapshots(base, head);
+    for (const ch of changes.filter((x) => x.kind === "create")) expect(ch.name, ch.name).toMatch(/^(ops-yesterday|edge-(dns|app)-ops-yesterday)/);
+    expect(changes.filter((x) => x.kind !== "create").map((x) => x.name)).toEqual(["edge-config", "monitoring-reconcile", "monitoring-secrets"]);
+    expect(changes.filter((x) => x.name.startsWith("ops-") && !x.name.startsWith("ops-yesterday"))).toEqual([]);
+
+    const payload = seedPayload(head, "ops-yesterday");
+    expect(payload.settings).toContain("READ_ONLY='1'");
+    expect(payload.settings).toContain("SNAPSHOT_HOST='ops'");
+    expect(payload.settings).toContain("DB_CONTAINER='ops-yesterday-db'");
+    expect(payload.settings).toMatch(/SOURCE_PATHS='\/var\/lib\/docker\/volumes\/ops-storage\/_data .* \/var\/lib\/docker\/volumes\/ops-db-config\/_data'/);
+    expect(payload.settings).toMatch(/BACKUP_PATHS='\/var\/lib\/docker\/volumes\/ops-yesterday-storage\/_data .* \/var\/lib\/docker\/volumes\/ops-yesterday-db-config\/_data'/);
+    // The reader sub-account, not the job's own.
+    const reader = head.resources.find((r) => r.name === "ops-backup-reader")!;
+    expect((reader.inputs.accessSettings as { readonly: boolean }).readonly).toBe(true);
+    expect(payload.settings).toContain(`RESTIC_REPOSITORY='sftp://${reader.outputs.username}@`);
+    expect(payload.options).toEqual(["--at", "2026-11-20 03:00"]);
+    expect(payload.anonymise).toBeUndefined();
+    // Its migrations apply on top of the restored data, after the seed.
+    expect(head.resources.find((r) => r.name === "ops-yesterday-rls-migrations")).toBeDefined();
+  });
+
+  it("from prod into staging: reads prod's outputs, anonymises with the packs' hooks and leaves prod's Vault key behind", async () => {
+    const staging = clone(stackDoc("staging")) as Doc;
+    const t = staging["supafleet:tenants"].find((x: Doc) => x.projects?.some((p: Doc) => p.name === "ops"));
+    t.projects.push({ name: "ops-copy", subdomain: "ops-copy", slot: 9, placement: { worker: "w1" }, schemaPacks: ["msp-ops"], restoreFrom: { stack: "prod", project: "ops" } });
+    const s = await runDoc("staging", staging);
+    expect(s.error).toBeUndefined();
+    expect(s.resources.find((r) => r.type === "pulumi:pulumi:StackReference")!.name).toBe("organization/supafleet/prod");
+    const payload = seedPayload(s, "ops-copy");
+    expect(payload.options).toEqual(["--no-vault-key"]);
+    expect(payload.anonymise).toContain("update auth.users set");
+    expect(payload.anonymise).toContain("update public.clientes set");
+    expect(payload.settings).toContain("SNAPSHOT_HOST='ops'");
+    expect(payload.settings).toContain("RESTIC_REPOSITORY='sftp://prod-ops-reader@");
+  });
+
+  it("is refused when it names no project, or this very stack", () => {
+    const c = clone(prod);
+    c["supafleet:tenants"][0].projects.push({ name: "ghost", subdomain: "ghost", slot: 9, placement: { worker: "w1" }, restoreFrom: { project: "nobody" } });
+    c["supafleet:tenants"][0].projects.push({ name: "echo", subdomain: "echo", slot: 10, placement: { worker: "w1" }, restoreFrom: { project: "ops", stack: "test" } });
+    const paths = check(c).issues.map((i) => `${i.path}: ${i.message}`);
+    expect(paths).toContain('tenants[0].projects[2].restoreFrom.project: names "nobody", which is neither a project of this stack nor in backups.retired');
+    expect(paths).toContain("tenants[0].projects[3].restoreFrom.stack: names this stack (test); leave stack out to restore from a project of this stack");
+  });
+});
