@@ -11,7 +11,7 @@ import type { FleetComponent } from "./component";
 import { deferred } from "./deferred";
 import type { FleetModel } from "./model/fleet";
 import { secretValue } from "./config/fromPulumi";
-import type { FleetConfig } from "./config/schema";
+import { SCHEMA_PACKS, type FleetConfig } from "./config/schema";
 import { ALERTING_SECRET_KEYS, BACKUP_COPY_SECRET_KEYS } from "./config/secrets";
 import type { BackupReader } from "./backup/seed";
 import { masterBackupTimes } from "./backup/tools";
@@ -145,7 +145,8 @@ export function buildFleet(model: FleetModel): Fleet {
         sourcePaths: projectBackupPaths(from.project),
         paths: projectBackupPaths(p.name),
         vaultKeyPath: vaultKeyPath(p.name),
-        ...(from.stack !== undefined ? { anonymise: p.schemaPacks } : {}),
+        // Every pack's hook: it scrubs what the source holds, whatever the new project declares.
+        ...(from.stack !== undefined ? { anonymise: SCHEMA_PACKS } : {}),
         ssh: master.ssh,
         after: [projects.get(p.name)!.deployed, workers.get(p.worker.name)!.backupTools],
       }),

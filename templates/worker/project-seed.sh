@@ -10,7 +10,7 @@ PROJECT="{{project}}"
 die() { echo "project-seed($PROJECT): $*" >&2; exit 1; }
 for bin in jq; do command -v "$bin" >/dev/null || die "missing $bin"; done
 TOOLS="${SUPAFLEET_TOOLS:-/usr/local/lib/supafleet}"
-[ -x "$TOOLS/restore.sh" ] || die "backup tools are not installed"
+[ -r "$TOOLS/restore.sh" ] || die "backup tools are not installed"
 payload=$(cat)
 [ -n "$payload" ] || die "empty payload on stdin"
 

@@ -13,6 +13,8 @@ import { tenantUuid } from "../../src/rls/tenants";
 import { TestPostgres } from "../helpers/postgres";
 import { seed } from "../helpers/rlsData";
 import { ROOT } from "../helpers/stacks";
+import { seedPayload } from "../../src/backup/seed";
+import { fillTemplate } from "../../src/render/templates";
 import { STAND_IN_SQL } from "../helpers/supabaseDb";
 import { VAULT_STAND_IN_SQL, useVaultKey } from "../helpers/vault";
 
@@ -27,9 +29,14 @@ import { VAULT_STAND_IN_SQL, useVaultKey } from "../helpers/vault";
  */
 const SCRIPTS = join(ROOT, "templates/worker");
 const FAKES = join(__dirname, "fakes");
+
 const work = mkdtempSync(join(tmpdir(), "supafleet-roundtrip-"));
 const source = new TestPostgres();
 const target = new TestPostgres("supabase_admin");
+/** A staging worker's fresh project, seeded from the source's backup through its read-only credential. */
+const copyTarget = new TestPostgres("supabase_admin");
+const readOnlyRepo = join(work, "repo-read-only");
+const READER_KEY = "the reader's own restic key";
 const repo = join(work, "repo");
 const RESTIC_PASSWORD = "round trip restic password";
 const NEW_PASSWORD = "NewGeneratedProjectPassword42";
@@ -153,6 +160,7 @@ beforeAll(async () => {
   before = await fingerprint(source);
 
   spawnSync("restic", ["init", "-r", repo], { env: { ...process.env, RESTIC_PASSWORD } });
+  writeFileSync(join(work, "reader-key"), READER_KEY);
   const b = await script("backup.sh", [settings("source"), "run"], source);
   expect(b.stderr).toContain("backup(ops): done");
   expect(b.status).toBe(0);
@@ -164,6 +172,8 @@ beforeAll(async () => {
 afterAll(() => {
   source.stop();
   target.stop();
+  copyTarget.stop();
+  spawnSync("umount", [readOnlyRepo]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -206,3 +216,79 @@ describe("restore.sh --whole onto a fresh worker", () => {
     expect(readFileSync(join(t.config, "pgsodium_root.key"), "utf8")).toBe("the source server's own vault root key");
   });
 });
+
+describe("seeding a staging project from prod's backup (restoreFrom across stacks)", () => {
+  const t = { storage: join(work, "copy", "storage"), functions: join(work, "copy", "functions") };
+  let seeded: { status: number; stdout: string; stderr: string };
+  let repoFilesBefore: string[];
+
+  beforeAll(async () => {
+    await copyTarget.start();
+    useVaultKey(copyTarget, join(copyTarget.home, "db-config"), "staging's own vault key");
+    // The reader's restic key, as backup-enable adds it; and the repository, mounted read-only, as the read-only sub-account sees it.
+    spawnSync("restic", ["-r", repo, "key", "add", "--new-password-file", join(work, "reader-key")], { env: { ...process.env, RESTIC_PASSWORD }, input: "" });
+    mkdirSync(readOnlyRepo, { recursive: true });
+    expect(spawnSync("mount", ["--bind", repo, readOnlyRepo]).status).toBe(0);
+    expect(spawnSync("mount", ["-o", "remount,bind,ro", readOnlyRepo]).status).toBe(0);
+    repoFilesBefore = filesList(repo);
+    writeFileSync(join(work, "copy-project.env"), `POSTGRES_PASSWORD="StagingsOwnPassword7"\n`, { mode: 0o600 });
+    const s = dirs("source", source.home);
+    const payload = seedPayload({
+      project: "ops-copy",
+      dbContainer: "ops-copy-db",
+      paths: [t.storage, t.functions, join(copyTarget.home, "db-config")],
+      sourcePaths: [s.storage, s.functions, s.config],
+      vaultKeyPath: join(copyTarget.home, "db-config"),
+      reader: { job: "ops", repository: readOnlyRepo, resticPassword: READER_KEY, sftpPassword: "" },
+      snapshot: "latest",
+      anonymise: ["msp-ops", "tenant-registry"],
+    });
+    seeded = await new Promise((resolve) => {
+      const child = execFile("bash", ["-c", fillTemplate("worker/project-seed.sh", { project: "ops-copy" })], {
+        encoding: "utf8",
+        timeout: 180_000,
+        env: { ...process.env, PATH: `${FAKES}:${process.env.PATH}`, ...copyTarget.socketEnv("supabase_admin"), SUPAFLEET_TOOLS: SCRIPTS, PROJECT_ENV: join(work, "copy-project.env"), FAKE_DOCKER_LOG: join(work, "docker.log"), FAKE_DOCKER_STATE: work, SUPAFLEET_SPOOL: join(work, "spool"), SUPAFLEET_CACHE_DIR: join(work, "cache2"), TZ: "UTC" },
+      }, (err, stdout, stderr) => resolve({ status: err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : -1, stdout, stderr }));
+      child.stdin!.end(payload);
+    });
+  }, 240_000);
+
+  it("restores through the read-only credential, verifies, then anonymises", () => {
+    expect(seeded.stderr).toContain("anonymised with anonymise.sql");
+    expect(seeded.status, seeded.stderr).toBe(0);
+    expect(seeded.stdout).toMatch(/restored ops-copy from snapshot \w+ \(taken [^)]+\): \d+ tables match the recorded figures; Vault secrets removed \(their key stays with the source\); \d+ files; RTO \d+s/);
+    expect(seeded.stdout).toContain("project-seed(ops-copy): seeded");
+  });
+
+  it("wrote nothing to the source's repository (it is read-only to the reader) and left the source as it was", async () => {
+    expect(filesList(repo)).toEqual(repoFilesBefore);
+    expect(await fingerprint(source)).toEqual(before);
+  });
+
+  it("keeps every row and relation but no name, email or phone of prod, and no way to log in with a prod password", async () => {
+    const rows = (server: TestPostgres, sql: string): string[] => server.psql(`\\pset tuples_only on\n\\pset format unaligned\n${sql}`).trim().split("\n").filter(Boolean);
+    const count = (server: TestPostgres, table: string): string => rows(server, `select count(*) from ${table};`)[0]!;
+    for (const table of ["public.clientes", "public.sitios", "public.tickets", "public.dispositivos", "auth.users"]) expect(count(copyTarget, table), table).toBe(count(source, table));
+    const prodValues = rows(source, "select v from (select nombre as v from public.clientes union all select email from public.clientes union all select telefono from public.clientes union all select email from auth.users union all select titulo from public.tickets) x where v is not null;");
+    expect(prodValues.length).toBeGreaterThan(20);
+    const copyText = rows(copyTarget, "select row_to_json(c)::text from public.clientes c union all select row_to_json(u)::text from auth.users u union all select row_to_json(t)::text from public.tickets t;").join("\n");
+    const leaked = prodValues.filter((v) => copyText.includes(v));
+    expect(leaked).toEqual([]);
+    expect(rows(copyTarget, "select count(*) from auth.users where email not like '%@example.invalid';")).toEqual(["0"]);
+    // No credential of prod's integrations, and the key that encrypted them is a new one.
+    expect(rows(source, "select count(*) from public.api_credentials;")[0]).not.toBe("0");
+    expect(rows(copyTarget, "select count(*) from public.api_credentials;")).toEqual(["0"]);
+    expect(rows(copyTarget, "select encode(key, 'hex') from supafleet.keys where name = 'api_credentials';")).not.toEqual(rows(source, "select encode(key, 'hex') from supafleet.keys where name = 'api_credentials';"));
+    // Tickets still point at their clients.
+    expect(rows(copyTarget, "select count(*) from public.tickets t left join public.clientes c on c.id = t.cliente_id where c.id is null;")).toEqual(["0"]);
+  });
+
+  it("holds no Vault secret of prod and keeps staging's own Vault key", () => {
+    expect(copyTarget.psql("\\pset tuples_only on\nselect count(*) from vault.secrets;").trim()).toBe("0");
+    expect(readFileSync(join(copyTarget.home, "db-config", "pgsodium_root.key"), "utf8")).toBe("staging's own vault key");
+  });
+});
+
+function filesList(dir: string): string[] {
+  return readdirSync(dir, { recursive: true }).map(String).sort();
+}

@@ -54,6 +54,7 @@ describe("a new project seeded from another project's backup (restoreFrom)", () 
     expect(payload.options).toEqual(["--no-vault-key"]);
     expect(payload.anonymise).toContain("update auth.users set");
     expect(payload.anonymise).toContain("update public.clientes set");
+    expect(payload.anonymise).toContain("delete from public.api_credentials;");
     expect(payload.settings).toContain("SNAPSHOT_HOST='ops'");
     expect(payload.settings).toContain("RESTIC_REPOSITORY='sftp://prod-ops-reader@");
   });

@@ -4,6 +4,9 @@
 -- identify a person goes. Values are derived from each row's id, so a second
 -- run gives the same result. Runs in one transaction, as supabase_admin.
 
+-- Only where this pack's tables exist: every pack's hook runs on every copy.
+select to_regclass('public.clientes') is not null as supafleet_has_pack \gset
+\if :supafleet_has_pack
 update public.clientes set
   nombre = 'Cliente ' || left(id::text, 8),
   email = case when email is null then null else 'cliente-' || left(id::text, 8) || '@example.invalid' end,
@@ -25,3 +28,4 @@ update public.eventos_rmm set payload = jsonb_build_object('anonymised', true);
 update public.users set
   email = 'user-' || left(id::text, 8) || '@example.invalid',
   nombre = case when nombre is null then null else 'Usuario ' || left(id::text, 8) end;
+\endif

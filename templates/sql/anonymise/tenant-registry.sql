@@ -4,9 +4,13 @@
 -- key that decrypts api_credentials is replaced, so old ciphertext is useless,
 -- and the rows themselves are removed.
 
+-- Only where this pack's tables exist: every pack's hook runs on every copy.
+select to_regclass('public.api_credentials') is not null as supafleet_has_pack \gset
+\if :supafleet_has_pack
 delete from public.api_credentials;
 update supafleet.keys set key = extensions.gen_random_bytes(32) where name = 'api_credentials';
 update public.tenants set metadata = '{}'::jsonb;
 update public.tenant_integrations set config = '{}'::jsonb;
 update public.tenant_services set config = '{}'::jsonb;
 update public.tenant_products set config = '{}'::jsonb;
+\endif
