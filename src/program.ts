@@ -19,6 +19,9 @@ import { masterConnection, workerConnection } from "./connections";
 import { containerName, volumeName } from "./supabase/naming";
 import type { BackupAlerting, BackupCopy } from "../components/BackupSchedule";
 import { ProjectSeed } from "../components/ProjectSeed";
+import { BackupDrill, type DrilledJob } from "../components/BackupDrill";
+import { RELEASES } from "./supabase/releases";
+import { healthcheckUrl } from "./backup/settings";
 import { ingressRules } from "./render/ingress";
 import type { HubPeer } from "./render/hub";
 import { kumaPushBase } from "./monitoring/agent";
@@ -130,12 +133,13 @@ export function buildFleet(model: FleetModel): Fleet {
     new BackupSchedule({ ...backup, job: model.master.name, connection: masterConnection(master.ssh), after: [master.backupTools], paths: MASTER_BACKUP_PATHS }),
   );
 
+  const refs: StackReferences = new Map();
   // New projects whose data starts from another's backup; their migrations apply on top of it.
   const seeds = new Map<string, ProjectSeed>();
   for (const p of model.projects) {
     const from = p.restoreFrom;
     if (from === undefined) continue;
-    const reader = from.stack === undefined ? backups.get(from.project)!.reader : readerFromStack(from.stack, from.project);
+    const reader = from.stack === undefined ? backups.get(from.project)!.reader : readerFromStack(refs, from.stack, from.project);
     seeds.set(
       p.name,
       new ProjectSeed({
@@ -149,6 +153,33 @@ export function buildFleet(model: FleetModel): Fleet {
         ...(from.stack !== undefined ? { anonymise: SCHEMA_PACKS } : {}),
         ssh: master.ssh,
         after: [projects.get(p.name)!.deployed, workers.get(p.worker.name)!.backupTools],
+      }),
+    );
+  }
+
+  // Staging drills prod: every job of the other stack, into throwaway databases on one of this stack's workers.
+  const drillOf = cfg.backups.drillOf;
+  const drills: BackupDrill[] = [];
+  if (drillOf !== undefined) {
+    const worker = workers.get(drillOf.worker)!;
+    const a = alerting;
+    drills.push(
+      new BackupDrill({
+        stack: drillOf.stack,
+        env,
+        jobs: stackReference(refs, drillOf.stack).getOutput("backupReaders") as pulumi.Output<Record<string, DrilledJob>>,
+        defaultImage: RELEASES[cfg.supabase.release]!.images.db,
+        connection: workerConnection(master.ssh, worker.address),
+        after: [worker.backupTools],
+        alerting: {
+          ...(a.healthchecksBase !== undefined && a.healthchecksPingKey !== undefined
+            ? { drillHcUrl: (job: string) => pulumi.output(a.healthchecksPingKey!).apply((k) => healthcheckUrl(a.healthchecksBase!, k, `supafleet-${env}-drill-${drillOf.stack}-${job}`)) }
+            : {}),
+          ...(a.ntfyUrl !== undefined ? { ntfyUrl: a.ntfyUrl, ...(a.ntfyToken !== undefined ? { ntfyToken: a.ntfyToken } : {}) } : {}),
+          ...(a.telegramChat !== undefined && a.telegramToken !== undefined ? { telegramChat: a.telegramChat, telegramToken: a.telegramToken } : {}),
+        },
+        drillDay: cfg.backups.restoreDrillDay,
+        retention: cfg.backups.retention,
       }),
     );
   }
@@ -171,7 +202,7 @@ export function buildFleet(model: FleetModel): Fleet {
     secrets: monitoringSecrets({ projects, workers, backups, tunnel, jobs: new Set([...model.projects.map((p) => p.name), model.master.name]) }, alerting),
   });
 
-  const components: FleetComponent[] = [master, ...workers.values(), ...projects.values(), tunnel, vault, ...backups.values(), ...seeds.values(), ...policySets.values(), monitoring];
+  const components: FleetComponent[] = [master, ...workers.values(), ...projects.values(), tunnel, vault, ...backups.values(), ...seeds.values(), ...drills, ...policySets.values(), monitoring];
   return { model, master, workers, projects, tunnel, vault, backups, policySets, monitoring, components };
 }
 
@@ -219,9 +250,21 @@ export function vaultKeyPath(project: string): string {
   return `/var/lib/docker/volumes/${volumeName(project, "db-config")}/_data`;
 }
 
+/** One reference per other stack of this project and run: a restore and the drill may both read prod. */
+type StackReferences = Map<string, pulumi.StackReference>;
+function stackReference(refs: StackReferences, stack: string): pulumi.StackReference {
+  const name = `${organization()}/${pulumi.getProject()}/${stack}`;
+  let ref = refs.get(name);
+  if (ref === undefined) {
+    ref = new pulumi.StackReference(name);
+    refs.set(name, ref);
+  }
+  return ref;
+}
+
 /** Another stack's read-only credential for one of its jobs, from that stack's outputs. */
-function readerFromStack(stack: string, job: string): pulumi.Output<BackupReader> {
-  const ref = new pulumi.StackReference(`${organization()}/${pulumi.getProject()}/${stack}`);
+function readerFromStack(refs: StackReferences, stack: string, job: string): pulumi.Output<BackupReader> {
+  const ref = stackReference(refs, stack);
   return pulumi.secret(
     ref.getOutput("backupReaders").apply((readers: Record<string, BackupReader> | undefined) => {
       const r = readers?.[job];
@@ -295,7 +338,14 @@ export function stackOutputs(fleet: Fleet): Record<string, unknown> {
     automationServiceToken: pulumi.secret({ clientId: fleet.tunnel.serviceTokenId, clientSecret: fleet.tunnel.serviceTokenSecret }),
     backupRepositories: Object.fromEntries([...fleet.backups].map(([name, b]) => [name, b.repository])),
     // Read-only credentials to every project's repository: another stack's restoreFrom and drill read them.
-    backupReaders: Object.fromEntries([...fleet.backups].filter(([name]) => name !== fleet.model.master.name).map(([name, b]) => [name, b.readerOutput])),
+    backupReaders: Object.fromEntries(
+      [...fleet.backups]
+        .filter(([name]) => name !== fleet.model.master.name)
+        .map(([name, b]) => {
+          const project = fleet.model.projects.find((p) => p.name === name);
+          return [name, { ...b.readerOutput, ...(project !== undefined ? { dbImage: RELEASES[project.release]!.images.db } : {}) }];
+        }),
+    ),
     monitoring: {
       url: `https://${fleet.model.hostnames.status}`,
       adminUser: fleet.monitoring.adminUser,

@@ -17,6 +17,8 @@ export interface BackupSettings {
   readonly readOnly?: boolean;
   /** Whose snapshots to take, when not this job's own (seeding one project from another's backup). */
   readonly snapshotHost?: string;
+  /** The drill restores into a throwaway container of this image, not the project's own database. */
+  readonly drillImage?: string;
   /** Where the files were backed up from, when that differs from `paths` (another project's backup). */
   readonly sourcePaths?: readonly string[];
   /** The project's database container; absent for the master, which has only files. */
@@ -52,6 +54,7 @@ export function renderBackupEnv(s: BackupSettings): string {
     ["READ_ONLY", s.readOnly ? "1" : undefined],
     ["SNAPSHOT_HOST", s.snapshotHost],
     ["SOURCE_PATHS", s.sourcePaths?.join(" ")],
+    ["DRILL_IMAGE", s.drillImage],
     ["DB_CONTAINER", s.dbContainer],
     ["BACKUP_PATHS", s.paths.join(" ")],
     ["VAULT_KEY_PATH", s.vaultKeyPath],

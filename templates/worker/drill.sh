@@ -4,6 +4,9 @@
 # timestamp and checksum against the figures recorded at dump time, and reports
 # the achieved RPO (age of the backup) and RTO (time to restore). Pings its own
 # health check, alerts on failure, and drops the scratch database.
+# With DRILL_IMAGE in the settings (another stack's backup, read through its
+# read-only credential), the scratch database lives in a throwaway container of
+# that image, which the drill removes whatever happens.
 #   drill.sh <config> [scratch database]
 set -euo pipefail
 SCRIPT=drill
@@ -11,9 +14,9 @@ SCRIPT=drill
 load_config "${1:-}"
 SCRATCH="${2:-supafleet_drill}"
 [[ "$SCRATCH" =~ ^[a-z_][a-z0-9_]*$ ]] || die "the scratch database must be a plain name"
-[ -n "${DB_CONTAINER:-}" ] || die "this config has no database to drill"
 WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+THROWAWAY=""
+trap 'rm -rf "$WORK"; [ -z "$THROWAWAY" ] || docker rm -f "$THROWAWAY" > /dev/null 2>&1 || true' EXIT
 REPORT="$WORK/report"
 
 finish() {
@@ -32,6 +35,17 @@ finish() {
 }
 
 ping_hc "${DRILL_HC_URL:-}" start
+if [ -n "${DRILL_IMAGE:-}" ]; then
+  command -v docker > /dev/null || finish 0 "missing docker on $(hostname)"
+  THROWAWAY="supafleet-drill-$PROJECT"
+  docker rm -f "$THROWAWAY" > /dev/null 2>&1 || true
+  # No port is published: only docker exec reaches it. Its password never enters argv.
+  docker run -d --rm --name "$THROWAWAY" --env-file <(printf 'POSTGRES_PASSWORD=%s\n' "$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')") "$DRILL_IMAGE" > /dev/null \
+    || finish 0 "cannot start a throwaway database from $DRILL_IMAGE"
+  for _ in $(seq 1 60); do docker exec "$THROWAWAY" pg_isready -U supabase_admin -q 2>/dev/null && break; sleep 2; done
+  export DB_CONTAINER="$THROWAWAY"
+fi
+[ -n "${DB_CONTAINER:-}" ] || finish 0 "this config has no database to drill"
 missing=$(missing_tools)
 [ -z "$missing" ] || finish 0 "missing $missing on $(hostname)"
 if ! bash "$(dirname "$0")/restore.sh" "$1" --target "$SCRATCH" --replace > "$WORK/out" 2> "$WORK/err"; then

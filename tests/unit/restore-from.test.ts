@@ -68,3 +68,23 @@ describe("a new project seeded from another project's backup (restoreFrom)", () 
     expect(paths).toContain("tenants[0].projects[3].restoreFrom.stack: names this stack (test); leave stack out to restore from a project of this stack");
   });
 });
+
+describe("staging drills prod (backups.drillOf)", () => {
+  it("installs one drill per prod job on the named staging worker, each reading through prod's read-only credential into a throwaway database", async () => {
+    const s = await runDoc("staging", stackDoc("staging"));
+    const cmd = s.resources.find((r) => r.name === "drill-prod-install")!;
+    expect(cmd.parent).toBe("supafleet:index:BackupDrill::drill-prod");
+    expect(JSON.stringify(cmd.inputs.connection)).toContain("10.110.0.2");
+    expect(isSecretEnvelope(cmd.inputs.stdin)).toBe(true);
+    const payload = JSON.parse((cmd.inputs.stdin as { value: string }).value) as { jobs: Record<string, string>; timer: string };
+    const prodProjects = (stackDoc("prod") as Doc)["supafleet:tenants"].flatMap((t: Doc) => (t.projects ?? []).map((p: Doc) => `prod-${p.name}`));
+    expect(Object.keys(payload.jobs).sort()).toEqual(prodProjects.sort());
+    for (const [name, env] of Object.entries(payload.jobs)) {
+      expect(env, name).toContain("READ_ONLY='1'");
+      expect(env, name).toContain(`SNAPSHOT_HOST='${name.slice("prod-".length)}'`);
+      expect(env, name).toMatch(/DRILL_IMAGE='supabase\/postgres:/);
+      expect(env, name).not.toContain("DB_CONTAINER");
+    }
+    expect(payload.timer).toMatch(/OnCalendar=\*-\*-\d\d 06:00:00/);
+  });
+});
