@@ -6,6 +6,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { renderBackupEnv } from "../../src/backup/settings";
 import { PingListener } from "./hcListener";
+import { useFastKey } from "./resticFastKey";
 import { TestPostgres } from "./postgres";
 import { ROOT } from "./stacks";
 
@@ -66,6 +67,7 @@ export class BackupRig {
     this.repo = mkdtempSync(join(this.work, "repo-"));
     rmSync(this.repo, { recursive: true });
     this.restic(["init"]);
+    useFastKey(this.repo, RESTIC_PASSWORD);
     this.listener.received.length = 0;
     writeFileSync(join(this.work, "docker.log"), "");
   }

@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { BackupRig, RESTIC_PASSWORD } from "../helpers/backupRig";
+import { useFastKey } from "../helpers/resticFastKey";
 
 /**
  * The second copy (backups.copy): after each night's run every snapshot goes
@@ -23,6 +24,7 @@ beforeEach(() => {
   writeFileSync(join(rig.work, "source-password"), RESTIC_PASSWORD);
   const init = spawnSync("restic", ["-r", copyRepo, "init", "--copy-chunker-params", "--from-repo", rig.repo, "--from-password-file", join(rig.work, "source-password")], { encoding: "utf8", env: { ...process.env, RESTIC_PASSWORD: COPY_PASSWORD } });
   expect(init.status, init.stderr).toBe(0);
+  useFastKey(copyRepo, COPY_PASSWORD);
 });
 
 const copySettings = (extra: Record<string, string> = {}): string => rig.settings({ COPY_REPOSITORY: copyRepo, COPY_PASSWORD, COPY_HC_URL: rig.listener.url("/hc/ops-copy"), COPY_KEEP_DAILY: "14", ...extra });

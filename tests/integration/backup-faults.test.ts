@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { BackupRig, RESTIC_PASSWORD, SCRIPTS } from "../helpers/backupRig";
+import { useFastKey } from "../helpers/resticFastKey";
 
 /**
  * Each defect the backup scripts had, provoked for real: restic killed in the
@@ -27,12 +28,28 @@ describe("a restic killed in the middle of a restore", () => {
     rig.pgdb.psql("insert into public.tickets (cliente_id, titulo) select 1, repeat('x', 400) || g from generate_series(1, 8000) g;", "projectdb");
     expect((await rig.script("backup.sh", [rig.settings(), "run"])).status).toBe(0);
     // psql stops reading (SIGSTOP), so restic dump blocks holding its lock; then both are killed.
-    const child = spawn("bash", [join(SCRIPTS, "restore.sh"), rig.settings(), "--target", "victim"], { env: rig.env({ FAKE_DOCKER_SLOW_PSQL: "30" }), stdio: "ignore", detached: true });
-    const dumping = (): string => spawnSync("pgrep", ["-P", String(child.pid), "-f", "^restic dump "], { encoding: "utf8" }).stdout.trim();
+    const child = spawn("bash", [join(SCRIPTS, "restore.sh"), rig.settings(), "--target", "victim"], { env: rig.env({ FAKE_DOCKER_SLOW_PSQL: "30" }), stdio: ["ignore", "ignore", "pipe"], detached: true });
+    let stderr = "";
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    // The restore's restic dump of the database, wherever in the restore's process tree it runs.
+    const dumping = (): string => {
+      const rows = spawnSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" }).stdout.trim().split("\n").map((l) => l.trim().match(/^(\d+)\s+(\d+)\s+(.*)$/)!).filter(Boolean);
+      const tree = new Set([child.pid!]);
+      for (let grew = true; grew; ) {
+        grew = false;
+        for (const [, pid, ppid] of rows) {
+          if (tree.has(Number(ppid)) && !tree.has(Number(pid))) {
+            tree.add(Number(pid));
+            grew = true;
+          }
+        }
+      }
+      return rows.filter(([, pid, , args]) => tree.has(Number(pid)) && /^restic dump \S+ \/database\.sql$/.test(args!)).map(([, pid]) => pid).join("\n");
+    };
     for (let i = 0; i < 200 && !dumping(); i++) await sleep(100);
     await sleep(500);
     const resticPid = dumping();
-    expect(resticPid).not.toBe("");
+    expect(resticPid, stderr).not.toBe("");
     expect(locks().length).toBe(1);
     spawnSync("kill", ["-9", ...resticPid.split("\n")]);
     process.kill(-child.pid!, "SIGKILL");
@@ -59,6 +76,7 @@ describe("a full disk", () => {
     expect(mounted.status, mounted.stderr).toBe(0);
     const repo = join(mnt(), "repo");
     spawnSync("restic", ["init", "-r", repo], { env: { ...process.env, RESTIC_PASSWORD } });
+    useFastKey(repo, RESTIC_PASSWORD);
     const big = join(rig.work, "big");
     mkdirSync(big, { recursive: true });
     writeFileSync(join(big, "blob.bin"), randomBytes(12_000_000));

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { renderBackupEnv } from "../../src/backup/settings";
 import { BackupRig, RESTIC_PASSWORD } from "../helpers/backupRig";
+import { useFastKey } from "../helpers/resticFastKey";
 
 /**
  * Staging drills prod: drill.sh on a staging worker restores prod's latest
@@ -26,6 +27,7 @@ beforeEach(() => {
   rig.reset();
   writeFileSync(join(rig.work, "reader-key"), READER_KEY);
   expect(spawnSync("restic", ["-r", rig.repo, "key", "add", "--new-password-file", join(rig.work, "reader-key")], { env: { ...process.env, RESTIC_PASSWORD } }).status).toBe(0);
+  useFastKey(rig.repo, READER_KEY);
 });
 
 function mountReadOnly(): void {

@@ -17,6 +17,7 @@ import { seedPayload } from "../../src/backup/seed";
 import { fillTemplate } from "../../src/render/templates";
 import { STAND_IN_SQL } from "../helpers/supabaseDb";
 import { VAULT_STAND_IN_SQL, useVaultKey } from "../helpers/vault";
+import { useFastKey } from "../helpers/resticFastKey";
 
 /**
  * A worker dies; its project comes back on a fresh one. The source is a
@@ -160,6 +161,7 @@ beforeAll(async () => {
   before = await fingerprint(source);
 
   spawnSync("restic", ["init", "-r", repo], { env: { ...process.env, RESTIC_PASSWORD } });
+  useFastKey(repo, RESTIC_PASSWORD);
   writeFileSync(join(work, "reader-key"), READER_KEY);
   const b = await script("backup.sh", [settings("source"), "run"], source);
   expect(b.stderr).toContain("backup(ops): done");
@@ -227,6 +229,7 @@ describe("seeding a staging project from prod's backup (restoreFrom across stack
     useVaultKey(copyTarget, join(copyTarget.home, "db-config"), "staging's own vault key");
     // The reader's restic key, as backup-enable adds it; and the repository, mounted read-only, as the read-only sub-account sees it.
     spawnSync("restic", ["-r", repo, "key", "add", "--new-password-file", join(work, "reader-key")], { env: { ...process.env, RESTIC_PASSWORD }, input: "" });
+    useFastKey(repo, READER_KEY);
     mkdirSync(readOnlyRepo, { recursive: true });
     expect(spawnSync("mount", ["--bind", repo, readOnlyRepo]).status).toBe(0);
     expect(spawnSync("mount", ["-o", "remount,bind,ro", readOnlyRepo]).status).toBe(0);

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -71,6 +71,8 @@ describe("npm run plan", () => {
   it("--diff takes a git ref: the committed stack file against itself changes nothing", () => {
     const committed = spawnSync("git", ["show", "HEAD:Pulumi.staging.yaml"], { cwd: ROOT, encoding: "utf8" }).stdout;
     writeFileSync(join(work, "Pulumi.staging.yaml"), committed);
+    // Staging reads prod's outputs (its drill of prod); offline, prod's stack file says what they hold.
+    writeFileSync(join(work, "Pulumi.prod.yaml"), readFileSync(join(ROOT, "Pulumi.prod.yaml")));
     const git = (args: string[]): void => void spawnSync("git", args, { cwd: work });
     git(["init", "-q"]);
     git(["add", "Pulumi.staging.yaml"]);

@@ -1,0 +1,94 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes, scryptSync } from "node:crypto";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+/**
+ * restic derives every key with scrypt tuned to take half a second, and pays
+ * for it on every run: most of a backup test's time. For test repositories
+ * only, this replaces the key that `restic init` made with one of the same
+ * master key under cheap scrypt parameters, so the real restic opens it in
+ * milliseconds. The format is restic's own (doc/design.rst, "Keys"): scrypt
+ * gives 64 bytes (AES-256 key, then Poly1305-AES's K and r); the key file's
+ * data is IV ‖ AES-256-CTR(master key JSON) ‖ Poly1305-AES(ciphertext).
+ */
+
+const P130 = (1n << 130n) - 5n;
+
+function le(bytes: Buffer): bigint {
+  let n = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i]!);
+  return n;
+}
+
+function poly1305Aes(message: Buffer, nonce: Buffer, k: Buffer, rBytes: Buffer): Buffer {
+  const r = le(rBytes) & 0x0ffffffc0ffffffc0ffffffc0fffffffn;
+  const aes = createCipheriv("aes-128-ecb", k, null);
+  aes.setAutoPadding(false);
+  const s = le(Buffer.concat([aes.update(nonce), aes.final()]));
+  let acc = 0n;
+  for (let i = 0; i < message.length; i += 16) {
+    const chunk = message.subarray(i, i + 16);
+    acc = ((acc + le(Buffer.concat([chunk, Buffer.from([1])]))) * r) % P130;
+  }
+  let tag = (acc + s) & ((1n << 128n) - 1n);
+  const out = Buffer.alloc(16);
+  for (let i = 0; i < 16; i++) {
+    out[i] = Number(tag & 0xffn);
+    tag >>= 8n;
+  }
+  return out;
+}
+
+interface KeyFile {
+  created: string;
+  username: string;
+  hostname: string;
+  kdf: string;
+  N: number;
+  r: number;
+  p: number;
+  salt: string;
+  data: string;
+}
+
+function derive(password: string, k: KeyFile): { encrypt: Buffer; macK: Buffer; macR: Buffer } {
+  const key = scryptSync(password, Buffer.from(k.salt, "base64"), 64, { N: k.N, r: k.r, p: k.p, maxmem: 512 * 1024 * 1024 });
+  return { encrypt: key.subarray(0, 32), macK: key.subarray(32, 48), macR: key.subarray(48, 64) };
+}
+
+function open(password: string, k: KeyFile): Buffer {
+  const { encrypt, macK, macR } = derive(password, k);
+  const data = Buffer.from(k.data, "base64");
+  const iv = data.subarray(0, 16);
+  const ciphertext = data.subarray(16, data.length - 16);
+  if (!poly1305Aes(ciphertext, iv, macK, macR).equals(data.subarray(data.length - 16))) throw new Error("restic key: wrong password or a format this helper does not know");
+  const d = createDecipheriv("aes-256-ctr", encrypt, iv);
+  return Buffer.concat([d.update(ciphertext), d.final()]);
+}
+
+function seal(password: string, k: Omit<KeyFile, "data">, plaintext: Buffer): KeyFile {
+  const { encrypt, macK, macR } = derive(password, { ...k, data: "" });
+  const iv = randomBytes(16);
+  const c = createCipheriv("aes-256-ctr", encrypt, iv);
+  const ciphertext = Buffer.concat([c.update(plaintext), c.final()]);
+  return { ...k, data: Buffer.concat([iv, ciphertext, poly1305Aes(ciphertext, iv, macK, macR)]).toString("base64") };
+}
+
+/** Re-keys a local repository (every key file) with cheap scrypt parameters. Test repositories only. */
+export function useFastKey(repo: string, password: string): void {
+  const dir = join(repo, "keys");
+  for (const name of readdirSync(dir)) {
+    const file: KeyFile = JSON.parse(readFileSync(join(dir, name), "utf8"));
+    let master: Buffer;
+    try {
+      master = open(password, file);
+    } catch {
+      continue; // another password's key (a reader's): left as it is
+    }
+    const fast = seal(password, { created: file.created, username: file.username, hostname: file.hostname, kdf: "scrypt", N: 16, r: 1, p: 1, salt: randomBytes(64).toString("base64") }, master);
+    const text = JSON.stringify(fast);
+    const id = createHash("sha256").update(text).digest("hex");
+    writeFileSync(join(dir, id), text, { mode: 0o400 });
+    rmSync(join(dir, name));
+  }
+}
