@@ -105,6 +105,8 @@ export class BackupRig {
       SUPAFLEET_SPOOL: join(this.work, "spool"),
       TZ: "UTC",
       RESTIC_CACHE_DIR: join(this.work, "restic-cache"),
+      // A test that leaves a live lock fails in seconds, not after the scripts' five minutes.
+      SUPAFLEET_LOCK_WAIT: "15",
       ...extra,
     };
   }

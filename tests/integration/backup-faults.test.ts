@@ -52,6 +52,8 @@ describe("a restic killed in the middle of a restore", () => {
     expect(resticPid, stderr).not.toBe("");
     expect(locks().length).toBe(1);
     spawnSync("kill", ["-9", ...resticPid.split("\n")]);
+    // Its parent reaps it (a zombie would still count as a running process, and its lock as live); then the rest goes.
+    for (let i = 0; i < 100 && spawnSync("ps", ["-p", resticPid.split("\n")[0]!]).status === 0; i++) await sleep(50);
     process.kill(-child.pid!, "SIGKILL");
     await sleep(300);
     expect(locks().length).toBe(1);
