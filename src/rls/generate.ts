@@ -69,6 +69,8 @@ interface PolicySpec {
 }
 
 export function tablePolicies(t: Table): PolicySpec[] {
+  // No policy at all: with RLS forced, only service_role (BYPASSRLS) sees a row.
+  if (t.scope === "service") return [];
   const own = `${t.scopeColumn} = ${TENANT}`;
   const policies: PolicySpec[] = [];
   if (t.scope === "tenant") {
@@ -108,8 +110,8 @@ export function accessSql(t: Table): string {
     // Supabase grants everything on new public tables to the API roles; start from nothing.
     `revoke all on public.${t.name} from anon, authenticated, auditor;`,
     `grant select, insert, update, delete on public.${t.name} to service_role;`,
-    `grant select (${read}) on public.${t.name} to authenticated, auditor;`,
   ];
+  if (t.scope !== "service") out.push(`grant select (${read}) on public.${t.name} to authenticated, auditor;`);
   if (t.scope === "tenant" && t.tenantWrites === "all") out.push(`grant insert (${write}), update (${write}), delete on public.${t.name} to authenticated;`);
   if (t.scope === "tenant" && t.tenantWrites === "self") {
     const selfWrite = writableColumns(t).filter((c) => c !== t.scopeColumn && c !== t.selfColumn).join(", ");
@@ -120,7 +122,7 @@ export function accessSql(t: Table): string {
   const policies = tablePolicies(t);
   const names = policies.map((p) => q(p.name)).join(", ");
   out.push(`do $$ declare p record; begin
-  for p in select policyname from pg_policies where schemaname = 'public' and tablename = ${q(t.name)} and policyname not in (${names}) loop
+  for p in select policyname from pg_policies where schemaname = 'public' and tablename = ${q(t.name)} ${names === "" ? "" : `and policyname not in (${names})`} loop
     execute format('drop policy %I on public.%I', p.policyname, ${q(t.name)});
   end loop;
 end $$;`);

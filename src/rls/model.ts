@@ -35,9 +35,11 @@ export const TableSchema = z.strictObject({
   columns: z.array(ColumnSchema).min(1),
   /**
    * `tenant`: rows belong to the tenant in `scopeColumn`; `global`: one shared
-   * catalogue every signed-in user reads and only service_role writes.
+   * catalogue every signed-in user reads and only service_role writes;
+   * `service`: plumbing for automations (outboxes, mappings) that no API role
+   * but service_role may see or touch, not even the auditor.
    */
-  scope: z.enum(["tenant", "global"]),
+  scope: z.enum(["tenant", "global", "service"]),
   scopeColumn: ident.default("tenant_id"),
   /** What a tenant's signed-in users may change in their own rows. */
   tenantWrites: z.enum(["all", "none", "self"]).default("all"),
@@ -100,6 +102,9 @@ export function definePack(input: PackInput): Pack {
     if (t.tenantWrites === "self") {
       if (t.selfColumn === undefined) problems.push(`${t.name}: tenantWrites "self" needs a selfColumn`);
       else need(t.selfColumn, "selfColumn");
+    }
+    if (t.scope === "service" && (t.anonRead !== undefined || t.secretColumns.length > 0 || t.writeOnlyColumns.length > 0)) {
+      problems.push(`${t.name}: a service table is hidden from every API role; anonRead, secret and write-only columns mean nothing there`);
     }
     for (const c of t.anonRead?.columns ?? []) need(c, "anonRead column");
     for (const c of t.secretColumns) need(c, "secret column");

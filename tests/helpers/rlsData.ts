@@ -65,7 +65,8 @@ export function sampleRow(table: Table, tenant: string | undefined, pick: (paren
   const row: Record<string, unknown> = {};
   for (const c of table.columns) {
     if (c.name === "id" && table.scopeColumn !== "id" && authUser === undefined) continue;
-    if (table.scope === "tenant" && c.name === table.scopeColumn) row[c.name] = tenant;
+    // A service table's tenant column (where it has one) holds a tenant too, which its references share.
+    if (table.scope !== "global" && c.name === table.scopeColumn) row[c.name] = tenant;
     else if (c.name === "id" && authUser !== undefined) row.id = authUser;
     else if (!table.secretColumns.includes(c.name)) {
       const v = valueFor(c);

@@ -106,6 +106,11 @@ async function expected(op: Op): Promise<Outcome> {
   const t = op.object.table;
   const where = t.scope === "tenant" ? `where ${t.scopeColumn} = $1` : "";
   const params = t.scope === "tenant" ? [target] : [];
+  // A service table: service_role does anything, every other role is refused outright.
+  if (t.scope === "service") {
+    if (a.kind !== "service") return { kind: "denied" };
+    return { kind: "count", n: op.action === "select" ? await truthCount(`select count(*) as n from public.${t.name}`, []) : 1 };
+  }
   if (op.action === "select") {
     const all = await truthCount(`select count(*) as n from public.${t.name} ${where}`, params);
     if (a.kind === "service" || a.kind === "auditor") return { kind: "count", n: all };

@@ -8,7 +8,11 @@ import { tenantUuid } from "../../src/rls/tenants";
 
 describe("the policy model", () => {
   it("keeps the user's table and view names for both packs", () => {
-    expect(PACKS["msp-ops"].tables.map((t) => t.name)).toEqual(["clientes", "sitios", "dispositivos", "tickets", "contratos", "suscripciones", "eventos_rmm", "users"]);
+    expect(PACKS["msp-ops"].tables.map((t) => t.name)).toEqual([
+      "clientes", "sitios", "dispositivos", "tickets", "contratos", "suscripciones", "eventos_rmm", "users",
+      // The automations' service tables.
+      "rmm_mapeo", "reglas_rmm", "eventos_rmm_sin_asignar", "outbox",
+    ]);
     expect(PACKS["msp-ops"].views.map((v) => v.name)).toEqual(["v_dispositivos_sin_parchear", "v_tickets_sla_vencidos", "v_clientes_mrr"]);
     expect(PACKS["tenant-registry"].tables.map((t) => t.name)).toEqual([
       "tenants", "tenant_products", "tenant_domains", "tenant_integrations", "tenant_services", "api_providers", "api_endpoints", "api_credentials", "mcp_capabilities",
@@ -56,12 +60,28 @@ describe("the policy model", () => {
     }
   });
 
+  it("hides a service table from every API role but service_role", () => {
+    const outbox = PACKS["msp-ops"].tables.find((t) => t.name === "outbox")!;
+    expect(outbox.scope).toBe("service");
+    expect(tablePolicies(outbox)).toEqual([]);
+    const grants = accessSql(outbox).split("\n").filter((l) => l.startsWith("grant "));
+    expect(grants).toEqual(["grant select, insert, update, delete on public.outbox to service_role;"]);
+    // Every policy a past version had is dropped.
+    expect(accessSql(outbox)).toContain("where schemaname = 'public' and tablename = 'outbox'  loop");
+    const hidden: PackInput = {
+      name: "x",
+      order: 500,
+      tables: [{ name: "cola", comment: "c", scope: "service", columns: [{ name: "id", type: "uuid" }], anonRead: { columns: ["id"], where: "true" } }],
+    };
+    expect(() => definePack(hidden)).toThrow("cola: a service table is hidden from every API role; anonRead, secret and write-only columns mean nothing there");
+  });
+
   it("orders a project's migrations: core, its tenants, then packs, each id once", () => {
     const tenants = [{ slug: "a", name: "A", isolation: "pooled" }] as never[];
     const ids = projectMigrations(["tenant-registry", "msp-ops"], tenants).map((m) => m.id);
     expect(ids).toEqual([
       "0001_supafleet_core", "0002_supafleet_tenants",
-      "1000_msp_ops_tables", "1002_msp_ops_access", "1003_msp_ops_views",
+      "1000_msp_ops_tables", "1001_msp_ops_functions", "1002_msp_ops_access", "1003_msp_ops_views",
       "2000_tenant_registry_tables", "2001_tenant_registry_functions", "2002_tenant_registry_access", "2003_tenant_registry_views",
     ]);
     expect(() => renderMigrationBundle([{ id: "1", sql: "" }])).toThrow("migration id 1 must look like 0001_name");

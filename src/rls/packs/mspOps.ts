@@ -1,3 +1,4 @@
+import { template } from "../../render/templates";
 import { definePack, type PackInput } from "../model";
 
 /** Columns every MSP table starts with: its id and its tenant. */
@@ -17,6 +18,8 @@ const byTenant = (table: string, column: string, onDelete: "cascade" | "set null
  * The MSP operations pack (seed-000): customers, sites, devices, tickets,
  * contracts, subscriptions and RMM events, per tenant. Children reference
  * parents by (tenant_id, id), so a row can never point into another tenant.
+ * The service tables and automation.sql are what n8n drives: RMM alerts into
+ * tickets, and an outbox for billing and onboarding.
  */
 export const mspOps: PackInput = {
   name: "msp-ops",
@@ -52,7 +55,8 @@ export const mspOps: PackInput = {
         createdAt,
       ],
       references: [byTenant("sitios", "sitio_id")],
-      indexes: [["tenant_id", "sitio_id"], ["tenant_id", "parches_pendientes"], ["tenant_id", "ultimo_parche"]],
+      // rmm_ingest finds a device by its agent id.
+      indexes: [["tenant_id", "sitio_id"], ["tenant_id", "parches_pendientes"], ["tenant_id", "ultimo_parche"], ["tenant_id", "agente_rmm"]],
     },
     {
       name: "tickets",
@@ -69,6 +73,12 @@ export const mspOps: PackInput = {
         { name: "sla_vence", type: "timestamptz" },
         createdAt,
         { name: "cerrado_at", type: "timestamptz", nullable: true },
+        // Who opened it; an automation keeps at most one open ticket per key (partial unique indexes in automation.sql).
+        { name: "origen", type: "text", default: "'manual'", check: "origen in ('manual', 'rmm', 'onboarding')" },
+        { name: "rmm_agente", type: "text", nullable: true },
+        { name: "rmm_check", type: "text", nullable: true },
+        { name: "rmm_repeticiones", type: "integer", default: "0", check: "rmm_repeticiones >= 0" },
+        { name: "rmm_ultimo_at", type: "timestamptz", nullable: true },
       ],
       references: [byTenant("clientes", "cliente_id"), byTenant("dispositivos", "dispositivo_id", "set null")],
       indexes: [["tenant_id", "estado", "sla_vence"], ["tenant_id", "cliente_id"], ["tenant_id", "dispositivo_id"]],
@@ -117,9 +127,15 @@ export const mspOps: PackInput = {
         { name: "severidad", type: "text", default: "'info'", check: "severidad in ('info', 'aviso', 'critico')" },
         { name: "payload", type: "jsonb", default: "'{}'::jsonb" },
         { name: "recibido_at", type: "timestamptz", default: "now()" },
+        // TRMM's own event id: a webhook delivered twice is stored once.
+        { name: "evento_rmm_id", type: "text", nullable: true },
+        // The agent is not a known device: an operator has to map it.
+        { name: "sin_asignar", type: "boolean", default: "false" },
+        { name: "ticket_id", type: "uuid", nullable: true },
       ],
-      references: [byTenant("dispositivos", "dispositivo_id", "set null")],
+      references: [byTenant("dispositivos", "dispositivo_id", "set null"), byTenant("tickets", "ticket_id", "set null")],
       indexes: [["tenant_id", "recibido_at"], ["tenant_id", "dispositivo_id"]],
+      unique: [["tenant_id", "evento_rmm_id"]],
     },
     {
       name: "users",
@@ -137,6 +153,71 @@ export const mspOps: PackInput = {
       ],
       references: [{ columns: ["id"], table: "auth.users", parentColumns: ["id"], onDelete: "cascade", external: true }],
       indexes: [["tenant_id", "email"]],
+    },
+    {
+      name: "rmm_mapeo",
+      comment: "Which tenant and customer a Tactical RMM client (and optionally site) belongs to. An empty site maps the whole client.",
+      scope: "service",
+      columns: [
+        ...owned,
+        { name: "cliente_trmm", type: "text" },
+        { name: "sitio_trmm", type: "text", default: "''" },
+        { name: "cliente_id", type: "uuid" },
+        { name: "sitio_id", type: "uuid", nullable: true },
+        createdAt,
+      ],
+      references: [byTenant("clientes", "cliente_id"), byTenant("sitios", "sitio_id", "set null")],
+      // Global, not per tenant: the names are how an unassigned alert finds its tenant.
+      unique: [["cliente_trmm", "sitio_trmm"]],
+    },
+    {
+      name: "reglas_rmm",
+      comment: "When an RMM alert is critical. A tenant's rules beat the global ones (tenant_id null); the more specific match wins; '*' matches anything.",
+      scope: "service",
+      columns: [
+        { name: "id", type: "uuid", default: "gen_random_uuid()" },
+        { name: "tenant_id", type: "uuid", nullable: true },
+        { name: "severidad_trmm", type: "text", default: "'*'", check: "severidad_trmm in ('*', 'info', 'warning', 'error')" },
+        { name: "tipo_alerta", type: "text", default: "'*'", check: "tipo_alerta in ('*', 'availability', 'check', 'task', 'custom')" },
+        { name: "critico", type: "boolean", default: "true" },
+        createdAt,
+      ],
+      indexes: [["tenant_id"]],
+    },
+    {
+      name: "eventos_rmm_sin_asignar",
+      comment: "RMM alerts whose client and site map to no tenant, kept for an operator to map.",
+      scope: "service",
+      columns: [
+        { name: "id", type: "uuid", default: "gen_random_uuid()" },
+        { name: "evento_rmm_id", type: "text" },
+        { name: "cliente_trmm", type: "text", nullable: true },
+        { name: "sitio_trmm", type: "text", nullable: true },
+        { name: "agente_rmm", type: "text", nullable: true },
+        { name: "hostname", type: "text", nullable: true },
+        { name: "payload", type: "jsonb", default: "'{}'::jsonb" },
+        { name: "recibido_at", type: "timestamptz", default: "now()" },
+      ],
+      unique: [["evento_rmm_id"]],
+    },
+    {
+      name: "outbox",
+      comment: "Changes for n8n to deliver (billing, onboarding), written in the transaction that made them; clave is the receiver's idempotency key.",
+      scope: "service",
+      columns: [
+        { name: "id", type: "bigint generated by default as identity" },
+        { name: "topic", type: "text" },
+        { name: "tenant_id", type: "uuid" },
+        { name: "clave", type: "text" },
+        { name: "payload", type: "jsonb", default: "'{}'::jsonb" },
+        { name: "creado_at", type: "timestamptz", default: "now()" },
+        { name: "intentos", type: "integer", default: "0", check: "intentos >= 0" },
+        { name: "siguiente_intento", type: "timestamptz", default: "now()" },
+        { name: "reservado_hasta", type: "timestamptz", nullable: true },
+        { name: "entregado_at", type: "timestamptz", nullable: true },
+        { name: "ultimo_error", type: "text", nullable: true },
+      ],
+      unique: [["clave"]],
     },
   ],
   views: [
@@ -170,6 +251,7 @@ export const mspOps: PackInput = {
   group by c.tenant_id, c.id, c.nombre`,
     },
   ],
+  extraSql: template("sql/msp-ops/automation.sql"),
 };
 
 export const mspOpsPack = definePack(mspOps);
