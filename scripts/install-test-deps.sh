@@ -21,6 +21,7 @@ PACKAGES=(
   lua5.1            # Kong's request-transformer templates are Lua
   python3 make g++  # node-gyp builds Uptime Kuma's SQLite driver for the monitoring tests
   curl              # the health agent and backup scripts push with it
+  caddy             # n8n's webhook gate on the mesh runs its rendered config for real
 )
 
 if [ "$(id -u)" -eq 0 ]; then
@@ -37,6 +38,8 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update
 "${SUDO[@]}" apt-get install -y --no-install-recommends "${PACKAGES[@]}"
 echo "install-test-deps: installed ${PACKAGES[*]}"
+# Debian's caddy package starts a web server on port 80 where systemd runs; the tests start their own.
+if [ -d /run/systemd/system ]; then "${SUDO[@]}" systemctl disable --now caddy.service >/dev/null 2>&1 || true; fi
 
 # The suite runs on Node 20.19 or newer (CI machines still have 20); deploying needs
 # 22 or newer. A machine with neither (Debian's own is 18) gets the LTS line in .nvmrc.
@@ -46,10 +49,14 @@ else
   "${SUDO[@]}" bash "$(dirname "$0")/install-node.sh" --prefix /usr/local
 fi
 
-# The real add-on servers, pinned by tests/addons/package-lock.json. Kuma builds its
-# SQLite driver from source here (a few minutes), so it is installed now, not in the suite.
+# The real add-on servers, pinned by tests/addons/package-lock.json and
+# tests/addons/n8n/package-lock.json. Kuma builds its SQLite driver from source here
+# (a few minutes), and n8n is some 1,900 packages (about five minutes more), so they
+# are installed now, not in the suite.
 ( while sleep 30; do echo "install-test-deps: still installing the test add-ons…"; done ) &
 heartbeat=$!
 ( cd "$(dirname "$0")/../tests/addons" && npm ci --no-audit --no-fund --loglevel=error ) || { kill "$heartbeat"; exit 1; }
+echo "install-test-deps: installed Uptime Kuma in tests/addons; now n8n"
+( cd "$(dirname "$0")/../tests/addons/n8n" && npm ci --no-audit --no-fund --loglevel=error ) || { kill "$heartbeat"; exit 1; }
 kill "$heartbeat"
-echo "install-test-deps: installed the test add-ons in tests/addons (Uptime Kuma)"
+echo "install-test-deps: installed the test add-ons in tests/addons (Uptime Kuma, n8n)"

@@ -1,0 +1,306 @@
+import { spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import { join } from "node:path";
+import type pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { TenantConfig } from "../../src/config/schema";
+import { n8nDesired, type AutomationSettings } from "../../src/automation/workflows";
+import { renderMigrationBundle } from "../../src/rls/bundle";
+import { projectMigrations } from "../../src/rls/migrations";
+import { tenantUuid } from "../../src/rls/tenants";
+import { N8N_CONTAINER, N8N_RECONCILE, TestN8n } from "../helpers/n8n";
+import { freePort } from "../helpers/postgres";
+import { PostgrestStandIn } from "../helpers/postgrest";
+import { SupabaseTestDb } from "../helpers/supabaseDb";
+
+/**
+ * The four workflows on a real n8n (the npm build of the master's image),
+ * put there by n8n-reconcile.sh through a stand-in docker, calling a stand-in
+ * PostgREST that runs the real msp-ops functions on PostgreSQL 15.
+ */
+const SECRETS = {
+  opsServiceKey: "svc-9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+  trmmWebhookSecret: "trmm-3c1f0a9e8d7c6b5a49382716",
+  billingHmacSecret: "hmac-7a6b5c4d3e2f1a0b9c8d7e6f",
+  ntfyToken: "tk_n8ntestntfytoken0000000001",
+  telegramBotToken: "123456:telegram-test-token-000",
+};
+const OWNER = { email: "ops@example.org", firstName: "supafleet", lastName: "owner", password: "0wnerPassw0rdForTests" };
+const tenant = { slug: "techhilfe", name: "techhilfe", contact: { name: "x", email: "x@example.org" }, plan: "starter", isolation: "shared", projects: [] } as unknown as TenantConfig;
+const TENANT = tenantUuid("techhilfe");
+
+const log = (msg: string): void => void process.stdout.write(`  n8n.test: ${msg}\n`);
+
+/** A recording HTTP listener with a switchable answer, for the gateway, ntfy and Kuma. */
+class Listener {
+  readonly requests: { path: string; headers: IncomingHttpHeaders; body: string; status: number }[] = [];
+  answer: (path: string) => [number, string] = () => [200, "{}"];
+  private server: Server | undefined;
+  port = 0;
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString("utf8")));
+      req.on("end", () => {
+        const [status, text] = this.answer(req.url ?? "");
+        this.requests.push({ path: req.url ?? "", headers: req.headers, body, status });
+        res.writeHead(status, { "Content-Type": "application/json" }).end(text);
+      });
+    });
+    await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
+    this.port = (this.server!.address() as { port: number }).port;
+    return this;
+  }
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+  stop(): Promise<void> {
+    return new Promise((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+}
+
+const db = new SupabaseTestDb();
+let su: pg.Client;
+let api: PostgrestStandIn;
+const gateway = new Listener();
+const ntfy = new Listener();
+const kuma = new Listener();
+let n8n: TestN8n;
+let settings: AutomationSettings;
+let desired: ReturnType<typeof n8nDesired>;
+let secretsFile: string;
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Waits until every entry of an outbox topic is delivered; on timeout, says what the failures were. */
+async function drained(topic: string, timeoutMs = 25_000): Promise<void> {
+  try {
+    await until(`the ${topic} outbox to drain`, async () => {
+      const { rows } = await su.query("select count(*)::int as n from public.outbox where topic = $1 and entregado_at is null", [topic]);
+      return rows[0].n === 0 || undefined;
+    }, timeoutMs);
+  } catch (e) {
+    const { rows } = await su.query("select clave, intentos, ultimo_error from public.outbox where topic = $1 and entregado_at is null", [topic]);
+    throw new Error(`${(e as Error).message}; pending: ${JSON.stringify(rows)}`);
+  }
+}
+
+/** Runs the reconcile as the master does, without blocking this process (the stand-ins live in it). */
+function reconcile(): Promise<{ code: number | null; stderr: string; summary: { owner: string; credentials: string; imported: string[]; restarted: boolean } }> {
+  const input = JSON.stringify({ workflows: desired.workflows, credentials: desired.credentials, secretsDigest: "test" });
+  return new Promise((resolve) => {
+    const p = spawn("bash", [N8N_RECONCILE], { env: n8n.env({ N8N_SECRETS: secretsFile }), stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    p.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    p.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    p.on("exit", (code) => {
+      const line = out.trim().split("\n").at(-1) ?? "";
+      resolve({ code, stderr: err, summary: line.startsWith("{") ? JSON.parse(line) : { owner: "", credentials: "", imported: [], restarted: false } });
+    });
+    p.stdin.end(input);
+  });
+}
+
+/** The workflows as n8n stores them, through its own export. */
+function exportWorkflows(): { text: string; workflows: { id: string; name: string; active: boolean; nodes: unknown; connections: unknown; settings: unknown }[] } {
+  // To a file: node's child stdio is a socket, which /dev/stdout cannot be opened on (the reconcile's is a pipe).
+  const file = join(n8n.home, "export.json");
+  const r = n8n.docker(["exec", "-i", "-e", "N8N_LOG_LEVEL=error", N8N_CONTAINER, "n8n", "export:workflow", "--all", `--output=${file}`]);
+  if (r.status !== 0) throw new Error(`export:workflow failed: ${r.stderr}${r.stdout}`);
+  const text = readFileSync(file, "utf8");
+  return { text, workflows: JSON.parse(text) };
+}
+
+beforeAll(async () => {
+  const t0 = Date.now();
+  await Promise.all([gateway.start(), ntfy.start(), kuma.start()]);
+  await db.start();
+  db.applyBundle(renderMigrationBundle(projectMigrations(["msp-ops"], [tenant])));
+  su = await db.superuser();
+  api = await new PostgrestStandIn(db.pg.conn(), SECRETS.opsServiceKey).start();
+  settings = {
+    opsUrl: api.url,
+    gatewayUrl: `${gateway.url}/v1/charges`,
+    kumaUrl: kuma.url,
+    backupStatusPage: "backups",
+    reportCron: "0 7 * * *",
+    pollSeconds: 1,
+    ntfyUrl: `${ntfy.url}/supafleet-ops`,
+    teamName: "Techhilfe Ops",
+  };
+  desired = n8nDesired(settings);
+  log(`database and stand-ins ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; starting n8n`);
+  n8n = await TestN8n.start("test-encryption-key-0123456789abcdef0123456789", desired.extensions);
+  secretsFile = join(n8n.home, "secrets.json");
+  writeFileSync(secretsFile, JSON.stringify({ owner: OWNER, values: SECRETS }), { mode: 0o600 });
+  log(`n8n up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}, 120_000);
+
+afterAll(async () => {
+  n8n?.stop();
+  await api?.stop();
+  await Promise.all([gateway.stop(), ntfy.stop(), kuma.stop()]);
+  await su?.end();
+  db.stop();
+});
+
+describe("n8n-reconcile.sh on a real n8n", () => {
+  it("imports the credentials and workflows, activates them and claims the owner account", async () => {
+    const t0 = Date.now();
+    const r = await reconcile();
+    log(`first reconcile in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.summary).toEqual({ owner: "created", credentials: "imported", imported: desired.workflows.map((w) => (w as { id: string }).id), restarted: true });
+    // Nobody else can set the owner up now.
+    const s = (await (await fetch(`${n8n.url}/rest/settings`)).json()) as { data: { userManagement: { showSetupOnFirstLoad: boolean } } };
+    expect(s.data.userManagement.showSetupOnFirstLoad).toBe(false);
+    const claim = await fetch(`${n8n.url}/rest/owner/setup`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ ...OWNER, email: "intruder@example.org" }) });
+    expect(claim.status).toBe(400);
+    const login = await fetch(`${n8n.url}/rest/login`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ emailOrLdapLoginId: OWNER.email, password: OWNER.password }) });
+    expect(login.status).toBe(200);
+    // Every workflow is stored as rendered, and active.
+    const stored = exportWorkflows().workflows;
+    for (const w of desired.workflows as { id: string; name: string; nodes: unknown; connections: unknown; settings: unknown }[]) {
+      const have = stored.find((x) => x.id === w.id);
+      expect(have?.active, w.name).toBe(true);
+      expect({ name: have?.name, nodes: have?.nodes, connections: have?.connections, settings: have?.settings }).toEqual({ name: w.name, nodes: w.nodes, connections: w.connections, settings: w.settings });
+    }
+  }, 120_000);
+
+  it("changes nothing when run again: no import, no restart", async () => {
+    const calls = () => readFileSync(join(n8n.state, "calls.log"), "utf8");
+    const before = calls().length;
+    const r = await reconcile();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.summary).toEqual({ owner: "kept", credentials: "unchanged", imported: [], restarted: false });
+    expect(calls().slice(before)).not.toMatch(/^(restart|exec .* import:)/m);
+  }, 60_000);
+
+  it("TRMM: refuses a call without the secret, and turns a good one into an eventos_rmm row", async () => {
+    const hook = `${n8n.url}/webhook/supafleet/trmm`;
+    // TRMM's client name maps to the tenant and its customer.
+    const cliente = (await su.query("insert into public.clientes (tenant_id, nombre, email) values ($1, 'Techhilfe Zentrale', 'it@techhilfe.example') returning id", [TENANT])).rows[0].id as string;
+    await su.query("insert into public.rmm_mapeo (tenant_id, cliente_trmm, cliente_id) values ($1, 'Techhilfe', $2)", [TENANT, cliente]);
+    const alert = { event_id: "trmm-alert-1", event: "trigger", severity: "error", alert_type: "check", alert_time: "2026-01-01T07:00:00Z", message: 'Disk "C:" < 5%\nfree', agent_id: "agent-42", hostname: "pc-empfang", client: "Techhilfe", site: "Zentrale", check: "disk-c" };
+    const before = api.requests.length;
+    const refused = await fetch(hook, { method: "POST", headers: { "Content-Type": "application/json", "X-Supafleet-Webhook-Secret": "wrong" }, body: JSON.stringify(alert) });
+    expect(refused.status).toBe(403);
+    const bare = await fetch(hook, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(alert) });
+    expect(bare.status).toBe(403);
+    const bad = await fetch(hook, { method: "POST", headers: { "Content-Type": "application/json", "X-Supafleet-Webhook-Secret": SECRETS.trmmWebhookSecret }, body: JSON.stringify({ event_id: "x" }) });
+    expect(bad.status).toBe(400);
+    expect(api.calls("rmm_ingest").length).toBe(0);
+    expect(api.requests.slice(before).filter((r) => r.path.includes("rmm_ingest"))).toEqual([]);
+
+    const ok = await fetch(hook, { method: "POST", headers: { "Content-Type": "application/json", "X-Supafleet-Webhook-Secret": SECRETS.trmmWebhookSecret }, body: JSON.stringify(alert) });
+    const result = (await ok.json()) as { accion: string; evento_id: string; tenant_id: string };
+    expect(ok.status, JSON.stringify(result)).toBe(200);
+    const [call] = api.calls("rmm_ingest");
+    expect(call!.headers.apikey).toBe(SECRETS.opsServiceKey);
+    expect(call!.headers.authorization).toBe(`Bearer ${SECRETS.opsServiceKey}`);
+    expect(call!.body).toEqual({ evento: alert });
+    expect(result.tenant_id).toBe(TENANT);
+    const { rows } = await su.query("select tenant_id, evento_rmm_id, severidad from public.eventos_rmm where id = $1", [result.evento_id]);
+    expect(rows).toEqual([{ tenant_id: TENANT, evento_rmm_id: "trmm-alert-1", severidad: "critico" }]);
+  }, 30_000);
+
+  it("billing: every subscription change reaches the gateway signed, once, after the gateway comes back", async () => {
+    gateway.answer = () => [503, '{"error":"maintenance"}'];
+    const cliente = (await su.query("insert into public.clientes (tenant_id, nombre, email) values ($1, 'Bäckerei Koch', 'info@baeckerei-koch.example') returning id", [TENANT])).rows[0].id as string;
+    const sus = (await su.query("insert into public.suscripciones (tenant_id, cliente_id, producto, cantidad, precio_unitario) values ($1, $2, 'M365 Business', 3, 12.50) returning id", [TENANT, cliente])).rows[0].id as string;
+    await su.query("update public.suscripciones set cantidad = 4 where id = $1", [sus]);
+    await su.query("update public.suscripciones set cantidad = 4 where id = $1", [sus]); // no change, nothing to bill
+    await until("two refused deliveries", () => gateway.requests.filter((r) => r.status === 503).length >= 2 || undefined);
+    log("gateway down: deliveries refused and retried; bringing it up");
+    gateway.answer = () => [201, '{"ok":true}'];
+    await drained("facturacion");
+    const { rows: entries } = await su.query("select clave, payload from public.outbox where topic = 'facturacion' order by id");
+    expect(entries.length).toBe(2);
+    for (const r of gateway.requests) {
+      const mac = createHmac("sha256", SECRETS.billingHmacSecret).update(r.body, "utf8").digest("hex");
+      expect(r.headers["x-supafleet-signature"]).toBe(`sha256=${mac}`);
+    }
+    for (const e of entries) {
+      const accepted = gateway.requests.filter((r) => r.status === 201 && r.headers["idempotency-key"] === e.clave);
+      expect(accepted.length, e.clave).toBe(1);
+      expect(JSON.parse(accepted[0]!.body)).toEqual(e.payload);
+      expect(accepted[0]!.path).toBe("/v1/charges");
+    }
+    expect(new Set(gateway.requests.map((r) => r.headers["idempotency-key"]))).toEqual(new Set(entries.map((e) => e.clave)));
+  }, 45_000);
+
+  it("onboarding: a new client is invited, gets its first ticket, and the team hears of it", async () => {
+    const cliente = (await su.query("insert into public.clientes (tenant_id, nombre, email) values ($1, 'Praxis Dr. Weber', 'empfang@praxis-weber.example') returning id", [TENANT])).rows[0].id as string;
+    await drained("onboarding");
+    const invites = api.requests.filter((r) => r.path === "/auth/v1/invite");
+    expect(invites.map((r) => (r.body as { email: string }).email)).toContain("empfang@praxis-weber.example");
+    const { rows } = await su.query("select count(*)::int as n from public.tickets where tenant_id = $1 and cliente_id = $2 and origen = 'onboarding'", [TENANT, cliente]);
+    expect(rows[0].n).toBe(1);
+    const note = ntfy.requests.find((r) => r.body.includes("Praxis Dr. Weber"));
+    expect(note, JSON.stringify(ntfy.requests)).toBeDefined();
+    expect(note?.headers.authorization).toBe(`Bearer ${SECRETS.ntfyToken}`);
+    expect(note?.headers.title).toBe("Techhilfe Ops: new client");
+  }, 30_000);
+
+  it("backup report: one ntfy message naming the ok, the failed and the silent project", async () => {
+    const now = Date.now();
+    const kumaTime = (msAgo: number): string => new Date(now - msAgo).toISOString().replace("T", " ").replace("Z", "");
+    kuma.answer = (path) => {
+      if (path === "/api/status-page/backups") {
+        return [200, JSON.stringify({ config: { slug: "backups" }, publicGroupList: [{ id: 1, name: "Backups", monitorList: [{ id: 11, name: "crm · nightly backup" }, { id: 12, name: "erp · nightly backup" }, { id: 13, name: "wiki · nightly backup" }] }] })];
+      }
+      if (path === "/api/status-page/heartbeat/backups") {
+        return [200, JSON.stringify({ heartbeatList: { "11": [{ status: 1, msg: "OK", time: kumaTime(5 * 3600e3) }], "12": [{ status: 1, msg: "OK", time: kumaTime(29 * 3600e3) }, { status: 0, msg: "restic: repository locked", time: kumaTime(4 * 3600e3) }], "13": [{ status: 1, msg: "OK", time: kumaTime(30 * 3600e3) }] }, uptimeList: {} })];
+      }
+      return [404, "{}"];
+    };
+    const before = ntfy.requests.length;
+    const r = await n8n.dockerAsync(["exec", "-i", "-e", `N8N_RUNNERS_BROKER_PORT=${await freePort()}`, N8N_CONTAINER, "n8n", "execute", "--id=sfWfBackupRepo01"]);
+    expect(r.status, r.output).toBe(0);
+    const sent = ntfy.requests.slice(before);
+    expect(sent.length).toBe(1);
+    expect(sent[0]!.headers.authorization).toBe(`Bearer ${SECRETS.ntfyToken}`);
+    expect(sent[0]!.headers.title).toBe("Techhilfe Ops: nightly backups, 2 of 3 need attention");
+    expect(sent[0]!.body.split("\n")).toEqual(["✓ crm: ok", "✗ erp: failed (restic: repository locked)", "✗ wiki: no run in 26 h"]);
+  }, 60_000);
+
+  it("puts back a workflow edited in n8n, and no secret is ever stored in a workflow", async () => {
+    const trmm = desired.workflows.find((w) => (w as { id: string }).id === "sfWfTrmmIngest01") as { nodes: unknown };
+    const edited = { ...trmm, name: "someone's edit", nodes: (trmm.nodes as { name: string; parameters: Record<string, unknown> }[]).map((n) => (n.name === "TRMM webhook" ? { ...n, parameters: { ...n.parameters, authentication: "none" } } : n)) };
+    // Someone's own draft, inactive: the reconcile must leave it so.
+    const draft = { id: "someonesDraft001", name: "someone's draft", nodes: [{ id: "d1", name: "Run", type: "n8n-nodes-base.manualTrigger", typeVersion: 1, position: [0, 0], parameters: {} }], connections: {}, settings: {} };
+    writeFileSync(join(n8n.home, "edited.json"), JSON.stringify([edited, draft]));
+    const imp = n8n.docker(["exec", "-i", N8N_CONTAINER, "n8n", "import:workflow", `--input=${join(n8n.home, "edited.json")}`]);
+    expect(imp.status, imp.stdout + imp.stderr).toBe(0);
+    const t0 = Date.now();
+    const r = await reconcile();
+    log(`reconcile after the edit in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.summary).toEqual({ owner: "kept", credentials: "unchanged", imported: ["sfWfTrmmIngest01"], restarted: true });
+    const { text, workflows } = exportWorkflows();
+    const back = workflows.find((w) => w.id === "sfWfTrmmIngest01")!;
+    const want = desired.workflows.find((w) => (w as { id: string }).id === "sfWfTrmmIngest01") as { name: string; nodes: unknown };
+    expect(back.active).toBe(true);
+    expect(workflows.find((w) => w.id === "someonesDraft001")?.active).toBe(false);
+    expect({ name: back.name, nodes: back.nodes }).toEqual({ name: want.name, nodes: want.nodes });
+    // The secrets are in no stored workflow, and only encrypted in the database.
+    const database = readFileSync(join(n8n.data, "database.sqlite")).toString("latin1");
+    for (const [name, value] of Object.entries(SECRETS)) {
+      expect(text.includes(value), name).toBe(false);
+      expect(database.includes(value), name).toBe(false);
+    }
+    const refused = await fetch(`${n8n.url}/webhook/supafleet/trmm`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+    expect(refused.status).toBe(403);
+  }, 90_000);
+});
