@@ -36,6 +36,8 @@ export interface MasterNodeArgs {
   readonly backupTimes: BackupTimes;
   /** Workers, known only after they are built: see src/deferred.ts. */
   readonly workerPeers: pulumi.Input<HubPeer[]>;
+  /** Tactical RMM's node, a peer of the hub whose alert webhooks may reach n8n's gate on this port. */
+  readonly rmm?: { readonly peer: pulumi.Input<HubPeer>; readonly webhookPort: number };
 }
 
 /**
@@ -153,11 +155,26 @@ export class MasterNode extends FleetComponent {
 
     // The peer set and the firewall sets change as the fleet grows; neither touches boot data.
     const sshRanges = args.operators.flatMap((o) => o.sourceRanges);
+    const rmm = args.rmm;
     const sets = pulumi
-      .all([pulumi.output(args.workerPeers), pulumi.all(operatorPeers.map((o) => o.publicKey.apply((publicKey) => ({ name: o.operator, address: o.address, publicKey }))))])
-      .apply(([workers, operators]) => hubPeerSet(sshRanges, operators, workers));
-    const nftables = sets.apply((s) => renderNftFile(masterRuleset({ wireguardPort: mesh.port, allowWorkerToWorker: mesh.allowWorkerToWorker, sets: s.firewall, kumaPort: KUMA_PORT })));
-    const peersConf = sets.apply((s) => renderWgConf({ peers: s.peers }));
+      .all([
+        pulumi.output(args.workerPeers),
+        pulumi.all(operatorPeers.map((o) => o.publicKey.apply((publicKey) => ({ name: o.operator, address: o.address, publicKey })))),
+        rmm !== undefined ? pulumi.output(rmm.peer) : pulumi.output(undefined),
+      ])
+      .apply(([workers, operators, rmmPeer]) => ({ state: hubPeerSet(sshRanges, operators, workers, rmmPeer), rmmPeer }));
+    const nftables = sets.apply(({ state, rmmPeer }) =>
+      renderNftFile(
+        masterRuleset({
+          wireguardPort: mesh.port,
+          allowWorkerToWorker: mesh.allowWorkerToWorker,
+          sets: state.firewall,
+          kumaPort: KUMA_PORT,
+          ...(rmmPeer !== undefined && rmm !== undefined ? { rmmWebhook: { address: rmmPeer.address, port: rmm.webhookPort } } : {}),
+        }),
+      ),
+    );
+    const peersConf = sets.apply(({ state }) => renderWgConf({ peers: state.peers }));
     this.keep(renderPlain(`nodes/${name}/wireguard/peers.conf`, peersConf));
     this.keep(renderPlain(`nodes/${name}/nftables.nft`, nftables));
     this.hubSync = new command.remote.Command(

@@ -15,17 +15,27 @@ const rulesOf = (props: Record<string, unknown>): FirewallRule[] => (Array.isArr
 const describe = (r: FirewallRule): string => `${r.protocol ?? "?"}${r.port !== undefined ? ` ${r.port}` : ""}`;
 const WORLD = new Set(["0.0.0.0/0", "::/0"]);
 
+/** Tactical RMM's web ports (and plain NATS): only the firewall of the node labelled role=rmm may open them. */
+const RMM_TCP = new Set([80, 443, 4222]);
+const roleOf = (props: Record<string, unknown>): string | undefined => (props.labels as Record<string, string> | undefined)?.role;
+
 export const firewallInboundOnlyWireguardAndSsh: ResourceValidationPolicy = {
   name: "firewall-inbound-only-wireguard-and-ssh",
-  description: "A Hetzner firewall opens nothing inbound but WireGuard (udp 51820) and SSH (tcp 22).",
+  description: "A Hetzner firewall opens nothing inbound but WireGuard (udp 51820) and SSH (tcp 22); Tactical RMM's node (role=rmm) also 80, 443 and 4222.",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== T.firewall) return;
+    const rmm = roleOf(args.props) === "rmm";
     for (const r of rulesOf(args.props).filter((x) => x.direction === "in")) {
       const range = portRange(r.port);
       const single = range !== undefined && range[0] === range[1] ? range[0] : undefined;
-      const allowed = (r.protocol === "udp" && single === 51820) || (r.protocol === "tcp" && single === 22);
-      if (!allowed) report(`Firewall ${args.name}: inbound ${describe(r)} is open; only WireGuard (udp 51820) and SSH (tcp 22) may be.`);
+      const allowed = (r.protocol === "udp" && single === 51820) || (r.protocol === "tcp" && single === 22) || (rmm && r.protocol === "tcp" && single !== undefined && RMM_TCP.has(single));
+      if (allowed) continue;
+      if (r.protocol === "tcp" && single !== undefined && RMM_TCP.has(single)) {
+        report(`Firewall ${args.name}: inbound ${describe(r)} is open; only Tactical RMM's node (label role=rmm) may open 80, 443 and 4222.`);
+      } else {
+        report(`Firewall ${args.name}: inbound ${describe(r)} is open; only WireGuard (udp 51820) and SSH (tcp 22) may be${rmm ? ", and 80, 443 and 4222 on Tactical RMM's node" : ""}.`);
+      }
     }
   },
 };

@@ -1,7 +1,7 @@
 import type { FleetConfig, OperatorConfig, ProjectConfig, SchemaPack, SmtpConfig, TenantConfig } from "../config/schema";
 import { smtpPasswordKey } from "../config/secrets";
 import { hubAddress, parseIpv4Cidr } from "./net";
-import { apiHostname, dedicatedWorkerName, MASTER_NAME, studioHostname } from "./naming";
+import { apiHostname, dedicatedWorkerName, MASTER_NAME, RMM_NAME, studioHostname } from "./naming";
 import { projectPorts, type ProjectPorts } from "./ports";
 
 /**
@@ -20,6 +20,18 @@ export interface FleetModel {
   readonly operators: readonly OperatorConfig[];
   /** Hostnames of the master's own services. */
   readonly hostnames: { readonly n8n: string; readonly status: string };
+  /** Tactical RMM's own server, when the stack file declares one. */
+  readonly rmm?: RmmModel;
+}
+
+export interface RmmModel {
+  readonly name: string;
+  readonly serverType: string;
+  readonly address: string;
+  readonly release: string;
+  readonly nats: boolean;
+  /** Fully qualified: rmm (the web UI), api (agents and the UI's API) and mesh (MeshCentral). */
+  readonly hostnames: { readonly rmm: string; readonly api: string; readonly mesh: string };
 }
 
 export interface WorkerModel {
@@ -72,6 +84,20 @@ export function buildFleetModel(env: string, cfg: FleetConfig): FleetModel {
     projects,
     operators: cfg.operators,
     hostnames: { n8n: `n8n.${cfg.domain}`, status: `status.${cfg.domain}` },
+    ...(cfg.rmm !== undefined ? { rmm: rmmModel(cfg) } : {}),
+  };
+}
+
+function rmmModel(cfg: FleetConfig): RmmModel {
+  const r = cfg.rmm!;
+  const fq = (label: string): string => `${label}.${cfg.domain}`;
+  return {
+    name: RMM_NAME,
+    serverType: r.serverType,
+    address: r.address,
+    release: r.release,
+    nats: r.nats,
+    hostnames: { rmm: fq(r.hostnames.rmm), api: fq(r.hostnames.api), mesh: fq(r.hostnames.mesh) },
   };
 }
 

@@ -15,3 +15,6 @@ export function dedicatedWorkerName(project: string): string {
 }
 
 export const MASTER_NAME = "master";
+
+/** Tactical RMM's server. */
+export const RMM_NAME = "rmm";

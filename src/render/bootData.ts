@@ -2,7 +2,8 @@ import { renderCloudConfigWithinLimit, type CloudConfig, type WriteFile } from "
 import { renderNftFile, type NftTable } from "./nftables";
 import { fillTemplate, template } from "./templates";
 
-export type NodeRole = "master" | "worker";
+/** `rmm` is Tactical RMM's host: its installer wants a fresh server, so it gets no Docker and no backup tools. */
+export type NodeRole = "master" | "worker" | "rmm";
 
 export interface BootDataArgs {
   readonly hostname: string;
@@ -12,18 +13,8 @@ export interface BootDataArgs {
   readonly firewall: NftTable;
 }
 
-const BASE_PACKAGES = [
-  "ca-certificates",
-  "curl",
-  "jq",
-  "nftables",
-  "wireguard-tools",
-  "fail2ban",
-  "unattended-upgrades",
-  "docker.io",
-  "restic",
-  "sshpass",
-] as const;
+const BASE_PACKAGES = ["ca-certificates", "curl", "jq", "nftables", "wireguard-tools", "fail2ban", "unattended-upgrades"] as const;
+const FLEET_PACKAGES = ["docker.io", "restic", "sshpass"] as const;
 
 /** Docker's own defaults: a port published without an address binds to loopback, never 0.0.0.0. */
 export const DOCKER_DAEMON = {
@@ -42,6 +33,13 @@ const file = (path: string, content: string, permissions = "0644"): WriteFile =>
  */
 export function bootCloudConfig(a: BootDataArgs): CloudConfig {
   const master = a.role === "master";
+  const docker = a.role !== "rmm";
+  const dockerFiles = docker
+    ? [
+        file("/etc/docker/daemon.json", JSON.stringify(DOCKER_DAEMON, null, 2) + "\n"),
+        file("/etc/systemd/system/docker.service.d/10-after-wireguard.conf", template("host/docker-after-wireguard.conf")),
+      ]
+    : [];
   return {
     hostname: a.hostname,
     preserve_hostname: false,
@@ -49,15 +47,14 @@ export function bootCloudConfig(a: BootDataArgs): CloudConfig {
     disable_root: false,
     package_update: true,
     package_upgrade: true,
-    packages: [...BASE_PACKAGES],
+    packages: [...BASE_PACKAGES, ...(docker ? FLEET_PACKAGES : [])],
     write_files: [
       file("/etc/ssh/sshd_config.d/10-supafleet.conf", fillTemplate("host/sshd-hardening.conf", { allowTcpForwarding: master ? "yes" : "no" })),
       file("/etc/fail2ban/jail.d/sshd.local", template("host/fail2ban-sshd.local")),
       file("/etc/apt/apt.conf.d/20auto-upgrades", template("host/apt-auto-upgrades.conf")),
       file("/etc/apt/apt.conf.d/52supafleet-unattended-upgrades", template("host/apt-unattended-upgrades.conf")),
       file("/etc/sysctl.d/60-supafleet.conf", template(master ? "host/sysctl-hub.conf" : "host/sysctl-node.conf")),
-      file("/etc/docker/daemon.json", JSON.stringify(DOCKER_DAEMON, null, 2) + "\n"),
-      file("/etc/systemd/system/docker.service.d/10-after-wireguard.conf", template("host/docker-after-wireguard.conf")),
+      ...dockerFiles,
       file("/etc/nftables.conf", template("host/nftables.conf"), "0755"),
       file("/etc/nftables.d/supafleet.nft", renderNftFile(a.firewall), "0600"),
       file("/etc/wireguard/wg0.conf", a.wireguardConf, "0600"),
@@ -67,7 +64,7 @@ export function bootCloudConfig(a: BootDataArgs): CloudConfig {
       ["sysctl", "--system"],
       ["systemctl", "enable", "--now", "nftables"],
       ["systemctl", "enable", "--now", "wg-quick@wg0"],
-      ["systemctl", "restart", "docker"],
+      ...(docker ? [["systemctl", "restart", "docker"]] : []),
       ["systemctl", "enable", "--now", "fail2ban"],
       ["systemctl", "restart", "ssh"],
     ],

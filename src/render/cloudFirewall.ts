@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { types } from "@pulumi/hcloud";
 import type { OperatorConfig } from "../config/schema";
+import { RMM_NATS_PORT, RMM_PUBLIC_TCP } from "./hostFirewall";
 
 type Rule = types.input.FirewallRule;
 
@@ -25,5 +26,14 @@ export function workerFirewallRules(wireguardPort: number, masterIpv4: pulumi.In
       sourceIps: [pulumi.interpolate`${masterIpv4}/32`],
       description: "WireGuard from the hub",
     },
+  ];
+}
+
+/** Inbound on Tactical RMM's host: WireGuard from the master, and its public web ports (4222 with plain NATS). */
+export function rmmFirewallRules(wireguardPort: number, masterIpv4: pulumi.Input<string>, nats: boolean): Rule[] {
+  const web = [...RMM_PUBLIC_TCP, ...(nats ? [RMM_NATS_PORT] : [])];
+  return [
+    ...workerFirewallRules(wireguardPort, masterIpv4),
+    ...web.map((port): Rule => ({ direction: "in", protocol: "tcp", port: String(port), sourceIps: ANYWHERE, description: port === RMM_NATS_PORT ? "Tactical RMM: plain NATS" : "Tactical RMM: agents and web UI" })),
   ];
 }

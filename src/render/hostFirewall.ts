@@ -73,6 +73,8 @@ export interface MasterFirewallArgs {
    * managed ruleset has it: Kuma is installed after boot, and boot data never changes.
    */
   readonly kumaPort?: number;
+  /** Tactical RMM's mesh address and n8n's webhook gate: its alerts come over WireGuard, to that port only. */
+  readonly rmmWebhook?: { readonly address: string; readonly port: number };
 }
 
 /** Mirrors the master's Hetzner firewall (WireGuard, SSH from operators) and routes the mesh. */
@@ -91,6 +93,9 @@ export function masterRuleset(a: MasterFirewallArgs): NftTable {
       { why: "SSH from operator peers over WireGuard", match: [m.iif(WG_INTERFACE), m.saddr4(m.set("operator_peers")), m.dport("tcp", 22)], verdict: "accept" },
       ...(a.kumaPort !== undefined
         ? [{ why: "workers push health and backup results to Uptime Kuma", match: [m.iif(WG_INTERFACE), m.saddr4(m.set("worker_peers")), m.dport("tcp", a.kumaPort)], verdict: "accept" as const }]
+        : []),
+      ...(a.rmmWebhook !== undefined
+        ? [{ why: "Tactical RMM's alert webhooks reach n8n's webhook gate", match: [m.iif(WG_INTERFACE), m.saddr4(a.rmmWebhook.address), m.dport("tcp", a.rmmWebhook.port)], verdict: "accept" as const }]
         : []),
     ],
     [
@@ -123,5 +128,31 @@ export function workerRuleset(a: WorkerFirewallArgs): NftTable {
       ...BRIDGES.map((b): NftRule => ({ why: "project ports, published on the WireGuard address", match: [m.iif(WG_INTERFACE), m.oif(b), m.saddr4(a.subnet)], verdict: "accept" })),
       ...containerEgress,
     ],
+  );
+}
+
+/** TCP ports Tactical RMM serves to the internet: agents and technicians over 443, 80 for its redirects and certificate renewals. */
+export const RMM_PUBLIC_TCP = [80, 443] as const;
+/** Plain NATS, only for agents forced off NATS over WebSocket. */
+export const RMM_NATS_PORT = 4222;
+
+export interface RmmFirewallArgs extends WorkerFirewallArgs {
+  readonly nats: boolean;
+}
+
+/**
+ * Tactical RMM's host: the one node with public web ports. Everything else is
+ * as on a worker: WireGuard from the hub only, SSH over the mesh through the bastion.
+ */
+export function rmmRuleset(a: RmmFirewallArgs): NftTable {
+  const ports = [...RMM_PUBLIC_TCP, ...(a.nats ? [RMM_NATS_PORT] : [])];
+  return dropByDefault(
+    [],
+    [
+      { why: "WireGuard, from the hub only", match: [m.saddr4(a.masterPublicIp), m.dport("udp", a.wireguardPort)], verdict: "accept" },
+      { why: "the hub and the peers it forwards", match: [m.iif(WG_INTERFACE), m.saddr4(a.subnet)], verdict: "accept" },
+      ...ports.map((port): NftRule => ({ why: port === RMM_NATS_PORT ? "agents on plain NATS (rmm.nats)" : "Tactical RMM's agents and web UI", match: [m.dport("tcp", port)], verdict: "accept" })),
+    ],
+    [],
   );
 }

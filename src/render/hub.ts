@@ -20,8 +20,12 @@ const byAddress = (a: { address: string }, b: { address: string }): number => ip
  * The hub's whole peer set and firewall sets. Ordered by address so the
  * rendering is stable: adding a peer inserts lines, it never reorders them.
  */
-export function hubPeerSet(sshRanges: readonly string[], operators: readonly HubPeer[], workers: readonly HubPeer[]): HubState {
-  const all = [...workers.map((w) => ({ ...w, name: `worker ${w.name}` })), ...operators.map((o) => ({ ...o, name: `operator ${o.name}` }))].sort(byAddress);
+export function hubPeerSet(sshRanges: readonly string[], operators: readonly HubPeer[], workers: readonly HubPeer[], rmm?: HubPeer): HubState {
+  const all = [
+    ...workers.map((w) => ({ ...w, name: `worker ${w.name}` })),
+    ...operators.map((o) => ({ ...o, name: `operator ${o.name}` })),
+    ...(rmm !== undefined ? [{ ...rmm, name: "Tactical RMM" }] : []),
+  ].sort(byAddress);
   const ranges = [...new Set(sshRanges)].sort();
   return {
     peers: all.map((p) => ({ name: p.name, publicKey: p.publicKey, allowedIps: [`${p.address}/32`] })),

@@ -39,6 +39,15 @@ describe.each(["staging", "prod"])("the real %s program against the policy pack"
       expect(await policiesFired(rs)).toEqual(["firewall-inbound-only-wireguard-and-ssh", "firewall-no-service-ports"]);
     });
 
+    it("Tactical RMM's web ports on any node but the rmm node", async () => {
+      const rs = mutate((all) => {
+        const firewall = all.find((r) => r.name === "w1-firewall")!;
+        (firewall.inputs.rules as any[]).push({ direction: "in", protocol: "tcp", port: "443", sourceIps: ["0.0.0.0/0", "::/0"] });
+        return all;
+      });
+      expect(await policiesFired(rs)).toEqual(["firewall-inbound-only-wireguard-and-ssh"]);
+    });
+
     it("SSH opened to the world", async () => {
       const rs = mutate((all) => {
         const firewall = all.find((r) => r.name === "master-firewall")!;

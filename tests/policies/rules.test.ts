@@ -21,9 +21,21 @@ describe("firewall-inbound-only-wireguard-and-ssh", () => {
   it("names any other inbound opening", async () => {
     const vs = await runResourcePolicy(firewallInboundOnlyWireguardAndSsh, fw([wireguard, { direction: "in", protocol: "tcp", port: "443", sourceIps: ["0.0.0.0/0"] }, { direction: "in", protocol: "icmp", sourceIps: ["0.0.0.0/0"] }]));
     expect(messages(vs)).toEqual([
-      "Firewall fw: inbound tcp 443 is open; only WireGuard (udp 51820) and SSH (tcp 22) may be.",
+      "Firewall fw: inbound tcp 443 is open; only Tactical RMM's node (label role=rmm) may open 80, 443 and 4222.",
       "Firewall fw: inbound icmp is open; only WireGuard (udp 51820) and SSH (tcp 22) may be.",
     ]);
+  });
+  it("lets Tactical RMM's node (role=rmm) open 80, 443 and 4222, and nothing more", async () => {
+    const web = ["80", "443", "4222"].map((port) => ({ direction: "in", protocol: "tcp", port, sourceIps: ["0.0.0.0/0", "::/0"] }));
+    const rmm = (rules: object[]): FakeResource => ({ type: T.firewall, name: "rmm-firewall", props: { rules, labels: { role: "rmm" } } });
+    expect(await runResourcePolicy(firewallInboundOnlyWireguardAndSsh, rmm([wireguard, ...web]))).toEqual([]);
+    expect(messages(await runResourcePolicy(firewallInboundOnlyWireguardAndSsh, rmm([{ direction: "in", protocol: "tcp", port: "80-443", sourceIps: ["0.0.0.0/0"] }, { direction: "in", protocol: "tcp", port: "8080", sourceIps: ["0.0.0.0/0"] }])))).toEqual([
+      "Firewall rmm-firewall: inbound tcp 80-443 is open; only WireGuard (udp 51820) and SSH (tcp 22) may be, and 80, 443 and 4222 on Tactical RMM's node.",
+      "Firewall rmm-firewall: inbound tcp 8080 is open; only WireGuard (udp 51820) and SSH (tcp 22) may be, and 80, 443 and 4222 on Tactical RMM's node.",
+    ]);
+    // The same rules on a worker's firewall are refused.
+    const worker: FakeResource = { type: T.firewall, name: "w1-firewall", props: { rules: [wireguard, ...web], labels: { role: "worker" } } };
+    expect(await runResourcePolicy(firewallInboundOnlyWireguardAndSsh, worker)).toHaveLength(3);
   });
   it("refuses a range that merely contains 22", async () => {
     expect(messages(await runResourcePolicy(firewallInboundOnlyWireguardAndSsh, fw([{ ...ssh, port: "20-25" }])))).toEqual([

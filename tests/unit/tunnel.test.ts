@@ -87,10 +87,21 @@ describe.each(["staging", "prod"])("the %s tunnel", (stack) => {
   });
 
   it("has exactly one proxied CNAME to the tunnel per ingress hostname", () => {
-    const records = of(s, TYPE.dns);
+    const records = of(s, TYPE.dns).filter((r) => r.parent?.endsWith("RmmNode::rmm") !== true);
     const tunnelId = s.outputs.tunnelId as string;
     expect(records.map((r) => r.inputs.name).sort()).toEqual([...new Set(ingresses.flatMap((r) => (r.hostname ? [r.hostname] : [])))].sort());
     for (const r of records) expect(r.inputs).toMatchObject({ type: "CNAME", proxied: true, ttl: 1, content: `${tunnelId}.cfargotunnel.com` });
+  });
+
+  it("points Tactical RMM's three names straight at its server, DNS-only, and routes none of them through the tunnel", () => {
+    const rmm = of(s, TYPE.dns).filter((r) => r.parent?.endsWith("RmmNode::rmm") === true);
+    if (s.outputs.rmm === undefined) return expect(rmm).toEqual([]);
+    expect(rmm.map((r) => `${r.inputs.name} ${r.inputs.type}`).sort()).toEqual(
+      ["api", "mesh", "rmm"].flatMap((n) => [`${n}.techhilfepro.de A`, `${n}.techhilfepro.de AAAA`]).sort(),
+    );
+    for (const r of rmm) expect(r.inputs.proxied, r.name).toBe(false);
+    const routed = new Set(ingresses.flatMap((r) => (r.hostname ? [r.hostname] : [])));
+    for (const r of rmm) expect(routed.has(r.inputs.name as string), r.name).toBe(false);
   });
 
   it("keeps the tunnel secret and the connector's token secret", () => {

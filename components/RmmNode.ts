@@ -1,0 +1,127 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as hcloud from "@pulumi/hcloud";
+import * as random from "@pulumi/random";
+import * as cloudflare from "@pulumi/cloudflare";
+import * as command from "@pulumi/command";
+import { FleetComponent } from "../src/component";
+import { workerConnection, type SshPath } from "../src/connections";
+import { labels } from "../src/labels";
+import { serverArgs } from "../src/servers";
+import type { RmmModel } from "../src/model/fleet";
+import { wireguardPublicKey } from "../src/model/wireguard";
+import { renderPlain, renderWithSecrets } from "../src/render/artifact";
+import { renderNftFile } from "../src/render/nftables";
+import { fillTemplate } from "../src/render/templates";
+import { INSTALL_AUTHORIZED_KEYS } from "../src/render/authorizedKeys";
+import { renderBootData } from "../src/render/bootData";
+import { rmmFirewallRules } from "../src/render/cloudFirewall";
+import { rmmRuleset } from "../src/render/hostFirewall";
+import type { HubPeer } from "../src/render/hub";
+import { renderWgConf } from "../src/render/wireguardConf";
+import { workerConfig, type MeshShape } from "../src/render/mesh";
+
+export interface RmmNodeArgs {
+  readonly env: string;
+  readonly protect: boolean;
+  readonly location: string;
+  readonly image: string;
+  readonly rmm: RmmModel;
+  readonly zoneId: string;
+  readonly wireguard: MeshShape;
+  readonly hub: { readonly publicKey: pulumi.Input<string>; readonly ipv4Address: pulumi.Input<string> };
+  readonly sshKeyIds: pulumi.Input<pulumi.Input<string>[]>;
+  readonly authorizedKeys: pulumi.Input<string>;
+  readonly ssh: SshPath;
+  readonly hubSynced: pulumi.Resource;
+  /** Where TRMM's alert webhook goes: n8n's webhook gate on the hub, over WireGuard. */
+  readonly alertWebhookUrl: string;
+}
+
+/**
+ * Tactical RMM's own server (its installer wants a fresh host). It joins the
+ * mesh like a worker and is the one node with public web ports. Its names
+ * point straight at it, DNS-only: TRMM's agents and its Let's Encrypt
+ * wildcard do not work behind Cloudflare's proxy. What the server installs
+ * and what stays manual is in docs/operations.md.
+ */
+export class RmmNode extends FleetComponent {
+  readonly server: hcloud.Server;
+  readonly firewall: hcloud.Firewall;
+  readonly publicKey: pulumi.Output<string>;
+  readonly hubPeer: pulumi.Output<HubPeer>;
+  readonly ready: command.remote.Command;
+
+  constructor(name: string, args: RmmNodeArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("supafleet:index:RmmNode", name, opts);
+    const child = { parent: this };
+    const r = args.rmm;
+
+    this.firewall = new hcloud.Firewall(
+      `${name}-firewall`,
+      { labels: labels(args.env, "rmm"), rules: rmmFirewallRules(args.wireguard.port, args.hub.ipv4Address, r.nats) },
+      child,
+    );
+
+    const wgKey = new random.RandomBytes(`${name}-wireguard-key`, { length: 32 }, child);
+    this.publicKey = wgKey.base64.apply(wireguardPublicKey);
+    this.hubPeer = this.publicKey.apply((publicKey) => ({ name, address: r.address, publicKey }));
+
+    const wgConf = (privateKey: string, hubKey: string, hubIp: string): string =>
+      renderWgConf(workerConfig(args.wireguard, { privateKey, address: r.address, hubPublicKey: hubKey, hubIp }));
+    const firewall = pulumi.output(args.hub.ipv4Address).apply((hubIp) => rmmRuleset({ wireguardPort: args.wireguard.port, masterPublicIp: hubIp, subnet: args.wireguard.subnet, nats: r.nats }));
+    const secrets = { wireguardPrivateKey: wgKey.base64 };
+    const hub = pulumi.all([args.hub.publicKey, args.hub.ipv4Address, firewall]);
+    this.keep(renderPlain(`nodes/${name}/nftables.nft`, firewall.apply(renderNftFile)));
+    const userData = this.keep(
+      renderWithSecrets(`nodes/${name}/cloud-init.yaml`, secrets, (s) =>
+        hub.apply(([hubKey, hubIp, rules]) => renderBootData({ hostname: `${args.env}-${name}`, role: "rmm", wireguardConf: wgConf(s.wireguardPrivateKey, hubKey, hubIp), firewall: rules })),
+      ),
+    );
+
+    this.server = new hcloud.Server(
+      `${name}-server`,
+      serverArgs({ ...args, serverType: r.serverType }, {
+        sshKeyIds: args.sshKeyIds,
+        firewall: this.firewall,
+        publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
+        userData,
+        labels: labels(args.env, "rmm", { release: r.release }),
+      }),
+      { ...child, protect: args.protect },
+    );
+
+    // DNS-only (grey cloud): agents and the installer's certificate need the server itself.
+    for (const [key, hostname] of Object.entries(r.hostnames)) {
+      new cloudflare.DnsRecord(
+        `${name}-dns-${key}-a`,
+        { zoneId: args.zoneId, name: hostname, type: "A", content: this.server.ipv4Address, proxied: false, ttl: 300, comment: `supafleet ${args.env}: Tactical RMM` },
+        child,
+      );
+      new cloudflare.DnsRecord(
+        `${name}-dns-${key}-aaaa`,
+        { zoneId: args.zoneId, name: hostname, type: "AAAA", content: this.server.ipv6Address, proxied: false, ttl: 300, comment: `supafleet ${args.env}: Tactical RMM` },
+        child,
+      );
+    }
+
+    const connection = workerConnection(args.ssh, r.address);
+    this.ready = new command.remote.Command(
+      `${name}-ready`,
+      { connection, create: "cloud-init status --wait >/dev/null; wg show wg0 latest-handshakes" },
+      { ...child, dependsOn: [this.server, args.hubSynced] },
+    );
+    new command.remote.Command(`${name}-authorized-keys`, { connection, create: INSTALL_AUTHORIZED_KEYS, stdin: args.authorizedKeys }, { ...child, dependsOn: [this.ready] });
+
+    const prepare = fillTemplate("rmm/prepare.sh", {
+      release: r.release,
+      rmmHost: r.hostnames.rmm,
+      apiHost: r.hostnames.api,
+      meshHost: r.hostnames.mesh,
+      alertWebhookUrl: args.alertWebhookUrl,
+    });
+    this.keep(renderPlain(`nodes/${name}/prepare.sh`, prepare));
+    new command.remote.Command(`${name}-prepare`, { connection, create: prepare, update: prepare }, { ...child, dependsOn: [this.ready] });
+
+    this.registerOutputs({ address: r.address, release: r.release, hostnames: r.hostnames, publicKey: this.publicKey, ipv4Address: this.server.ipv4Address });
+  }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# supafleet: make Tactical RMM's server ready for its installer, which stays a
+# manual step (it asks for the names and a DNS-01 TXT record, and wants a fresh
+# host). Idempotent: runs on every change of the pinned release.
+set -euo pipefail
+
+RELEASE="{{release}}"
+die() { echo "rmm-prepare: $*" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || die "run as root"
+for bin in curl useradd install; do command -v "$bin" >/dev/null || die "missing $bin"; done
+[ "$(uname -m)" = x86_64 ] || die "Tactical RMM needs x86_64, this is $(uname -m)"
+
+# The installer refuses root: it runs as a sudo user of its own.
+command -v sudo >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends sudo
+id tactical >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --groups sudo tactical
+install -m 0440 /dev/stdin /etc/sudoers.d/90-tactical <<<'tactical ALL=(ALL) NOPASSWD:ALL'
+
+# The installer of the pinned release, fetched once per release.
+script=/home/tactical/install-${RELEASE}.sh
+if [ ! -s "$script" ]; then
+  curl -fsSL --retry 3 "https://raw.githubusercontent.com/amidaware/tacticalrmm/${RELEASE}/install.sh" -o "$script.part" \
+    || die "cannot fetch install.sh of Tactical RMM ${RELEASE} (is the tag right?)"
+  head -n1 "$script.part" | grep -q '^#!' || die "install.sh of ${RELEASE} does not look like a script"
+  install -o tactical -g tactical -m 0755 "$script.part" "$script"
+  rm -f "$script.part"
+fi
+
+install -d -m 0755 /etc/supafleet
+cat > /etc/supafleet/rmm.json <<JSON
+{"release": "${RELEASE}", "hostnames": {"rmm": "{{rmmHost}}", "api": "{{apiHost}}", "mesh": "{{meshHost}}"}, "alertWebhook": "{{alertWebhookUrl}}"}
+JSON
+
+if [ -d /rmm ]; then
+  echo "rmm-prepare: Tactical RMM is installed; to move to ${RELEASE}, follow the upgrade runbook in docs/operations.md"
+else
+  echo "rmm-prepare: ready; as tactical, run ${script} (names: {{rmmHost}}, {{apiHost}}, {{meshHost}})"
+fi
