@@ -6,6 +6,7 @@ import { FleetComponent } from "../src/component";
 import { masterConnection, type SshPath } from "../src/connections";
 import { renderPlain } from "../src/render/artifact";
 import { template } from "../src/render/templates";
+import { everyUp } from "../src/runStamp";
 import { renderMonitorList, type KumaDesired } from "../src/monitoring/kuma";
 import { KUMA_IMAGE, kumaCompose } from "../src/monitoring/kumaCompose";
 
@@ -41,7 +42,8 @@ export class Monitoring extends FleetComponent {
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("supafleet:index:Monitoring", name, opts);
     const connection = masterConnection(args.ssh);
-    this.statusPages = args.desired.statusPages.map((p) => `https://${p.hostname}/`);
+    const publicPages = args.desired.statusPages.flatMap((p) => (p.hostname !== undefined ? [p.hostname] : []));
+    this.statusPages = publicPages.map((h) => `https://${h}/`);
 
     // Kuma refuses a password without letters and digits both.
     const admin = this.child("admin-password");
@@ -88,10 +90,10 @@ export class Monitoring extends FleetComponent {
     const rec = this.child("reconcile");
     this.reconcile = new command.remote.Command(
       rec.name,
-      { connection, create: template("master/kuma-reconcile.sh"), update: template("master/kuma-reconcile.sh"), stdin: desiredText },
+      { connection, ...everyUp(template("master/kuma-reconcile.sh")), stdin: desiredText },
       { ...rec.opts, dependsOn: [kuma, secrets] },
     );
 
-    this.registerOutputs({ adminUser: ADMIN, monitors: args.desired.monitors.length, statusPages: args.desired.statusPages.map((p) => p.hostname) });
+    this.registerOutputs({ adminUser: ADMIN, monitors: args.desired.monitors.length, statusPages: publicPages });
   }
 }

@@ -19,6 +19,10 @@ import { masterConnection, workerConnection } from "./connections";
 import { containerName, volumeName } from "./supabase/naming";
 import type { BackupAlerting, BackupCopy } from "../components/BackupSchedule";
 import { ProjectSeed } from "../components/ProjectSeed";
+import { RmmNode } from "../components/RmmNode";
+import type { Automations } from "../components/Automations";
+import { buildAutomations, trmmAlertWebhookUrl } from "./automation/wiring";
+import { GATE_PORT } from "./automation/webhookGate";
 import { BackupDrill, type DrilledJob } from "../components/BackupDrill";
 import { RELEASES } from "./supabase/releases";
 import { healthcheckUrl } from "./backup/settings";
@@ -38,6 +42,8 @@ export interface Fleet {
   readonly backups: ReadonlyMap<string, BackupSchedule>;
   readonly policySets: ReadonlyMap<string, RlsPolicySet>;
   readonly monitoring: Monitoring;
+  readonly automations: Automations;
+  readonly rmm?: RmmNode;
   readonly components: readonly FleetComponent[];
 }
 
@@ -54,6 +60,7 @@ export function buildFleet(model: FleetModel): Fleet {
   const backupTimes = { time: cfg.backups.time, randomizedDelayMinutes: cfg.backups.randomizedDelayMinutes, drillDay: cfg.backups.restoreDrillDay };
 
   const peers = deferred<HubPeer[]>();
+  const rmmPeer = deferred<HubPeer>();
   const master = new MasterNode(model.master.name, {
     ...node,
     serverType: model.master.serverType,
@@ -61,6 +68,7 @@ export function buildFleet(model: FleetModel): Fleet {
     wireguard: model.wireguard,
     workerPeers: peers.output,
     backupTimes: masterBackupTimes(backupTimes),
+    ...(model.rmm !== undefined ? { rmm: { peer: rmmPeer.output, webhookPort: GATE_PORT } } : {}),
   });
 
   const workers = new Map<string, WorkerNode>();
@@ -84,6 +92,23 @@ export function buildFleet(model: FleetModel): Fleet {
     );
   }
   peers.resolve(pulumi.all([...workers.values()].map((w) => w.hubPeer)));
+
+  const rmm =
+    model.rmm !== undefined
+      ? new RmmNode(model.rmm.name, {
+          ...node,
+          rmm: model.rmm,
+          zoneId: cfg.cloudflare.zoneId,
+          wireguard: model.wireguard,
+          hub: { publicKey: master.hubPublicKey, ipv4Address: master.ipv4Address },
+          sshKeyIds: master.sshKeyIds,
+          authorizedKeys: master.authorizedKeys,
+          ssh: master.ssh,
+          hubSynced: master.hubSync,
+          alertWebhookUrl: trmmAlertWebhookUrl(model),
+        })
+      : undefined;
+  if (rmm !== undefined) rmmPeer.resolve(rmm.hubPeer);
 
   const projects = new Map<string, SupabaseProject>();
   for (const p of model.projects) {
@@ -202,8 +227,23 @@ export function buildFleet(model: FleetModel): Fleet {
     secrets: monitoringSecrets({ projects, workers, backups, tunnel, jobs: new Set([...model.projects.map((p) => p.name), model.master.name]) }, alerting),
   });
 
-  const components: FleetComponent[] = [master, ...workers.values(), ...projects.values(), tunnel, vault, ...backups.values(), ...seeds.values(), ...drills, ...policySets.values(), monitoring];
-  return { model, master, workers, projects, tunnel, vault, backups, policySets, monitoring, components };
+  const automations = buildAutomations(model, { master, projects, alerting, after: [master.hubSync, monitoring.reconcile] });
+
+  const components: FleetComponent[] = [
+    master,
+    ...workers.values(),
+    ...(rmm !== undefined ? [rmm] : []),
+    ...projects.values(),
+    tunnel,
+    vault,
+    ...backups.values(),
+    ...seeds.values(),
+    ...drills,
+    ...policySets.values(),
+    monitoring,
+    automations,
+  ];
+  return { model, master, workers, ...(rmm !== undefined ? { rmm } : {}), projects, tunnel, vault, backups, policySets, monitoring, automations, components };
 }
 
 interface FleetParts {
@@ -352,5 +392,19 @@ export function stackOutputs(fleet: Fleet): Record<string, unknown> {
       adminPassword: pulumi.secret(fleet.monitoring.adminPassword),
       statusPages: fleet.monitoring.statusPages,
     },
+    automations: {
+      editor: `https://${fleet.model.hostnames.n8n}/`,
+      owner: fleet.model.operators[0]!.email,
+      ownerPassword: pulumi.secret(fleet.automations.ownerPassword),
+      workflows: fleet.automations.workflows,
+      // What TRMM's alert template sends: the URL on the mesh and the header the workflow checks.
+      ...(fleet.model.rmm !== undefined
+        ? { trmmWebhook: { url: trmmAlertWebhookUrl(fleet.model), header: "X-Supafleet-Webhook-Secret", secret: pulumi.secret(fleet.automations.trmmWebhookSecret) } }
+        : {}),
+      billingSignatureSecret: pulumi.secret(fleet.automations.billingHmacSecret),
+    },
+    ...(fleet.rmm !== undefined && fleet.model.rmm !== undefined
+      ? { rmm: { address: fleet.model.rmm.address, release: fleet.model.rmm.release, hostnames: fleet.model.rmm.hostnames, ipv4Address: fleet.rmm.server.ipv4Address } }
+      : {}),
   };
 }

@@ -178,6 +178,45 @@ export const AlertingSchema = z
   })
   .refine((a) => a.ntfy !== undefined || a.telegram !== undefined, "must configure ntfy, telegram, or both");
 
+/**
+ * n8n's automations (seed 000 §5). The backup report always runs; the TRMM
+ * ingest and client onboarding need the project that holds the msp-ops pack,
+ * and light billing also needs the payment gateway's URL.
+ */
+export const AutomationsSchema = z.strictObject({
+  /** The project whose msp-ops functions the workflows call, through its API with the service key. */
+  opsProject: slug.optional(),
+  billing: z.strictObject({ gatewayUrl: z.url({ protocol: /^https$/, error: "must be an https:// URL" }) }).optional(),
+  reportTime: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be a time of day such as 07:00").default("07:00"),
+  /** How often the workflows drain the outbox; every change waits at most this long. */
+  pollSeconds: z.number().int().min(5).max(3600).default(30),
+});
+
+/** A Tactical RMM release tag; alert webhooks work from v0.19.2 on. */
+const trmmRelease = z
+  .string({ error: "must be a Tactical RMM release tag such as v1.5.2 (quote it)" })
+  .regex(/^v\d+\.\d+\.\d+$/, "must be a Tactical RMM release tag such as v1.5.2 (quote it)")
+  .refine((v) => {
+    const [a, b, c] = v.slice(1).split(".").map(Number) as [number, number, number];
+    return a > 0 || b > 19 || (b === 19 && c >= 2);
+  }, "must be v0.19.2 or newer: older releases send no alert webhooks");
+
+/**
+ * Tactical RMM on its own server (its installer wants a fresh host): the only
+ * node with public web ports, 80/443, and 4222 when agents speak plain NATS.
+ */
+export const RmmSchema = z.strictObject({
+  serverType,
+  /** Its address on the mesh, pinned like a worker's. */
+  address: ipv4,
+  release: trmmRelease,
+  nats: z.boolean().default(false),
+  /** The three names TRMM needs, at the same level under the domain. */
+  hostnames: z
+    .strictObject({ rmm: dnsLabel.default("rmm"), api: dnsLabel.default("api"), mesh: dnsLabel.default("mesh") })
+    .default({ rmm: "rmm", api: "api", mesh: "mesh" }),
+});
+
 /** Every `supafleet:<key>` the program reads, with its schema. */
 export const FleetSchema = z.strictObject({
   domain: fqdn,
@@ -193,6 +232,8 @@ export const FleetSchema = z.strictObject({
   tenants: z.array(TenantSchema).min(1, "must declare at least one tenant"),
   backups: BackupsSchema,
   alerting: AlertingSchema,
+  automations: AutomationsSchema.default({ reportTime: "07:00", pollSeconds: 30 }),
+  rmm: RmmSchema.optional(),
 });
 
 export type FleetConfig = z.infer<typeof FleetSchema>;
@@ -202,6 +243,8 @@ export type WorkerConfig = z.infer<typeof WorkerSchema>;
 export type OperatorConfig = z.infer<typeof OperatorSchema>;
 export type SmtpConfig = z.infer<typeof SmtpSchema>;
 export type RetentionConfig = z.infer<typeof RetentionSchema>;
+export type AutomationsConfig = z.infer<typeof AutomationsSchema>;
+export type RmmConfig = z.infer<typeof RmmSchema>;
 export type SchemaPack = (typeof SCHEMA_PACKS)[number];
 export type Isolation = TenantConfig["isolation"];
 

@@ -14,7 +14,7 @@ import {
 } from "../model/net";
 import { PROJECT_MEMORY_MIB, WORKER_RESERVED_MIB, projectsThatFit } from "../model/sizing";
 import { SERVER_TYPES } from "../model/serverTypes";
-import { STUDIO_SUFFIX, dedicatedWorkerName } from "../model/naming";
+import { MASTER_NAME, RMM_NAME, STUDIO_SUFFIX, dedicatedWorkerName } from "../model/naming";
 
 /** Hostnames under the fleet's domain that supafleet or its neighbours (TRMM, mail) use. */
 export const RESERVED_SUBDOMAINS: ReadonlySet<string> = new Set([
@@ -42,6 +42,7 @@ export function validateFleet(cfg: Partial<FleetConfig>, stack?: string): Config
   if (cfg.workers) issues.push(...checkWorkers(cfg, projects));
   if (cfg.wireguard) issues.push(...checkAddresses(cfg, projects));
   if (cfg.operators) issues.push(...checkOperators(cfg.operators));
+  issues.push(...checkAutomations(cfg, projects));
   return issues;
 }
 
@@ -169,7 +170,7 @@ function checkWorkers(cfg: Partial<FleetConfig>, projects: readonly Placed[]): C
   const issues = unique(workers.map((w, i) => ({ w, i })), (x) => x.w.name, (x) => `workers[${x.i}].name`, "worker name");
   const dedicatedNames = new Set(projects.filter((p) => "dedicated" in p.project.placement).map((p) => dedicatedWorkerName(p.project.name)));
   workers.forEach((w, i) => {
-    if (w.name === "master" || dedicatedNames.has(w.name)) {
+    if (w.name === MASTER_NAME || w.name === RMM_NAME || dedicatedNames.has(w.name)) {
       issues.push({ path: `workers[${i}].name`, message: `"${w.name}" is the name of a server supafleet creates itself` });
     }
   });
@@ -222,6 +223,7 @@ function checkAddresses(cfg: Partial<FleetConfig>, projects: readonly Placed[]):
       "dedicated" in p.project.placement ? [{ address: p.project.placement.dedicated.address, path: `${p.path}.placement.dedicated.address` }] : [],
     ),
     ...(cfg.operators ?? []).flatMap((o, i) => (o.wireguard ? [{ address: o.wireguard.address, path: `operators[${i}].wireguard.address` }] : [])),
+    ...(cfg.rmm !== undefined ? [{ address: cfg.rmm.address, path: "rmm.address" }] : []),
   ];
   const hub = hubAddress(subnet);
   for (const a of addresses) {
@@ -254,5 +256,34 @@ function checkOperators(operators: NonNullable<FleetConfig["operators"]>): Confi
       }
     }),
   );
+  return issues;
+}
+
+/** The ops project must hold the msp-ops functions; TRMM needs x86 and its own names. */
+function checkAutomations(cfg: Partial<FleetConfig>, projects: readonly Placed[]): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const ops = cfg.automations?.opsProject;
+  // When tenants did not parse, their own errors say why; a missing project here would only echo them.
+  if (ops !== undefined && cfg.tenants !== undefined) {
+    const found = projects.find((p) => p.project.name === ops);
+    if (found === undefined) issues.push({ path: "automations.opsProject", message: `no project is named "${ops}"` });
+    else if (!found.project.schemaPacks.includes("msp-ops")) {
+      issues.push({ path: "automations.opsProject", message: `project ${ops} lacks the msp-ops schema pack, which holds the functions the workflows call (${found.path}.schemaPacks)` });
+    }
+  }
+  if (cfg.automations?.billing !== undefined && ops === undefined) {
+    issues.push({ path: "automations.billing", message: "billing reads the msp-ops outbox: set automations.opsProject as well" });
+  }
+  const rmm = cfg.rmm;
+  if (rmm !== undefined) {
+    if (SERVER_TYPES[rmm.serverType]?.arch !== "x86") issues.push({ path: "rmm.serverType", message: `${rmm.serverType} is ARM; Tactical RMM runs on x86 only (cx, cpx or ccx)` });
+    else if ((SERVER_TYPES[rmm.serverType]?.memoryMiB ?? 0) < 4096) issues.push({ path: "rmm.serverType", message: `${rmm.serverType} has less than the 4 GB Tactical RMM needs` });
+    const labels = Object.entries(rmm.hostnames);
+    issues.push(...unique(labels, ([, l]) => l, ([k]) => `rmm.hostnames.${k}`, "TRMM hostname"));
+    for (const [k, label] of labels) {
+      const clash = projects.find((p) => p.project.subdomain === label || `${p.project.subdomain}${STUDIO_SUFFIX}` === label);
+      if (clash !== undefined) issues.push({ path: `rmm.hostnames.${k}`, message: `${label} is already ${clash.path}.subdomain's hostname` });
+    }
+  }
   return issues;
 }

@@ -47,12 +47,15 @@ export interface KumaNotification {
 export interface KumaStatusPage {
   readonly slug: string;
   readonly title: string;
-  readonly hostname: string;
+  /** A tenant's public hostname; none for supafleet's own pages, which only the mesh and Access reach. */
+  readonly hostname?: string;
   /** Public groups, each listing monitor ids. */
   readonly groups: readonly { readonly name: string; readonly monitors: readonly string[] }[];
 }
 
 export const KUMA_TAG = "supafleet";
+/** supafleet's own status page of every backup job, for the morning report. */
+export const BACKUP_STATUS_PAGE = "supafleet-backups";
 export const KUMA_PORT = MASTER_SERVICE_PORTS.status;
 /** cloudflared's metrics server on the master; `/ready` answers 200 once a tunnel connection is up. */
 export const CLOUDFLARED_METRICS = "127.0.0.1:20241";
@@ -153,6 +156,9 @@ export function kumaDesired(fleet: FleetModel, alerting: { ntfy?: { server: stri
       };
     });
 
+  // Read by n8n's morning backup report over the mesh; no hostname routes to it.
+  statusPages.push({ slug: BACKUP_STATUS_PAGE, title: "supafleet: nightly backups", groups: [{ name: "nightly backups", monitors: [...fleet.projects.map((p) => p.name), fleet.master.name].map(backupPushId) }] });
+
   const notifications: KumaNotification[] = [];
   if (alerting.ntfy !== undefined) {
     notifications.push({
@@ -186,7 +192,7 @@ export function renderMonitorList(d: KumaDesired): string {
     }
   };
   walk(undefined, 0);
-  const pages = d.statusPages.map((p) => `status page ${p.slug} at https://${p.hostname}/: ${p.groups.flatMap((g) => g.monitors).join(", ")}`);
+  const pages = d.statusPages.map((p) => `status page ${p.slug} ${p.hostname !== undefined ? `at https://${p.hostname}/` : "(mesh only)"}: ${p.groups.flatMap((g) => g.monitors).join(", ")}`);
   const notes = d.notifications.map((n) => `notification ${n.name} (${String(n.config.type)}), on every monitor above`);
   return [`# Uptime Kuma: ${d.monitors.length} monitors, tagged "${d.tag}"`, ...lines, "", ...notes, ...pages, ""].join("\n");
 }

@@ -6,6 +6,7 @@ import { FleetMocks } from "./mocks";
 import { offlineStackOutputs } from "./stackReferences";
 import { REDACTED } from "./secretEnvelope";
 import { placeholder, stackConfigInput, type EngineConfig } from "./stackFile";
+import { fixRunStamp } from "../runStamp";
 
 /** One registered resource, with its parent and the inputs the provider would receive. */
 export interface ResourceNode {
@@ -77,6 +78,7 @@ export async function runOffline(stack: string, engineConfig: EngineConfig): Pro
   const cfg = withPlaceholders(stack, engineConfig);
   const mocks = new FleetMocks(offlineStackOutputs);
   await pulumi.runtime.setMocks(mocks, PROJECT, stack, false);
+  fixRunStamp("offline plan");
   pulumi.runtime.setAllConfig(cfg.values, cfg.secretKeys);
 
   const keys = new WeakMap<pulumi.Resource, string>();

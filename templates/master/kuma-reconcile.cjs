@@ -242,7 +242,8 @@ async function reconcileStatusPages(kuma, url, desired, ids, summary) {
   const listed = Object.values(kuma.latest.statusPageList ?? (await kuma.next("statusPageList")));
   const ours = listed.filter((p) => typeof p.description === "string" && p.description.startsWith(PAGE_MARK));
   for (const page of desired) {
-    const description = `${PAGE_MARK} (tenant ${page.slug})`;
+    const description = page.hostname ? `${PAGE_MARK} (tenant ${page.slug})` : `${PAGE_MARK} (internal)`;
+    const domains = page.hostname ? [page.hostname] : [];
     const groups = page.groups.map((g) => ({ name: g.name, monitorList: g.monitors.filter((id) => ids.has(id)).map((id) => ({ id: ids.get(id) })) }));
     const exists = listed.find((p) => p.slug === page.slug);
     if (exists !== undefined && !ours.includes(exists)) throw new Error(`status page "${page.slug}" exists and is not supafleet's; rename one of them`);
@@ -256,7 +257,7 @@ async function reconcileStatusPages(kuma, url, desired, ids, summary) {
         domains: config.domainNameList ?? [],
         groups: (current.publicGroupList ?? []).map((g) => ({ name: g.name, monitorList: g.monitorList.map((m) => ({ id: m.id })) })),
       };
-      if (JSON.stringify(now) === JSON.stringify({ title: page.title, domains: [page.hostname], groups })) continue;
+      if (JSON.stringify(now) === JSON.stringify({ title: page.title, domains, groups })) continue;
       summary.updated.push(`status page ${page.slug}`);
     } else {
       await kuma.call("addStatusPage", page.title, page.slug);
@@ -273,7 +274,7 @@ async function reconcileStatusPages(kuma, url, desired, ids, summary) {
       showPoweredBy: false,
       showCertificateExpiry: false,
       googleAnalyticsId: null,
-      domainNameList: [page.hostname],
+      domainNameList: domains,
     };
     await kuma.call("saveStatusPage", page.slug, config, "/icon.svg", groups);
   }

@@ -68,7 +68,7 @@ describe("reconciling Uptime Kuma with the staging fleet", () => {
     const r = run(desired);
     expect(r.stderr).toMatch(/Kuma 2\.0\.0-dev\.0: \d+ created, 0 updated, 0 deleted, 0 unchanged/);
     expect(r.status).toBe(0);
-    expect(r.summary.created.sort()).toEqual([...desired.monitors.map((m) => m.id), "supafleet/ntfy", "supafleet/telegram", "status page smarteros"].sort());
+    expect(r.summary.created.sort()).toEqual([...desired.monitors.map((m) => m.id), "supafleet/ntfy", "supafleet/telegram", "status page smarteros", "status page supafleet-backups"].sort());
 
     const monitors = await client.monitors();
     expect(managedIds(monitors)).toEqual(desired.monitors.map((m) => m.id).sort());
@@ -98,6 +98,17 @@ describe("reconciling Uptime Kuma with the staging fleet", () => {
     expect(body.config.title).toBe(page.title);
     expect(body.publicGroupList.map((g) => g.name)).toEqual(["smarteros.techhilfe.dev"]);
     expect(body.publicGroupList[0]!.monitorList.map((m) => m.name).sort()).toEqual(["auth", "realtime", "rest", "storage"].map((s) => `smarteros · edge · ${s}`).sort());
+  });
+
+  it("keeps an internal page of every nightly backup for n8n's morning report, on no hostname", async () => {
+    const res = await fetch(`${kuma.url}/api/status-page/supafleet-backups`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { publicGroupList: { monitorList: { name: string }[] }[] };
+    const backups = desired.monitors.filter((m) => m.id.startsWith("backup/")).map((m) => m.name);
+    expect(backups.length).toBeGreaterThan(2);
+    expect(body.publicGroupList.flatMap((g) => g.monitorList.map((m) => m.name)).sort()).toEqual(backups.sort());
+    const config = await client.call<{ config: { domainNameList: string[] } }>("getStatusPage", "supafleet-backups");
+    expect(config.config.domainNameList).toEqual([]);
   });
 
   it("a second reconcile changes nothing", () => {

@@ -20,7 +20,8 @@ const names = (changes: Change[], kind: Change["kind"]): string[] => changes.fil
 function expectOnlyMonitorsOf(changes: Change[], owners: RegExp): void {
   const reconcile = changes.find((c) => c.name === "monitoring-reconcile")!;
   expect(reconcile.kind).toBe("update");
-  const monitors = reconcile.paths.filter((p) => p !== "stdin.secretsDigest");
+  // The internal page of nightly backups lists every job's backup monitor.
+  const monitors = reconcile.paths.filter((p) => p !== "stdin.secretsDigest" && !/^stdin\.statusPages\[\d+\]\.groups\[nightly backups\]\.monitors\[/.test(p));
   expect(monitors.length).toBeGreaterThan(0);
   for (const p of monitors) expect(p, p).toMatch(new RegExp(`^stdin\\.monitors\\[(${owners.source})[\\]/]`));
   expect(changes.find((c) => c.name === "monitoring-secrets")).toMatchObject({ kind: "update", paths: ["stdin"] });
@@ -61,6 +62,21 @@ describe("blast radius in prod", () => {
     // Its monitors are added, and nobody else's change.
     expectOnlyMonitorsOf(changes, /project\/kita|tenant\/kita-sonnenschein|backup\/kita/);
     expect(updates[1]!.paths).toEqual(expect.arrayContaining(["stdin.monitors[project/kita/edge/rest]", "stdin.monitors[project/kita/wg/rest]", "stdin.monitors[project/kita/studio]", "stdin.monitors[backup/kita]"]));
+  });
+
+  it("adding Tactical RMM's node touches only itself, its DNS records and the hub's peers and firewall", async () => {
+    const without = clone(prod);
+    delete without["supafleet:rmm"];
+    const changes = diffSnapshots(await runDoc("prod", without), base);
+    const created = names(changes, "create");
+    for (const n of created) expect(n, n).toMatch(/^rmm(-|$)/);
+    expect(created).toEqual(expect.arrayContaining(["rmm", "rmm-server", "rmm-firewall", "rmm-dns-rmm-a", "rmm-dns-api-a", "rmm-dns-mesh-a", "rmm-prepare"]));
+    expect(names(changes, "delete")).toEqual([]);
+    expect(names(changes, "replace")).toEqual([]);
+    const updates = changes.filter((c) => c.kind === "update");
+    expect(updates.map((u) => u.name).sort()).toEqual(["automations-n8n", "master-hub-sync"]);
+    // n8n gains its webhook gate on the mesh; nothing else of n8n changes.
+    expect(updates.find((u) => u.name === "automations-n8n")!.paths).toEqual(["stdin"]);
   });
 
   it("adding a dedicated project adds its worker and updates only the ingress and the hub's peer set", async () => {
@@ -119,7 +135,7 @@ describe("blast radius in prod", () => {
     expect(names(changes, "replace")).toEqual([]);
     expect(names(changes, "create")).toEqual([]);
     // The new operator's email also joins the Access allow policy.
-    expect(names(changes, "update")).toEqual(["edge-operators", "master-authorized-keys", "master-firewall", "master-hub-sync", ...["surgir-dedicated", "w1", "w2", "w3"].map((w) => `${w}-authorized-keys`)].sort());
+    expect(names(changes, "update")).toEqual(["edge-operators", "master-authorized-keys", "master-firewall", "master-hub-sync", ...["rmm", "surgir-dedicated", "w1", "w2", "w3"].map((w) => `${w}-authorized-keys`)].sort());
   });
 });
 

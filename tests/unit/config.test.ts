@@ -125,6 +125,39 @@ describe("bad config is reported in full", () => {
   });
 });
 
+describe("automations and Tactical RMM's node", () => {
+  const messages = (config: Doc): Record<string, string> => Object.fromEntries(check(config).issues.map((i) => [i.path, i.message]));
+
+  it("refuses an ops project without the msp-ops pack, billing without one, and a plain-http gateway", () => {
+    const c = clone(stackDoc("prod")) as Doc;
+    c["supafleet:automations"] = { opsProject: "registry" };
+    expect(messages(c)).toEqual({ "automations.opsProject": "project registry lacks the msp-ops schema pack, which holds the functions the workflows call (tenants[0].projects[1].schemaPacks)" });
+    c["supafleet:automations"] = { opsProject: "ops", billing: { gatewayUrl: "http://billing.example.com/hook" } };
+    expect(messages(c)).toEqual({ "automations.billing.gatewayUrl": "must be an https:// URL" });
+    const d = clone(stackDoc("prod")) as Doc;
+    d["supafleet:automations"] = { billing: { gatewayUrl: "https://billing.example.com/hook" } };
+    expect(messages(d)).toEqual({ "automations.billing": "billing reads the msp-ops outbox: set automations.opsProject as well" });
+    d["supafleet:automations"] = { opsProject: "nope" };
+    expect(messages(d)).toEqual({ "automations.opsProject": 'no project is named "nope"' });
+  });
+
+  it("refuses an ARM or too small server, an old or unquoted release, clashing names and a taken address", () => {
+    const c = clone(stackDoc("prod")) as Doc;
+    c["supafleet:rmm"] = { serverType: "cax21", address: "10.100.0.2", release: "v1.5.2", hostnames: { api: "mesh", rmm: "ops" } };
+    const m = messages(c);
+    expect(m["rmm.serverType"]).toBe("cax21 is ARM; Tactical RMM runs on x86 only (cx, cpx or ccx)");
+    expect(m["rmm.hostnames.mesh"]).toMatch(/TRMM hostname/);
+    expect(m["rmm.hostnames.rmm"]).toBe("ops is already tenants[0].projects[0].subdomain's hostname");
+    expect(m["rmm.address"]).toMatch(/WireGuard address/);
+    c["supafleet:rmm"] = { serverType: "cpx12", address: "10.100.0.240", release: "v1.5.2" };
+    expect(messages(c)).toEqual({ "rmm.serverType": "cpx12 has less than the 4 GB Tactical RMM needs" });
+    c["supafleet:rmm"] = { serverType: "cpx22", address: "10.100.0.240", release: "v0.19.1" };
+    expect(messages(c)).toEqual({ "rmm.release": "must be v0.19.2 or newer: older releases send no alert webhooks" });
+    c["supafleet:rmm"] = { serverType: "cpx22", address: "10.100.0.240", release: 1.5 };
+    expect(messages(c)).toEqual({ "rmm.release": "must be a string, not number 1.5" });
+  });
+});
+
 describe("secrets", () => {
   it("a secret in plain structured config is refused where it sits", () => {
     const c = clone(stackDoc("staging")) as Doc;

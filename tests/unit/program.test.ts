@@ -21,6 +21,7 @@ function expectedCounts(c: Doc): Record<string, number> {
   const webhookSources = (c["supafleet:access"]?.webhookSources ?? []).length > 0 ? 1 : 0;
   const statusPages = c["supafleet:tenants"].filter((t: Doc) => t.statusPage === true).length;
   const drills = c["supafleet:backups"].drillOf !== undefined ? 1 : 0;
+  const rmm = c["supafleet:rmm"] !== undefined ? 1 : 0;
   return {
     "supafleet:index:MasterNode": 1,
     "supafleet:index:WorkerNode": W,
@@ -30,9 +31,11 @@ function expectedCounts(c: Doc): Record<string, number> {
     "supafleet:index:RlsPolicySet": withPacks,
     "supafleet:index:TunnelIngress": 1,
     "supafleet:index:Monitoring": 1,
+    "supafleet:index:Automations": 1,
+    ...(rmm > 0 ? { "supafleet:index:RmmNode": 1 } : {}),
     ...(drills > 0 ? { "supafleet:index:BackupDrill": drills, "pulumi:pulumi:StackReference": drills } : {}),
-    "hcloud:index/server:Server": 1 + W,
-    "hcloud:index/firewall:Firewall": 1 + W,
+    "hcloud:index/server:Server": 1 + W + rmm,
+    "hcloud:index/firewall:Firewall": 1 + W + rmm,
     "hcloud:index/sshKey:SshKey": 1,
     "hcloud:index/primaryIp:PrimaryIp": 1,
     "hcloud:index/storageBox:StorageBox": 1,
@@ -40,16 +43,18 @@ function expectedCounts(c: Doc): Record<string, number> {
     "hcloud:index/storageBoxSubaccount:StorageBoxSubaccount": 2 * (P + 1),
     "tls:index/privateKey:PrivateKey": 1,
     // WireGuard keys (master, workers, operators without their own), the tunnel secret, two S3 keys per project, opaque API keys.
-    "random:index/randomBytes:RandomBytes": 1 + W + generatedOperatorKeys + 1 + 2 * P + 2 * opaque,
+    "random:index/randomBytes:RandomBytes": 1 + W + rmm + generatedOperatorKeys + 1 + 2 * P + 2 * opaque,
     // Seven per project; per backup job restic, sub-account, Kuma push token, reader key and reader sub-account; the Storage Box's own; each
-    // worker's health agent token; Kuma's admin.
-    "random:index/randomPassword:RandomPassword": 7 * P + 5 * (P + 1) + 1 + W + 1,
+    // worker's health agent token; Kuma's admin; n8n's encryption key, owner, TRMM webhook and billing signature secrets.
+    "random:index/randomPassword:RandomPassword": 7 * P + 5 * (P + 1) + 1 + W + 1 + 4,
     // Per node: ready, authorized keys, backup tools; the hub sync, cloudflared; per project: password, config,
-    // assets, deploy; per backup job: enable; migrations; per worker: health agent; Kuma: install, secrets, reconcile.
-    "command:remote:Command": 3 * (1 + W) + 1 + 1 + 4 * P + (P + 1) + withPacks + W + 3 + drills,
+    // assets, deploy; per backup job: enable; migrations; per worker: health agent; Kuma and n8n: install, secrets,
+    // reconcile; TRMM's node: ready, authorized keys, prepare.
+    "command:remote:Command": 3 * (1 + W) + 1 + 1 + 4 * P + (P + 1) + withPacks + W + 3 + 3 + 3 * rmm + drills,
     "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared": 1,
     "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig": 1,
-    "cloudflare:index/dnsRecord:DnsRecord": 2 * P + 2 + statusPages,
+    // Per project API and Studio, n8n and status, tenants' status pages; TRMM's three names, A and AAAA, DNS-only.
+    "cloudflare:index/dnsRecord:DnsRecord": 2 * P + 2 + statusPages + 6 * rmm,
     "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication": P + 2 + 1,
     "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy": 2 + webhookSources,
     "cloudflare:index/zeroTrustAccessServiceToken:ZeroTrustAccessServiceToken": 1,
@@ -103,6 +108,10 @@ for (const stack of ["staging", "prod"]) {
       }
       expect(out.automationServiceToken).toEqual({ clientId: "[secret]", clientSecret: "[secret]" });
       expect(out.monitoring).toMatchObject({ url: `https://status.${doc["supafleet:domain"]}`, adminUser: "supafleet", adminPassword: "[secret]" });
+      expect(out.automations).toMatchObject({ editor: `https://n8n.${doc["supafleet:domain"]}/`, ownerPassword: "[secret]", billingSignatureSecret: "[secret]" });
+      // Only a stack with Tactical RMM's node has the gate TRMM's webhook goes through.
+      if (doc["supafleet:rmm"] !== undefined) expect(out.automations.trmmWebhook).toEqual({ url: "http://10.100.0.1:5679/webhook/supafleet/trmm", header: "X-Supafleet-Webhook-Secret", secret: "[secret]" });
+      else expect(out.automations.trmmWebhook).toBeUndefined();
       const peers = doc["supafleet:operators"].filter((o: Doc) => o.wireguard !== undefined).map((o: Doc) => o.name);
       expect(out.operatorWireguardConfigs).toEqual(Object.fromEntries(peers.map((n: string) => [n, "[secret]"])));
     });

@@ -1,0 +1,18 @@
+import * as pulumi from "@pulumi/pulumi";
+
+let fixed: string | undefined;
+
+/** The offline plan fixes the stamp, so that two renders of the same stack are byte for byte equal. */
+export function fixRunStamp(stamp: string): void {
+  fixed = stamp;
+}
+
+/**
+ * A reconcile that must put back hand edits runs on every `pulumi up`, not
+ * only when its desired state changes: its update script carries this run's
+ * stamp. A preview therefore always lists it as an update; that is the drift check.
+ */
+export function everyUp(script: string): { create: string; update: string } {
+  const stamp = fixed ?? (pulumi.runtime.isDryRun() ? "preview" : new Date().toISOString());
+  return { create: script, update: `# supafleet: re-applied on every pulumi up (${stamp})\n${script}` };
+}
