@@ -2,14 +2,16 @@
 // file, for `pulumi preview --policy-pack policies --policy-pack-config …`.
 import { readdirSync, writeFileSync } from "node:fs";
 import { parseConfigValue } from "../src/config/fromPulumi";
-import { OperatorSchema } from "../src/config/schema";
+import { OperatorSchema, WireguardSchema } from "../src/config/schema";
 import { policyConfigFor } from "../src/policyConfig";
 import { readStackFile } from "../src/offline/stackFile";
 
 for (const file of readdirSync(".").filter((f) => /^Pulumi\.[a-z0-9-]+\.yaml$/.test(f))) {
   const stack = file.split(".")[1]!;
-  const operators = OperatorSchema.array().parse(parseConfigValue(readStackFile(file).values["supafleet:operators"] ?? "[]"));
+  const values = readStackFile(file).values;
+  const operators = OperatorSchema.array().parse(parseConfigValue(values["supafleet:operators"] ?? "[]"));
+  const wireguard = WireguardSchema.parse(parseConfigValue(values["supafleet:wireguard"] ?? "{}"));
   const out = `policies/config.${stack}.json`;
-  writeFileSync(out, JSON.stringify(policyConfigFor({ operators }), null, 2) + "\n");
+  writeFileSync(out, JSON.stringify(policyConfigFor({ operators, wireguard }), null, 2) + "\n");
   console.log(`wrote ${out}`);
 }

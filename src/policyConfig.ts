@@ -3,11 +3,12 @@ import type { FleetConfig } from "./config/schema";
 
 /**
  * The policy pack's config for one stack, derived from its stack file so the
- * two cannot drift: SSH sources are the operators' ranges, retention is the
+ * two cannot drift: the WireGuard port is the mesh's, SSH sources are the operators' ranges, retention is the
  * fleet's floor, and the allowed server types are the ones supafleet knows.
  */
-export function policyConfigFor(cfg: Pick<FleetConfig, "operators">): Record<string, unknown> {
+export function policyConfigFor(cfg: Pick<FleetConfig, "operators" | "wireguard">): Record<string, unknown> {
   return {
+    "firewall-inbound-only-wireguard-and-ssh": { wireguardPort: cfg.wireguard.port },
     "firewall-ssh-from-operators": { operatorRanges: [...new Set(cfg.operators.flatMap((o) => o.sourceRanges))].sort() },
     "server-protected-in-prod": { protectedEnvironments: ["prod"] },
     "server-type-allowed": { allowedServerTypes: SERVER_TYPE_NAMES.filter((t) => t !== "cpx12") },

@@ -19,22 +19,29 @@ const WORLD = new Set(["0.0.0.0/0", "::/0"]);
 const RMM_TCP = new Set([80, 443, 4222]);
 const roleOf = (props: Record<string, unknown>): string | undefined => (props.labels as Record<string, string> | undefined)?.role;
 
+export interface InboundConfig {
+  /** The stack's `wireguard.port`, from its stack file (npm run policy-config). */
+  wireguardPort: number;
+}
+
 export const firewallInboundOnlyWireguardAndSsh: ResourceValidationPolicy = {
   name: "firewall-inbound-only-wireguard-and-ssh",
-  description: "A Hetzner firewall opens nothing inbound but WireGuard (udp 51820) and SSH (tcp 22); Tactical RMM's node (role=rmm) also 80, 443 and 4222.",
+  description: "A Hetzner firewall opens nothing inbound but WireGuard (udp, the stack's wireguard.port) and SSH (tcp 22); Tactical RMM's node (role=rmm) also 80, 443 and 4222.",
   enforcementLevel: "mandatory",
+  configSchema: { properties: { wireguardPort: { type: "integer", minimum: 1, maximum: 65535, default: 51820 } } },
   validateResource: (args, report) => {
     if (args.type !== T.firewall) return;
+    const { wireguardPort } = args.getConfig<InboundConfig>();
     const rmm = roleOf(args.props) === "rmm";
     for (const r of rulesOf(args.props).filter((x) => x.direction === "in")) {
       const range = portRange(r.port);
       const single = range !== undefined && range[0] === range[1] ? range[0] : undefined;
-      const allowed = (r.protocol === "udp" && single === 51820) || (r.protocol === "tcp" && single === 22) || (rmm && r.protocol === "tcp" && single !== undefined && RMM_TCP.has(single));
+      const allowed = (r.protocol === "udp" && single === wireguardPort) || (r.protocol === "tcp" && single === 22) || (rmm && r.protocol === "tcp" && single !== undefined && RMM_TCP.has(single));
       if (allowed) continue;
       if (r.protocol === "tcp" && single !== undefined && RMM_TCP.has(single)) {
         report(`Firewall ${args.name}: inbound ${describe(r)} is open; only Tactical RMM's node (label role=rmm) may open 80, 443 and 4222.`);
       } else {
-        report(`Firewall ${args.name}: inbound ${describe(r)} is open; only WireGuard (udp 51820) and SSH (tcp 22) may be${rmm ? ", and 80, 443 and 4222 on Tactical RMM's node" : ""}.`);
+        report(`Firewall ${args.name}: inbound ${describe(r)} is open; only WireGuard (udp ${wireguardPort}) and SSH (tcp 22) may be${rmm ? ", and 80, 443 and 4222 on Tactical RMM's node" : ""}.`);
       }
     }
   },

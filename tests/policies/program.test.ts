@@ -8,6 +8,20 @@ import { check, stackDoc } from "../helpers/stacks";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
+describe("a stack whose mesh listens on another port", () => {
+  it("passes with the pack config derived from its stack file, and fails with another stack's", async () => {
+    const doc = stackDoc("staging") as Record<string, any>;
+    doc["supafleet:wireguard"] = { ...doc["supafleet:wireguard"], port: 41820 };
+    const snapshot = await runDoc("staging", doc);
+    expect(snapshot.error).toBeUndefined();
+    const derived = JSON.parse(JSON.stringify(policyConfigFor(check(doc).config as FleetConfig)));
+    expect(derived["firewall-inbound-only-wireguard-and-ssh"]).toEqual({ wireguardPort: 41820 });
+    expect((await runPack(snapshot.resources, derived)).violations).toEqual([]);
+    const stale = (await runPack(snapshot.resources, packConfig("staging"))).violations.map((v) => v.policy);
+    expect(stale).toContain("firewall-inbound-only-wireguard-and-ssh");
+  });
+});
+
 describe.each(["staging", "prod"])("the real %s program against the policy pack", (stack) => {
   let snapshot: Snapshot;
 

@@ -37,6 +37,13 @@ describe("firewall-inbound-only-wireguard-and-ssh", () => {
     const worker: FakeResource = { type: T.firewall, name: "w1-firewall", props: { rules: [wireguard, ...web], labels: { role: "worker" } } };
     expect(await runResourcePolicy(firewallInboundOnlyWireguardAndSsh, worker)).toHaveLength(3);
   });
+  it("reads the WireGuard port from the stack's config, so a moved port is allowed and the old one is not", async () => {
+    const moved = { ...wireguard, port: "41820" };
+    expect(await runResourcePolicy(firewallInboundOnlyWireguardAndSsh, fw([moved, ssh]), { wireguardPort: 41820 })).toEqual([]);
+    expect(messages(await runResourcePolicy(firewallInboundOnlyWireguardAndSsh, fw([wireguard, ssh]), { wireguardPort: 41820 }))).toEqual([
+      "Firewall fw: inbound udp 51820 is open; only WireGuard (udp 41820) and SSH (tcp 22) may be.",
+    ]);
+  });
   it("refuses a range that merely contains 22", async () => {
     expect(messages(await runResourcePolicy(firewallInboundOnlyWireguardAndSsh, fw([{ ...ssh, port: "20-25" }])))).toEqual([
       "Firewall fw: inbound tcp 20-25 is open; only WireGuard (udp 51820) and SSH (tcp 22) may be.",
