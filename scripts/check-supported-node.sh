@@ -19,11 +19,17 @@ git -C "$repo" ls-files -z | (cd "$repo" && xargs -0 tar -cf - --no-recursion) |
 cd "$work/copy"
 echo "check-supported-node: node $(node --version), npm $(npm --version)"
 
+# A line every 30 s, so CI is never silent for a minute while npm and tsc work.
+( while sleep 30; do echo "check-supported-node: still working…"; done ) &
+heartbeat=$!
+trap 'kill "$heartbeat" 2>/dev/null; rm -rf "$work"' EXIT
 npm ci --no-audit --no-fund > "$work/npm-ci.log" 2>&1 || { cat "$work/npm-ci.log"; echo "check-supported-node: npm ci failed" >&2; exit 1; }
+echo "check-supported-node: npm ci done"
 if grep -E "EBADENGINE|install-scripts|npm warn" "$work/npm-ci.log"; then
   echo "check-supported-node: npm ci warned on node $(node --version) (above)" >&2
   exit 1
 fi
 npx tsc --noEmit -p . && npx tsc --noEmit -p policies
+echo "check-supported-node: tsc --noEmit passes"
 npm run plan --silent -- --quiet
 echo "check-supported-node: npm ci (no warnings), tsc --noEmit and npm run plan pass on node $(node --version)"

@@ -34,7 +34,7 @@ export function checkFleetConfig(input: StackConfigInput): {
   issues: ConfigIssue[];
 } {
   const issues: ConfigIssue[] = [];
-  issues.push(...unknownKeys(input), ...plainSecrets(input));
+  issues.push(...unknownKeys(input), ...misspelledNamespaces(input), ...plainSecrets(input), ...needlessSecrets(input));
 
   // Each top-level key is parsed on its own, so one broken section does not hide
   // the problems of the others.
@@ -65,6 +65,13 @@ function fromZod(root: string, issue: z.core.$ZodIssue): ConfigIssue[] {
   if (issue.code === "invalid_type" && issue.input === undefined) {
     return [{ path, message: "is required" }];
   }
+  if (typeof issue.input === "number" && !Number.isFinite(issue.input)) {
+    return [{ path, message: `must be a finite number, not ${String(issue.input)} (YAML reads .inf and .nan as numbers)` }];
+  }
+  // YAML reads 2026.02 as the number 2026.02 (and 2026.10 as 2026.1): a release or tag must be quoted.
+  if (typeof issue.input === "number" && (issue.code === "invalid_value" || (issue.code === "invalid_type" && issue.expected === "string"))) {
+    return [{ path, message: `must be text, but YAML read it as the number ${issue.input}; quote it: "${String(issue.input)}"` }];
+  }
   if (issue.code === "invalid_type") {
     return [{ path, message: `must be ${article(issue.expected)}, not ${describe(issue.input)}` }];
   }
@@ -81,6 +88,38 @@ function describe(value: unknown): string {
   return typeof value === "object" ? "a mapping" : `${typeof value} ${JSON.stringify(value)}`;
 }
 
+/** How many single-character edits turn a into b. */
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** `supafleat:domain` is not another provider's setting: it is this program's, misspelled, and silently ignored. */
+function misspelledNamespaces(input: StackConfigInput): ConfigIssue[] {
+  return Object.keys(input.values).flatMap((k) => {
+    const [ns, ...rest] = k.split(":");
+    if (ns === undefined || rest.length === 0 || ns === PROJECT_NAMESPACE) return [];
+    const close = editDistance(ns.toLowerCase(), PROJECT_NAMESPACE) <= 2;
+    return close ? [{ path: k, message: `"${ns}" looks like a typo of "${PROJECT_NAMESPACE}"; did you mean ${PROJECT_NAMESPACE}:${rest.join(":")}?` }] : [];
+  });
+}
+
+/** A setting kept as `secure:` that holds nothing secret hides the fleet's shape from previews and reviewers. */
+function needlessSecrets(input: StackConfigInput): ConfigIssue[] {
+  return FLEET_KEYS.map(qualified)
+    .filter((k) => input.secretKeys.has(k))
+    .map((k) => ({ path: k, message: "is stored as a secret, but it is a setting, not a secret; set it in plain text so previews and reviews can read it (secrets go in the secure keys listed in docs/configuration.md)" }));
+}
+
 function unknownKeys(input: StackConfigInput): ConfigIssue[] {
   const known = new Set(FLEET_KEYS.map(qualified));
   return Object.keys(input.values)
@@ -93,7 +132,11 @@ function plainSecrets(input: StackConfigInput): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const walk = (value: unknown, root: string, path: PropertyKey[]): void => {
     if (Array.isArray(value)) value.forEach((v, i) => walk(v, root, [...path, i]));
-    else if (value !== null && typeof value === "object") {
+    else if (typeof value === "string") {
+      if (/^[a-z][a-z0-9+.-]*:\/\/[^/\s@]*:[^/\s@]*@/i.test(value)) {
+        issues.push({ path: formatPath(root, path), message: "holds a password in its URL (user:password@); remove it and keep the password as a secret" });
+      }
+    } else if (value !== null && typeof value === "object") {
       for (const [k, v] of Object.entries(value)) {
         if (looksLikeSecretField(k)) {
           issues.push({

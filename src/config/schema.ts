@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { isCidr, isIpv4 } from "../model/net";
 import { MAX_SLOT } from "../model/ports";
-import { LOCATIONS, SERVER_TYPE_NAMES, STORAGE_BOX_TYPES } from "../model/serverTypes";
+import { IMAGES, LOCATIONS, SERVER_TYPE_NAMES, STORAGE_BOX_TYPES } from "../model/serverTypes";
+import { withoutHostBits } from "../model/ranges";
+import { sshKeyProblem } from "./sshKey";
 import { RELEASE_NAMES } from "../supabase/releases";
 
 /**
@@ -25,7 +27,34 @@ const fqdn = z
   .regex(/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lowercase domain name such as example.com");
 
 const ipv4 = z.string().refine(isIpv4, "must be an IPv4 address such as 10.100.0.2");
-const cidr = z.string().refine(isCidr, "must be a CIDR range such as 198.51.100.0/24");
+const cidr = z
+  .string()
+  .refine(isCidr, "must be a CIDR range such as 198.51.100.0/24")
+  .superRefine((v, ctx) => {
+    const meant = isCidr(v) ? withoutHostBits(v) : undefined;
+    if (meant !== undefined) ctx.addIssue({ code: "custom", message: `${v} has host bits set; did you mean ${meant}?` });
+  });
+
+/**
+ * Free text that lands in env files, headers and mail: bounded, on one line,
+ * with no control characters that could end a header or start a new variable.
+ */
+const text = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max, `must be at most ${max} characters`)
+    .regex(/^[^\u0000-\u001f\u007f]*$/, "must be one line with no control characters");
+
+/** Mail providers anyone can sign up with: as an Access domain they would let the whole world in. */
+export const PUBLIC_EMAIL_DOMAINS: ReadonlySet<string> = new Set([
+  "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com", "yahoo.com", "ymail.com",
+  "icloud.com", "me.com", "mac.com", "aol.com", "gmx.de", "gmx.net", "gmx.com", "web.de", "t-online.de",
+  "proton.me", "protonmail.com", "pm.me", "tutanota.com", "yandex.ru", "yandex.com", "mail.ru", "zoho.com", "mail.com",
+]);
+
+/** Sessions to Studio, n8n and Kuma end within a working day, so a revoked operator is out by the next. */
+const MAX_SESSION_HOURS = 24;
 const hex32 = z.string().regex(/^[0-9a-f]{32}$/, "must be the 32-character hex id shown in the Cloudflare dashboard");
 const email = z.email("must be an email address");
 const serverType = z.enum(SERVER_TYPE_NAMES, {
@@ -39,14 +68,18 @@ const sshPublicKey = z
   .regex(
     /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}( \S.*)?$/,
     "must be an OpenSSH public key line such as 'ssh-ed25519 AAAA… name'",
-  );
+  )
+  .superRefine((v, ctx) => {
+    const problem = /^\S+ \S+/.test(v) && !/[\u0000-\u001f\u007f]/.test(v) ? sshKeyProblem(v) : undefined;
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+  });
 const wireguardPublicKey = z
   .string()
   .regex(/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/, "must be a WireGuard public key (44 base64 characters)");
 
 export const HetznerSchema = z.strictObject({
   location: z.enum(LOCATIONS, { error: () => `must be one of ${LOCATIONS.join(", ")}` }),
-  image: z.string().regex(/^(debian|ubuntu)-\d+(\.\d+)?$/, "must be a Debian or Ubuntu image name such as debian-12"),
+  image: z.enum(IMAGES, { error: () => `must be an image supafleet is built for: ${IMAGES.join(", ")}` }),
   masterServerType: serverType,
 });
 
@@ -68,8 +101,14 @@ export const OperatorSchema = z.strictObject({
 
 export const AccessSchema = z.strictObject({
   emails: z.array(email).default([]),
-  emailDomains: z.array(fqdn).default([]),
-  sessionDuration: z.string().regex(/^\d+(m|h)$/, "must be a duration such as 12h or 30m").default("12h"),
+  emailDomains: z
+    .array(fqdn.refine((d) => !PUBLIC_EMAIL_DOMAINS.has(d), { error: (i) => `${String(i.input)} is a public mail provider: anyone can get an address there; list people in access.emails instead` }))
+    .default([]),
+  sessionDuration: z
+    .string()
+    .regex(/^\d+(m|h)$/, "must be a duration such as 12h or 30m")
+    .refine((d) => Number.parseInt(d, 10) * (d.endsWith("h") ? 60 : 1) <= MAX_SESSION_HOURS * 60 && Number.parseInt(d, 10) > 0, `must be more than 0 and at most ${MAX_SESSION_HOURS}h`)
+    .default("12h"),
   /** Callers of n8n webhooks that cannot send a service token (e.g. the TRMM host). */
   webhookSources: z.array(cidr).default([]),
 });
@@ -85,9 +124,9 @@ export const WorkerSchema = z.strictObject({ name: slug, serverType, address: ip
 export const SmtpSchema = z.strictObject({
   host: fqdn,
   port: port,
-  user: z.string().min(1),
+  user: text(200),
   adminEmail: email,
-  senderName: z.string().min(1),
+  senderName: text(100),
 });
 
 const PlacementSchema = z.union(
@@ -122,7 +161,10 @@ export const ProjectSchema = z.strictObject({
   slot: z.number().int().min(1).max(MAX_SLOT),
   placement: PlacementSchema,
   release: release.optional(),
-  schemaPacks: z.array(z.enum(SCHEMA_PACKS, { error: () => `must be one of ${SCHEMA_PACKS.join(", ")}` })).default([]),
+  schemaPacks: z
+    .array(z.enum(SCHEMA_PACKS, { error: () => `must be one of ${SCHEMA_PACKS.join(", ")}` }))
+    .refine((packs) => new Set(packs).size === packs.length, { error: (i) => `lists a schema pack twice (${(i.input as string[]).filter((p, n, a) => a.indexOf(p) !== n).join(", ")}); list each once` })
+    .default([]),
   acceptsPooledTenants: z.boolean().default(false),
   smtp: SmtpSchema.optional(),
   /** Seeds this new project once from another's backup; later changes do not restore again. */
@@ -131,8 +173,8 @@ export const ProjectSchema = z.strictObject({
 
 export const TenantSchema = z.strictObject({
   slug,
-  name: z.string().min(1),
-  contact: z.strictObject({ name: z.string().min(1), email }),
+  name: text(100),
+  contact: z.strictObject({ name: text(100), email }),
   plan: z.enum(["starter", "business", "enterprise"]),
   isolation: z.enum(["pooled", "shared", "dedicated"]),
   pool: slug.optional(),
@@ -221,6 +263,8 @@ export const RmmSchema = z.strictObject({
 export const FleetSchema = z.strictObject({
   domain: fqdn,
   protect: z.boolean().default(false),
+  /** Why a prod stack runs without protection; without it, prod must set protect: true. */
+  unprotectedReason: text(300).optional(),
   hetzner: HetznerSchema,
   cloudflare: CloudflareSchema,
   operators: z.array(OperatorSchema).min(1, "must list at least one operator"),

@@ -79,9 +79,13 @@ export function setSecretCommand(key: string, stack: string, organization = "<or
   return `pulumi env set ${organization}/${escEnvironment(stack)} pulumiConfig.${key} <value> --secret (without ESC: pulumi config set --secret ${key} --stack ${stack})`;
 }
 
-/** Field names that only ever hold secrets; such a field in plain config is an error. */
-const SECRET_FIELD = /(password|passwd|secret|token|apikey|api_key|privatekey|private_key|pingkey)$/i;
+/**
+ * Field names that say they hold a secret: password, token, secret anywhere,
+ * or a name ending in key. Public keys (WireGuard's, SSH's) are the exception.
+ */
+const SECRET_FIELD = /(passw|secret|token)|key$/i;
+const PUBLIC_KEY_FIELD = /publickey$/i;
 
 export function looksLikeSecretField(name: string): boolean {
-  return SECRET_FIELD.test(name);
+  return SECRET_FIELD.test(name) && !PUBLIC_KEY_FIELD.test(name);
 }

@@ -1,4 +1,5 @@
 import { STATUS_PAGE_PREFIX } from "../monitoring/statusPages";
+import { checkHardening } from "./hardening";
 import type { ConfigIssue } from "./issues";
 import type { FleetConfig, ProjectConfig, TenantConfig } from "./schema";
 import {
@@ -43,6 +44,7 @@ export function validateFleet(cfg: Partial<FleetConfig>, stack?: string): Config
   if (cfg.wireguard) issues.push(...checkAddresses(cfg, projects));
   if (cfg.operators) issues.push(...checkOperators(cfg.operators));
   issues.push(...checkAutomations(cfg, projects));
+  issues.push(...checkHardening(cfg, stack));
   return issues;
 }
 
@@ -115,6 +117,8 @@ function checkTenants(tenants: readonly TenantConfig[], projects: readonly Place
         const host = byName.get(tenant.pool);
         if (host === undefined) {
           issues.push({ path: `${at}.pool`, message: `names project "${tenant.pool}", which is not declared` });
+        } else if (host.tenant.isolation === "dedicated") {
+          issues.push({ path: `${at}.pool`, message: `project "${tenant.pool}" belongs to dedicated tenant ${host.tenant.slug}; another tenant's rows never live on a dedicated customer's server` });
         } else if (!host.project.acceptsPooledTenants) {
           issues.push({ path: `${at}.pool`, message: `project "${tenant.pool}" does not accept pooled tenants (set acceptsPooledTenants: true at ${host.path})` });
         }
@@ -131,6 +135,9 @@ function checkTenants(tenants: readonly TenantConfig[], projects: readonly Place
       const dedicated = "dedicated" in project.placement;
       if (tenant.isolation === "shared" && dedicated) {
         issues.push({ path: `${at}.projects[${p}].placement`, message: "a shared tenant's projects run on a named worker: use { worker: <name> }" });
+      }
+      if (tenant.isolation === "dedicated" && project.acceptsPooledTenants) {
+        issues.push({ path: `${at}.projects[${p}].acceptsPooledTenants`, message: "a dedicated tenant's project holds only that tenant's rows; it cannot accept pooled tenants" });
       }
       if (tenant.isolation === "dedicated" && !dedicated) {
         issues.push({ path: `${at}.projects[${p}].placement`, message: "a dedicated tenant's projects get their own server: use { dedicated: { serverType, address } }" });
@@ -256,6 +263,7 @@ function checkOperators(operators: NonNullable<FleetConfig["operators"]>): Confi
       }
     }),
   );
+  // Several ranges can add up to the internet too: hardening.ts checks their union.
   return issues;
 }
 

@@ -37,5 +37,10 @@ export const SERVER_TYPES: Readonly<Record<string, ServerType>> = {
 export const SERVER_TYPE_NAMES = Object.keys(SERVER_TYPES) as [string, ...string[]];
 
 export const LOCATIONS = ["fsn1", "nbg1", "hel1", "ash", "hil", "sin"] as const;
+/** Where the cost-optimised cx types are sold: Hetzner's EU locations only. */
+export const CX_LOCATIONS: ReadonlySet<string> = new Set(["fsn1", "nbg1", "hel1"]);
+
+/** The images the boot data and scripts are written for (apt, systemd, nftables, wireguard-tools). */
+export const IMAGES = ["debian-12", "debian-13", "ubuntu-22.04", "ubuntu-24.04"] as const;
 
 export const STORAGE_BOX_TYPES = ["bx11", "bx21", "bx31", "bx41"] as const;

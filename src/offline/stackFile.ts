@@ -51,10 +51,34 @@ export function engineConfigFromYaml(text: string, source: string): EngineConfig
       values[key] = placeholder(key);
       secretKeys.push(key);
     } else {
+      const bad = nonFinite(value, key);
+      if (bad !== undefined) throw new StackFileError(`${source}: ${bad} is ${String(getAt(value, bad, key))}; it must be a finite number (YAML reads .inf and .nan as numbers)`);
       values[key] = typeof value === "string" ? value : JSON.stringify(value);
     }
   }
   return { values, secretKeys, environments: environment as string[] };
+}
+
+/** The path of a number JSON cannot carry (.inf, .nan), which would otherwise arrive as null. */
+function nonFinite(value: unknown, path: string): string | undefined {
+  if (typeof value === "number") return Number.isFinite(value) ? undefined : path;
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) {
+      const p = nonFinite(v, `${path}[${i}]`);
+      if (p !== undefined) return p;
+    }
+  } else if (value !== null && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      const p = nonFinite(v, `${path}.${k}`);
+      if (p !== undefined) return p;
+    }
+  }
+  return undefined;
+}
+
+function getAt(value: unknown, path: string, root: string): unknown {
+  const steps = path.slice(root.length).match(/\.[^.[]+|\[\d+\]/g) ?? [];
+  return steps.reduce<unknown>((v, s) => (v as Record<string, unknown>)[s.startsWith("[") ? Number(s.slice(1, -1)) : s.slice(1)], value);
 }
 
 export function readStackFile(path: string): EngineConfig {

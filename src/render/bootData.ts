@@ -16,9 +16,17 @@ export interface BootDataArgs {
 const BASE_PACKAGES = ["ca-certificates", "curl", "jq", "nftables", "wireguard-tools", "fail2ban", "unattended-upgrades"] as const;
 const FLEET_PACKAGES = ["docker.io", "restic", "sshpass"] as const;
 
+/**
+ * Docker's address ranges, pinned rather than left to Docker's defaults, so
+ * that the config rule keeping the mesh out of them is exact.
+ */
+export const DOCKER_ADDRESS_POOLS = ["172.17.0.0/16", "172.20.0.0/14"] as const;
+
 /** Docker's own defaults: a port published without an address binds to loopback, never 0.0.0.0. */
 export const DOCKER_DAEMON = {
   ip: "127.0.0.1",
+  bip: "172.17.0.1/16",
+  "default-address-pools": [{ base: DOCKER_ADDRESS_POOLS[1], size: 24 }],
   "live-restore": true,
   "log-driver": "json-file",
   "log-opts": { "max-size": "10m", "max-file": "5" },

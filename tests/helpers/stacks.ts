@@ -39,6 +39,6 @@ export function withDeclaredSecrets(input: StackConfigInput): StackConfigInput {
   return { ...input, values, secretKeys };
 }
 
-export function check(config: Record<string, unknown>): ReturnType<typeof checkFleetConfig> {
-  return checkFleetConfig(withDeclaredSecrets(validatorInput(config)));
+export function check(config: Record<string, unknown>, stack?: string): ReturnType<typeof checkFleetConfig> {
+  return checkFleetConfig(withDeclaredSecrets(validatorInput(config, stack)));
 }

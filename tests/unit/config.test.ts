@@ -154,7 +154,137 @@ describe("automations and Tactical RMM's node", () => {
     c["supafleet:rmm"] = { serverType: "cpx22", address: "10.100.0.240", release: "v0.19.1" };
     expect(messages(c)).toEqual({ "rmm.release": "must be v0.19.2 or newer: older releases send no alert webhooks" });
     c["supafleet:rmm"] = { serverType: "cpx22", address: "10.100.0.240", release: 1.5 };
-    expect(messages(c)).toEqual({ "rmm.release": "must be a string, not number 1.5" });
+    expect(messages(c)).toEqual({ "rmm.release": 'must be text, but YAML read it as the number 1.5; quote it: "1.5"' });
+  });
+});
+
+describe("rules from the attack results (issue 16)", () => {
+  const messages = (config: Doc, stack?: string): Record<string, string> => Object.fromEntries(check(config, stack).issues.map((i) => [i.path, i.message]));
+  const prod = (): Doc => clone(stackDoc("prod")) as Doc;
+  const tenantIndex = (c: Doc, slug: string): number => c["supafleet:tenants"].findIndex((t: Doc) => t.slug === slug);
+
+  it("refuses a pooled tenant inside a dedicated tenant's project", () => {
+    const c = prod();
+    const pooled = c["supafleet:tenants"].find((t: Doc) => t.isolation === "pooled");
+    pooled.pool = "surgir";
+    const s = tenantIndex(c, "surgir");
+    c["supafleet:tenants"][s].projects[0].acceptsPooledTenants = true;
+    const m = messages(c);
+    expect(m[`tenants[${tenantIndex(c, pooled.slug)}].pool`]).toBe('project "surgir" belongs to dedicated tenant surgir; another tenant\'s rows never live on a dedicated customer\'s server');
+    expect(m[`tenants[${s}].projects[0].acceptsPooledTenants`]).toBe("a dedicated tenant's project holds only that tenant's rows; it cannot accept pooled tenants");
+  });
+
+  it("refuses secrets in plain text anywhere: by field name, and in a URL", () => {
+    const c = prod();
+    c["supafleet:smtp"].apiKey = "abc";
+    c["supafleet:alerting"].healthchecks = { baseUrl: "https://user:hunter2@hc.example.com" };
+    const issues = check(c).issues;
+    expect(issues).toContainEqual({ path: "smtp.apiKey", message: expect.stringMatching(/looks like a secret in plain text/) });
+    expect(issues).toContainEqual({ path: "alerting.healthchecks.baseUrl", message: "holds a password in its URL (user:password@); remove it and keep the password as a secret" });
+    // Public keys say "key" too, and are not secrets.
+    expect(issues.filter((i) => /publicKey/.test(i.path))).toEqual([]);
+  });
+
+  it("tells a setting kept as secure: that it is not a secret", () => {
+    const input = validatorInput(stackDoc("prod"), "prod");
+    const { issues } = checkFleetConfig({ ...input, secretKeys: new Set([...input.secretKeys, "supafleet:domain"]) });
+    expect(issues).toContainEqual({ path: "supafleet:domain", message: expect.stringMatching(/is stored as a secret, but it is a setting, not a secret/) });
+  });
+
+  it("refuses public mail providers, an unbounded session and ranges that add up to the internet", () => {
+    const c = prod();
+    c["supafleet:access"] = { ...c["supafleet:access"], emailDomains: ["techhilfepro.de", "gmail.com"], sessionDuration: "720h" };
+    const m = messages(c);
+    expect(m["access.emailDomains[1]"]).toBe("gmail.com is a public mail provider: anyone can get an address there; list people in access.emails instead");
+    expect(m["access.sessionDuration"]).toBe("must be more than 0 and at most 24h");
+    const d = prod();
+    d["supafleet:access"] = { ...d["supafleet:access"], webhookSources: ["0.0.0.0/1", "128.0.0.0/1"] };
+    d["supafleet:operators"][0].sourceRanges = ["::/1"];
+    d["supafleet:operators"][1].sourceRanges = ["8000::/1"];
+    expect(messages(d)).toEqual({
+      "access.webhookSources": "together cover the whole IPv4 internet; list the callers' own ranges",
+      operators: "the operators' sourceRanges together cover the whole IPv6 internet; SSH must come from the operators' own ranges",
+    });
+  });
+
+  it("refuses CIDRs with host bits set", () => {
+    const c = prod();
+    c["supafleet:operators"][0].sourceRanges = ["203.0.113.7/28", "2001:db8:1200::1/48"];
+    const m = messages(c);
+    expect(m["operators[0].sourceRanges[0]"]).toBe("203.0.113.7/28 has host bits set; did you mean 203.0.113.0/28?");
+    expect(m["operators[0].sourceRanges[1]"]).toBe("2001:db8:1200::1/48 has host bits set; did you mean 2001:db8:1200::/48?");
+  });
+
+  it("refuses protect: false in prod unless a reason is given", () => {
+    const c = prod();
+    c["supafleet:protect"] = false;
+    expect(messages(c, "prod")).toEqual({ protect: "prod must set protect: true; to run prod unprotected on purpose, say why in supafleet:unprotectedReason" });
+    c["supafleet:unprotectedReason"] = "2026-12: rebuilding every server for the new image; re-enabled after";
+    expect(messages(c, "prod")).toEqual({});
+    expect(messages(clone(stackDoc("staging")) as Doc, "staging")).toEqual({});
+  });
+
+  it("refuses the same schema pack twice, without a stack trace", () => {
+    const c = prod();
+    c["supafleet:tenants"][0].projects[0].schemaPacks = ["msp-ops", "msp-ops"];
+    expect(messages(c)).toEqual({ "tenants[0].projects[0].schemaPacks": "lists a schema pack twice (msp-ops); list each once" });
+  });
+
+  it("refuses SSH keys that do not decode or whose type is not the key's, and a WireGuard key used twice", () => {
+    const c = prod();
+    const [, blob] = c["supafleet:operators"][0].sshPublicKey.split(" ");
+    c["supafleet:operators"][0].sshPublicKey = `ssh-rsa ${blob} ana`;
+    c["supafleet:operators"][1].sshPublicKey = `ssh-ed25519 ${blob.slice(0, 40)} jonas`;
+    const m = messages(c);
+    expect(m["operators[0].sshPublicKey"]).toBe('the key inside is "ssh-ed25519", but the line says ssh-rsa');
+    expect(m["operators[1].sshPublicKey"]).toMatch(/^the ed25519 key is cut short|^the key is not valid base64/);
+    const d = prod();
+    const key = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+    d["supafleet:operators"][0].wireguard = { address: "10.100.0.250", publicKey: key };
+    d["supafleet:operators"][1].wireguard = { address: "10.100.0.249", publicKey: key };
+    expect(messages(d)).toEqual({ "operators[1].wireguard.publicKey": "is the same WireGuard key as operators[0].wireguard.publicKey; every peer needs its own" });
+  });
+
+  it("refuses a mesh inside Docker's address pools, which every node now pins", () => {
+    const c = prod();
+    c["supafleet:wireguard"].subnet = "172.20.5.0/24";
+    expect(messages(c)["wireguard.subnet"]).toBe("overlaps 172.20.0.0/14, which Docker uses on every node; pick a range outside 172.16.0.0/12");
+  });
+
+  it("knows what Hetzner sells where, which images supafleet is built for, and what the master needs", () => {
+    const c = prod();
+    c["supafleet:hetzner"] = { ...c["supafleet:hetzner"], location: "ash", masterServerType: "cpx12", image: "centos-9" };
+    expect(messages(c)["hetzner.image"]).toBe("must be an image supafleet is built for: debian-12, debian-13, ubuntu-22.04, ubuntu-24.04");
+    c["supafleet:hetzner"].image = "debian-12";
+    const m = messages(c);
+    expect(m["workers[0].serverType"]).toBe("cx33 is sold only in fsn1, nbg1, hel1, not in ash (hetzner.location); pick a cpx or ccx type");
+    expect(m["hetzner.masterServerType"]).toBe("cpx12 has 2048 MiB; the master needs at least 4096 MiB for cloudflared, Uptime Kuma and n8n");
+  });
+
+  it("limits free text and refuses line breaks where it lands in env files and headers", () => {
+    const c = prod();
+    c["supafleet:smtp"].senderName = "Tech Hilfe\nBcc: everyone@example.com";
+    c["supafleet:tenants"][0].name = "x".repeat(101);
+    const m = messages(c);
+    expect(m["smtp.senderName"]).toBe("must be one line with no control characters");
+    expect(m["tenants[0].name"]).toBe("must be at most 100 characters");
+  });
+
+  it("gives clearer messages for a misspelled namespace, an unquoted release and a number that is not finite", () => {
+    const c = prod();
+    c["supafleat:domain"] = "example.com";
+    c["supafleet:supabase"] = { release: 2026.02 };
+    const m = messages(c);
+    expect(m["supafleat:domain"]).toBe('"supafleat" looks like a typo of "supafleet"; did you mean supafleet:domain?');
+    expect(m["supabase.release"]).toBe('must be text, but YAML read it as the number 2026.02; quote it: "2026.02"');
+    // JSON cannot carry .inf: the stack file reader names it, and the validator does if it arrives as a number.
+    expect(() => engineConfigFromYaml("config:\n  supafleet:backups:\n    randomizedDelayMinutes: .inf\n", "Pulumi.x.yaml")).toThrow(
+      "Pulumi.x.yaml: supafleet:backups.randomizedDelayMinutes is Infinity; it must be a finite number (YAML reads .inf and .nan as numbers)",
+    );
+    const input = validatorInput(prod());
+    const backups = { ...(input.values["supafleet:backups"] as Doc), randomizedDelayMinutes: Number.NaN };
+    const { issues } = checkFleetConfig({ ...input, values: { ...input.values, "supafleet:backups": backups } });
+    expect(issues).toContainEqual({ path: "backups.randomizedDelayMinutes", message: "must be a finite number, not NaN (YAML reads .inf and .nan as numbers)" });
   });
 });
 
