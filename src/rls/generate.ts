@@ -55,9 +55,9 @@ export function readableColumns(t: Table): string[] {
   return t.columns.map((c) => c.name).filter((c) => !t.secretColumns.includes(c) && !t.writeOnlyColumns.includes(c));
 }
 
-/** Columns a tenant's user may write: not the id, not a secret. */
+/** Columns a tenant's user may write: not the id, not a secret, not a privilege. */
 export function writableColumns(t: Table): string[] {
-  return t.columns.map((c) => c.name).filter((c) => c !== "id" && !t.secretColumns.includes(c));
+  return t.columns.map((c) => c.name).filter((c) => c !== "id" && !t.secretColumns.includes(c) && !t.privilegeColumns.includes(c));
 }
 
 interface PolicySpec {

@@ -45,6 +45,8 @@ export const TableSchema = z.strictObject({
   tenantWrites: z.enum(["all", "none", "self"]).default("all"),
   /** For `self`: the column that must equal auth.uid() for a user to change the row. */
   selfColumn: ident.optional(),
+  /** Columns that grant power (a role, a plan): no API role writes them, not even on its own row; only service_role. */
+  privilegeColumns: z.array(ident).default([]),
   /** What anon may read: a few columns of the rows matching a predicate, or nothing. */
   anonRead: z.strictObject({ columns: z.array(ident).min(1), where: z.string().min(1) }).optional(),
   /** Columns no API role may read or write (only service_role, through a definer function). */
@@ -82,6 +84,9 @@ export type View = z.infer<typeof ViewSchema>;
 export type Pack = z.infer<typeof PackSchema>;
 export type PackInput = z.input<typeof PackSchema>;
 
+/** Column names that usually carry a privilege. */
+const PRIVILEGE_NAME = /^(rol|role|roles|rol_\w+|role_\w+|is_admin|admin|permisos|permissions|plan|supafleet_role)$/;
+
 /** Parses a pack and checks what the schema cannot: every name a table refers to exists. */
 export function definePack(input: PackInput): Pack {
   const pack = PackSchema.parse(input);
@@ -102,6 +107,13 @@ export function definePack(input: PackInput): Pack {
     if (t.tenantWrites === "self") {
       if (t.selfColumn === undefined) problems.push(`${t.name}: tenantWrites "self" needs a selfColumn`);
       else need(t.selfColumn, "selfColumn");
+    }
+    for (const c of t.privilegeColumns) need(c, "privilege column");
+    // A user who may edit their own row must not be able to promote themselves: such a column must be declared.
+    for (const c of t.columns) {
+      if (t.tenantWrites !== "none" && PRIVILEGE_NAME.test(c.name) && !t.privilegeColumns.includes(c.name)) {
+        problems.push(`${t.name}: ${c.name} looks like a privilege; list it in privilegeColumns so users cannot write it`);
+      }
     }
     if (t.scope === "service" && (t.anonRead !== undefined || t.secretColumns.length > 0 || t.writeOnlyColumns.length > 0)) {
       problems.push(`${t.name}: a service table is hidden from every API role; anonRead, secret and write-only columns mean nothing there`);

@@ -472,3 +472,17 @@ describe("anonymising a copy of prod (templates/sql/anonymise/msp-ops.sql)", () 
     expect(await names()).toBe(after);
   });
 });
+
+describe("a user's own profile (msp-ops users)", () => {
+  it("lets a técnico edit their own name, never their own rol", async () => {
+    const me = tenantUser(A);
+    await su.query("insert into auth.users (id, email) values ($1, $2)", [me.sub, `${String(me.sub)}@example.org`]);
+    await su.query("insert into public.users (id, tenant_id, email, nombre, rol) values ($1, $2, 'tec@example.org', 'Tec', 'tecnico')", [me.sub, A]);
+    await commitAs(api, "authenticated", me, (c) => c.query("update public.users set nombre = 'Técnica' where id = $1", [me.sub]));
+    await expect(commitAs(api, "authenticated", me, (c) => c.query("update public.users set rol = 'admin' where id = $1", [me.sub]))).rejects.toThrow(/permission denied/);
+    expect(await one("select nombre, rol from public.users where id = $1", [me.sub])).toEqual({ nombre: "Técnica", rol: "tecnico" });
+    // service_role (the automations, an admin tool) still can.
+    await commitAs(api, "service_role", SERVICE, (c) => c.query("update public.users set rol = 'admin' where id = $1", [me.sub]));
+    expect((await one("select rol from public.users where id = $1", [me.sub])).rol).toBe("admin");
+  });
+});

@@ -76,6 +76,28 @@ describe("the policy model", () => {
     expect(() => definePack(hidden)).toThrow("cola: a service table is hidden from every API role; anonRead, secret and write-only columns mean nothing there");
   });
 
+  it("never lets a user write a privilege column, even on their own row, and refuses one left undeclared", () => {
+    const users = PACKS["msp-ops"].tables.find((t) => t.name === "users")!;
+    expect(users.privilegeColumns).toEqual(["rol"]);
+    const grant = accessSql(users).split("\n").find((l) => l.startsWith("grant update"))!;
+    expect(grant).toMatch(/^grant update \(email, nombre, created_at\) on public\.users to authenticated;$/);
+    const careless: PackInput = {
+      name: "x",
+      order: 500,
+      tables: [
+        {
+          name: "perfiles",
+          comment: "c",
+          scope: "tenant",
+          tenantWrites: "self",
+          selfColumn: "id",
+          columns: [{ name: "id", type: "uuid" }, { name: "tenant_id", type: "uuid" }, { name: "role", type: "text" }],
+        },
+      ],
+    };
+    expect(() => definePack(careless)).toThrow("perfiles: role looks like a privilege; list it in privilegeColumns so users cannot write it");
+  });
+
   it("orders a project's migrations: core, its tenants, then packs, each id once", () => {
     const tenants = [{ slug: "a", name: "A", isolation: "pooled" }] as never[];
     const ids = projectMigrations(["tenant-registry", "msp-ops"], tenants).map((m) => m.id);

@@ -143,6 +143,8 @@ export const mspOps: PackInput = {
       scope: "tenant",
       tenantWrites: "self",
       selfColumn: "id",
+      // A técnico may edit their own profile, never promote themselves to admin.
+      privilegeColumns: ["rol"],
       columns: [
         { name: "id", type: "uuid" },
         { name: "tenant_id", type: "uuid" },
