@@ -58,7 +58,7 @@ export class RmmNode extends FleetComponent {
 
     this.firewall = new hcloud.Firewall(
       `${name}-firewall`,
-      { labels: labels(args.env, "rmm"), rules: rmmFirewallRules(args.wireguard.port, args.hub.ipv4Address, r.nats) },
+      { labels: labels(args.env, "rmm"), rules: rmmFirewallRules(r.nats) },
       child,
     );
 
@@ -68,7 +68,7 @@ export class RmmNode extends FleetComponent {
 
     const wgConf = (privateKey: string, hubKey: string, hubIp: string): string =>
       renderWgConf(workerConfig(args.wireguard, { privateKey, address: r.address, hubPublicKey: hubKey, hubIp }));
-    const firewall = pulumi.output(args.hub.ipv4Address).apply((hubIp) => rmmRuleset({ wireguardPort: args.wireguard.port, masterPublicIp: hubIp, subnet: args.wireguard.subnet, nats: r.nats }));
+    const firewall = pulumi.output(rmmRuleset({ subnet: args.wireguard.subnet, nats: r.nats }));
     const secrets = { wireguardPrivateKey: wgKey.base64 };
     const hub = pulumi.all([args.hub.publicKey, args.hub.ipv4Address, firewall]);
     this.keep(renderPlain(`nodes/${name}/nftables.nft`, firewall.apply(renderNftFile)));

@@ -68,7 +68,7 @@ export class WorkerNode extends FleetComponent {
 
     this.firewall = new hcloud.Firewall(
       `${name}-firewall`,
-      { labels: labels(args.env, "worker", { worker: name }), rules: workerFirewallRules(args.wireguard.port, args.hub.ipv4Address) },
+      { labels: labels(args.env, "worker", { worker: name }), rules: workerFirewallRules() },
       child,
     );
 
@@ -80,7 +80,7 @@ export class WorkerNode extends FleetComponent {
     // and pinned address, the subnet. Growth elsewhere never changes it.
     const wgConf = (privateKey: string, hubKey: string, hubIp: string): string =>
       renderWgConf(workerConfig(args.wireguard, { privateKey, address: args.address, hubPublicKey: hubKey, hubIp }));
-    const firewall = pulumi.output(args.hub.ipv4Address).apply((hubIp) => workerRuleset({ wireguardPort: args.wireguard.port, masterPublicIp: hubIp, subnet: args.wireguard.subnet }));
+    const firewall = pulumi.output(workerRuleset({ subnet: args.wireguard.subnet }));
     const secrets = { wireguardPrivateKey: wgKey.base64 };
     const hub = pulumi.all([args.hub.publicKey, args.hub.ipv4Address, firewall]);
     this.keep(renderWithSecrets(`nodes/${name}/wireguard/wg0.conf`, secrets, (s) => hub.apply(([hubKey, hubIp]) => wgConf(s.wireguardPrivateKey, hubKey, hubIp))));

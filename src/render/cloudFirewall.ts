@@ -1,4 +1,3 @@
-import * as pulumi from "@pulumi/pulumi";
 import type { types } from "@pulumi/hcloud";
 import type { OperatorConfig } from "../config/schema";
 import { RMM_NATS_PORT, RMM_PUBLIC_TCP } from "./hostFirewall";
@@ -16,24 +15,20 @@ export function masterFirewallRules(wireguardPort: number, operators: readonly O
   ];
 }
 
-/** Inbound on a worker: WireGuard, and only from the master. SSH arrives over WireGuard. */
-export function workerFirewallRules(wireguardPort: number, masterIpv4: pulumi.Input<string>): Rule[] {
-  return [
-    {
-      direction: "in",
-      protocol: "udp",
-      port: String(wireguardPort),
-      sourceIps: [pulumi.interpolate`${masterIpv4}/32`],
-      description: "WireGuard from the hub",
-    },
-  ];
+/**
+ * Inbound on a worker: nothing. Its WireGuard dials the hub (it has no
+ * listening port), and Hetzner's firewall is stateful, so the hub's replies
+ * pass; SSH arrives inside the tunnel.
+ */
+export function workerFirewallRules(): Rule[] {
+  return [];
 }
 
-/** Inbound on Tactical RMM's host: WireGuard from the master, and its public web ports (4222 with plain NATS). */
-export function rmmFirewallRules(wireguardPort: number, masterIpv4: pulumi.Input<string>, nats: boolean): Rule[] {
+/** Inbound on Tactical RMM's host: its public web ports (4222 with plain NATS); WireGuard as on a worker. */
+export function rmmFirewallRules(nats: boolean): Rule[] {
   const web = [...RMM_PUBLIC_TCP, ...(nats ? [RMM_NATS_PORT] : [])];
   return [
-    ...workerFirewallRules(wireguardPort, masterIpv4),
+    ...workerFirewallRules(),
     ...web.map((port): Rule => ({ direction: "in", protocol: "tcp", port: String(port), sourceIps: ANYWHERE, description: port === RMM_NATS_PORT ? "Tactical RMM: plain NATS" : "Tactical RMM: agents and web UI" })),
   ];
 }

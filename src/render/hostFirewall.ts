@@ -107,23 +107,20 @@ export function masterRuleset(a: MasterFirewallArgs): NftTable {
 }
 
 export interface WorkerFirewallArgs {
-  readonly wireguardPort: number;
-  readonly masterPublicIp: string;
   readonly subnet: string;
 }
 
 /**
- * Everything here is stable for the worker's life (master address, subnet),
- * so it can live in boot data. Isolation between workers is enforced at the
- * hub, which is the only peer a worker has.
+ * Everything here is stable for the worker's life (the subnet), so it can
+ * live in boot data. A worker's WireGuard has no listening port: it dials the
+ * hub and keeps the path open, so the hub's packets are replies and no input
+ * rule for WireGuard would ever match. Isolation between workers is enforced
+ * at the hub, which is the only peer a worker has.
  */
 export function workerRuleset(a: WorkerFirewallArgs): NftTable {
   return dropByDefault(
     [],
-    [
-      { why: "WireGuard, from the hub only", match: [m.saddr4(a.masterPublicIp), m.dport("udp", a.wireguardPort)], verdict: "accept" },
-      { why: "the hub and the peers it forwards", match: [m.iif(WG_INTERFACE), m.saddr4(a.subnet)], verdict: "accept" },
-    ],
+    [{ why: "the hub and the peers it forwards", match: [m.iif(WG_INTERFACE), m.saddr4(a.subnet)], verdict: "accept" }],
     [
       ...BRIDGES.map((b): NftRule => ({ why: "project ports, published on the WireGuard address", match: [m.iif(WG_INTERFACE), m.oif(b), m.saddr4(a.subnet)], verdict: "accept" })),
       ...containerEgress,
@@ -142,14 +139,13 @@ export interface RmmFirewallArgs extends WorkerFirewallArgs {
 
 /**
  * Tactical RMM's host: the one node with public web ports. Everything else is
- * as on a worker: WireGuard from the hub only, SSH over the mesh through the bastion.
+ * as on a worker: WireGuard dialled out to the hub, SSH over the mesh through the bastion.
  */
 export function rmmRuleset(a: RmmFirewallArgs): NftTable {
   const ports = [...RMM_PUBLIC_TCP, ...(a.nats ? [RMM_NATS_PORT] : [])];
   return dropByDefault(
     [],
     [
-      { why: "WireGuard, from the hub only", match: [m.saddr4(a.masterPublicIp), m.dport("udp", a.wireguardPort)], verdict: "accept" },
       { why: "the hub and the peers it forwards", match: [m.iif(WG_INTERFACE), m.saddr4(a.subnet)], verdict: "accept" },
       ...ports.map((port): NftRule => ({ why: port === RMM_NATS_PORT ? "agents on plain NATS (rmm.nats)" : "Tactical RMM's agents and web UI", match: [m.dport("tcp", port)], verdict: "accept" })),
     ],

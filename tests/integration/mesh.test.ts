@@ -55,7 +55,7 @@ beforeAll(async () => {
 
   // Each worker, as its boot data leaves it.
   for (const w of ["w1", "w2"] as const) {
-    lab.writeFile(w, "/etc/nftables.d/supafleet.nft", renderNftFile(workerRuleset({ wireguardPort: mesh.port, masterPublicIp: UNDERLAY.master, subnet: mesh.subnet })));
+    lab.writeFile(w, "/etc/nftables.d/supafleet.nft", renderNftFile(workerRuleset({ subnet: mesh.subnet })));
     lab.exec(w, ["nft", "-f", "/etc/nftables.d/supafleet.nft"]);
     lab.writeFile(w, "/etc/wireguard/wg0.conf", renderWgConf(workerConfig(mesh, { privateKey: keys[w].privateKey, address: WG[w], hubPublicKey: keys.master.publicKey, hubIp: UNDERLAY.master })));
     lab.exec(w, ["wg-quick", "up", "wg0"], { env: USERSPACE });

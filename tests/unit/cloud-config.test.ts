@@ -10,7 +10,7 @@ const base = bootCloudConfig({
   hostname: "test-w1",
   role: "worker",
   wireguardConf: "[Interface]\nPrivateKey = x\n",
-  firewall: workerRuleset({ wireguardPort: 51820, masterPublicIp: "198.51.100.7", subnet: "10.100.0.0/24" }),
+  firewall: workerRuleset({ subnet: "10.100.0.0/24" }),
 });
 
 describe("cloud-config rendering", () => {

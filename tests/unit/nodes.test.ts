@@ -32,12 +32,16 @@ describe.each(["staging", "prod"])("the %s nodes under the mock runtime", (stack
     ]);
   });
 
-  it("give every worker exactly WireGuard from the master's address", () => {
-    const masterIp = s.outputs.masterIpv4 as string;
+  it("open nothing inbound on a worker: its WireGuard dials the hub and has no port to open", () => {
     const workers = firewalls(s).filter((f) => f.name !== "master-firewall" && f.name !== "rmm-firewall");
     expect(workers.length).toBe(servers(s).filter((x) => (x.inputs.labels as Doc).role === "worker").length);
-    for (const f of workers) {
-      expect(f.inputs.rules, f.name).toEqual([{ direction: "in", protocol: "udp", port: "51820", sourceIps: [`${masterIp}/32`], description: "WireGuard from the hub" }]);
+    for (const f of workers) expect(f.inputs.rules, f.name).toEqual([]);
+    // Nor does its host firewall carry a rule for a port nothing listens on.
+    for (const server of servers(s).filter((x) => (x.inputs.labels as Doc).role !== "master")) {
+      const nft = (parse(userData(server)) as CloudConfig).write_files.find((f) => f.path === "/etc/nftables.d/supafleet.nft")!.content;
+      expect(nft, server.name).toContain("chain input");
+      expect(nft, server.name).not.toMatch(/udp dport/);
+      expect(nft, server.name).not.toContain("ListenPort");
     }
   });
 
