@@ -14,7 +14,7 @@ import { INSTALL_AUTHORIZED_KEYS, renderAuthorizedKeys } from "../src/render/aut
 import { renderBootData } from "../src/render/bootData";
 import { backupToolsPayload, type BackupTimes } from "../src/backup/tools";
 import { masterFirewallRules } from "../src/render/cloudFirewall";
-import { BOOT_MASTER_SETS, masterRuleset } from "../src/render/hostFirewall";
+import { bootMasterSets, masterRuleset } from "../src/render/hostFirewall";
 import { renderNftFile } from "../src/render/nftables";
 import { hubPeerSet, hubSyncPayload, type HubPeer } from "../src/render/hub";
 import { hubInterfaceConfig, operatorConfig, type MeshShape } from "../src/render/mesh";
@@ -95,7 +95,7 @@ export class MasterNode extends FleetComponent {
     const mesh = args.wireguard;
     const secrets = { wireguardPrivateKey: wgKey.base64 };
     this.keep(renderWithSecrets(`nodes/${name}/wireguard/wg0.conf`, secrets, (s) => renderWgConf(hubInterfaceConfig(mesh, s.wireguardPrivateKey))));
-    const bootFirewall = masterRuleset({ wireguardPort: mesh.port, allowWorkerToWorker: mesh.allowWorkerToWorker, sets: BOOT_MASTER_SETS });
+    const bootFirewall = masterRuleset({ wireguardPort: mesh.port, allowWorkerToWorker: mesh.allowWorkerToWorker, sets: bootMasterSets(args.operators.flatMap((o) => o.sourceRanges)) });
     const userData = this.keep(
       renderWithSecrets(`nodes/${name}/cloud-init.yaml`, secrets, (s) =>
         renderBootData({ hostname: `${args.env}-${name}`, role: "master", wireguardConf: renderWgConf(hubInterfaceConfig(mesh, s.wireguardPrivateKey)), firewall: bootFirewall }),
@@ -111,7 +111,9 @@ export class MasterNode extends FleetComponent {
         userData,
         labels: labels(args.env, "master"),
       }),
-      { ...child, protect },
+      // Boot data holds the operators' ranges of the day it was made; later changes reach the master through
+      // hub-sync, so they must not replace it.
+      { ...child, protect, ignoreChanges: ["userData"] },
     );
 
     this.ssh = { masterHost: this.ipv4Address, privateKey: deployKey.privateKeyOpenssh };

@@ -110,7 +110,8 @@ export function diffSnapshots(base: Snapshot, head: Snapshot): Change[] {
       changes.push({ kind: "create", key, type: r.type, name: r.name, paths: [] });
       continue;
     }
-    const paths = diffValues(comparable(old), comparable(r));
+    const ignore = new Set(r.ignoreChanges ?? []);
+    const paths = diffValues(comparable(old), comparable(r)).filter((p) => !ignore.has(p.split(/[.[]/)[0]!));
     if (paths.length > 0) {
       const kind = forcesReplace(r.type, paths) ? "replace" : "update";
       changes.push({ kind, key, type: r.type, name: r.name, paths, ...(kind === "replace" && old.protect ? { protected: true } : {}) });

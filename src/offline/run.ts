@@ -20,6 +20,8 @@ export interface ResourceNode {
   readonly protect?: boolean;
   /** Keys this resource had before a rename (its `{ name }` aliases): the same resource to Pulumi. */
   readonly aliases?: string[];
+  /** Inputs Pulumi does not diff (`ignoreChanges`): a change there neither updates nor replaces. */
+  readonly ignoreChanges?: string[];
   readonly inputs: Record<string, unknown>;
   /** What the resource reports back: the mock's state, or a component's registered outputs. */
   readonly outputs: Record<string, unknown>;
@@ -85,6 +87,7 @@ export async function runOffline(stack: string, engineConfig: EngineConfig): Pro
   const parents = new Map<string, string | undefined>();
   const aliases = new Map<string, string[]>();
   const protectedKeys = new Set<string>();
+  const ignored = new Map<string, string[]>();
   let fleet: Fleet | undefined;
   let rawOutputs: Record<string, unknown> = {};
   let error: string | undefined;
@@ -99,6 +102,7 @@ export async function runOffline(stack: string, engineConfig: EngineConfig): Pro
         const parent = args.opts.parent;
         parents.set(key, parent && !(parent instanceof pulumi.runtime.Stack) ? keys.get(parent) : undefined);
         if (args.opts.protect === true) protectedKeys.add(key);
+        if ((args.opts.ignoreChanges ?? []).length > 0) ignored.set(key, [...args.opts.ignoreChanges!]);
         const formerNames = (args.opts.aliases ?? []).flatMap((a) => (typeof a === "object" && typeof (a as pulumi.Alias).name === "string" ? [(a as pulumi.Alias).name as string] : []));
         if (formerNames.length > 0) aliases.set(key, formerNames.map((n) => resourceKey(args.type, n)));
         return undefined;
@@ -138,6 +142,7 @@ export async function runOffline(stack: string, engineConfig: EngineConfig): Pro
         ...(parent !== undefined ? { parent } : {}),
         ...(former !== undefined ? { aliases: former } : {}),
         ...(protectedKeys.has(key) ? { protect: true } : {}),
+        ...(ignored.has(key) ? { ignoreChanges: ignored.get(key)! } : {}),
       };
     });
   return { stack, resources, outputs, files: files.sort((a, b) => a.path.localeCompare(b.path)), secretValues: [...secrets].filter((s) => s.length >= 8), ...(error !== undefined ? { error } : {}) };

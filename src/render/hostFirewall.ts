@@ -50,10 +50,14 @@ export interface MasterSets {
 }
 
 /**
- * Until the first sync narrows them, SSH sources are open at the host level;
- * the Hetzner firewall in front already admits only the operators' ranges.
+ * The master's sets at its first boot: SSH from the operators' ranges of that
+ * moment, no peers yet. Hub-sync keeps them current afterwards, so the master
+ * is never open to the world, not even before its first sync.
  */
-export const BOOT_MASTER_SETS: MasterSets = { sshSources4: ["0.0.0.0/0"], sshSources6: ["::/0"], operatorPeers: [], workerPeers: [] };
+export function bootMasterSets(operatorRanges: readonly string[]): MasterSets {
+  const ranges = [...new Set(operatorRanges)].sort();
+  return { sshSources4: ranges.filter((r) => !r.includes(":")), sshSources6: ranges.filter((r) => r.includes(":")), operatorPeers: [], workerPeers: [] };
+}
 
 export function masterSets(s: MasterSets): NftSet[] {
   return [

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { wireguardPublicKey } from "../../src/model/wireguard";
-import { BOOT_MASTER_SETS, masterRuleset, workerRuleset } from "../../src/render/hostFirewall";
+import { bootMasterSets, masterRuleset, workerRuleset } from "../../src/render/hostFirewall";
 import { hubPeerSet, hubSyncPayload, type HubPeer } from "../../src/render/hub";
 import { hubInterfaceConfig, operatorConfig, workerConfig, type MeshShape } from "../../src/render/mesh";
 import { renderNftFile } from "../../src/render/nftables";
@@ -37,6 +37,7 @@ function hubPayload(workers: ("w1" | "w2")[]): string {
 }
 
 const lab = new Lab();
+let beforeSync: { inet: boolean; op: boolean } | undefined;
 const ping = (from: string, to: string): boolean => lab.try(from, ["ping", "-c", "1", "-W", "1", to]).status === 0;
 const probe = (from: string, host: string, port: number): { ok: boolean; answer: string } => {
   const r = lab.try(from, [process.execPath, join(SCRIPTS, "probe.mjs"), host, String(port), "1500"]);
@@ -48,7 +49,7 @@ beforeAll(async () => {
 
   // The master, as its boot data leaves it: sysctls, the boot firewall, the hub interface.
   lab.exec("master", ["sysctl", "-q", "-p", "-"], { input: template("host/sysctl-hub.conf") });
-  lab.writeFile("master", "/etc/nftables.d/supafleet.nft", renderNftFile(masterRuleset({ wireguardPort: mesh.port, allowWorkerToWorker: false, sets: BOOT_MASTER_SETS })));
+  lab.writeFile("master", "/etc/nftables.d/supafleet.nft", renderNftFile(masterRuleset({ wireguardPort: mesh.port, allowWorkerToWorker: false, sets: bootMasterSets([`${UNDERLAY.op}/32`]) })));
   lab.exec("master", ["nft", "-f", "/etc/nftables.d/supafleet.nft"]);
   lab.writeFile("master", "/etc/wireguard/wg0.conf", renderWgConf(hubInterfaceConfig(mesh, keys.master.privateKey)));
   lab.exec("master", ["wg-quick", "up", "wg0"], { env: USERSPACE });
@@ -64,6 +65,12 @@ beforeAll(async () => {
   // The operator's laptop, with the client config supafleet exports.
   lab.writeFile("op", "/etc/wireguard/wg0.conf", renderWgConf(operatorConfig(mesh, { name: "op", privateKey: keys.op.privateKey, address: WG.op, hubPublicKey: keys.master.publicKey, hubIp: UNDERLAY.master })));
   lab.exec("op", ["wg-quick", "up", "wg0"], { env: USERSPACE });
+
+  // SSH to the master as its boot data leaves it, before any hub-sync: only the operators' ranges get in.
+  const ssh = lab.spawn("master", [process.execPath, join(SCRIPTS, "listen.mjs"), "22"]);
+  await new Promise((resolve) => ssh.stdout!.once("data", resolve));
+  beforeSync = { inet: probe("inet", UNDERLAY.master, 22).ok, op: probe("op", UNDERLAY.master, 22).ok };
+  ssh.kill("SIGKILL");
 
   // Then what `pulumi up` does over SSH: the real hub-sync script with the real payload.
   lab.exec("master", ["bash", "-c", template("host/hub-sync.sh")], { input: hubPayload(["w1", "w2"]) });
@@ -102,6 +109,10 @@ describe("the WireGuard mesh and host firewalls, in network namespaces", () => {
     expect(probe("w2", WG.w1, 5432)).toEqual({ ok: false, answer: "timeout" });
     expect(probe("w2", UNDERLAY.w1, 5432)).toEqual({ ok: false, answer: "timeout" });
     expect(ping("w2", WG.w1)).toBe(false);
+  });
+
+  it("the master's boot firewall admits SSH only from the operators' ranges, before its first hub-sync", () => {
+    expect(beforeSync).toEqual({ inet: false, op: true });
   });
 
   it("the internet reaches nothing on the master but WireGuard", () => {
