@@ -11,7 +11,7 @@ import { serverArgs } from "../src/servers";
 import { wireguardPublicKey } from "../src/model/wireguard";
 import { renderWithSecrets, renderPlain } from "../src/render/artifact";
 import { INSTALL_AUTHORIZED_KEYS, renderAuthorizedKeys } from "../src/render/authorizedKeys";
-import { renderBootData } from "../src/render/bootData";
+import { nodeReadyCommand, renderBootData } from "../src/render/bootData";
 import { backupToolsPayload, type BackupTimes } from "../src/backup/tools";
 import { masterFirewallRules } from "../src/render/cloudFirewall";
 import { bootMasterSets, masterRuleset } from "../src/render/hostFirewall";
@@ -119,7 +119,7 @@ export class MasterNode extends FleetComponent {
     this.ssh = { masterHost: this.ipv4Address, privateKey: deployKey.privateKeyOpenssh };
     this.ready = new command.remote.Command(
       `${name}-ready`,
-      { connection: masterConnection(this.ssh), create: "cloud-init status --wait >/dev/null; wg show wg0 listen-port" },
+      { connection: masterConnection(this.ssh), create: nodeReadyCommand("wg show wg0 listen-port") },
       { ...child, dependsOn: [this.server] },
     );
     new command.remote.Command(

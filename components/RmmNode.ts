@@ -13,7 +13,7 @@ import { renderPlain, renderWithSecrets } from "../src/render/artifact";
 import { renderNftFile } from "../src/render/nftables";
 import { fillTemplate } from "../src/render/templates";
 import { INSTALL_AUTHORIZED_KEYS } from "../src/render/authorizedKeys";
-import { renderBootData } from "../src/render/bootData";
+import { nodeReadyCommand, renderBootData } from "../src/render/bootData";
 import { rmmFirewallRules } from "../src/render/cloudFirewall";
 import { rmmRuleset } from "../src/render/hostFirewall";
 import type { HubPeer } from "../src/render/hub";
@@ -107,7 +107,7 @@ export class RmmNode extends FleetComponent {
     const connection = workerConnection(args.ssh, r.address);
     this.ready = new command.remote.Command(
       `${name}-ready`,
-      { connection, create: "cloud-init status --wait >/dev/null; wg show wg0 latest-handshakes" },
+      { connection, create: nodeReadyCommand("wg show wg0 latest-handshakes") },
       { ...child, dependsOn: [this.server, args.hubSynced] },
     );
     new command.remote.Command(`${name}-authorized-keys`, { connection, create: INSTALL_AUTHORIZED_KEYS, stdin: args.authorizedKeys }, { ...child, dependsOn: [this.ready] });

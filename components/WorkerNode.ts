@@ -11,7 +11,7 @@ import { renderPlain, renderWithSecrets } from "../src/render/artifact";
 import { renderNftFile } from "../src/render/nftables";
 import { template } from "../src/render/templates";
 import { INSTALL_AUTHORIZED_KEYS } from "../src/render/authorizedKeys";
-import { renderBootData } from "../src/render/bootData";
+import { nodeReadyCommand, renderBootData } from "../src/render/bootData";
 import { backupToolsPayload, type BackupTimes } from "../src/backup/tools";
 import { healthAgentPayload } from "../src/monitoring/agent";
 import { workerFirewallRules } from "../src/render/cloudFirewall";
@@ -108,7 +108,7 @@ export class WorkerNode extends FleetComponent {
 
     this.ready = new command.remote.Command(
       `${name}-ready`,
-      { connection: workerConnection(args.ssh, args.address), create: "cloud-init status --wait >/dev/null; wg show wg0 latest-handshakes" },
+      { connection: workerConnection(args.ssh, args.address), create: nodeReadyCommand("wg show wg0 latest-handshakes") },
       { ...child, dependsOn: [this.server, args.hubSynced] },
     );
 

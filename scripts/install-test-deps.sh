@@ -22,6 +22,7 @@ PACKAGES=(
   python3 make g++  # node-gyp builds Uptime Kuma's SQLite driver for the monitoring tests
   curl              # the health agent and backup scripts push with it
   caddy             # n8n's webhook gate on the mesh runs its rendered config for real
+  fail2ban python3-systemd  # the sshd jail boot data writes is read by the real fail2ban-client
 )
 
 if [ "$(id -u)" -eq 0 ]; then
@@ -39,7 +40,8 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get install -y --no-install-recommends "${PACKAGES[@]}"
 echo "install-test-deps: installed ${PACKAGES[*]}"
 # Debian's caddy package starts a web server on port 80 where systemd runs; the tests start their own.
-if [ -d /run/systemd/system ]; then "${SUDO[@]}" systemctl disable --now caddy.service >/dev/null 2>&1 || true; fi
+# The same goes for fail2ban, which would start watching this machine's own sshd.
+if [ -d /run/systemd/system ]; then "${SUDO[@]}" systemctl disable --now caddy.service fail2ban.service >/dev/null 2>&1 || true; fi
 
 # The suite runs on Node 20.19 or newer (CI machines still have 20); deploying needs
 # 22 or newer. A machine with neither (Debian's own is 18) gets the LTS line in .nvmrc.

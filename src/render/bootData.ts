@@ -13,7 +13,8 @@ export interface BootDataArgs {
   readonly firewall: NftTable;
 }
 
-const BASE_PACKAGES = ["ca-certificates", "curl", "jq", "nftables", "wireguard-tools", "fail2ban", "unattended-upgrades"] as const;
+// fail2ban's sshd jail reads the journal (Debian 12 has no auth.log by default): python3-systemd is its backend.
+const BASE_PACKAGES = ["ca-certificates", "curl", "jq", "nftables", "wireguard-tools", "fail2ban", "python3-systemd", "unattended-upgrades"] as const;
 const FLEET_PACKAGES = ["docker.io", "restic", "sshpass"] as const;
 
 /**
@@ -67,13 +68,17 @@ export function bootCloudConfig(a: BootDataArgs): CloudConfig {
       file("/etc/nftables.d/supafleet.nft", renderNftFile(a.firewall), "0600"),
       file("/etc/wireguard/wg0.conf", a.wireguardConf, "0600"),
     ],
+    // Before any package is installed and any daemon starts, the firewall is up, where the image has nft.
+    bootcmd: [["sh", "-c", `command -v nft >/dev/null 2>&1 && printf '%s' '${Buffer.from(renderNftFile(a.firewall)).toString("base64")}' | base64 -d | nft -f - || true`]],
     runcmd: [
       ["systemctl", "daemon-reload"],
       ["sysctl", "--system"],
       ["systemctl", "enable", "--now", "nftables"],
       ["systemctl", "enable", "--now", "wg-quick@wg0"],
       ...(docker ? [["systemctl", "restart", "docker"]] : []),
-      ["systemctl", "enable", "--now", "fail2ban"],
+      // dpkg started fail2ban before its jail file was written: a restart is what makes it read the jail.
+      ["systemctl", "enable", "fail2ban"],
+      ["systemctl", "restart", "fail2ban"],
       ["systemctl", "restart", "ssh"],
     ],
   };
@@ -81,4 +86,16 @@ export function bootCloudConfig(a: BootDataArgs): CloudConfig {
 
 export function renderBootData(a: BootDataArgs): string {
   return renderCloudConfigWithinLimit(bootCloudConfig(a));
+}
+
+/**
+ * What every node's ready command checks once boot data has run: the sshd
+ * jail is really active (not only fail2ban running), then WireGuard.
+ */
+export function nodeReadyCommand(wireguardCheck: string): string {
+  return [
+    "cloud-init status --wait >/dev/null",
+    'fail2ban-client status sshd >/dev/null 2>&1 || { echo "fail2ban has no active sshd jail" >&2; exit 1; }',
+    wireguardCheck,
+  ].join("; ");
 }

@@ -21,6 +21,8 @@ export interface CloudConfig {
   readonly package_upgrade: true;
   readonly packages: readonly string[];
   readonly write_files: readonly WriteFile[];
+  /** Runs at every boot, before packages are installed. */
+  readonly bootcmd?: readonly (readonly string[])[];
   readonly runcmd: readonly (readonly string[])[];
 }
 
