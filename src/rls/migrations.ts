@@ -5,7 +5,7 @@ import { packMigrations } from "./generate";
 import type { Pack } from "./model";
 import { mspOpsPack } from "./packs/mspOps";
 import { tenantRegistryPack } from "./packs/tenantRegistry";
-import { tenantsSeedSql } from "./tenants";
+import { registryTenantsSeedSql, tenantsSeedSql } from "./tenants";
 
 export const PACKS: Readonly<Record<SchemaPack, Pack>> = {
   "msp-ops": mspOpsPack,
@@ -26,5 +26,7 @@ export function projectMigrations(packs: readonly SchemaPack[], tenants: readonl
     ...coreMigrations(),
     ...(tenants.length > 0 ? [{ id: "0002_supafleet_tenants", sql: tenantsSeedSql(tenants) }] : []),
     ...[...packs].sort((a, b) => PACKS[a].order - PACKS[b].order).flatMap((p) => packMigrations(PACKS[p])),
+    // The registry's tenants table holds the fleet's tenants too, once its tables exist.
+    ...(packs.includes("tenant-registry") && tenants.length > 0 ? [{ id: "2090_tenant_registry_tenants", sql: registryTenantsSeedSql(tenants) }] : []),
   ];
 }

@@ -28,3 +28,19 @@ export function tenantsSeedSql(tenants: readonly TenantConfig[]): string {
     "",
   ].join("\n");
 }
+
+/**
+ * The fleet's tenants of this project in the tenant-registry pack's
+ * public.tenants, with the same ids. Rows the application made itself (its
+ * own customers, trials) are left alone: only these are inserted or renamed.
+ */
+export function registryTenantsSeedSql(tenants: readonly TenantConfig[]): string {
+  const rows = tenants.map((t) => `  (${q(tenantUuid(t.slug))}, ${q(t.slug)}, ${q(t.name)}, ${q(t.plan)})`);
+  return [
+    "-- supafleet: the fleet's tenants of this project in the registry (generated from the stack file).",
+    "insert into public.tenants (id, slug, name, plan) values",
+    `${rows.join(",\n")}`,
+    "on conflict (id) do update set slug = excluded.slug, name = excluded.name, plan = excluded.plan, updated_at = now();",
+    "",
+  ].join("\n");
+}

@@ -14,6 +14,9 @@ const FIXED: Record<string, (n: number) => unknown> = {
   severidad: () => undefined,
   rol: () => undefined,
   status: () => undefined,
+  // A reference to another table's row, which a random id would not be.
+  backing_endpoint_id: () => null,
+  rut: (n) => `${n}.111.111-1`,
 };
 
 export interface SeededRow {
@@ -113,8 +116,10 @@ export async function seed(client: pg.Client, packs: readonly Pack[], tenants: r
       }
       for (const tenant of tenants) {
         if (table.scopeColumn === "id") {
-          // The tenants table: one row per tenant, whose id is the tenant.
+          // The tenants table: one row per tenant, whose id is the tenant. The project's own tenants are there
+          // already (the registry seed migration), so the sample replaces them.
           const values = { ...sampleRow(table, tenant, pick), id: tenant };
+          await client.query(`delete from public.${table.name} where id = $1`, [tenant]);
           rows.push({ table: table.name, id: await insertRow(client, table.name, values), tenant, values });
           continue;
         }

@@ -99,6 +99,31 @@ describe("the migration bundle on PostgreSQL 15", () => {
     ]);
   });
 
+  it("records the fleet's tenants in the registry's public.tenants too, with the same ids, and leaves the application's own alone", async () => {
+    const { rows } = await su.query("select id, slug, plan, type, status from public.tenants order by slug");
+    expect(rows).toEqual([
+      { id: tenantUuid("baeckerei-koch"), slug: "baeckerei-koch", plan: "starter", type: "customer", status: "active" },
+      { id: tenantUuid("techhilfe"), slug: "techhilfe", plan: "starter", type: "customer", status: "active" },
+    ]);
+    // A trial the application made itself survives the next run of the seed.
+    await su.query("insert into public.tenants (slug, name, rut, status, trial_expires_at) values ('prueba', 'Prueba SpA', '11.111.111-1', 'trial', now() + interval '24 hours')");
+    const seed = migrations.find((m) => m.id === "2090_tenant_registry_tenants")!;
+    await su.query(seed.sql);
+    expect((await su.query("select count(*)::int as n from public.tenants")).rows[0].n).toBe(3);
+    await su.query("delete from public.tenants where slug = 'prueba'");
+  });
+
+  it("has seed 002's registry columns", async () => {
+    const cols = async (table: string): Promise<string[]> =>
+      (await su.query("select column_name from information_schema.columns where table_schema = 'public' and table_name = $1", [table])).rows.map((r) => r.column_name as string);
+    expect(await cols("tenants")).toEqual(expect.arrayContaining(["rut", "type", "trial_expires_at"]));
+    expect(await cols("api_endpoints")).toEqual(expect.arrayContaining(["semantic_name", "schema_in", "schema_out"]));
+    expect(await cols("mcp_capabilities")).toContain("backing_endpoint_id");
+    expect(await cols("api_providers")).toContain("auth_type");
+    await expect(su.query("update public.tenants set status = 'cancelled' where slug = 'techhilfe'")).resolves.toBeDefined();
+    await su.query("update public.tenants set status = 'active' where slug = 'techhilfe'");
+  });
+
   it("takes the tenant id from app_metadata, never from user_metadata", async () => {
     const hook = async (event: object): Promise<Record<string, unknown>> => (await su.query("select public.custom_access_token_hook($1) as r", [event])).rows[0].r.claims;
     const base = { sub: "00000000-0000-4000-8000-000000000001", role: "authenticated" };

@@ -99,12 +99,13 @@ describe("the policy model", () => {
   });
 
   it("orders a project's migrations: core, its tenants, then packs, each id once", () => {
-    const tenants = [{ slug: "a", name: "A", isolation: "pooled" }] as never[];
+    const tenants = [{ slug: "a", name: "A", isolation: "pooled", plan: "starter" }] as never[];
     const ids = projectMigrations(["tenant-registry", "msp-ops"], tenants).map((m) => m.id);
     expect(ids).toEqual([
       "0001_supafleet_core", "0002_supafleet_tenants",
       "1000_msp_ops_tables", "1001_msp_ops_functions", "1002_msp_ops_access", "1003_msp_ops_views",
       "2000_tenant_registry_tables", "2001_tenant_registry_functions", "2002_tenant_registry_access", "2003_tenant_registry_views",
+      "2090_tenant_registry_tenants",
     ]);
     expect(() => renderMigrationBundle([{ id: "1", sql: "" }])).toThrow("migration id 1 must look like 0001_name");
     expect(() => renderMigrationBundle([{ id: "0001_a", sql: "" }, { id: "0001_a", sql: "" }])).toThrow("migration id 0001_a appears twice");

@@ -10,6 +10,11 @@ select to_regclass('public.api_credentials') is not null as supafleet_has_pack \
 delete from public.api_credentials;
 update supafleet.keys set key = extensions.gen_random_bytes(32) where name = 'api_credentials';
 update public.tenants set metadata = '{}'::jsonb;
+-- A tax id names a company or a person: a made-up one per row, still unique. Older backups lack the column.
+select exists (select 1 from information_schema.columns where table_schema = 'public' and table_name = 'tenants' and column_name = 'rut') as supafleet_has_rut \gset
+\if :supafleet_has_rut
+update public.tenants set rut = 'anon-' || left(md5(id::text), 12) where rut is not null;
+\endif
 update public.tenant_integrations set config = '{}'::jsonb;
 update public.tenant_services set config = '{}'::jsonb;
 update public.tenant_products set config = '{}'::jsonb;
