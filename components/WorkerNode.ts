@@ -15,7 +15,7 @@ import { nodeReadyCommand, renderBootData } from "../src/render/bootData";
 import { backupToolsPayload, type BackupTimes } from "../src/backup/tools";
 import { healthAgentPayload } from "../src/monitoring/agent";
 import { workerFirewallRules } from "../src/render/cloudFirewall";
-import { workerRuleset } from "../src/render/hostFirewall";
+import { workerRuleset, type WorkerFirewallArgs } from "../src/render/hostFirewall";
 import type { HubPeer } from "../src/render/hub";
 import { renderWgConf } from "../src/render/wireguardConf";
 import { workerConfig, type MeshShape } from "../src/render/mesh";
@@ -41,6 +41,8 @@ export interface WorkerNodeArgs {
   readonly kumaPushBase: string;
   /** Set for a worker that exists for one dedicated project. */
   readonly dedicatedTo?: string;
+  /** Operators' direct Postgres access to projects on this worker (operators[].databaseAccess). */
+  readonly databaseGrants: NonNullable<WorkerFirewallArgs["databaseGrants"]>;
 }
 
 /**
@@ -84,7 +86,6 @@ export class WorkerNode extends FleetComponent {
     const secrets = { wireguardPrivateKey: wgKey.base64 };
     const hub = pulumi.all([args.hub.publicKey, args.hub.ipv4Address, firewall]);
     this.keep(renderWithSecrets(`nodes/${name}/wireguard/wg0.conf`, secrets, (s) => hub.apply(([hubKey, hubIp]) => wgConf(s.wireguardPrivateKey, hubKey, hubIp))));
-    this.keep(renderPlain(`nodes/${name}/nftables.nft`, firewall.apply(renderNftFile)));
     const userData = this.keep(
       renderWithSecrets(`nodes/${name}/cloud-init.yaml`, secrets, (s) =>
         hub.apply(([hubKey, hubIp, rules]) =>
@@ -110,6 +111,15 @@ export class WorkerNode extends FleetComponent {
       `${name}-ready`,
       { connection: workerConnection(args.ssh, args.address), create: nodeReadyCommand("wg show wg0 latest-handshakes") },
       { ...child, dependsOn: [this.server, args.hubSynced] },
+    );
+
+    // The managed ruleset: boot data's plus the operators' database grants, which come and go.
+    const managed = renderNftFile(workerRuleset({ subnet: args.wireguard.subnet, databaseGrants: args.databaseGrants }));
+    this.keep(renderPlain(`nodes/${name}/nftables.nft`, managed));
+    new command.remote.Command(
+      `${name}-firewall`,
+      { connection: workerConnection(args.ssh, args.address), create: template("host/firewall-sync.sh"), update: template("host/firewall-sync.sh"), stdin: managed },
+      { ...child, dependsOn: [this.ready] },
     );
 
     new command.remote.Command(

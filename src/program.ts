@@ -87,6 +87,7 @@ export function buildFleet(model: FleetModel): Fleet {
         hubSynced: master.hubSync,
         backupTimes,
         kumaPushBase: pushBase,
+        databaseGrants: databaseGrants(model, w.name),
         ...(w.dedicatedTo !== undefined ? { dedicatedTo: w.dedicatedTo } : {}),
       }),
     );
@@ -244,6 +245,15 @@ export function buildFleet(model: FleetModel): Fleet {
     automations,
   ];
   return { model, master, workers, ...(rmm !== undefined ? { rmm } : {}), projects, tunnel, vault, backups, policySets, monitoring, automations, components };
+}
+
+/** Operators' direct Postgres grants to the projects on one worker: their mesh address and each project's db port. */
+function databaseGrants(model: FleetModel, worker: string): { operator: string; address: string; port: number }[] {
+  return model.operators.flatMap((o) =>
+    o.wireguard === undefined
+      ? []
+      : model.projects.filter((p) => p.worker.name === worker && o.databaseAccess.includes(p.name)).map((p) => ({ operator: o.name, address: o.wireguard!.address, port: p.ports.db })),
+  );
 }
 
 interface FleetParts {

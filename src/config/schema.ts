@@ -97,6 +97,8 @@ export const OperatorSchema = z.strictObject({
   sourceRanges: z.array(cidr).min(1, "must list at least one address range"),
   /** A WireGuard peer of the hub. Without a publicKey the program makes the key pair and exports the whole client config. */
   wireguard: z.strictObject({ address: ipv4, publicKey: wireguardPublicKey.optional() }).optional(),
+  /** Projects whose Postgres this operator may reach directly over the mesh; none by default. */
+  databaseAccess: z.array(slug).default([]),
 });
 
 export const AccessSchema = z.strictObject({

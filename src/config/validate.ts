@@ -43,6 +43,7 @@ export function validateFleet(cfg: Partial<FleetConfig>, stack?: string): Config
   if (cfg.workers) issues.push(...checkWorkers(cfg, projects));
   if (cfg.wireguard) issues.push(...checkAddresses(cfg, projects));
   if (cfg.operators) issues.push(...checkOperators(cfg.operators));
+  if (cfg.operators && cfg.tenants) issues.push(...checkDatabaseAccess(cfg.operators, projects));
   issues.push(...checkAutomations(cfg, projects));
   issues.push(...checkHardening(cfg, stack));
   return issues;
@@ -294,4 +295,17 @@ function checkAutomations(cfg: Partial<FleetConfig>, projects: readonly Placed[]
     }
   }
   return issues;
+}
+
+/** A direct database grant names a project of this stack, and the operator must be on the mesh to use it. */
+function checkDatabaseAccess(operators: NonNullable<FleetConfig["operators"]>, projects: readonly Placed[]): ConfigIssue[] {
+  const names = new Set(projects.map((p) => p.project.name));
+  return operators.flatMap((o, i) =>
+    o.databaseAccess.flatMap((project, j) => {
+      const path = `operators[${i}].databaseAccess[${j}]`;
+      if (!names.has(project)) return [{ path, message: `names project "${project}", which is not declared` }];
+      if (o.wireguard === undefined) return [{ path, message: `${o.name} is not on the mesh (no wireguard address), so a database grant could not be used; add operators[${i}].wireguard` }];
+      return [];
+    }),
+  );
 }

@@ -1,3 +1,4 @@
+import { hubAddress, parseIpv4Cidr } from "../model/net";
 import { m, type NftRule, type NftSet, type NftTable } from "./nftables";
 
 export const NFT_TABLE = "supafleet";
@@ -112,21 +113,38 @@ export function masterRuleset(a: MasterFirewallArgs): NftTable {
 
 export interface WorkerFirewallArgs {
   readonly subnet: string;
+  /**
+   * Operators' direct access to a project's Postgres, granted in the stack
+   * file (operators[].databaseAccess): their mesh address and the project's
+   * database port. Only the managed ruleset has them; boot data has none.
+   */
+  readonly databaseGrants?: readonly { readonly operator: string; readonly address: string; readonly port: number }[];
 }
 
 /**
- * Everything here is stable for the worker's life (the subnet), so it can
- * live in boot data. A worker's WireGuard has no listening port: it dials the
- * hub and keeps the path open, so the hub's packets are replies and no input
- * rule for WireGuard would ever match. Isolation between workers is enforced
- * at the hub, which is the only peer a worker has.
+ * Least privilege on the mesh: only the hub's own address (the master:
+ * cloudflared, Kuma, n8n, migrations, SSH through the bastion) reaches the
+ * worker and its projects. An operator reaches a project's Postgres only
+ * where the stack file grants it, and only that port. A worker's WireGuard
+ * has no listening port: it dials the hub and keeps the path open, so no
+ * input rule for WireGuard would ever match. Isolation between workers is
+ * enforced at the hub, the only peer a worker has.
  */
 export function workerRuleset(a: WorkerFirewallArgs): NftTable {
+  const subnet = parseIpv4Cidr(a.subnet);
+  if (subnet === undefined) throw new Error(`worker firewall: ${a.subnet} is not an IPv4 CIDR`);
+  const hub = hubAddress(subnet);
+  const grants = [...(a.databaseGrants ?? [])].sort((x, y) => x.port - y.port || x.address.localeCompare(y.address));
+  const grant = (g: (typeof grants)[number]): readonly string[] => [m.iif(WG_INTERFACE), m.saddr4(g.address), m.originalTcpPort(g.port)];
   return dropByDefault(
     [],
-    [{ why: "the hub and the peers it forwards", match: [m.iif(WG_INTERFACE), m.saddr4(a.subnet)], verdict: "accept" }],
     [
-      ...BRIDGES.map((b): NftRule => ({ why: "project ports, published on the WireGuard address", match: [m.iif(WG_INTERFACE), m.oif(b), m.saddr4(a.subnet)], verdict: "accept" })),
+      { why: "the master: SSH through the bastion, probes, migrations", match: [m.iif(WG_INTERFACE), m.saddr4(hub)], verdict: "accept" },
+      ...grants.map((g): NftRule => ({ why: `operator ${g.operator}: this project's Postgres (databaseAccess)`, match: grant(g), verdict: "accept" })),
+    ],
+    [
+      ...BRIDGES.map((b): NftRule => ({ why: "project ports, published on the WireGuard address, for the master", match: [m.iif(WG_INTERFACE), m.oif(b), m.saddr4(hub)], verdict: "accept" })),
+      ...grants.flatMap((g) => BRIDGES.map((b): NftRule => ({ why: `operator ${g.operator}: this project's Postgres (databaseAccess)`, match: [...grant(g), m.oif(b)], verdict: "accept" }))),
       ...containerEgress,
     ],
   );
@@ -150,7 +168,7 @@ export function rmmRuleset(a: RmmFirewallArgs): NftTable {
   return dropByDefault(
     [],
     [
-      { why: "the hub and the peers it forwards", match: [m.iif(WG_INTERFACE), m.saddr4(a.subnet)], verdict: "accept" },
+      { why: "the master: SSH through the bastion", match: [m.iif(WG_INTERFACE), m.saddr4(hubAddress(parseIpv4Cidr(a.subnet)!))], verdict: "accept" },
       ...ports.map((port): NftRule => ({ why: port === RMM_NATS_PORT ? "agents on plain NATS (rmm.nats)" : "Tactical RMM's agents and web UI", match: [m.dport("tcp", port)], verdict: "accept" })),
     ],
     [],

@@ -37,6 +37,8 @@ export const m = {
   set: (name: string) => `@${name}`,
   dport: (proto: "tcp" | "udp", port: number | string) => `${proto} dport ${port}`,
   ct: (states: string) => `ct state ${states}`,
+  /** The TCP port a connection was opened to, before Docker's DNAT rewrote it to the container's. */
+  originalTcpPort: (port: number) => `meta l4proto tcp ct original proto-dst ${port}`,
   icmp: () => `meta l4proto { icmp, ipv6-icmp }`,
 } as const;
 

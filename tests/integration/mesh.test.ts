@@ -93,14 +93,36 @@ describe("the WireGuard mesh and host firewalls, in network namespaces", () => {
     }
   });
 
-  it("the operator reaches a worker only through the master", async () => {
-    await eventually(() => probe("op", WG.w1, 5432).ok, "operator → w1 over WireGuard");
-    // The worker sees the operator's WireGuard address: the packet came in on wg0, forwarded by the hub.
-    expect(probe("op", WG.w1, 5432).answer).toBe(`hello from ${WG.op}`);
+  it("an operator without a grant reaches nothing on a worker: not its Postgres, not its SSH", async () => {
     // The operator's only peer is the hub; straight to the worker's public address, nothing answers.
     expect(lab.exec("op", ["wg", "show", "wg0", "peers"]).trim()).toBe(keys.master.publicKey);
     expect(probe("op", UNDERLAY.w1, 5432)).toEqual({ ok: false, answer: "timeout" });
-    expect(ping("op", UNDERLAY.w1)).toBe(true); // the host is up; only its ports are closed
+    const ssh = lab.spawn("w1", [process.execPath, join(SCRIPTS, "listen.mjs"), "22"]);
+    await new Promise((resolve) => ssh.stdout!.once("data", resolve));
+    try {
+      expect(probe("op", WG.w1, 5432)).toEqual({ ok: false, answer: "timeout" });
+      expect(probe("op", WG.w1, 22)).toEqual({ ok: false, answer: "timeout" });
+      // The master (the bastion) does reach both.
+      expect(probe("master", WG.w1, 22)).toEqual({ ok: true, answer: `hello from ${mesh.hub}` });
+    } finally {
+      ssh.kill("SIGKILL");
+    }
+  });
+
+  it("a database grant in the stack file opens that port to that operator, and nothing else", async () => {
+    const managed = renderNftFile(workerRuleset({ subnet: mesh.subnet, databaseGrants: [{ operator: "op", address: WG.op, port: 5432 }] }));
+    lab.exec("w1", ["bash", "-c", template("host/firewall-sync.sh")], { input: managed });
+    await eventually(() => probe("op", WG.w1, 5432).ok, "operator → w1's Postgres, granted");
+    // The worker sees the operator's WireGuard address: the packet came in on wg0, forwarded by the hub.
+    expect(probe("op", WG.w1, 5432).answer).toBe(`hello from ${WG.op}`);
+    expect(probe("op", WG.w2, 5432)).toEqual({ ok: false, answer: "timeout" });
+    const ssh = lab.spawn("w1", [process.execPath, join(SCRIPTS, "listen.mjs"), "22"]);
+    await new Promise((resolve) => ssh.stdout!.once("data", resolve));
+    try {
+      expect(probe("op", WG.w1, 22)).toEqual({ ok: false, answer: "timeout" });
+    } finally {
+      ssh.kill("SIGKILL");
+    }
   });
 
   it("a listener on a worker's 5432 answers the master over WireGuard, and neither the internet nor the other worker", () => {

@@ -207,6 +207,17 @@ describe("rules from the attack results (issue 16)", () => {
     });
   });
 
+  it("checks database grants: a declared project, and an operator on the mesh", () => {
+    const c = prod();
+    c["supafleet:operators"][0].databaseAccess = ["nope"];
+    c["supafleet:operators"][1].databaseAccess = ["ops"];
+    delete c["supafleet:operators"][1].wireguard;
+    expect(messages(c)).toEqual({
+      "operators[0].databaseAccess[0]": 'names project "nope", which is not declared',
+      "operators[1].databaseAccess[0]": "jonas is not on the mesh (no wireguard address), so a database grant could not be used; add operators[1].wireguard",
+    });
+  });
+
   it("refuses CIDRs with host bits set", () => {
     const c = prod();
     c["supafleet:operators"][0].sourceRanges = ["203.0.113.7/28", "2001:db8:1200::1/48"];

@@ -48,9 +48,9 @@ function expectedCounts(c: Doc): Record<string, number> {
     // worker's health agent token; Kuma's admin; n8n's encryption key, owner, TRMM webhook and billing signature secrets.
     "random:index/randomPassword:RandomPassword": 7 * P + 5 * (P + 1) + 1 + W + 1 + 4,
     // Per node: ready, authorized keys, backup tools; the hub sync, cloudflared; per project: password, config,
-    // assets, deploy; per backup job: enable; migrations; per worker: health agent; Kuma and n8n: install, secrets,
-    // reconcile; TRMM's node: ready, authorized keys, prepare.
-    "command:remote:Command": 3 * (1 + W) + 1 + 1 + 4 * P + (P + 1) + withPacks + W + 3 + 3 + 3 * rmm + drills,
+    // assets, deploy; per backup job: enable; migrations; per worker: health agent and its managed firewall; Kuma and
+    // n8n: install, secrets, reconcile; TRMM's node: ready, authorized keys, prepare.
+    "command:remote:Command": 3 * (1 + W) + 1 + 1 + 4 * P + (P + 1) + withPacks + 2 * W + 3 + 3 + 3 * rmm + drills,
     "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared": 1,
     "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig": 1,
     // Per project API and Studio, n8n and status, tenants' status pages; TRMM's three names, A and AAAA, DNS-only.
