@@ -12,7 +12,7 @@ export default defineConfig({
     isolate: true,
     // vitest's default is one fewer than the cores: one worker on a 2-core CI machine. The integration
     // tests spend most of their time waiting on PostgreSQL, restic and wireguard-go, so two overlap well.
-    maxWorkers: 2,
+    maxWorkers: 3,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ["./tests/helpers/progressReporter.ts", ...(report ? [["json", { outputFile: report }] as [string, object]] : [])],

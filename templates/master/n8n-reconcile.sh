@@ -88,8 +88,25 @@ fi
 unset creds
 
 # Workflows: what n8n has now, against what it should have. No workflows at all is an error to export:workflow.
-out=$(n8n export:workflow --all --output=/dev/stdout 2>/dev/null || true)
-jq -e 'type == "array"' <<<"$out" >/dev/null 2>&1 && printf '%s' "$out" > "$work/current.json" || echo '[]' > "$work/current.json"
+# A failed export must not pass for "no workflows": that would re-import everything and restart n8n.
+export_current() {
+  local tries=0 out
+  while :; do
+    if out=$(n8n export:workflow --all --output=/dev/stdout 2>"$work/export.err") && jq -e 'type == "array"' <<<"$out" >/dev/null 2>&1; then
+      printf '%s' "$out" > "$work/current.json"
+      return 0
+    fi
+    # n8n reports an empty instance as an error, on stdout or stderr depending on its logger.
+    if grep -q "No workflows found" "$work/export.err" || grep -q "No workflows found" <<<"${out:-}"; then
+      echo '[]' > "$work/current.json"
+      return 0
+    fi
+    tries=$((tries + 1))
+    [ "$tries" -lt 3 ] || die "cannot export n8n's workflows: $(tail -n 3 "$work/export.err") $(tail -c 300 <<<"${out:-}")"
+    sleep 2
+  done
+}
+export_current
 mapfile -t stale < <(jq -rn --slurpfile d "$work/desired.json" --slurpfile c "$work/current.json" '
   def shape: {name, nodes, connections, settings};
   $d[0].workflows[] as $w
