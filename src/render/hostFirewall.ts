@@ -3,7 +3,6 @@ import { m, type NftRule, type NftSet, type NftTable } from "./nftables";
 
 export const NFT_TABLE = "supafleet";
 export const WG_INTERFACE = "wg0";
-const PUBLIC_IF = "eth0";
 export const METADATA_IP = "169.254.169.254";
 // Docker's default bridge and its user-defined bridges (br-<id>).
 const BRIDGES = ["docker0", "br-*"] as const;
@@ -18,11 +17,17 @@ const base: readonly NftRule[] = [
 const forwardGuard: readonly NftRule[] = [
   { why: "replies to forwarded traffic", match: [m.ct("established,related")], verdict: "accept" },
   { why: "malformed state", match: [m.ct("invalid")], verdict: "drop" },
-  // Docker-published ports are DNAT-ed and forwarded, bypassing input: guard that path too.
-  ...BRIDGES.map((b): NftRule => ({ why: "nothing from the internet reaches a container", match: [m.iif(PUBLIC_IF), m.oif(b)], verdict: "drop" })),
   // The metadata service serves this server's boot data, which holds its WireGuard key.
   ...BRIDGES.map((b): NftRule => ({ why: "containers never read the metadata service", match: [m.iif(b), m.daddr4(METADATA_IP)], verdict: "drop" })),
 ];
+
+/**
+ * Docker-published ports are DNAT-ed and forwarded, bypassing input. After
+ * the chain's accepts, anything else bound for a container is dropped by
+ * where it goes, never by where it came from: no rule names the public
+ * interface, whose name differs between images (eth0, ens3, enp1s0).
+ */
+const containerGuard: readonly NftRule[] = BRIDGES.map((b) => ({ why: "nothing else reaches a container, whatever the public interface is called", match: [m.oif(b)], verdict: "drop" }));
 
 const containerEgress: readonly NftRule[] = BRIDGES.map((b) => ({
   why: "containers reach each other and the internet",
@@ -37,7 +42,7 @@ function dropByDefault(sets: readonly NftSet[], input: readonly NftRule[], forwa
     sets,
     chains: [
       { name: "input", hook: "input", policy: "drop", rules: [...base, ...input] },
-      { name: "forward", hook: "forward", policy: "drop", rules: [...forwardGuard, ...forward] },
+      { name: "forward", hook: "forward", policy: "drop", rules: [...forwardGuard, ...forward, ...containerGuard] },
     ],
   };
 }

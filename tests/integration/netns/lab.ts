@@ -2,6 +2,9 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_pr
 import { existsSync, mkdirSync, rmdirSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 
+/** Each host's link to the shared "internet" switch, named as images with predictable interface names do. */
+export const PUBLIC_INTERFACE = "enp1s0";
+
 /**
  * A small network of test hosts in network namespaces, joined by one bridge
  * on documentation addresses (192.0.2.0/24). Each host also gets a private
@@ -42,12 +45,13 @@ export class Lab {
       const [a, b] = [`${this.id}a${i}`, `${this.id}b${i}`];
       run("ip", ["link", "add", a, "type", "veth", "peer", "name", b]);
       run("ip", ["link", "set", a, "netns", ns]);
-      run("ip", ["-n", ns, "link", "set", a, "name", "eth0"]);
+      // Not eth0: the host firewalls must not depend on what the image calls its public interface.
+      run("ip", ["-n", ns, "link", "set", a, "name", PUBLIC_INTERFACE]);
       run("ip", ["link", "set", b, "netns", sw]);
       run("ip", ["-n", sw, "link", "set", b, "master", "br0"]);
       run("ip", ["-n", sw, "link", "set", b, "up"]);
-      run("ip", ["-n", ns, "addr", "add", `${h.underlay}/24`, "dev", "eth0"]);
-      run("ip", ["-n", ns, "link", "set", "eth0", "up"]);
+      run("ip", ["-n", ns, "addr", "add", `${h.underlay}/24`, "dev", PUBLIC_INTERFACE]);
+      run("ip", ["-n", ns, "link", "set", PUBLIC_INTERFACE, "up"]);
       run("ip", ["-n", ns, "link", "set", "lo", "up"]);
     });
     for (const h of hosts) await this.startAnchor(h.name);
