@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as command from "@pulumi/command";
 import { FleetComponent } from "../src/component";
-import { masterConnection, type SshPath } from "../src/connections";
+import { masterConnection, writeRootOnlyFile, type SshPath } from "../src/connections";
 import { renderPlain } from "../src/render/artifact";
 import { template } from "../src/render/templates";
 import { everyUp } from "../src/runStamp";
@@ -76,7 +76,7 @@ export class Monitoring extends FleetComponent {
       write.name,
       {
         connection,
-        create: "set -euo pipefail; umask 077; install -d -m 0700 /etc/supafleet/monitoring; cat > /etc/supafleet/monitoring/secrets.json.new; mv /etc/supafleet/monitoring/secrets.json.new /etc/supafleet/monitoring/secrets.json",
+        create: writeRootOnlyFile("/etc/supafleet/monitoring/secrets.json"),
         stdin: pulumi.secret(secretsFile),
       },
       { ...write.opts, dependsOn: args.after },

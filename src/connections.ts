@@ -27,3 +27,9 @@ export function workerConnection(p: SshPath, wireguardAddress: string): Connecti
     proxy: { host: p.masterHost, user: "root", privateKey: p.privateKey, ...patience },
   };
 }
+
+/** A command that writes its stdin to a root-only file, atomically: secrets the master's scripts read. */
+export function writeRootOnlyFile(path: string): string {
+  const dir = path.slice(0, path.lastIndexOf("/"));
+  return `set -euo pipefail; umask 077; install -d -m 0700 ${dir}; cat > ${path}.new; mv ${path}.new ${path}`;
+}

@@ -71,6 +71,15 @@ export function buildFleet(model: FleetModel): Fleet {
     ...(model.rmm !== undefined ? { rmm: { peer: rmmPeer.output, webhookPort: GATE_PORT } } : {}),
   });
 
+  // What every node that dials the hub (workers, Tactical RMM's) gets from the master.
+  const spoke = {
+    wireguard: model.wireguard,
+    hub: { publicKey: master.hubPublicKey, ipv4Address: master.ipv4Address },
+    sshKeyIds: master.sshKeyIds,
+    authorizedKeys: master.authorizedKeys,
+    ssh: master.ssh,
+    hubSynced: master.hubSync,
+  };
   const workers = new Map<string, WorkerNode>();
   for (const w of model.workers) {
     workers.set(
@@ -79,12 +88,7 @@ export function buildFleet(model: FleetModel): Fleet {
         ...node,
         serverType: w.serverType,
         address: w.address,
-        wireguard: model.wireguard,
-        hub: { publicKey: master.hubPublicKey, ipv4Address: master.ipv4Address },
-        sshKeyIds: master.sshKeyIds,
-        authorizedKeys: master.authorizedKeys,
-        ssh: master.ssh,
-        hubSynced: master.hubSync,
+        ...spoke,
         backupTimes,
         kumaPushBase: pushBase,
         databaseGrants: databaseGrants(model, w.name),
@@ -100,12 +104,7 @@ export function buildFleet(model: FleetModel): Fleet {
           ...node,
           rmm: model.rmm,
           zoneId: cfg.cloudflare.zoneId,
-          wireguard: model.wireguard,
-          hub: { publicKey: master.hubPublicKey, ipv4Address: master.ipv4Address },
-          sshKeyIds: master.sshKeyIds,
-          authorizedKeys: master.authorizedKeys,
-          ssh: master.ssh,
-          hubSynced: master.hubSync,
+          ...spoke,
           alertWebhookUrl: trmmAlertWebhookUrl(model),
         })
       : undefined;
