@@ -13,6 +13,7 @@ PACKAGES=(
   iproute2          # network namespaces, veth, bridges
   iputils-ping
   nftables          # the rendered host firewalls, applied for real
+  nmap              # the namespace tests sweep every TCP port, as an attacker would
   wireguard-tools   # wg, wg-quick; `wg pubkey` is the reference for derived keys
   wireguard-go      # userspace WireGuard: the kernel module is not available in CI
   cloud-init        # `cloud-init schema` validates every node's boot data

@@ -1,5 +1,5 @@
-import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -50,19 +50,27 @@ export class TestPostgres {
   }
 
   async start(): Promise<this> {
-    this.port = await freePort();
     this.dir = mkdtempSync(join(tmpdir(), "supafleet-pg-"));
     chmodSync(this.dir, 0o755);
     if (isRoot()) chownSync(this.dir, uid("postgres"), gid("postgres"));
     const pwfile = join(this.dir, "pw");
     this.asPostgres("sh", ["-c", `umask 077; printf '%s' '${this.superuserPassword}' > ${pwfile}`]);
     this.asPostgres(`${BIN}/initdb`, ["-D", join(this.dir, "data"), "-U", this.superuser, "--pwfile", pwfile, "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C"]);
-    this.asPostgres(`${BIN}/pg_ctl`, [
-      "-D", join(this.dir, "data"), "-l", join(this.dir, "log"), "-w", "-t", "60",
-      "-o", `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`,
-      "start",
-    ]);
-    return this;
+    // The free port is only free until someone binds it: parallel test files
+    // race for it, so a bind failure takes a new port, and any other failure
+    // shows the server's own log.
+    for (let attempt = 1; ; attempt++) {
+      this.port = await freePort();
+      const r = this.runAsPostgres(`${BIN}/pg_ctl`, [
+        "-D", join(this.dir, "data"), "-l", join(this.dir, "log"), "-w", "-t", "60",
+        "-o", `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`,
+        "start",
+      ]);
+      if (r.status === 0) return this;
+      const log = readLog(join(this.dir, "log"));
+      if (attempt < 3 && /could not (bind|create listen socket)|already in use/i.test(log)) continue;
+      throw new Error(`pg_ctl start failed on port ${this.port}: ${r.stderr || r.stdout}\n--- server log ---\n${log}`);
+    }
   }
 
   stop(): void {
@@ -102,10 +110,18 @@ export class TestPostgres {
   }
 
   private asPostgres(cmd: string, args: string[]): void {
-    const [file, argv] = isRoot() ? ["runuser", ["-u", "postgres", "--", cmd, ...args]] : [cmd, args];
-    const r = spawnSync(file, argv, { encoding: "utf8" });
+    const r = this.runAsPostgres(cmd, args);
     if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr || r.stdout}`);
   }
+
+  private runAsPostgres(cmd: string, args: string[]): SpawnSyncReturns<string> {
+    const [file, argv] = isRoot() ? ["runuser", ["-u", "postgres", "--", cmd, ...args]] : [cmd, args];
+    return spawnSync(file, argv, { encoding: "utf8" });
+  }
+}
+
+function readLog(path: string): string {
+  return existsSync(path) ? readFileSync(path, "utf8").split("\n").slice(-30).join("\n") : "(no log)";
 }
 
 function uid(user: string): number {

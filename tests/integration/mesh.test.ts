@@ -8,7 +8,7 @@ import { hubInterfaceConfig, operatorConfig, workerConfig, type MeshShape } from
 import { renderNftFile } from "../../src/render/nftables";
 import { template } from "../../src/render/templates";
 import { renderWgConf } from "../../src/render/wireguardConf";
-import { eventually, Lab } from "./netns/lab";
+import { eventually, Lab, type Sweep } from "./netns/lab";
 
 /**
  * The mesh as supafleet renders it, brought up for real: wireguard-go and
@@ -17,8 +17,13 @@ import { eventually, Lab } from "./netns/lab";
  */
 const mesh: MeshShape = { subnet: "10.100.0.0/24", prefix: 24, hub: "10.100.0.1", port: 51820 };
 const UNDERLAY = { master: "192.0.2.1", w1: "192.0.2.2", w2: "192.0.2.3", op: "192.0.2.10", inet: "192.0.2.100" } as const;
+const UNDERLAY6 = { master: "2001:db8::1", w1: "2001:db8::2", w2: "2001:db8::3", op: "2001:db8::10", inet: "2001:db8::100" } as const;
+// The operator's office, on both families: the stack file's operators[].sshRanges.
+const OPERATOR_RANGES = [`${UNDERLAY.op}/32`, `${UNDERLAY6.op}/128`];
 const WG = { w1: "10.100.0.2", w2: "10.100.0.3", op: "10.100.0.250" } as const;
 const SCRIPTS = join(__dirname, "netns");
+// A handful of full sweeps, each a few seconds of nmap.
+const SWEEPS = 120_000;
 const USERSPACE = { WG_QUICK_USERSPACE_IMPLEMENTATION: "wireguard-go", WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1" };
 
 const key = (): { privateKey: string; publicKey: string } => {
@@ -31,13 +36,13 @@ const operatorPeers: HubPeer[] = [{ name: "op", address: WG.op, publicKey: keys.
 
 /** What MasterNode's hub-sync command sends, for a given set of workers. */
 function hubPayload(workers: ("w1" | "w2")[]): string {
-  const state = hubPeerSet([`${UNDERLAY.op}/32`], operatorPeers, workerPeers(workers));
+  const state = hubPeerSet(OPERATOR_RANGES, operatorPeers, workerPeers(workers));
   const nft = renderNftFile(masterRuleset({ wireguardPort: mesh.port, allowWorkerToWorker: false, sets: state.firewall }));
   return hubSyncPayload(renderWgConf({ peers: state.peers }), nft);
 }
 
 const lab = new Lab();
-let beforeSync: { inet: boolean; op: boolean } | undefined;
+let beforeSync: { inet: Sweep; inet6: Sweep; op: Sweep; op6: Sweep } | undefined;
 const ping = (from: string, to: string): boolean => lab.try(from, ["ping", "-c", "1", "-W", "1", to]).status === 0;
 const probe = (from: string, host: string, port: number): { ok: boolean; answer: string } => {
   const r = lab.try(from, [process.execPath, join(SCRIPTS, "probe.mjs"), host, String(port), "1500"]);
@@ -45,11 +50,11 @@ const probe = (from: string, host: string, port: number): { ok: boolean; answer:
 };
 
 beforeAll(async () => {
-  await lab.up(Object.entries(UNDERLAY).map(([name, underlay]) => ({ name, underlay })));
+  await lab.up(Object.entries(UNDERLAY).map(([name, underlay]) => ({ name, underlay, underlay6: UNDERLAY6[name as keyof typeof UNDERLAY6] })));
 
   // The master, as its boot data leaves it: sysctls, the boot firewall, the hub interface.
   lab.exec("master", ["sysctl", "-q", "-p", "-"], { input: template("host/sysctl-hub.conf") });
-  lab.writeFile("master", "/etc/nftables.d/supafleet.nft", renderNftFile(masterRuleset({ wireguardPort: mesh.port, allowWorkerToWorker: false, sets: bootMasterSets([`${UNDERLAY.op}/32`]) })));
+  lab.writeFile("master", "/etc/nftables.d/supafleet.nft", renderNftFile(masterRuleset({ wireguardPort: mesh.port, allowWorkerToWorker: false, sets: bootMasterSets(OPERATOR_RANGES) })));
   lab.exec("master", ["nft", "-f", "/etc/nftables.d/supafleet.nft"]);
   lab.writeFile("master", "/etc/wireguard/wg0.conf", renderWgConf(hubInterfaceConfig(mesh, keys.master.privateKey)));
   lab.exec("master", ["wg-quick", "up", "wg0"], { env: USERSPACE });
@@ -69,7 +74,13 @@ beforeAll(async () => {
   // SSH to the master as its boot data leaves it, before any hub-sync: only the operators' ranges get in.
   const ssh = lab.spawn("master", [process.execPath, join(SCRIPTS, "listen.mjs"), "22"]);
   await new Promise((resolve) => ssh.stdout!.once("data", resolve));
-  beforeSync = { inet: probe("inet", UNDERLAY.master, 22).ok, op: probe("op", UNDERLAY.master, 22).ok };
+  const [inet, inet6, op, op6] = await Promise.all([
+    lab.sweep("inet", UNDERLAY.master),
+    lab.sweep("inet", UNDERLAY6.master),
+    lab.sweep("op", UNDERLAY.master),
+    lab.sweep("op", UNDERLAY6.master),
+  ]);
+  beforeSync = { inet, inet6, op, op6 };
   ssh.kill("SIGKILL");
 
   // Then what `pulumi up` does over SSH: the real hub-sync script with the real payload.
@@ -93,6 +104,29 @@ describe("the WireGuard mesh and host firewalls, in network namespaces", () => {
     }
   });
 
+  // Sweeps on separate paths run side by side; the last test shows a sweep sees every open port.
+  const nothing: Sweep = { reachable: [], reachableCount: 0 };
+  const only22: Sweep = { reachable: [22], reachableCount: 1 };
+
+  it("a full TCP sweep from the internet finds nothing on the master or a worker, on IPv4 or IPv6", { timeout: SWEEPS }, async () => {
+    const targets = [UNDERLAY.master, UNDERLAY6.master, UNDERLAY.w1, UNDERLAY6.w1];
+    const found = await Promise.all(targets.map((t) => lab.sweep("inet", t)));
+    expect(Object.fromEntries(targets.map((t, i) => [t, found[i]]))).toEqual(Object.fromEntries(targets.map((t) => [t, nothing])));
+  });
+
+  it("a full TCP sweep from an operator finds only the master's SSH, on its public address and over WireGuard, and nothing on a worker", { timeout: SWEEPS }, async () => {
+    const expected: Record<string, Sweep> = { [UNDERLAY.master]: only22, [mesh.hub]: only22, [WG.w1]: nothing, [WG.w2]: nothing };
+    const targets = Object.keys(expected);
+    const found = await Promise.all(targets.map((t) => lab.sweep("op", t)));
+    expect(Object.fromEntries(targets.map((t, i) => [t, found[i]]))).toEqual(expected);
+  });
+
+  it("a full TCP sweep from one worker finds nothing on the other, while the master reaches every port (so a sweep can see a hole)", { timeout: SWEEPS }, async () => {
+    const [overMesh, overInternet] = await Promise.all([lab.sweep("w2", WG.w1), lab.sweep("w2", UNDERLAY.w1)]);
+    expect({ overMesh, overInternet }).toEqual({ overMesh: nothing, overInternet: nothing });
+    expect((await lab.sweep("master", WG.w1)).reachableCount, "master → w1 over WireGuard").toBe(65535);
+  });
+
   it("an operator without a grant reaches nothing on a worker: not its Postgres, not its SSH", async () => {
     // The operator's only peer is the hub; straight to the worker's public address, nothing answers.
     expect(lab.exec("op", ["wg", "show", "wg0", "peers"]).trim()).toBe(keys.master.publicKey);
@@ -109,7 +143,7 @@ describe("the WireGuard mesh and host firewalls, in network namespaces", () => {
     }
   });
 
-  it("a database grant in the stack file opens that port to that operator, and nothing else", async () => {
+  it("a database grant in the stack file opens that port to that operator, and nothing else", { timeout: SWEEPS }, async () => {
     const managed = renderNftFile(workerRuleset({ subnet: mesh.subnet, databaseGrants: [{ operator: "op", address: WG.op, port: 5432 }] }));
     lab.exec("w1", ["bash", "-c", template("host/firewall-sync.sh")], { input: managed });
     await eventually(() => probe("op", WG.w1, 5432).ok, "operator → w1's Postgres, granted");
@@ -120,6 +154,8 @@ describe("the WireGuard mesh and host firewalls, in network namespaces", () => {
     await new Promise((resolve) => ssh.stdout!.once("data", resolve));
     try {
       expect(probe("op", WG.w1, 22)).toEqual({ ok: false, answer: "timeout" });
+      // Every other port of w1 stays shut to that operator: the grant is one port wide.
+      expect(await lab.sweep("op", WG.w1)).toEqual({ reachable: [5432], reachableCount: 1 });
     } finally {
       ssh.kill("SIGKILL");
     }
@@ -133,8 +169,8 @@ describe("the WireGuard mesh and host firewalls, in network namespaces", () => {
     expect(ping("w2", WG.w1)).toBe(false);
   });
 
-  it("the master's boot firewall admits SSH only from the operators' ranges, before its first hub-sync", () => {
-    expect(beforeSync).toEqual({ inet: false, op: true });
+  it("the master's boot firewall admits SSH only from the operators' ranges, before its first hub-sync: every TCP port swept, IPv4 and IPv6", () => {
+    expect(beforeSync).toEqual({ inet: nothing, inet6: nothing, op: only22, op6: only22 });
   });
 
   it("the internet reaches nothing on the master but WireGuard", () => {

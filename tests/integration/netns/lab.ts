@@ -16,6 +16,14 @@ export const PUBLIC_INTERFACE = "enp1s0";
 export interface HostSpec {
   readonly name: string;
   readonly underlay: string;
+  /** A public IPv6 address (2001:db8::/64), as Hetzner gives every server one. */
+  readonly underlay6?: string;
+}
+
+/** What a full TCP sweep found: every port that answered (open, or closed with a reset) rather than being dropped. */
+export interface Sweep {
+  readonly reachable: readonly number[];
+  readonly reachableCount: number;
 }
 
 const PRIVATE_DIRS = ["/run/wireguard", "/etc/wireguard", "/etc/nftables.d"] as const;
@@ -51,6 +59,7 @@ export class Lab {
       run("ip", ["-n", sw, "link", "set", b, "master", "br0"]);
       run("ip", ["-n", sw, "link", "set", b, "up"]);
       run("ip", ["-n", ns, "addr", "add", `${h.underlay}/24`, "dev", PUBLIC_INTERFACE]);
+      if (h.underlay6 !== undefined) run("ip", ["-n", ns, "-6", "addr", "add", `${h.underlay6}/64`, "dev", PUBLIC_INTERFACE, "nodad"]);
       run("ip", ["-n", ns, "link", "set", PUBLIC_INTERFACE, "up"]);
       run("ip", ["-n", ns, "link", "set", "lo", "up"]);
     });
@@ -89,6 +98,33 @@ export class Lab {
   spawn(host: string, args: readonly string[]): ChildProcess {
     const pid = this.anchors.get(host)!.pid!;
     return spawn("nsenter", ["-t", String(pid), "-m", "-n", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  }
+
+  /**
+   * An attacker's SYN sweep of all 65535 TCP ports with nmap, from one host.
+   * A port is reachable when the packet got through the firewall: a listener
+   * answers (open) or the kernel resets (closed). Only a drop is "filtered".
+   */
+  async sweep(from: string, target: string): Promise<Sweep> {
+    const pid = this.anchors.get(from)!.pid!;
+    const family = target.includes(":") ? ["-6"] : [];
+    // 20k probes a second, one retry: fast, and still lossless through wireguard-go (50k was not).
+    const nmap = ["nmap", ...family, "-n", "-Pn", "-sS", "-p-", "-T5", "--max-retries", "1", "--min-rate", "20000", "--max-rate", "25000", "-oG", "-", target];
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn("nsenter", ["-t", String(pid), "-m", "-n", ...nmap], { stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+      child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("error", reject);
+      child.on("exit", (code) => {
+        clearTimeout(timer);
+        if (code === 0) resolve(stdout);
+        else reject(new Error(`nmap from ${from} to ${target} exited with ${code}: ${stderr}`));
+      });
+    });
+    return parseSweep(out, `nmap from ${from} to ${target}`);
   }
 
   writeFile(host: string, path: string, content: string, mode = "600"): void {
@@ -137,4 +173,17 @@ export async function eventually(check: () => boolean, what: string, ms = 10_000
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`timed out waiting for: ${what}`);
+}
+
+/** Reads nmap's grepable output: listed ports with their states, and the state and count of the rest. */
+function parseSweep(out: string, what: string): Sweep {
+  const line = out.split("\n").find((l) => l.includes("Ports:") || l.includes("Ignored State:"));
+  if (line === undefined) throw new Error(`${what} printed no port line:\n${out}`);
+  const listed = [...(line.match(/Ports: ([^\t]*)/)?.[1] ?? "").matchAll(/(\d+)\/([\w|]+)\/tcp/g)].map(([, port, state]) => ({ port: Number(port), state: state ?? "" }));
+  const ignored = line.match(/Ignored State: (\S+) \((\d+)\)/);
+  const ignoredCount = ignored !== null ? Number(ignored[2]) : 0;
+  if (listed.length + ignoredCount !== 65535) throw new Error(`${what} accounted for ${listed.length + ignoredCount} ports, not 65535:\n${line}`);
+  const reachable = listed.filter((p) => !p.state.includes("filtered")).map((p) => p.port);
+  const ignoredReachable = ignored !== null && !ignored[1]!.includes("filtered") ? ignoredCount : 0;
+  return { reachable, reachableCount: reachable.length + ignoredReachable };
 }
