@@ -39,7 +39,11 @@ export function tableSql(t: Table): string {
   ];
   // (tenant, id) is what children reference, and an index that leads with the tenant.
   const uniques = t.scope === "tenant" && t.scopeColumn !== "id" ? [[t.scopeColumn, "id"], ...t.unique] : t.unique;
-  for (const u of uniques) out.push(addConstraint(t.name, constraintName(t.name, u, "key"), `unique (${u.join(", ")})`));
+  for (const u of uniques) {
+    // A shared row (owner null) is unique among shared rows, a private one within its tenant.
+    const nulls = t.privateTo !== undefined && u.includes(t.privateTo) ? "nulls not distinct " : "";
+    out.push(addConstraint(t.name, constraintName(t.name, u, "key"), `unique ${nulls}(${u.join(", ")})`));
+  }
   for (const r of t.references) {
     const parent = r.external ? r.table : `public.${r.table}`;
     // Setting the tenant column to null would break the row; null only the reference itself.
@@ -68,27 +72,47 @@ interface PolicySpec {
   readonly check?: string;
 }
 
-export function tablePolicies(t: Table): PolicySpec[] {
+/** Whether a table's rows can be hidden from some tenants, so that a reference to one must be checked. */
+const restricted = (t: Table | undefined): boolean => t !== undefined && (t.privateTo !== undefined || t.visibleWith !== undefined);
+
+/** Who may see a global row: a signed-in user with a tenant, for a private row only its tenant, for a follower only where its parent is seen. */
+function globalRead(t: Table): string {
+  const parts = [`${TENANT} is not null`];
+  if (t.privateTo !== undefined) parts.push(`(${t.privateTo} is null or ${t.privateTo} = ${TENANT})`);
+  // The parent's own policies apply inside the subquery: it answers only for rows this user sees.
+  if (t.visibleWith !== undefined) parts.push(`exists (select 1 from public.${t.visibleWith.table} p where p.id = ${t.name}.${t.visibleWith.column})`);
+  return parts.join(" and ");
+}
+
+/** A tenant's row may point only at global rows that tenant can see: never at another tenant's private entry. */
+function referencesVisible(t: Table, tables: ReadonlyMap<string, Table>): string[] {
+  return t.references
+    .filter((r) => !r.external && r.columns.length === 1 && r.parentColumns[0] === "id" && restricted(tables.get(r.table)))
+    .map((r) => `(${r.columns[0]} is null or exists (select 1 from public.${r.table} x where x.id = ${t.name}.${r.columns[0]}))`);
+}
+
+export function tablePolicies(t: Table, tables: ReadonlyMap<string, Table> = new Map()): PolicySpec[] {
   // No policy at all: with RLS forced, only service_role (BYPASSRLS) sees a row.
   if (t.scope === "service") return [];
   const own = `${t.scopeColumn} = ${TENANT}`;
+  const ownWrite = [own, ...referencesVisible(t, tables)].join(" and ");
   const policies: PolicySpec[] = [];
   if (t.scope === "tenant") {
     policies.push({ name: `${t.name}_tenant_select`, command: "select", role: "authenticated", using: own });
     if (t.tenantWrites === "all") {
       policies.push(
-        { name: `${t.name}_tenant_insert`, command: "insert", role: "authenticated", check: own },
-        { name: `${t.name}_tenant_update`, command: "update", role: "authenticated", using: own, check: own },
+        { name: `${t.name}_tenant_insert`, command: "insert", role: "authenticated", check: ownWrite },
+        { name: `${t.name}_tenant_update`, command: "update", role: "authenticated", using: own, check: ownWrite },
         { name: `${t.name}_tenant_delete`, command: "delete", role: "authenticated", using: own },
       );
     }
     if (t.tenantWrites === "self") {
       const self = `${own} and ${t.selfColumn} = ${UID}`;
-      policies.push({ name: `${t.name}_self_update`, command: "update", role: "authenticated", using: self, check: self });
+      policies.push({ name: `${t.name}_self_update`, command: "update", role: "authenticated", using: self, check: [self, ...referencesVisible(t, tables)].join(" and ") });
     }
   } else {
-    // A global catalogue: any signed-in user with a tenant reads it; only service_role writes.
-    policies.push({ name: `${t.name}_read`, command: "select", role: "authenticated", using: `${TENANT} is not null` });
+    // A global catalogue: signed-in users with a tenant read what is theirs to see; only service_role writes.
+    policies.push({ name: `${t.name}_read`, command: "select", role: "authenticated", using: globalRead(t) });
   }
   policies.push({ name: `${t.name}_auditor_select`, command: "select", role: "auditor", using: "true" });
   if (t.anonRead !== undefined) policies.push({ name: `${t.name}_anon_select`, command: "select", role: "anon", using: t.anonRead.where });
@@ -100,7 +124,7 @@ function policySql(table: string, p: PolicySpec): string {
   return `drop policy if exists ${p.name} on public.${table};\ncreate policy ${p.name} on public.${table} as permissive for ${p.command} to ${p.role} ${clauses};`;
 }
 
-export function accessSql(t: Table): string {
+export function accessSql(t: Table, tables: ReadonlyMap<string, Table> = new Map()): string {
   const read = readableColumns(t).join(", ");
   const write = writableColumns(t).join(", ");
   const out = [
@@ -119,7 +143,7 @@ export function accessSql(t: Table): string {
   }
   if (t.anonRead !== undefined) out.push(`grant select (${t.anonRead.columns.join(", ")}) on public.${t.name} to anon;`);
   // Drop policies the model no longer has, then (re)create the ones it does.
-  const policies = tablePolicies(t);
+  const policies = tablePolicies(t, tables);
   const names = policies.map((p) => q(p.name)).join(", ");
   out.push(`do $$ declare p record; begin
   for p in select policyname from pg_policies where schemaname = 'public' and tablename = ${q(t.name)} ${names === "" ? "" : `and policyname not in (${names})`} loop
@@ -150,11 +174,12 @@ const prelude = [
 export function packMigrations(pack: Pack): Migration[] {
   const base = pack.order * 10;
   const slug = pack.name.replaceAll("-", "_");
+  const tables = new Map(pack.tables.map((t) => [t.name, t]));
   const id = (n: number, what: string): string => `${String(base + n).padStart(4, "0")}_${slug}_${what}`;
   return [
     { id: id(0, "tables"), sql: `-- ${pack.name}: tables, constraints and indexes.\n${prelude}\n${pack.tables.map(tableSql).join("\n\n")}\n` },
     ...(pack.extraSql !== undefined ? [{ id: id(1, "functions"), sql: `-- ${pack.name}: functions and triggers.\n${pack.extraSql}` }] : []),
-    { id: id(2, "access"), sql: `-- ${pack.name}: grants and row-level security.\n${pack.tables.map(accessSql).join("\n\n")}\n` },
+    { id: id(2, "access"), sql: `-- ${pack.name}: grants and row-level security.\n${pack.tables.map((t) => accessSql(t, tables)).join("\n\n")}\n` },
     ...(pack.views.length > 0 ? [{ id: id(3, "views"), sql: `-- ${pack.name}: views, all security_invoker.\n${pack.views.map(viewSql).join("\n\n")}\n` }] : []),
   ];
 }

@@ -41,6 +41,14 @@ export const TableSchema = z.strictObject({
    */
   scope: z.enum(["tenant", "global", "service"]),
   scopeColumn: ident.default("tenant_id"),
+  /**
+   * For a global table: a nullable column naming the one tenant a row is
+   * private to. A null row is shared with every tenant; a private row is seen
+   * by its tenant's users only, and referenced by no one else's rows.
+   */
+  privateTo: ident.optional(),
+  /** For a global table: a row is seen exactly when its parent row (column → table.id) is, as an endpoint follows its provider. */
+  visibleWith: z.strictObject({ column: ident, table: ident }).optional(),
   /** What a tenant's signed-in users may change in their own rows. */
   tenantWrites: z.enum(["all", "none", "self"]).default("all"),
   /** For `self`: the column that must equal auth.uid() for a user to change the row. */
@@ -117,6 +125,19 @@ export function definePack(input: PackInput): Pack {
     }
     if (t.scope === "service" && (t.anonRead !== undefined || t.secretColumns.length > 0 || t.writeOnlyColumns.length > 0)) {
       problems.push(`${t.name}: a service table is hidden from every API role; anonRead, secret and write-only columns mean nothing there`);
+    }
+    if ((t.privateTo !== undefined || t.visibleWith !== undefined) && t.scope !== "global") problems.push(`${t.name}: privateTo and visibleWith are for global tables`);
+    if (t.privateTo !== undefined && t.scope === "global") {
+      const owner = t.columns.find((c) => c.name === t.privateTo);
+      if (owner === undefined) need(t.privateTo, "privateTo");
+      else if (owner.type !== "uuid" || !owner.nullable) problems.push(`${t.name}: privateTo ${t.privateTo} must be a nullable uuid (null: shared)`);
+      if (t.anonRead !== undefined && !t.anonRead.where.includes(`${t.privateTo} is null`)) problems.push(`${t.name}: anon may only read shared rows; anonRead.where must require ${t.privateTo} is null`);
+    }
+    if (t.visibleWith !== undefined) {
+      need(t.visibleWith.column, "visibleWith column");
+      if (!t.references.some((r) => r.table === t.visibleWith!.table && r.columns.length === 1 && r.columns[0] === t.visibleWith!.column)) {
+        problems.push(`${t.name}: visibleWith needs a reference from ${t.visibleWith.column} to ${t.visibleWith.table}`);
+      }
     }
     for (const c of t.anonRead?.columns ?? []) need(c, "anonRead column");
     for (const c of t.secretColumns) need(c, "secret column");

@@ -23,8 +23,16 @@ export interface SeededRow {
   readonly table: string;
   readonly id: string;
   readonly tenant?: string;
+  /** A global row private to one tenant, directly (privateTo) or through its parent (visibleWith). */
+  readonly owner?: string;
   readonly values: Record<string, unknown>;
 }
+
+/** Picks a parent row of `table`: of `tenant` when the parent is tenant-scoped, and one `viewer` may see. */
+export type Pick = (table: string, tenant: string | undefined, viewer?: string) => SeededRow;
+
+/** Whether a tenant's users see this row of a global table. */
+export const visibleTo = (row: SeededRow, tenant: string | undefined): boolean => row.owner === undefined || row.owner === tenant;
 
 let counter = 0;
 
@@ -64,7 +72,7 @@ export function dependencyOrder(pack: Pack): Table[] {
  * A row for `table` owned by `tenant`, referencing parents of the same
  * tenant (or global parents). Values pass the table's CHECKs.
  */
-export function sampleRow(table: Table, tenant: string | undefined, pick: (parent: string, tenant: string | undefined) => SeededRow, authUser?: string): Record<string, unknown> {
+export function sampleRow(table: Table, tenant: string | undefined, pick: Pick, authUser?: string): Record<string, unknown> {
   const row: Record<string, unknown> = {};
   for (const c of table.columns) {
     if (c.name === "id" && table.scopeColumn !== "id" && authUser === undefined) continue;
@@ -79,7 +87,8 @@ export function sampleRow(table: Table, tenant: string | undefined, pick: (paren
   for (const r of table.references) {
     if (r.external) continue;
     const parentIsTenantScoped = r.parentColumns[0] === "tenant_id" || (r.table === "tenants" && r.parentColumns[0] === "id");
-    const parent = pick(r.table, parentIsTenantScoped ? tenant : undefined);
+    // A tenant's row points at global rows that tenant sees: never at another tenant's private entry.
+    const parent = pick(r.table, parentIsTenantScoped ? tenant : undefined, table.scope === "global" ? undefined : tenant);
     r.columns.forEach((col, i) => {
       if (col !== table.scopeColumn) row[col] = parent.values[r.parentColumns[i]!] ?? (r.parentColumns[i] === "id" ? parent.id : undefined);
     });
@@ -100,8 +109,8 @@ export async function insertRow(client: pg.Client, table: string, row: Record<st
  */
 export async function seed(client: pg.Client, packs: readonly Pack[], tenants: readonly string[], perTenant = 3): Promise<SeededRow[]> {
   const rows: SeededRow[] = [];
-  const pick = (table: string, tenant: string | undefined): SeededRow => {
-    const candidates = rows.filter((r) => r.table === table && (tenant === undefined || r.tenant === tenant));
+  const pick: Pick = (table, tenant, viewer) => {
+    const candidates = rows.filter((r) => r.table === table && (tenant === undefined || r.tenant === tenant) && (viewer === undefined || visibleTo(r, viewer)));
     if (candidates.length === 0) throw new Error(`no ${table} row for tenant ${tenant}`);
     return candidates[(++counter) % candidates.length]!;
   };
@@ -110,7 +119,14 @@ export async function seed(client: pg.Client, packs: readonly Pack[], tenants: r
       if (table.scope === "global") {
         for (let i = 0; i < perTenant * 2; i++) {
           const values = sampleRow(table, undefined, pick);
-          rows.push({ table: table.name, id: await insertRow(client, table.name, values), values });
+          let owner: string | undefined;
+          // Half shared, half private to one tenant or another.
+          if (table.privateTo !== undefined) {
+            owner = i % 2 === 0 ? undefined : tenants[i % tenants.length];
+            values[table.privateTo] = owner ?? null;
+          }
+          if (table.visibleWith !== undefined) owner = rows.find((r) => r.id === values[table.visibleWith!.column])?.owner;
+          rows.push({ table: table.name, id: await insertRow(client, table.name, values), owner, values });
         }
         continue;
       }

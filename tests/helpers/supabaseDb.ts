@@ -1,12 +1,16 @@
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
 import pg from "pg";
 import { TestPostgres } from "./postgres";
+import { useVaultKey, VAULT_STAND_IN_SQL } from "./vault";
 
 /**
  * A small stand-in for what a Supabase database has before any project
  * migration: the API roles with upstream's attributes, the authenticator that
  * PostgREST logs in as, the auth schema with auth.uid() and auth.jwt() as
- * GoTrue defines them, and Supabase's default grants on public.
+ * GoTrue defines them, Supabase's default grants on public, and Vault (a
+ * stand-in with its root key in a file outside the database).
  */
 export const STAND_IN_SQL = `
 create role anon nologin noinherit;
@@ -54,7 +58,8 @@ export class SupabaseTestDb {
 
   async start(): Promise<this> {
     await this.pg.start();
-    this.pg.psql(STAND_IN_SQL);
+    this.pg.psql(`create role supabase_admin login superuser password 'admin-pw';\n${STAND_IN_SQL}\n${VAULT_STAND_IN_SQL}`);
+    useVaultKey(this.pg, join(this.pg.home, "db-config"), randomBytes(32).toString("hex"));
     return this;
   }
 

@@ -188,7 +188,7 @@ describe("restore.sh --whole onto a fresh worker", () => {
     expect(restored.stderr).toMatch(/roles and settings applied \(\d+ created\)/);
     expect(restored.stderr).toContain("service roles' passwords set from the project's secrets");
     expect(restored.status, restored.stderr).toBe(0);
-    expect(restored.stdout).toMatch(/^restored ops from snapshot \w+ \(taken [^)]+\): \d+ tables match the recorded figures; 1 Vault secrets decrypt; 3 files; RTO \d+s$/m);
+    expect(restored.stdout).toMatch(/^restored ops from snapshot \w+ \(taken [^)]+\): \d+ tables match the recorded figures; 2 Vault secrets decrypt; 3 files; RTO \d+s$/m);
   });
 
   it("holds the same tables, roles, memberships, grants, policies, settings, sequences, large objects and extensions", async () => {
@@ -197,8 +197,12 @@ describe("restore.sh --whole onto a fresh worker", () => {
     expect(Object.keys(before.tables as object).length).toBeGreaterThan(15);
   });
 
-  it("decrypts the Vault secret with the key it was written with", async () => {
+  it("decrypts the Vault secret with the key it was written with, and every API credential with the key Vault holds", async () => {
     expect(target.psql("\\pset tuples_only on\nselect decrypted_secret from vault.decrypted_secrets where name = 'stripe';").trim()).toBe("sk_live_the_tenants_stripe_key");
+    const secrets = "\\pset tuples_only on\n\\pset format unaligned\nselect supafleet.api_credential_secret(id) from public.api_credentials order by id;";
+    const before = source.psql(secrets).trim();
+    expect(before.split("\n").length).toBeGreaterThan(3);
+    expect(target.psql(secrets).trim()).toBe(before);
   });
 
   it("gives the service roles the project's generated password, and a tenant's own role its own", async () => {
@@ -281,13 +285,17 @@ describe("seeding a staging project from prod's backup (restoreFrom across stack
     // No credential of prod's integrations, and the key that encrypted them is a new one.
     expect(rows(source, "select count(*) from public.api_credentials;")[0]).not.toBe("0");
     expect(rows(copyTarget, "select count(*) from public.api_credentials;")).toEqual(["0"]);
-    expect(rows(copyTarget, "select encode(key, 'hex') from supafleet.keys where name = 'api_credentials';")).not.toEqual(rows(source, "select encode(key, 'hex') from supafleet.keys where name = 'api_credentials';"));
+    const credentialsKey = "select decrypted_secret from vault.decrypted_secrets where name = 'supafleet_api_credentials';";
+    expect(rows(copyTarget, credentialsKey)).toHaveLength(1);
+    expect(rows(copyTarget, credentialsKey)).not.toEqual(rows(source, credentialsKey));
     // Tickets still point at their clients.
     expect(rows(copyTarget, "select count(*) from public.tickets t left join public.clientes c on c.id = t.cliente_id where c.id is null;")).toEqual(["0"]);
   });
 
   it("holds no Vault secret of prod and keeps staging's own Vault key", () => {
-    expect(copyTarget.psql("\\pset tuples_only on\nselect count(*) from vault.secrets;").trim()).toBe("0");
+    // Only the credentials key the anonymisation made anew, under staging's root key.
+    expect(copyTarget.psql("\\pset tuples_only on\nselect string_agg(name, ',') from vault.decrypted_secrets where decrypted_secret is not null;").trim()).toBe("supafleet_api_credentials");
+    expect(copyTarget.psql("\\pset tuples_only on\nselect count(*) from vault.secrets;").trim()).toBe("1");
     expect(readFileSync(join(copyTarget.home, "db-config", "pgsodium_root.key"), "utf8")).toBe("staging's own vault key");
   });
 });

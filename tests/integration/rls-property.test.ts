@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import type pg from "pg";
@@ -7,7 +8,7 @@ import { readableColumns, writableColumns } from "../../src/rls/generate";
 import { PACKS, projectMigrations } from "../../src/rls/migrations";
 import type { Table, View } from "../../src/rls/model";
 import { tenantUuid } from "../../src/rls/tenants";
-import { insertRow, sampleRow, seed, type SeededRow } from "../helpers/rlsData";
+import { insertRow, sampleRow, seed, visibleTo, type SeededRow } from "../helpers/rlsData";
 import { asRequest, SupabaseTestDb, type Claims } from "../helpers/supabaseDb";
 
 /**
@@ -81,6 +82,49 @@ function claimsOf(actor: Actor, sub: string): { role: string; claims: Claims } {
 }
 
 const ownRows = (t: Table, tenant: string): SeededRow[] => rows.filter((r) => r.table === t.name && (t.scope === "global" || r.tenant === tenant));
+const tableNamed = (name: string): Table | undefined => tables.find((x) => x.name === name);
+
+/** The oracle's own reading of a global table's visibility: shared rows, the tenant's private ones, and followers of a visible parent. */
+function visibleGlobalSql(t: Table): string {
+  if (t.privateTo !== undefined) return `select count(*) as n from public.${t.name} where ${t.privateTo} is null or ${t.privateTo} = $1`;
+  if (t.visibleWith !== undefined) {
+    const parent = tableNamed(t.visibleWith.table)!;
+    return `select count(*) as n from public.${t.name} c join public.${parent.name} p on p.id = c.${t.visibleWith.column} where p.${parent.privateTo} is null or p.${parent.privateTo} = $1`;
+  }
+  return `select count(*) as n from public.${t.name} where $1::uuid is not null`;
+}
+
+/**
+ * The row an insert writes, picked from the op alone so that the oracle and
+ * the request agree. A parent in a global table may be any of its rows,
+ * another tenant's private one included.
+ */
+const insertValues = new WeakMap<Op, Record<string, unknown>>();
+function valuesFor(op: Op, t: Table): Record<string, unknown> {
+  const known = insertValues.get(op);
+  if (known !== undefined) return known;
+  const target = TENANTS[op.target]!;
+  const pick = (parent: string, tenant: string | undefined): SeededRow => {
+    const candidates = rows.filter((r) => r.table === parent && (tenant === undefined || r.tenant === tenant));
+    return candidates[op.pick % candidates.length]!;
+  };
+  const authUser = t.references.some((r) => r.external) ? spareUsers.get(target)![op.pick % 3] : undefined;
+  const values = sampleRow(t, target, pick, authUser);
+  if (t.scopeColumn === "id") values.id = randomUUID();
+  if ("slug" in values) values.slug = `n-${randomUUID().slice(0, 8)}`;
+  insertValues.set(op, values);
+  return values;
+}
+
+/** Whether every global row this insert points at is one the acting tenant may see. */
+function referencesVisible(t: Table, values: Record<string, unknown>, tenant: string): boolean {
+  return t.references.every((r) => {
+    const parent = tableNamed(r.table);
+    if (r.external || parent?.scope !== "global") return true;
+    const row = rows.find((x) => x.table === r.table && x.id === values[r.columns[0]!]);
+    return row === undefined || visibleTo(row, tenant);
+  });
+}
 
 /** The column an update sets to itself: one the acting role may write. */
 function updateColumn(t: Table): string {
@@ -120,13 +164,17 @@ async function expected(op: Op): Promise<Outcome> {
       return { kind: "count", n: await truthCount(`select count(*) as n from public.${t.name} where ${t.anonRead.where}`, []) };
     }
     if (a.kind === "no-tenant") return { kind: "count", n: 0 };
-    return { kind: "count", n: t.scope === "global" || ownTarget ? all : 0 };
+    if (t.scope === "global") return { kind: "count", n: await truthCount(visibleGlobalSql(t), [TENANTS[a.tenant]]) };
+    return { kind: "count", n: ownTarget ? all : 0 };
   }
   if (a.kind === "service") return { kind: "count", n: 1 };
   if (a.kind === "anon" || a.kind === "auditor") return { kind: "denied" };
   const canWrite = t.scope === "tenant" && (t.tenantWrites === "all" || (t.tenantWrites === "self" && op.action === "update"));
   if (!canWrite) return { kind: "denied" };
-  if (op.action === "insert") return a.kind === "user" && ownTarget && t.tenantWrites === "all" ? { kind: "count", n: 1 } : { kind: "denied" };
+  if (op.action === "insert") {
+    const allowed = a.kind === "user" && ownTarget && t.tenantWrites === "all" && referencesVisible(t, valuesFor(op, t), target);
+    return allowed ? { kind: "count", n: 1 } : { kind: "denied" };
+  }
   if (a.kind === "no-tenant" || !ownTarget) return { kind: "count", n: 0 };
   if (t.tenantWrites === "self") return { kind: "count", n: a.self ? 1 : 0 };
   return { kind: "count", n: 1 };
@@ -151,12 +199,7 @@ async function observed(op: Op): Promise<Outcome> {
         return { kind: "count", n: Number((await c.query(`select count(*) as n from public.${t.name} ${where}`, where === "" ? [] : [target])).rows[0].n) } as Outcome;
       }
       if (op.action === "insert") {
-        const pick = (parent: string, tenant: string | undefined): SeededRow => rows.find((r) => r.table === parent && (tenant === undefined || r.tenant === tenant))!;
-        const authUser = t.references.some((r) => r.external) ? spareUsers.get(target)![op.pick % 3] : undefined;
-        const values = sampleRow(t, target, pick, authUser);
-        if (t.scopeColumn === "id") values.id = randomUUID();
-        if ("slug" in values) values.slug = `n-${randomUUID().slice(0, 8)}`;
-        await insertRow(c, t.name, values);
+        await insertRow(c, t.name, valuesFor(op, t));
         return { kind: "count", n: 1 } as Outcome;
       }
       const col = updateColumn(t);
@@ -240,7 +283,8 @@ describe("api_credentials secrets", () => {
         "select secret_plaintext from public.api_credentials",
         "select * from public.api_credentials",
         `select supafleet.api_credential_secret('${id}')`,
-        "select key from supafleet.keys",
+        "select decrypted_secret from vault.decrypted_secrets",
+        "select supafleet.api_credentials_key()",
       ]) {
         await expect(asRequest(api, role, claims, (c) => c.query(sql)), `${role}: ${sql}`).rejects.toMatchObject({ code: "42501" });
       }
@@ -249,5 +293,72 @@ describe("api_credentials secrets", () => {
     }
     const secret = await asRequest(api, "service_role", { role: "service_role" }, (c) => c.query("select supafleet.api_credential_secret($1) as s", [id]));
     expect(secret.rows[0].s).toBe("sk_live_verysecret1234");
+    await expect(asRequest(api, "service_role", { role: "service_role" }, (c) => c.query("select supafleet.api_credentials_key()"))).rejects.toMatchObject({ code: "42501" });
+  });
+
+  it("are encrypted with AES-256, under a key kept in Vault that appears nowhere in a dump of the database", async () => {
+    const t = TENANTS[2]!;
+    await su.query("insert into public.api_credentials (tenant_id, provider_id, name, secret_plaintext) values ($1, $2, 'aes', 'sk_live_aes256check')", [t, provider().id]);
+    const stored: Buffer = (await su.query("select secret_ciphertext from public.api_credentials where name = 'aes'")).rows[0].secret_ciphertext;
+    // OpenPGP (RFC 4880 §5.3): a symmetric-key session key packet, version 4, then the cipher; 9 is AES-256, 7 AES-128.
+    expect(sessionKeyPacket(stored)).toEqual({ tag: 3, version: 4, cipher: 9 });
+    const key: string = (await su.query("select decrypted_secret from vault.decrypted_secrets where name = 'supafleet_api_credentials'")).rows[0].decrypted_secret;
+    expect(key).toMatch(/^[0-9a-f]{64}$/);
+    const dump = execFileSync("pg_dump", ["--no-owner", "-d", "postgres"], { encoding: "utf8", env: { ...process.env, ...db.pg.conn().env }, maxBuffer: 256 * 1024 * 1024 });
+    expect(dump).toContain("supafleet_api_credentials");
+    expect(dump).not.toContain(key);
   });
 });
+
+describe("private API providers (seed 002: api_providers.tenant_id)", () => {
+  const user = (tenant: string): Claims => ({ sub: randomUUID(), role: "authenticated", tenant_id: tenant });
+  const [mine, theirs] = [TENANTS[0]!, TENANTS[1]!];
+  let provider: string;
+  let endpoint: string;
+
+  beforeAll(async () => {
+    provider = (await su.query("insert into public.api_providers (tenant_id, name, base_url, public) values ($1, 'erp-interno', 'https://erp.example.org', false) returning id", [mine])).rows[0].id;
+    endpoint = (await su.query("insert into public.api_endpoints (provider_id, method, path, semantic_name) values ($1, 'GET', '/orders', 'list_orders') returning id", [provider])).rows[0].id;
+  });
+
+  it("are seen, with their endpoints, by their own tenant only", async () => {
+    const count = (tenant: string, sql: string, id: string): Promise<number> => asRequest(api, "authenticated", user(tenant), async (c) => (await c.query(sql, [id])).rowCount ?? 0);
+    expect(await count(mine, "select id from public.api_providers where id = $1", provider)).toBe(1);
+    expect(await count(mine, "select id from public.api_endpoints where id = $1", endpoint)).toBe(1);
+    expect(await count(theirs, "select id from public.api_providers where id = $1", provider)).toBe(0);
+    expect(await count(theirs, "select id from public.api_endpoints where id = $1", endpoint)).toBe(0);
+  });
+
+  it("cannot be the target of another tenant's credential or capability, even by id", async () => {
+    const attach = (tenant: string, sql: string, id: string): Promise<unknown> => asRequest(api, "authenticated", user(tenant), (c) => c.query(sql, [tenant, id]));
+    const credential = "insert into public.api_credentials (tenant_id, provider_id, name, secret_plaintext) values ($1, $2, 'x', 'secret-1234')";
+    const capability = "insert into public.mcp_capabilities (tenant_id, name, backing_endpoint_id) values ($1, 'orders', $2)";
+    await expect(attach(theirs, credential, provider)).rejects.toMatchObject({ code: "42501" });
+    await expect(attach(theirs, capability, endpoint)).rejects.toMatchObject({ code: "42501" });
+    await expect(attach(mine, credential, provider)).resolves.toBeDefined();
+    await expect(attach(mine, capability, endpoint)).resolves.toBeDefined();
+  });
+
+  it("are never listed to anon, even when marked public", async () => {
+    await su.query("update public.api_providers set public = true where id = $1", [provider]);
+    try {
+      const listed = await asRequest(api, "anon", { role: "anon" }, async (c) => (await c.query("select id from public.api_providers where id = $1", [provider])).rowCount);
+      expect(listed).toBe(0);
+    } finally {
+      await su.query("update public.api_providers set public = false where id = $1", [provider]);
+    }
+  });
+});
+
+/** The first OpenPGP packet's tag, and for a symmetric-key session key packet its version and cipher. */
+function sessionKeyPacket(b: Buffer): { tag: number; version: number; cipher: number } {
+  const first = b[0]!;
+  if ((first & 0x80) === 0) throw new Error("not an OpenPGP packet");
+  if (first & 0x40) {
+    // New format: one length octet below 192, two below 224.
+    const lengthOctets = b[1]! < 192 ? 1 : 2;
+    return { tag: first & 0x3f, version: b[1 + lengthOctets]!, cipher: b[2 + lengthOctets]! };
+  }
+  const lengthOctets = [1, 2, 4, 0][first & 3]!;
+  return { tag: (first >> 2) & 0x0f, version: b[1 + lengthOctets]!, cipher: b[2 + lengthOctets]! };
+}

@@ -4,6 +4,7 @@ import { accessSql, tablePolicies } from "../../src/rls/generate";
 import { PACKS, projectMigrations } from "../../src/rls/migrations";
 import { definePack, type PackInput } from "../../src/rls/model";
 import { mspOps } from "../../src/rls/packs/mspOps";
+import { tenantRegistry } from "../../src/rls/packs/tenantRegistry";
 import { tenantUuid } from "../../src/rls/tenants";
 
 describe("the policy model", () => {
@@ -33,6 +34,25 @@ describe("the policy model", () => {
         "  sitios: references unknown table customers",
         "  tickets: index (estado, tenant_id) must lead with tenant_id",
         "  view v_dispositivos_sin_parchear: reads unknown table devices",
+      ].join("\n"),
+    );
+  });
+
+  it("refuses a private catalogue that could leak: an owner column that is not a nullable uuid, anon reading private rows, a follower without its reference", () => {
+    const broken: PackInput = structuredClone(tenantRegistry);
+    const providers = broken.tables.find((t) => t.name === "api_providers")!;
+    providers.columns = providers.columns.map((c) => (c.name === "tenant_id" ? { ...c, nullable: false } : c));
+    providers.anonRead = { columns: ["name"], where: "public" };
+    const endpoints = broken.tables.find((t) => t.name === "api_endpoints")!;
+    endpoints.visibleWith = { column: "provider_id", table: "tenants" };
+    broken.tables.find((t) => t.name === "tenant_domains")!.privateTo = "tenant_id";
+    expect(() => definePack(broken)).toThrow(
+      [
+        "schema pack tenant-registry is inconsistent:",
+        "  tenant_domains: privateTo and visibleWith are for global tables",
+        "  api_providers: privateTo tenant_id must be a nullable uuid (null: shared)",
+        "  api_providers: anon may only read shared rows; anonRead.where must require tenant_id is null",
+        "  api_endpoints: visibleWith needs a reference from provider_id to tenants",
       ].join("\n"),
     );
   });

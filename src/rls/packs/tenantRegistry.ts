@@ -8,8 +8,9 @@ const ofTenant = { columns: ["tenant_id"], table: "tenants", parentColumns: ["id
 /**
  * The tenant registry pack (seed-001 and seed-002): tenants and what they
  * run, and a registry of API providers, endpoints, credentials and MCP
- * capabilities. A credential's secret is encrypted on write and readable by
- * no API role but service_role, through one definer function.
+ * capabilities. A credential's secret is encrypted on write (AES-256, with a
+ * key kept in Supabase Vault) and readable by no API role but service_role,
+ * through one definer function.
  */
 export const tenantRegistry: PackInput = {
   name: "tenant-registry",
@@ -72,10 +73,13 @@ export const tenantRegistry: PackInput = {
     },
     {
       name: "api_providers",
-      comment: "The catalogue of API providers; the public ones are listed to anyone.",
+      comment: "The catalogue of API providers: shared ones (no tenant) for everyone, private ones for their tenant only; shared public ones are listed to anyone.",
       scope: "global",
+      // Seed 002: a tenant's own, private provider (its ERP, say) sits beside the shared catalogue.
+      privateTo: "tenant_id",
       columns: [
         id,
+        { name: "tenant_id", type: "uuid", nullable: true },
         { name: "name", type: "text" },
         { name: "base_url", type: "text" },
         { name: "docs_url", type: "text", nullable: true },
@@ -83,13 +87,15 @@ export const tenantRegistry: PackInput = {
         { name: "public", type: "boolean", default: "false" },
         createdAt,
       ],
-      anonRead: { columns: ["id", "name", "docs_url"], where: "public" },
-      unique: [["name"]],
+      anonRead: { columns: ["id", "name", "docs_url"], where: "public and tenant_id is null" },
+      references: [ofTenant],
+      unique: [["tenant_id", "name"]],
     },
     {
       name: "api_endpoints",
-      comment: "Endpoints of an API provider.",
+      comment: "Endpoints of an API provider, seen by whoever sees the provider.",
       scope: "global",
+      visibleWith: { column: "provider_id", table: "api_providers" },
       columns: [
         id,
         { name: "provider_id", type: "uuid" },
@@ -155,18 +161,38 @@ export const tenantRegistry: PackInput = {
   from public.tenants t`,
     },
   ],
-  extraSql: `-- The key for api_credentials: in supafleet's private schema, granted to no API role.
-create table if not exists supafleet.keys (name text primary key, key bytea not null);
-revoke all on supafleet.keys from public, anon, authenticated, auditor, service_role;
-insert into supafleet.keys (name, key) values ('api_credentials', extensions.gen_random_bytes(32)) on conflict (name) do nothing;
+  extraSql: `-- The key for api_credentials lives in Supabase Vault, encrypted at rest with the
+-- server's root key, which is a file outside the database (the db-config volume).
+do $$ begin
+  if not exists (select 1 from vault.secrets where name = 'supafleet_api_credentials') then
+    perform vault.create_secret(encode(extensions.gen_random_bytes(32), 'hex'), 'supafleet_api_credentials');
+  end if;
+end $$;
 
--- Encrypts a credential's secret as it is written; the plaintext column never keeps a value.
+-- Only the definer functions below call it; no API role may, not even service_role.
+create or replace function supafleet.api_credentials_key() returns text
+language plpgsql stable security definer set search_path = ''
+as $$
+declare
+  k text;
+begin
+  select s.decrypted_secret into k from vault.decrypted_secrets s where s.name = 'supafleet_api_credentials';
+  -- A missing key must stop the write: encrypting with null would store null and lose the secret.
+  if k is null then
+    raise exception 'supafleet: the api_credentials key is missing from Vault (secret supafleet_api_credentials)';
+  end if;
+  return k;
+end
+$$;
+revoke all on function supafleet.api_credentials_key() from public, anon, authenticated, auditor, service_role;
+
+-- Encrypts a credential's secret as it is written (AES-256, seed 002); the plaintext column never keeps a value.
 create or replace function supafleet.encrypt_api_credential() returns trigger
 language plpgsql security definer set search_path = ''
 as $$
 begin
   if new.secret_plaintext is not null then
-    new.secret_ciphertext := extensions.pgp_sym_encrypt(new.secret_plaintext, encode((select k.key from supafleet.keys k where k.name = 'api_credentials'), 'hex'));
+    new.secret_ciphertext := extensions.pgp_sym_encrypt(new.secret_plaintext, supafleet.api_credentials_key(), 'cipher-algo=aes256');
     new.last_four := right(new.secret_plaintext, 4);
     new.secret_plaintext := null;
     if tg_op = 'UPDATE' then
@@ -186,9 +212,8 @@ create trigger api_credentials_encrypt before insert or update on public.api_cre
 create or replace function supafleet.api_credential_secret(credential_id uuid) returns text
 language sql stable security definer set search_path = ''
 as $$
-  select extensions.pgp_sym_decrypt(c.secret_ciphertext, encode(k.key, 'hex'))
+  select extensions.pgp_sym_decrypt(c.secret_ciphertext, supafleet.api_credentials_key())
   from public.api_credentials c
-  join supafleet.keys k on k.name = 'api_credentials'
   where c.id = credential_id
 $$;
 revoke all on function supafleet.api_credential_secret(uuid) from public, anon, authenticated, auditor;

@@ -8,7 +8,11 @@
 select to_regclass('public.api_credentials') is not null as supafleet_has_pack \gset
 \if :supafleet_has_pack
 delete from public.api_credentials;
-update supafleet.keys set key = extensions.gen_random_bytes(32) where name = 'api_credentials';
+-- A new key in Vault: the restore emptied vault.secrets, whose root key stayed with the source.
+delete from vault.secrets where name = 'supafleet_api_credentials';
+do $$ begin
+  perform vault.create_secret(encode(extensions.gen_random_bytes(32), 'hex'), 'supafleet_api_credentials');
+end $$;
 update public.tenants set metadata = '{}'::jsonb;
 -- A tax id names a company or a person: a made-up one per row, still unique. Older backups lack the column.
 select exists (select 1 from information_schema.columns where table_schema = 'public' and table_name = 'tenants' and column_name = 'rut') as supafleet_has_rut \gset
