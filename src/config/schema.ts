@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { isCidr, isIpv4 } from "../model/net";
 import { MAX_SLOT } from "../model/ports";
-import { IMAGES, LOCATIONS, SERVER_TYPE_NAMES, STORAGE_BOX_TYPES } from "../model/serverTypes";
+import { IMAGES, LOCATIONS, SERVER_TYPE_NAMES, STORAGE_BOX_LOCATIONS, STORAGE_BOX_TYPES } from "../model/serverTypes";
 import { withoutHostBits } from "../model/ranges";
 import { sshKeyProblem } from "./sshKey";
 import { RELEASE_NAMES } from "../supabase/releases";
@@ -211,7 +211,10 @@ export const BackupsSchema = z.strictObject({
   retired: z.array(slug).default([]),
   /** The monthly drill of another stack's backups (staging drills prod), on one of this stack's workers. */
   drillOf: z.strictObject({ stack: stackName, worker: slug }).optional(),
-  storageBox: z.strictObject({ type: z.enum(STORAGE_BOX_TYPES), location: z.enum(LOCATIONS) }),
+  storageBox: z.strictObject({
+    type: z.enum(STORAGE_BOX_TYPES, { error: () => `must be one of ${STORAGE_BOX_TYPES.join(", ")}` }),
+    location: z.enum(STORAGE_BOX_LOCATIONS, { error: () => `Storage Boxes are sold in ${STORAGE_BOX_LOCATIONS.join(" and ")} only` }),
+  }),
 });
 
 export const AlertingSchema = z

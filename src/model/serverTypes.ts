@@ -44,3 +44,9 @@ export const CX_LOCATIONS: ReadonlySet<string> = new Set(["fsn1", "nbg1", "hel1"
 export const IMAGES = ["debian-12", "debian-13", "ubuntu-22.04", "ubuntu-24.04"] as const;
 
 export const STORAGE_BOX_TYPES = ["bx11", "bx21", "bx31", "bx41"] as const;
+/**
+ * Where Hetzner sells Storage Boxes: its Falkenstein and Helsinki parks (the
+ * locations in the Storage Box API's type prices), never the cloud-only ash,
+ * hil and sin. A box elsewhere than its workers is fine: restic goes over the internet.
+ */
+export const STORAGE_BOX_LOCATIONS = ["fsn1", "hel1"] as const;

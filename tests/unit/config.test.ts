@@ -270,6 +270,11 @@ describe("rules from the attack results (issue 16)", () => {
     const m = messages(c);
     expect(m["workers[0].serverType"]).toBe("cx33 is sold only in fsn1, nbg1, hel1, not in ash (hetzner.location); pick a cpx or ccx type");
     expect(m["hetzner.masterServerType"]).toBe("cpx12 has 2048 MiB; the master needs at least 4096 MiB for cloudflared, Uptime Kuma and n8n");
+    // Storage Boxes live in Hetzner's Falkenstein and Helsinki parks; nbg1 and the cloud-only locations have none.
+    for (const location of ["nbg1", "ash", "sin"]) {
+      c["supafleet:backups"] = { ...c["supafleet:backups"], storageBox: { type: "bx21", location } };
+      expect(messages(c)["backups.storageBox.location"], location).toBe("Storage Boxes are sold in fsn1 and hel1 only");
+    }
   });
 
   it("limits free text and refuses line breaks where it lands in env files and headers", () => {
