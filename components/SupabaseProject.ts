@@ -150,7 +150,13 @@ export class SupabaseProject extends FleetComponent {
     );
     this.deployed = new command.remote.Command(
       `${name}-deploy`,
-      { connection, create: script("project-deploy.sh"), delete: script("project-remove.sh"), stdin: composeText },
+      {
+        connection,
+        // The health gate's API probe goes through the project's gateway, on the worker's mesh address.
+        create: fillTemplate("worker/project-deploy.sh", { project: name, gateway: `${p.worker.address}:${p.ports.gateway}` }),
+        delete: script("project-remove.sh"),
+        stdin: composeText,
+      },
       { ...child, dependsOn: [config, assets] },
     );
 

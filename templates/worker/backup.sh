@@ -4,6 +4,7 @@
 #   backup.sh <config> forget   apply retention only
 #   backup.sh <config> check [full]   verify the repository (a rotating fifth of the data, or all of it)
 #   backup.sh <config> copy     copy to the second repository and apply its retention
+#   backup.sh <config> snapshot LABEL   globals and database now, tagged LABEL (pre-upgrade); prints the database snapshot's id
 # Pings start/success/fail, pushes to Uptime Kuma, alerts on failure, and exits non-zero on any failure.
 set -euo pipefail
 SCRIPT=backup
@@ -52,7 +53,11 @@ stream_snapshot() {
   fi
   [ "$rc_restic" -eq 0 ] || fail "restic backup of $kind: $(restic_meaning "$rc_restic" "$LOG")"
   r_exclusive tag --remove pending "$id" >> "$LOG" || fail "the $kind snapshot ${id:0:8} could not be marked complete: $(restic_meaning 1 "$LOG")"
-  say "$kind: snapshot ${id:0:8}"
+  # Removing the tag rewrote the snapshot under a new id, which records the old one as its
+  # original (restic 0.14 reports a new snapshot by its short id).
+  LAST_SNAPSHOT=$(r snapshots --json --host "$PROJECT" --tag "kind:$kind" 2>> "$LOG" | jq -r --arg old "$id" '.[] | select((.original // "") | startswith($old)) | .id' | tail -n 1)
+  [ -n "$LAST_SNAPSHOT" ] || fail "the $kind snapshot ${id:0:8} was marked complete but cannot be found again"
+  say "$kind: snapshot ${LAST_SNAPSHOT:0:8}"
 }
 
 # Pending snapshots left by an earlier failed run that could not forget them.
@@ -175,10 +180,27 @@ run() {
   copy
 }
 
+# A labelled snapshot outside the nightly run, before a change that cannot be undone
+# by redeploying (an upgrade's migrations). It waits for a running backup rather than fail.
+snapshot() {
+  local label="${1:-}"
+  [[ "$label" =~ ^[a-z][a-z0-9-]{0,40}$ ]] || die "snapshot needs a label such as pre-upgrade"
+  [ -n "${DB_CONTAINER:-}" ] || die "this config has no database to snapshot"
+  exec 9> "${SUPAFLEET_LOCK_DIR:-/run/lock}/supafleet-backup-$PROJECT.lock"
+  flock -w "${SUPAFLEET_LOCK_WAIT:-600}" 9 || fail "another backup of $PROJECT kept running; no $label snapshot taken"
+  clear_stale_locks "$LOG" || fail "cannot open the repository: $(restic_meaning 1 "$LOG")"
+  TAGS+=(--tag "$label")
+  stream_snapshot roles roles.sql dump_globals
+  stream_snapshot database database.sql dump_database
+  say "$label snapshot of $PROJECT: ${LAST_SNAPSHOT:0:8}"
+  echo "$LAST_SNAPSHOT"
+}
+
 case "$MODE" in
   run) run ;;
+  snapshot) snapshot "${3:-}" ;;
   forget) clear_stale_locks "$LOG" || fail "cannot open the repository: $(restic_meaning 1 "$LOG")"; forget; say "retention applied" ;;
   check) clear_stale_locks "$LOG" || fail "cannot open the repository: $(restic_meaning 1 "$LOG")"; check "${3:-}" ;;
   copy) copy ;;
-  *) die "unknown mode '$MODE' (run, forget, check, copy)" ;;
+  *) die "unknown mode '$MODE' (run, forget, check, copy, snapshot)" ;;
 esac

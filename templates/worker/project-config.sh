@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# supafleet: write one project's secrets (.env and kong.yml) from a JSON payload
-# on stdin: {"env": "...", "kong": "..."}. Root-only files; nothing is printed.
+# supafleet: stage one project's secrets (.env and kong.yml) from a JSON payload
+# on stdin: {"env": "...", "kong": "..."}. They go to secrets/staged/; the deploy
+# puts them live together with the images, and puts the previous ones back if
+# the new release fails. Root-only files; nothing is printed.
 set -euo pipefail
 
 PROJECT="{{project}}"
@@ -13,9 +15,9 @@ command -v jq >/dev/null || die "missing jq"
 payload=$(cat)
 [ -n "$payload" ] || die "empty payload on stdin"
 umask 077
-install -d -m 0700 "$DIR/secrets"
-jq -er '.env' <<<"$payload" > "$DIR/secrets/.env.new" || die "payload has no env"
-jq -er '.kong' <<<"$payload" > "$DIR/secrets/kong.yml.new" || die "payload has no kong"
-mv "$DIR/secrets/.env.new" "$DIR/secrets/.env"
-mv "$DIR/secrets/kong.yml.new" "$DIR/secrets/kong.yml"
-echo "project-config($PROJECT): secrets written"
+install -d -m 0700 "$DIR/secrets" "$DIR/secrets/staged"
+jq -er '.env' <<<"$payload" > "$DIR/secrets/staged/.env.new" || die "payload has no env"
+jq -er '.kong' <<<"$payload" > "$DIR/secrets/staged/kong.yml.new" || die "payload has no kong"
+mv "$DIR/secrets/staged/.env.new" "$DIR/secrets/staged/.env"
+mv "$DIR/secrets/staged/kong.yml.new" "$DIR/secrets/staged/kong.yml"
+echo "project-config($PROJECT): secrets staged for the next deploy"

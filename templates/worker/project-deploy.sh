@@ -1,62 +1,125 @@
 #!/usr/bin/env bash
-# supafleet: deploy one project's compose file (on stdin) and wait until every
-# service is healthy. If it is not, put the previous release back, wait for
-# that to be healthy, and exit non-zero so the update fails visibly.
+# supafleet: deploy one project's release as one unit: the compose file (on
+# stdin) with the secrets the config step staged (.env, kong.yml). Before an
+# upgrade (the images change) it takes a tagged pre-upgrade snapshot. The gate
+# is every service healthy and an API call through the gateway with the anon
+# key. If the gate fails, the previous images, .env and kong.yml go back, and
+# the script exits non-zero with the reason, so `pulumi up` fails visibly.
 # Data lives in named volumes: nothing here ever removes one.
 set -euo pipefail
 
 PROJECT="{{project}}"
+GATEWAY="{{gateway}}"
 ROOT="${SUPAFLEET_ROOT:-/opt/supafleet}"
+LIB="${SUPAFLEET_LIB:-/usr/local/lib/supafleet}"
+BACKUP_CONFIG="${SUPAFLEET_BACKUP_CONFIG:-/etc/supafleet/backup/$PROJECT.env}"
 DIR="$ROOT/projects/$PROJECT"
+SECRETS="$DIR/secrets"
 WAIT_TIMEOUT="${SUPAFLEET_WAIT_TIMEOUT:-300}"
+PROBE_TRIES="${SUPAFLEET_PROBE_TRIES:-15}"
 
 die() { echo "project-deploy($PROJECT): $*" >&2; exit 1; }
 say() { echo "project-deploy($PROJECT): $*" >&2; }
-for bin in docker sha256sum find; do command -v "$bin" >/dev/null || die "missing $bin"; done
-[ -f "$DIR/secrets/.env" ] || die "no secrets at $DIR/secrets; the config step must run first"
+for bin in docker curl sha256sum find; do command -v "$bin" >/dev/null || die "missing $bin"; done
+[ -f "$SECRETS/staged/.env" ] || [ -f "$SECRETS/.env" ] || die "no secrets at $SECRETS; the config step must run first"
 [ -d "$DIR/assets" ] || die "no assets at $DIR/assets; the assets step must run first"
 
 # Hashes that recreate containers whose bind-mounted files changed.
 tree_sha() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1); }
 compose() {
-  local release="$1"; shift
+  local release="$1" env="$2"; shift 2
   FUNCTIONS_SHA256="$(tree_sha "$DIR/assets/functions")" \
-  KONG_CONFIG_SHA256="$(sha256sum "$DIR/secrets/kong.yml" | cut -d' ' -f1)" \
+  KONG_CONFIG_SHA256="$(sha256sum "$SECRETS/kong.yml" 2>/dev/null | cut -d' ' -f1)" \
     docker compose --project-name "$PROJECT" --project-directory "$release" \
-      -f "$release/compose.yaml" --env-file "$DIR/secrets/.env" "$@"
+      -f "$release/compose.yaml" --env-file "$env" "$@"
 }
-up() { compose "$1" up --detach --remove-orphans --wait --wait-timeout "$WAIT_TIMEOUT"; }
+images() { grep -E '^ +image: ' "$1" | sed 's/^ *//' | sort; }
 
+# The API as a client sees it: Kong, then PostgREST, with the anon key. The key
+# reaches curl on stdin, never in its argv.
+probe() {
+  local key code="" i
+  key=$(sed -n 's/^ANON_KEY="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$SECRETS/.env")
+  [ -n "$key" ] || { say "no ANON_KEY in .env: cannot probe the API"; return 1; }
+  for i in $(seq 1 "$PROBE_TRIES"); do
+    code=$(printf 'header = "apikey: %s"\nheader = "Authorization: Bearer %s"\n' "$key" "$key" \
+      | curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -K - "http://$GATEWAY/rest/v1/" 2>/dev/null) || code="000"
+    [ "$code" = 200 ] && { say "API answers through the gateway ($GATEWAY) with the anon key"; return 0; }
+    [ "$i" = "$PROBE_TRIES" ] || sleep "${SUPAFLEET_PROBE_INTERVAL:-2}"
+  done
+  say "the API through the gateway ($GATEWAY) answered $code, not 200, after $PROBE_TRIES tries"
+  return 1
+}
+healthy() {
+  if ! compose "$1" "$SECRETS/.env" up --detach --remove-orphans --wait --wait-timeout "$WAIT_TIMEOUT"; then
+    say "services did not become healthy within ${WAIT_TIMEOUT}s"
+    return 1
+  fi
+  probe
+}
+
+# Secrets live (.env, kong.yml), staged (the next ones) or kept (a release's own).
+live_to() { install -d -m 0700 "$1"; for f in .env kong.yml; do [ ! -f "$SECRETS/$f" ] || cp -p "$SECRETS/$f" "$1/$f"; done; }
+make_live() {
+  local f
+  for f in .env kong.yml; do
+    if [ -f "$1/$f" ]; then cp -p "$1/$f" "$SECRETS/$f.new" && mv "$SECRETS/$f.new" "$SECRETS/$f"; fi
+  done
+}
+
+umask 077
 next="$DIR/releases/next"
 rm -rf "$next"
 install -d -m 0755 "$next"
 cat > "$next/compose.yaml"
 [ -s "$next/compose.yaml" ] || die "empty compose file on stdin"
-compose "$next" config --quiet || die "the compose file does not validate"
+env_next="$SECRETS/staged/.env"; [ -f "$env_next" ] || env_next="$SECRETS/.env"
+compose "$next" "$env_next" config --quiet || die "the compose file does not validate"
 
 current="$DIR/releases/current"
 rollback="$DIR/releases/rollback"
-rm -rf "$rollback"
+
+# An upgrade: a snapshot the database can be brought back to if the new images
+# migrate it and the release is then rolled back.
+PRE_UPGRADE=""
+if [ -f "$current/compose.yaml" ] && [ "$(images "$current/compose.yaml")" != "$(images "$next/compose.yaml")" ]; then
+  [ -f "$BACKUP_CONFIG" ] || die "an upgrade needs a pre-upgrade snapshot, and $BACKUP_CONFIG (the project's backup settings) is missing; nothing was changed"
+  PRE_UPGRADE=$(bash "$LIB/backup.sh" "$BACKUP_CONFIG" snapshot pre-upgrade) || die "the pre-upgrade snapshot failed; nothing was changed"
+  say "pre-upgrade snapshot $PRE_UPGRADE"
+fi
+
+# The release and its secrets switch together; the old ones are kept to go back to.
+rm -rf "$rollback" "$SECRETS/rollback"
 [ -d "$current" ] && mv "$current" "$rollback"
+live_to "$SECRETS/rollback"
+[ ! -d "$SECRETS/staged" ] || { make_live "$SECRETS/staged"; rm -rf "$SECRETS/staged"; }
 mv "$next" "$current"
 
-if up "$current"; then
-  rm -rf "$DIR/releases/previous"
+if healthy "$current"; then
+  rm -rf "$DIR/releases/previous" "$SECRETS/previous"
   [ -d "$rollback" ] && mv "$rollback" "$DIR/releases/previous"
+  mv "$SECRETS/rollback" "$SECRETS/previous"
   say "healthy"
   exit 0
 fi
 
-say "did not become healthy within ${WAIT_TIMEOUT}s"
-compose "$current" ps >&2 || true
-compose "$current" logs --no-color --tail 40 >&2 || true
-if [ ! -d "$rollback" ]; then
-  die "first release failed; there is nothing to roll back to"
-fi
-rm -rf "$DIR/releases/failed"
+compose "$current" "$SECRETS/.env" ps >&2 || true
+compose "$current" "$SECRETS/.env" logs --no-color --tail 40 >&2 || true
+[ -d "$rollback" ] || die "first release failed; there is nothing to roll back to"
+rm -rf "$DIR/releases/failed" "$SECRETS/failed"
+live_to "$SECRETS/failed"
 mv "$current" "$DIR/releases/failed"
 mv "$rollback" "$current"
-if up "$current"; then
-  die "rolled back to the previous release, which is healthy; the failed one is in releases/failed"
+make_live "$SECRETS/rollback"
+rm -rf "$SECRETS/rollback"
+after=""
+if [ -n "$PRE_UPGRADE" ]; then
+  # Not restored automatically: the previous images usually run on a migrated schema, and a restore
+  # would drop what was written since. The operator decides (docs/operations.md, "Upgrade a release").
+  db=$(set +u; . "$BACKUP_CONFIG" > /dev/null 2>&1; echo "${DB_NAME:-postgres}")
+  after="; if the new images migrated the database and the old ones misbehave on it: bash $LIB/restore.sh $BACKUP_CONFIG --target $db --snapshot $PRE_UPGRADE --replace"
 fi
-die "rolled back to the previous release, but it is not healthy either; look at: docker compose -p $PROJECT ps"
+if healthy "$current"; then
+  die "the new release failed its health gate; rolled back to the previous images, .env and kong.yml, which are healthy; the failed release is in releases/failed$after"
+fi
+die "the new release failed its health gate, and after rolling back to the previous images, .env and kong.yml the project is not healthy either; look at: docker compose -p $PROJECT ps$after"

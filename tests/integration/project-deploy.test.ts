@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +8,7 @@ import { fillTemplate, template } from "../../src/render/templates";
 import { projectCompose, renderCompose } from "../../src/supabase/compose";
 import { passwordChangeSql } from "../../src/supabase/dbPassword";
 import { RELEASES } from "../../src/supabase/releases";
-import { TestPostgres } from "../helpers/postgres";
+import { freePort, TestPostgres } from "../helpers/postgres";
 
 /**
  * The real deploy, config, assets, remove and db-password scripts, run as
@@ -28,12 +28,16 @@ function run(script: string, stdin: string, extra: Record<string, string> = {}):
   const r = spawnSync("bash", ["-c", script], {
     input: stdin,
     encoding: "utf8",
-    env: { ...process.env, PATH: `${FAKES}:${process.env.PATH}`, SUPAFLEET_ROOT: root, SUPAFLEET_WAIT_TIMEOUT: "5", FAKE_DOCKER_LOG: log, FAKE_DOCKER_STATE: state, ...extra },
+    env: { ...process.env, PATH: `${FAKES}:${process.env.PATH}`, SUPAFLEET_ROOT: root, SUPAFLEET_WAIT_TIMEOUT: "5", SUPAFLEET_PROBE_TRIES: "2", SUPAFLEET_PROBE_INTERVAL: "0.2", FAKE_DOCKER_LOG: log, FAKE_DOCKER_STATE: state, ...extra },
   });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-const script = (file: string): string => fillTemplate(`worker/${file}`, { project: PROJECT });
+const ANON_KEY = "anon-key-of-ops";
+let gatewayPort = 0;
+let gateway: ChildProcess;
+const script = (file: string): string =>
+  fillTemplate(`worker/${file}`, file === "project-deploy.sh" ? { project: PROJECT, gateway: `127.0.0.1:${gatewayPort}` } : { project: PROJECT });
 const compose = (release: string, broken = false): string => {
   const c = projectCompose({ project: PROJECT, release: RELEASES[release]!, bindAddress: "10.100.0.2", ports: projectPorts(1), accessTokenHook: true });
   const text = renderCompose({ ...c, "x-supafleet": { release, "config-sha256": "0".repeat(64) } });
@@ -44,11 +48,19 @@ const read = (path: string): string => readFileSync(path, "utf8");
 const running = (): string => read(join(state, "running.yaml"));
 const calls = (): string[] => read(log).split("\n").filter(Boolean);
 
-function configure(kong = "_format_version: '2.1'\n"): void {
-  expect(run(script("project-config.sh"), JSON.stringify({ env: 'POSTGRES_PASSWORD="x"\n', kong })).status).toBe(0);
+function configure(kong = "_format_version: '2.1'\n", anonKey = ANON_KEY): void {
+  expect(run(script("project-config.sh"), JSON.stringify({ env: `POSTGRES_PASSWORD="x"\nANON_KEY="${anonKey}"\n`, kong })).status).toBe(0);
   const files = { "db/roles.sql": template("supabase/db/roles.sql"), "functions/hello/index.ts": template("supabase/functions/hello/index.ts") };
   expect(run(script("project-assets.sh"), JSON.stringify({ files })).status).toBe(0);
 }
+
+// The project's gateway, which the health gate calls with the anon key.
+beforeAll(async () => {
+  gatewayPort = await freePort();
+  gateway = spawn(process.execPath, [join(FAKES, "gateway.mjs"), String(gatewayPort), ANON_KEY], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((resolve) => gateway.stdout!.once("data", resolve));
+});
+afterAll(() => gateway.kill("SIGKILL"));
 
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), "supafleet-deploy-"));
@@ -73,23 +85,19 @@ describe("project-deploy.sh", () => {
     expect(up).toContain("--wait");
   });
 
-  it("rolls back to the previous release when the new one is not healthy, and fails visibly", () => {
+  it("gates on the API as a client sees it: healthy services whose gateway refuses the anon key roll back", () => {
     configure();
     expect(run(script("project-deploy.sh"), compose("2026.02")).status).toBe(0);
-    const r = run(script("project-deploy.sh"), compose("2026.08", true));
+    // A new anon key the gateway does not accept: every service is "healthy", the API is not.
+    configure("_format_version: '2.1'\n", "a-key-the-gateway-refuses");
+    const r = run(script("project-deploy.sh"), compose("2026.02"));
+    expect(r.stderr).toContain(`the API through the gateway (127.0.0.1:${gatewayPort}) answered 401, not 200, after 2 tries`);
+    expect(r.stderr).toContain("rolled back to the previous images, .env and kong.yml, which are healthy");
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain("did not become healthy within 5s");
-    expect(r.stderr).toContain("rolled back to the previous release, which is healthy; the failed one is in releases/failed");
-    // What runs, and what the project's directory says is current, is the old release again.
-    expect(running()).toBe(compose("2026.02"));
-    expect(read(dir("releases", "current", "compose.yaml"))).toBe(compose("2026.02"));
-    expect(read(dir("releases", "failed", "compose.yaml"))).toBe(compose("2026.08", true));
-    const ups = calls().filter((c) => c.includes(" up "));
-    expect(ups).toHaveLength(3); // good, broken, the good one again
-    // The next good release goes ahead, and the last good one becomes "previous".
-    expect(run(script("project-deploy.sh"), compose("2026.08")).status).toBe(0);
-    expect(running()).toBe(compose("2026.08"));
-    expect(read(dir("releases", "previous", "compose.yaml"))).toBe(compose("2026.02"));
+    expect(read(dir("secrets", ".env"))).toContain(`ANON_KEY="${ANON_KEY}"`);
+    expect(read(dir("secrets", "failed", ".env"))).toContain('ANON_KEY="a-key-the-gateway-refuses"');
+    // The key never reaches a command line.
+    for (const c of calls()) expect(c).not.toContain(ANON_KEY);
   });
 
   it("says so when a first release fails and there is nothing to roll back to", () => {
@@ -121,7 +129,8 @@ describe("project-deploy.sh", () => {
   it("never removes a volume: not on deploy, not on rollback, not when the project is removed", () => {
     configure();
     run(script("project-deploy.sh"), compose("2026.02"));
-    run(script("project-deploy.sh"), compose("2026.08", true));
+    configure("_format_version: '2.1'\n", "a-key-the-gateway-refuses");
+    expect(run(script("project-deploy.sh"), compose("2026.02")).stderr).toContain("rolled back");
     const removed = run(script("project-remove.sh"), "");
     expect(removed.status).toBe(0);
     expect(removed.stdout).toContain("services stopped; volumes kept");

@@ -106,6 +106,18 @@ export class Lab {
    * answers (open) or the kernel resets (closed). Only a drop is "filtered".
    */
   async sweep(from: string, target: string): Promise<Sweep> {
+    // On a loaded machine nmap now and then gives up on a host before it has an answer for every
+    // port; such a run proves nothing either way, so it is run again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.sweepOnce(from, target);
+      } catch (e) {
+        if (attempt === 3 || !(e instanceof IncompleteSweep)) throw e;
+      }
+    }
+  }
+
+  private async sweepOnce(from: string, target: string): Promise<Sweep> {
     const pid = this.anchors.get(from)!.pid!;
     const family = target.includes(":") ? ["-6"] : [];
     // 20k probes a second, one retry: fast, and still lossless through wireguard-go (50k was not).
@@ -175,14 +187,16 @@ export async function eventually(check: () => boolean, what: string, ms = 10_000
   throw new Error(`timed out waiting for: ${what}`);
 }
 
+class IncompleteSweep extends Error {}
+
 /** Reads nmap's grepable output: listed ports with their states, and the state and count of the rest. */
 function parseSweep(out: string, what: string): Sweep {
   const line = out.split("\n").find((l) => l.includes("Ports:") || l.includes("Ignored State:"));
-  if (line === undefined) throw new Error(`${what} printed no port line:\n${out}`);
+  if (line === undefined) throw new IncompleteSweep(`${what} printed no port line:\n${out}`);
   const listed = [...(line.match(/Ports: ([^\t]*)/)?.[1] ?? "").matchAll(/(\d+)\/([\w|]+)\/tcp/g)].map(([, port, state]) => ({ port: Number(port), state: state ?? "" }));
   const ignored = line.match(/Ignored State: (\S+) \((\d+)\)/);
   const ignoredCount = ignored !== null ? Number(ignored[2]) : 0;
-  if (listed.length + ignoredCount !== 65535) throw new Error(`${what} accounted for ${listed.length + ignoredCount} ports, not 65535:\n${line}`);
+  if (listed.length + ignoredCount !== 65535) throw new IncompleteSweep(`${what} accounted for ${listed.length + ignoredCount} ports, not 65535:\n${line}`);
   const reachable = listed.filter((p) => !p.state.includes("filtered")).map((p) => p.port);
   const ignoredReachable = ignored !== null && !ignored[1]!.includes("filtered") ? ignoredCount : 0;
   return { reachable, reachableCount: reachable.length + ignoredReachable };
