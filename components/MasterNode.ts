@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { WRITE_RELEASE_FILE } from "../src/infraRelease";
 import * as hcloud from "@pulumi/hcloud";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
@@ -27,6 +28,8 @@ const YOUR_PRIVATE_KEY = "<the private key whose public half is operators[].wire
 
 export interface MasterNodeArgs {
   readonly env: string;
+  /** /etc/supafleet/release: which commit of supafleet last applied this host. */
+  readonly releaseFile: string;
   readonly protect: boolean;
   readonly location: string;
   readonly image: string;
@@ -127,6 +130,7 @@ export class MasterNode extends FleetComponent {
       { connection: masterConnection(this.ssh), create: INSTALL_AUTHORIZED_KEYS, stdin: this.authorizedKeys },
       { ...child, dependsOn: [this.ready] },
     );
+    new command.remote.Command(`${name}-release`, { connection: masterConnection(this.ssh), create: WRITE_RELEASE_FILE, stdin: args.releaseFile }, { ...child, dependsOn: [this.ready] });
 
     // Operators on the mesh: a key pair made here when they gave no public key,
     // and for each a client config (a secret output) to bring up on their side.

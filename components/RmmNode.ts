@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { WRITE_RELEASE_FILE } from "../src/infraRelease";
 import * as hcloud from "@pulumi/hcloud";
 import * as random from "@pulumi/random";
 import * as cloudflare from "@pulumi/cloudflare";
@@ -22,6 +23,8 @@ import { workerConfig, type MeshShape } from "../src/render/mesh";
 
 export interface RmmNodeArgs {
   readonly env: string;
+  /** /etc/supafleet/release: which commit of supafleet last applied this host. */
+  readonly releaseFile: string;
   readonly protect: boolean;
   readonly location: string;
   readonly image: string;
@@ -111,6 +114,7 @@ export class RmmNode extends FleetComponent {
       { ...child, dependsOn: [this.server, args.hubSynced] },
     );
     new command.remote.Command(`${name}-authorized-keys`, { connection, create: INSTALL_AUTHORIZED_KEYS, stdin: args.authorizedKeys }, { ...child, dependsOn: [this.ready] });
+    new command.remote.Command(`${name}-release`, { connection, create: WRITE_RELEASE_FILE, stdin: args.releaseFile }, { ...child, dependsOn: [this.ready] });
 
     const prepare = fillTemplate("rmm/prepare.sh", {
       release: r.release,

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { WRITE_RELEASE_FILE } from "../src/infraRelease";
 import * as hcloud from "@pulumi/hcloud";
 import * as random from "@pulumi/random";
 import * as command from "@pulumi/command";
@@ -22,6 +23,8 @@ import { workerConfig, type MeshShape } from "../src/render/mesh";
 
 export interface WorkerNodeArgs {
   readonly env: string;
+  /** /etc/supafleet/release: which commit of supafleet last applied this host. */
+  readonly releaseFile: string;
   readonly protect: boolean;
   readonly location: string;
   readonly image: string;
@@ -111,6 +114,12 @@ export class WorkerNode extends FleetComponent {
       `${name}-ready`,
       { connection: workerConnection(args.ssh, args.address), create: nodeReadyCommand("wg show wg0 latest-handshakes") },
       { ...child, dependsOn: [this.server, args.hubSynced] },
+    );
+
+    new command.remote.Command(
+      `${name}-release`,
+      { connection: workerConnection(args.ssh, args.address), create: WRITE_RELEASE_FILE, stdin: args.releaseFile },
+      { ...child, dependsOn: [this.ready] },
     );
 
     // The managed ruleset: boot data's plus the operators' database grants, which come and go.

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { infraRelease, releaseFile } from "./infraRelease";
 import { BackupSchedule } from "../components/BackupSchedule";
 import { BackupVault } from "../components/BackupVault";
 import { MasterNode } from "../components/MasterNode";
@@ -55,7 +56,8 @@ export interface Fleet {
 export function buildFleet(model: FleetModel): Fleet {
   const cfg = model.config;
   const env = model.env;
-  const node = { env, protect: model.protect, location: cfg.hetzner.location, image: cfg.hetzner.image };
+  // Every host records which commit of supafleet last applied it (/etc/supafleet/release).
+  const node = { env, protect: model.protect, location: cfg.hetzner.location, image: cfg.hetzner.image, releaseFile: releaseFile(infraRelease(), env) };
   const pushBase = kumaPushBase(model.wireguard.hub);
   const backupTimes = { time: cfg.backups.time, randomizedDelayMinutes: cfg.backups.randomizedDelayMinutes, drillDay: cfg.backups.restoreDrillDay };
 
@@ -377,6 +379,7 @@ export function stackOutputs(fleet: Fleet): Record<string, unknown> {
   );
   return {
     environment: fleet.model.env,
+    infraRelease: infraRelease(),
     masterIpv4: fleet.master.ipv4Address,
     workers: Object.fromEntries([...fleet.workers].map(([name, w]) => [name, { address: w.address }])),
     projects,

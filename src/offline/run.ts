@@ -6,6 +6,7 @@ import { FleetMocks } from "./mocks";
 import { offlineStackOutputs } from "./stackReferences";
 import { REDACTED } from "./secretEnvelope";
 import { placeholder, stackConfigInput, type EngineConfig } from "./stackFile";
+import { fixInfraRelease } from "../infraRelease";
 import { fixRunStamp } from "../runStamp";
 
 /** One registered resource, with its parent and the inputs the provider would receive. */
@@ -81,6 +82,8 @@ export async function runOffline(stack: string, engineConfig: EngineConfig): Pro
   const mocks = new FleetMocks(offlineStackOutputs);
   await pulumi.runtime.setMocks(mocks, PROJECT, stack, false);
   fixRunStamp("offline plan");
+  // Renders of two commits (a pull request's diff) must differ only where the fleet does.
+  fixInfraRelease({ commit: "unknown", describe: "offline plan", dirty: false });
   pulumi.runtime.setAllConfig(cfg.values, cfg.secretKeys);
 
   const keys = new WeakMap<pulumi.Resource, string>();

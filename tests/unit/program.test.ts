@@ -47,10 +47,10 @@ function expectedCounts(c: Doc): Record<string, number> {
     // Seven per project; per backup job restic, sub-account, Kuma push token, reader key and reader sub-account; the Storage Box's own; each
     // worker's health agent token; Kuma's admin; n8n's encryption key, owner, TRMM webhook and billing signature secrets.
     "random:index/randomPassword:RandomPassword": 7 * P + 5 * (P + 1) + 1 + W + 1 + 4,
-    // Per node: ready, authorized keys, backup tools; the hub sync, cloudflared; per project: password, config,
-    // assets, deploy; per backup job: enable; migrations; per worker: health agent and its managed firewall; Kuma and
-    // n8n: install, secrets, reconcile; TRMM's node: ready, authorized keys, prepare.
-    "command:remote:Command": 3 * (1 + W) + 1 + 1 + 4 * P + (P + 1) + withPacks + 2 * W + 3 + 3 + 3 * rmm + drills,
+    // Per node: ready, authorized keys, backup tools, release file; the hub sync, cloudflared; per project: password,
+    // config, assets, deploy; per backup job: enable; migrations; per worker: health agent and its managed firewall;
+    // Kuma and n8n: install, secrets, reconcile; TRMM's node: ready, authorized keys, prepare, release file.
+    "command:remote:Command": 4 * (1 + W) + 1 + 1 + 4 * P + (P + 1) + withPacks + 2 * W + 3 + 3 + 4 * rmm + drills,
     "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared": 1,
     "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig": 1,
     // Per project API and Studio, n8n and status, tenants' status pages; TRMM's three names, A and AAAA, DNS-only.
@@ -114,6 +114,20 @@ for (const stack of ["staging", "prod"]) {
       else expect(out.automations.trmmWebhook).toBeUndefined();
       const peers = doc["supafleet:operators"].filter((o: Doc) => o.wireguard !== undefined).map((o: Doc) => o.name);
       expect(out.operatorWireguardConfigs).toEqual(Object.fromEntries(peers.map((n: string) => [n, "[secret]"])));
+    });
+
+    it("records the infra release on every host and in the stack outputs", () => {
+      const out = snapshot.outputs as Doc;
+      // The offline plan fixes the release, so that a pull request's render diff shows only the fleet's changes.
+      expect(out.infraRelease).toEqual({ commit: "unknown", describe: "offline plan", dirty: false });
+      const hosts = snapshot.resources.filter((r) => /^supafleet:index:(MasterNode|WorkerNode|RmmNode)$/.test(r.type)).map((r) => r.name);
+      expect(hosts.length).toBe(snapshot.resources.filter((r) => r.type === "hcloud:index/server:Server").length);
+      const stamps = snapshot.resources.filter((r) => r.name.endsWith("-release") && r.type === "command:remote:Command");
+      expect(stamps.map((r) => r.name).sort()).toEqual(hosts.map((n) => `${n}-release`).sort());
+      for (const r of stamps) {
+        expect(JSON.parse(r.inputs.stdin as string)).toEqual({ commit: "unknown", describe: "offline plan", dirty: false, stack: stack });
+        expect(r.inputs.create).toContain("mv /etc/supafleet/release.new /etc/supafleet/release");
+      }
     });
 
     it("passes secrets to providers only as secrets", () => {
