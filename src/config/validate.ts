@@ -189,7 +189,11 @@ function checkWorkers(cfg: Partial<FleetConfig>, projects: readonly Placed[]): C
     if ("worker" in placement) {
       if (!index.has(placement.worker)) {
         const known = workers.map((w) => w.name).join(", ") || "none";
-        issues.push({ path: `${p.path}.placement.worker`, message: `names worker "${placement.worker}", which is not declared (workers: ${known})` });
+        // Most often a worker taken out of the stack file while it still holds this project.
+        issues.push({
+          path: `${p.path}.placement.worker`,
+          message: `names worker "${placement.worker}", which is not declared (workers: ${known}); a worker that still holds projects stays until they have moved (docs/operations.md, "Move a project")`,
+        });
       } else {
         onWorker.set(placement.worker, [...(onWorker.get(placement.worker) ?? []), p]);
       }

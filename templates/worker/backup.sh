@@ -4,7 +4,9 @@
 #   backup.sh <config> forget   apply retention only
 #   backup.sh <config> check [full]   verify the repository (a rotating fifth of the data, or all of it)
 #   backup.sh <config> copy     copy to the second repository and apply its retention
-#   backup.sh <config> snapshot LABEL   globals and database now, tagged LABEL (pre-upgrade); prints the database snapshot's id
+#   backup.sh <config> snapshot LABEL [--files]   globals and database now (and the files), tagged LABEL
+#                                 (pre-upgrade, final); prints the database snapshot's id
+#   backup.sh <config> verify ID   the database snapshot ID and its run's roles read back whole (completion marks)
 # Pings start/success/fail, pushes to Uptime Kuma, alerts on failure, and exits non-zero on any failure.
 set -euo pipefail
 SCRIPT=backup
@@ -192,15 +194,43 @@ snapshot() {
   TAGS+=(--tag "$label")
   stream_snapshot roles roles.sql dump_globals
   stream_snapshot database database.sql dump_database
-  say "$label snapshot of $PROJECT: ${LAST_SNAPSHOT:0:8}"
-  echo "$LAST_SNAPSHOT"
+  local database="$LAST_SNAPSHOT"
+  if [ "${2:-}" = --files ]; then
+    local paths=() p rc=0
+    for p in ${BACKUP_PATHS:-}; do [ ! -e "$p" ] || paths+=("$p"); done
+    if [ "${#paths[@]}" -gt 0 ]; then
+      r backup "${TAGS[@]}" --tag kind:files "${paths[@]}" >> "$LOG" 2>&1 || rc=$?
+      [ "$rc" -eq 0 ] || fail "restic backup of files: $(restic_meaning "$rc" "$LOG")"
+      say "files: backed up ${paths[*]}"
+    fi
+  fi
+  say "$label snapshot of $PROJECT: ${database:0:8}"
+  echo "$database"
+}
+
+# Reads a database snapshot and the roles snapshot of the same label back out of the
+# repository, whole: every blob decrypts and each dump ends with its completion mark.
+verify() {
+  local id="${1:-}" label last
+  [[ "$id" =~ ^[0-9a-f]{8,64}$ ]] || die "verify needs a snapshot id"
+  label=$(r snapshots --json "$id" 2>> "$LOG" | jq -r '.[0].tags[] | select(. != "supafleet" and (startswith("project:") or startswith("kind:")) == false)' | head -n 1) \
+    || fail "snapshot $id is not in the repository: $(restic_meaning 1 "$LOG")"
+  last=$(r dump "$id" database.sql 2>> "$LOG" | tail -n 1) || fail "cannot read snapshot ${id:0:8} back: $(restic_meaning 1 "$LOG")"
+  [ "$last" = "$DUMP_COMPLETE" ] || fail "the database dump in snapshot ${id:0:8} is not complete"
+  local roles
+  roles=$(r snapshots --json --host "$PROJECT" --tag "kind:roles${label:+,$label}" 2>> "$LOG" | jq -r 'max_by(.time) | .id // empty')
+  [ -n "$roles" ] || fail "no roles snapshot goes with ${id:0:8}"
+  last=$(r dump "$roles" roles.sql 2>> "$LOG" | tail -n 1) || fail "cannot read roles snapshot ${roles:0:8} back: $(restic_meaning 1 "$LOG")"
+  [ "$last" = "$DUMP_COMPLETE" ] || fail "the roles dump in snapshot ${roles:0:8} is not complete"
+  say "snapshot ${id:0:8} and roles ${roles:0:8} read back whole"
 }
 
 case "$MODE" in
   run) run ;;
-  snapshot) snapshot "${3:-}" ;;
+  snapshot) snapshot "${3:-}" "${4:-}" ;;
+  verify) verify "${3:-}" ;;
   forget) clear_stale_locks "$LOG" || fail "cannot open the repository: $(restic_meaning 1 "$LOG")"; forget; say "retention applied" ;;
   check) clear_stale_locks "$LOG" || fail "cannot open the repository: $(restic_meaning 1 "$LOG")"; check "${3:-}" ;;
   copy) copy ;;
-  *) die "unknown mode '$MODE' (run, forget, check, copy, snapshot)" ;;
+  *) die "unknown mode '$MODE' (run, forget, check, copy, snapshot, verify)" ;;
 esac

@@ -126,16 +126,17 @@ describe("project-deploy.sh", () => {
     expect(second.split("\n")[1]).not.toBe(first.split("\n")[1]); // kong config changed
   });
 
-  it("never removes a volume: not on deploy, not on rollback, not when the project is removed", () => {
+  it("never removes a volume on deploy or rollback, and removes nothing of a project it cannot back up first", () => {
     configure();
     run(script("project-deploy.sh"), compose("2026.02"));
     configure("_format_version: '2.1'\n", "a-key-the-gateway-refuses");
     expect(run(script("project-deploy.sh"), compose("2026.02")).stderr).toContain("rolled back");
-    const removed = run(script("project-remove.sh"), "");
-    expect(removed.status).toBe(0);
-    expect(removed.stdout).toContain("services stopped; volumes kept");
-    expect(calls().some((c) => c.includes(" down "))).toBe(true);
     for (const c of calls()) expect(c, c).not.toMatch(/(\s-v(\s|$)|--volumes|volume rm)/);
+    const removed = run(script("project-remove.sh"), "", { SUPAFLEET_BACKUP_CONFIG: join(root, "none.env") });
+    expect(removed.status).toBe(1);
+    expect(removed.stderr).toContain("no final backup can be taken, so nothing is removed");
+    expect(calls().some((c) => / (stop|down) /.test(c))).toBe(false);
+    expect(running()).toBe(compose("2026.02"));
   });
 
   it("the assets step refuses paths that escape the project's folder", () => {

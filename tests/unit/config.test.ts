@@ -163,6 +163,19 @@ describe("rules from the attack results (issue 16)", () => {
   const prod = (): Doc => clone(stackDoc("prod")) as Doc;
   const tenantIndex = (c: Doc, slug: string): number => c["supafleet:tenants"].findIndex((t: Doc) => t.slug === slug);
 
+  it("refuses to remove a worker that still holds projects, naming each project's placement", () => {
+    const c = prod();
+    const removed = c["supafleet:workers"][0];
+    c["supafleet:workers"] = c["supafleet:workers"].slice(1);
+    const m = messages(c);
+    const held = Object.entries(m).filter(([, message]) => message.startsWith(`names worker "${removed.name}", which is not declared`));
+    expect(held.length).toBeGreaterThan(0);
+    for (const [path, message] of held) {
+      expect(path).toMatch(/^tenants\[\d+\]\.projects\[\d+\]\.placement\.worker$/);
+      expect(message).toContain("a worker that still holds projects stays until they have moved");
+    }
+  });
+
   it("refuses a pooled tenant inside a dedicated tenant's project", () => {
     const c = prod();
     const pooled = c["supafleet:tenants"].find((t: Doc) => t.isolation === "pooled");

@@ -10,7 +10,7 @@ import { BackupRig, FAKES, SCRIPTS, type ScriptResult } from "../helpers/backupR
 import { freePort } from "../helpers/postgres";
 
 /**
- * Upgrading a project's release (seed 000 §9) with the real deploy script,
+ * Upgrading and removing a project (seed 000 §9) with the real deploy and remove scripts,
  * the real backup script and restic (Debian's 0.14), a real PostgreSQL 15 as
  * the project's database, the fake `docker` (no engine here) and a stand-in
  * gateway that accepts only the anon key in the live .env.
@@ -140,5 +140,43 @@ describe("upgrading a project's release", () => {
     expect(read(dir("secrets", ".env"))).toContain(`ANON_KEY="${OLD_KEY}"`);
     // The staged secrets wait for a deploy that can go ahead.
     expect(read(dir("secrets", "staged", ".env"))).toContain(`ANON_KEY="${NEW_KEY}"`);
+  });
+});
+
+describe("removing a project", () => {
+  const remove = (extra: Record<string, string> = {}): Promise<ScriptResult> =>
+    sh(fillTemplate("worker/project-remove.sh", { project: PROJECT }), "", { SUPAFLEET_BACKUP_CONFIG: rig.settings(), ...extra });
+  const dockerCalls = (): string[] => read(join(rig.work, "docker.log")).split("\n").filter(Boolean);
+
+  it("takes a final backup, reads it back, stops the project, and only then removes its containers and volumes", async () => {
+    const before = await rig.checksums();
+    const r = await remove();
+    expect(r.status, r.stderr).toBe(0);
+    const final = rig.snapshots().filter((s) => s.tags.includes("final"));
+    expect(final.map((s) => s.tags.find((t) => t.startsWith("kind:"))).sort()).toEqual(["kind:database", "kind:files", "kind:roles"]);
+    const database = final.find((s) => s.tags.includes("kind:database"))!;
+    expect(r.stdout).toContain(`removed after final backup ${database.id}; its repository and credential are kept`);
+    expect(r.stderr).toContain(`snapshot ${database.id.slice(0, 8)} and roles`);
+    // The order on the worker: dumps (docker exec), then stop, then down with the volumes.
+    const calls = dockerCalls();
+    const lastDump = calls.map((c, i) => (c.startsWith("exec ") ? i : -1)).reduce((a, b) => Math.max(a, b));
+    const stop = calls.findIndex((c) => c.startsWith("compose ") && c.includes(" stop"));
+    const down = calls.findIndex((c) => c.startsWith("compose ") && c.includes(" down --volumes"));
+    expect(lastDump).toBeGreaterThanOrEqual(0);
+    expect(stop).toBeGreaterThan(lastDump);
+    expect(down).toBeGreaterThan(stop);
+    // The final backup restores to what the project held.
+    rig.pgdb.psql("drop database projectdb with (force);");
+    const restored = await rig.script("restore.sh", [rig.settings(), "--target", "projectdb", "--snapshot", database.id]);
+    expect(restored.status, restored.stderr).toBe(0);
+    expect(await rig.checksums()).toEqual(before);
+  });
+
+  it("removes nothing when the final backup fails", async () => {
+    const r = await remove({ FAKE_DOCKER_BREAK: "pg_dump" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("the final backup failed; the project keeps running and nothing is removed");
+    expect(dockerCalls().some((c) => c.startsWith("compose ") && / (stop|down)( |$)/.test(c))).toBe(false);
+    expect(read(join(root, "docker", "running.yaml"))).toBe(compose("2026.02"));
   });
 });
