@@ -72,14 +72,17 @@ export class SupabaseProject extends FleetComponent {
     this.release = p.release;
 
     // Letters and digits only: these end up in URLs and env files unquoted.
-    const password = (id: string, length: number): pulumi.Output<string> =>
-      new random.RandomPassword(`${name}-${id}`, { length, special: false }, child).result;
+    // A rotation counter above 0 is a keeper: raising it replaces the secret. At 0 there is none, so
+    // a stack file that never rotated keeps the secrets it was first given.
+    const keepers = (round: number): { keepers?: Record<string, string> } => (round > 0 ? { keepers: { rotation: String(round) } } : {});
+    const password = (id: string, length: number, round = 0): pulumi.Output<string> =>
+      new random.RandomPassword(`${name}-${id}`, { length, special: false, ...keepers(round) }, child).result;
     const hexBytes = (id: string, length: number): pulumi.Output<string> => new random.RandomBytes(`${name}-${id}`, { length }, child).hex;
 
     this.secrets = {
       postgresPassword: password("postgres-password", 32),
-      jwtSecret: password("jwt-secret", 48),
-      dashboardPassword: password("dashboard-password", 24),
+      jwtSecret: password("jwt-secret", 48, p.rotate.jwt),
+      dashboardPassword: password("dashboard-password", 24, p.rotate.dashboard),
       secretKeyBase: password("secret-key-base", 64),
       vaultEncKey: password("vault-enc-key", 32),
       pgMetaCryptoKey: password("pg-meta-crypto-key", 32),
@@ -92,7 +95,7 @@ export class SupabaseProject extends FleetComponent {
     this.serviceRoleKey = pulumi.secret(this.secrets.jwtSecret.apply((s) => signApiKey(s, "service_role")));
     if (release.opaqueKeys) {
       const opaque = (kind: "publishable" | "secret"): pulumi.Output<string> =>
-        pulumi.secret(new random.RandomBytes(`${name}-${kind}-key`, { length: 16 }, child).base64.apply((b) => opaqueApiKey(kind, Buffer.from(b, "base64"))));
+        pulumi.secret(new random.RandomBytes(`${name}-${kind}-key`, { length: 16, ...keepers(p.rotate.apiKeys) }, child).base64.apply((b) => opaqueApiKey(kind, Buffer.from(b, "base64"))));
       this.publishableKey = opaque("publishable");
       this.secretKey = opaque("secret");
     }

@@ -157,6 +157,9 @@ export const RestoreFromSchema = z.strictObject({
     .default("latest"),
 });
 
+/** A rotation counter: only ever raised; 0 is the secret made first. */
+const rotation = z.number().int("must be a whole number").min(0, "must be 0 or more");
+
 export const ProjectSchema = z.strictObject({
   name: slug,
   subdomain: dnsLabel,
@@ -171,6 +174,21 @@ export const ProjectSchema = z.strictObject({
   smtp: SmtpSchema.optional(),
   /** Seeds this new project once from another's backup; later changes do not restore again. */
   restoreFrom: RestoreFromSchema.optional(),
+  /**
+   * Rotation as a reviewed change: raising a counter replaces that secret on
+   * the next `pulumi up` (docs/operations.md, "Rotate a project's keys").
+   */
+  rotate: z
+    .strictObject({
+      /** The JWT secret, and with it the anon and service_role keys. */
+      jwt: rotation,
+      /** The opaque sb_publishable_/sb_secret_ keys, on releases that have them. */
+      apiKeys: rotation,
+      /** Studio's basic-auth password. */
+      dashboard: rotation,
+    })
+    .partial()
+    .optional(),
 });
 
 export const TenantSchema = z.strictObject({

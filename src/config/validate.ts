@@ -1,3 +1,4 @@
+import { RELEASES } from "../supabase/releases";
 import { STATUS_PAGE_PREFIX } from "../monitoring/statusPages";
 import { checkHardening } from "./hardening";
 import type { ConfigIssue } from "./issues";
@@ -60,6 +61,11 @@ function checkBackupSources(cfg: Partial<FleetConfig>, projects: readonly Placed
   });
   issues.push(...unique(retired.map((job, i) => ({ job, i })), (x) => x.job, (x) => `backups.retired[${x.i}]`, "retired job"));
   for (const p of projects) {
+    // Rotating keys a release does not have would change nothing and read as if it did.
+    const release = p.project.release ?? cfg.supabase?.release;
+    if ((p.project.rotate?.apiKeys ?? 0) > 0 && release !== undefined && RELEASES[release] !== undefined && !RELEASES[release]!.opaqueKeys) {
+      issues.push({ path: `${p.path}.rotate.apiKeys`, message: `release ${release} has no opaque API keys (sb_publishable_/sb_secret_); rotate jwt instead` });
+    }
     const from = p.project.restoreFrom;
     if (from === undefined) continue;
     const at = `${p.path}.restoreFrom`;

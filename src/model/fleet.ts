@@ -57,6 +57,8 @@ export interface ProjectModel {
   readonly smtpPasswordKey: string;
   /** Seeded once from another project's backup (this stack's, or another stack's). */
   readonly restoreFrom?: { readonly project: string; readonly stack?: string; readonly snapshot: string };
+  /** Rotation counters: a raised one replaces that secret. */
+  readonly rotate: { readonly jwt: number; readonly apiKeys: number; readonly dashboard: number };
 }
 
 export function buildFleetModel(env: string, cfg: FleetConfig): FleetModel {
@@ -124,5 +126,6 @@ function projectModel(cfg: FleetConfig, tenant: TenantConfig, p: ProjectConfig, 
     smtp: p.smtp ?? cfg.smtp,
     smtpPasswordKey: p.smtp ? smtpPasswordKey(p.name) : smtpPasswordKey(),
     ...(p.restoreFrom !== undefined ? { restoreFrom: p.restoreFrom } : {}),
+    rotate: { jwt: p.rotate?.jwt ?? 0, apiKeys: p.rotate?.apiKeys ?? 0, dashboard: p.rotate?.dashboard ?? 0 },
   };
 }

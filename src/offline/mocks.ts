@@ -50,7 +50,9 @@ export class FleetMocks implements pulumi.runtime.Mocks {
 
   newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
     const custom = args.custom ?? true;
-    const seed = `${args.type}::${args.name}`;
+    // A random resource's keepers are what rotation raises: a new keeper is a new value, as it would be for real.
+    const keepers = (args.inputs as { keepers?: unknown }).keepers;
+    const seed = `${args.type}::${args.name}${keepers !== undefined ? `::${JSON.stringify(keepers)}` : ""}`;
     const isTunnel = args.type === "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared";
     const id = custom ? (isTunnel ? uuidFrom(seed) : mockId(seed)) : undefined;
     this.resources.push({ type: args.type, name: args.name, custom, inputs: args.inputs as Record<string, unknown>, ...(id !== undefined ? { id } : {}) });

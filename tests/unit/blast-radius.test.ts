@@ -64,6 +64,34 @@ describe("blast radius in prod", () => {
     expect(updates[1]!.paths).toEqual(expect.arrayContaining(["stdin.monitors[project/kita/edge/rest]", "stdin.monitors[project/kita/wg/rest]", "stdin.monitors[project/kita/studio]", "stdin.monitors[backup/kita]"]));
   });
 
+  it("rotating one project's JWT secret replaces only that secret and rewrites only that project's config and deploy", async () => {
+    const c = clone(prod);
+    const tenant = c["supafleet:tenants"].find((t: Doc) => (t.projects ?? []).some((p: Doc) => p.name !== c["supafleet:automations"]?.opsProject && p.placement.worker !== undefined));
+    const project = tenant.projects.find((p: Doc) => p.name !== c["supafleet:automations"]?.opsProject && p.placement.worker !== undefined);
+    project.rotate = { jwt: 1 };
+    const head = await runDoc("prod", c);
+    expect(head.error).toBeUndefined();
+    const changes = diffSnapshots(base, head);
+    expect(names(changes, "replace")).toEqual([`${project.name}-jwt-secret`]);
+    expect(names(changes, "create")).toEqual([]);
+    expect(names(changes, "delete")).toEqual([]);
+    // Its config and deploy, and Kuma's secrets file: the project's monitors call its API with its anon key.
+    expect(names(changes, "update")).toEqual([`${project.name}-config`, `${project.name}-deploy`, "monitoring-reconcile", "monitoring-secrets"].sort());
+    // The deploy changes only in the digest of the secret files it carries, the monitors only in the secrets' digest.
+    expect(changes.find((u) => u.name === `${project.name}-deploy`)!.paths).toEqual(["stdin"]);
+    expect(changes.find((u) => u.name === "monitoring-reconcile")!.paths).toEqual(["stdin.secretsDigest"]);
+  });
+
+  it("rotating a dashboard password or the opaque keys touches only that secret, that project's config and deploy", async () => {
+    const c = clone(prod);
+    const project = c["supafleet:tenants"].flatMap((t: Doc) => t.projects ?? []).find((p: Doc) => (p.release ?? c["supafleet:supabase"].release) === "2026.08" && p.name !== c["supafleet:automations"]?.opsProject)!;
+    project.rotate = { dashboard: 2, apiKeys: 1 };
+    const changes = diffSnapshots(base, await runDoc("prod", c));
+    expect(names(changes, "replace")).toEqual([`${project.name}-dashboard-password`, `${project.name}-publishable-key`, `${project.name}-secret-key`]);
+    expect(names(changes, "update")).toEqual([`${project.name}-config`, `${project.name}-deploy`, "monitoring-reconcile", "monitoring-secrets"].sort());
+    expect(changes.find((u) => u.name === "monitoring-reconcile")!.paths).toEqual(["stdin.secretsDigest"]);
+  });
+
   it("adding Tactical RMM's node touches only itself, its DNS records and the hub's peers and firewall", async () => {
     const without = clone(prod);
     delete without["supafleet:rmm"];

@@ -176,6 +176,17 @@ describe("rules from the attack results (issue 16)", () => {
     }
   });
 
+  it("refuses rotating opaque keys on a release without them, and a rotation counter that is not a whole number", () => {
+    const c = prod();
+    const at = c["supafleet:tenants"].findIndex((t: Doc) => (t.projects ?? []).some((p: Doc) => (p.release ?? c["supafleet:supabase"].release) === "2026.02"));
+    const pi = c["supafleet:tenants"][at].projects.findIndex((p: Doc) => (p.release ?? c["supafleet:supabase"].release) === "2026.02");
+    c["supafleet:tenants"][at].projects[pi].rotate = { apiKeys: 1, jwt: -1 };
+    const m = messages(c);
+    expect(m[`tenants[${at}].projects[${pi}].rotate.jwt`]).toBe("must be 0 or more");
+    c["supafleet:tenants"][at].projects[pi].rotate = { apiKeys: 1 };
+    expect(messages(c)[`tenants[${at}].projects[${pi}].rotate.apiKeys`]).toBe("release 2026.02 has no opaque API keys (sb_publishable_/sb_secret_); rotate jwt instead");
+  });
+
   it("refuses a pooled tenant inside a dedicated tenant's project", () => {
     const c = prod();
     const pooled = c["supafleet:tenants"].find((t: Doc) => t.isolation === "pooled");
