@@ -112,8 +112,12 @@ describe("each prod project's services", () => {
 
   it("apply in order: the password, the secrets and the files before the deploy", () => {
     const p = projects[0]!.name;
-    expect(byName(`${p}-deploy`).inputs.delete).toContain("down --remove-orphans");
-    expect(byName(`${p}-deploy`).inputs.delete).not.toMatch(/down[^\n]*(-v|--volumes)/);
+    // Removal removes volumes only after a final backup that reads back whole.
+    const remove = byName(`${p}-deploy`).inputs.delete as string;
+    const [backup, verify, down] = ["snapshot final --files", "verify \"$final\"", "down --volumes --remove-orphans"].map((s) => remove.indexOf(s));
+    expect(backup).toBeGreaterThan(0);
+    expect(verify).toBeGreaterThan(backup);
+    expect(down).toBeGreaterThan(verify);
     expect(isSecretEnvelope(byName(`${p}-db-password`).inputs.stdin)).toBe(true);
     expect(isSecretEnvelope(byName(`${p}-assets`).inputs.stdin)).toBe(false);
   });
