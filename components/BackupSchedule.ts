@@ -78,20 +78,24 @@ export class BackupSchedule extends FleetComponent {
   /** The same, field by field, for the stack output: only the passwords are secrets. */
   readonly readerOutput: { readonly job: string; readonly repository: pulumi.Output<string>; readonly resticPassword: pulumi.Output<string>; readonly sftpPassword: pulumi.Output<string> };
 
-  /** Named `<job>-backup`; until 0.2 it was `<job>`, beside the project of the same name. */
+  /**
+   * Named `<job>-backup`, beside its project rather than under it: a retired
+   * job outlives its project, and a move in the tree would be a new URN for
+   * its protected credentials.
+   */
   constructor(args: BackupScheduleArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("supafleet:index:BackupSchedule", `${args.job}-backup`, opts, args.job);
+    super("supafleet:index:BackupSchedule", `${args.job}-backup`, opts);
     const name = args.job;
     this.retention = args.retention;
     // Losing any of these loses the backups: nothing deletes them without an explicit `pulumi state unprotect`.
     const keep = (c: { name: string; opts: pulumi.CustomResourceOptions }): { name: string; opts: pulumi.CustomResourceOptions } => ({ name: c.name, opts: { ...c.opts, protect: true } });
-    const password = (suffix: string, formerSuffix?: string, shape: random.RandomPasswordArgs = { length: 48, special: false }): pulumi.Output<string> => {
-      const c = keep(this.child(suffix, formerSuffix));
+    const password = (suffix: string, shape: random.RandomPasswordArgs = { length: 48, special: false }): pulumi.Output<string> => {
+      const c = keep(this.child(suffix));
       return new random.RandomPassword(c.name, shape, c.opts).result;
     };
 
     this.resticPassword = password("restic-password");
-    const subaccountPassword = password("subaccount-password", undefined, STORAGE_BOX_PASSWORD);
+    const subaccountPassword = password("subaccount-password", STORAGE_BOX_PASSWORD);
     const home = `supafleet/${args.env}/${name}`;
     // One directory and one credential per job: no project can reach another's repository.
     const sub = keep(this.child("subaccount"));
@@ -113,7 +117,7 @@ export class BackupSchedule extends FleetComponent {
 
     // The reader: a read-only sub-account on the same directory, and a restic key of its own.
     const readerKey = password("reader-key");
-    const readerPassword = password("reader-subaccount-password", undefined, STORAGE_BOX_PASSWORD);
+    const readerPassword = password("reader-subaccount-password", STORAGE_BOX_PASSWORD);
     const rd = keep(this.child("reader"));
     const readerAccount = new hcloud.StorageBoxSubaccount(
       rd.name,
@@ -182,7 +186,7 @@ export class BackupSchedule extends FleetComponent {
 
     if (!args.retired && args.connection !== undefined) {
       const drill = args.dbContainer !== undefined ? `"supafleet-drill@${name}.timer"` : "";
-      const enable = this.child("enable", "backup-enable");
+      const enable = this.child("enable");
       new command.remote.Command(
         enable.name,
         {

@@ -25,9 +25,9 @@ export class RlsPolicySet extends FleetComponent {
   readonly bundleChecksum: string;
   readonly migrationIds: string[];
 
-  /** Named `<project>-rls`; until 0.2 it was `<project>`, beside the project itself. */
+  /** Named `<project>-rls`, a child of its SupabaseProject (the program passes the parent). */
   constructor(args: RlsPolicySetArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("supafleet:index:RlsPolicySet", `${args.project.name}-rls`, opts, args.project.name);
+    super("supafleet:index:RlsPolicySet", `${args.project.name}-rls`, opts);
     const p = args.project;
     // The project's own tenant and every pooled tenant whose rows it keeps.
     const migrations = projectMigrations(p.schemaPacks, [p.tenant, ...p.pooledTenants]);

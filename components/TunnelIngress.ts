@@ -14,6 +14,8 @@ export const CLOUDFLARED_IMAGE = "cloudflare/cloudflared:2025.11.1";
 
 export interface TunnelIngressArgs {
   readonly env: string;
+  /** In prod the tunnel is protected: deleting it takes every hostname down and changes the connector's token. */
+  readonly protect: boolean;
   readonly accountId: string;
   readonly zoneId: string;
   readonly teamName?: string;
@@ -56,7 +58,7 @@ export class TunnelIngress extends FleetComponent {
     this.tunnel = new cloudflare.ZeroTrustTunnelCloudflared(
       `${name}-tunnel`,
       { accountId, name: `supafleet-${args.env}`, configSrc: "cloudflare", tunnelSecret: secret.base64 },
-      child,
+      { ...child, protect: args.protect },
     );
 
     // Access: who may pass, and the token automations use instead of a login.

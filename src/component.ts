@@ -8,24 +8,19 @@ import type { Artifact, Rendered } from "./render/artifact";
 export abstract class FleetComponent extends pulumi.ComponentResource {
   readonly artifacts: Artifact[] = [];
   private readonly childPrefix: string;
-  private readonly renamedFrom: string | undefined;
 
   /**
-   * `renamedFrom` is the name this component had before, when its children
-   * were named `<renamedFrom>-<suffix>`: aliases keep the component and every
-   * child made with `child()` the same resources in existing stacks.
+   * The tree is settled before the first real `pulumi up`; from then on, a
+   * rename or a move needs `aliases` in `opts`, which children inherit.
    */
-  protected constructor(type: `supafleet:index:${string}`, name: string, opts?: pulumi.ComponentResourceOptions, renamedFrom?: string) {
-    super(type, name, {}, renamedFrom === undefined ? opts : { ...opts, aliases: [...(opts?.aliases ?? []), { name: renamedFrom }] });
+  protected constructor(type: `supafleet:index:${string}`, name: string, opts?: pulumi.ComponentResourceOptions) {
+    super(type, name, {}, opts);
     this.childPrefix = name;
-    this.renamedFrom = renamedFrom;
   }
 
-  /** A child's name, `<component>-<suffix>`, and its options: parented here, and aliased across a rename. */
-  protected child(suffix: string, formerSuffix = suffix): { name: string; opts: pulumi.CustomResourceOptions } {
-    const name = `${this.childPrefix}-${suffix}`;
-    const former = this.renamedFrom === undefined ? undefined : `${this.renamedFrom}-${formerSuffix}`;
-    return { name, opts: { parent: this, ...(former !== undefined && former !== name ? { aliases: [{ name: former }] } : {}) } };
+  /** A child's name, `<component>-<suffix>`, and its options: parented here. */
+  protected child(suffix: string): { name: string; opts: pulumi.CustomResourceOptions } {
+    return { name: `${this.childPrefix}-${suffix}`, opts: { parent: this } };
   }
 
   /** Records the redacted copy for the render and returns the real content. */

@@ -121,6 +121,7 @@ export function buildFleet(model: FleetModel): Fleet {
 
   const tunnel = new TunnelIngress("edge", {
     env,
+    protect: model.protect,
     accountId: cfg.cloudflare.accountId,
     zoneId: cfg.cloudflare.zoneId,
     ...(cfg.cloudflare.teamName !== undefined ? { teamName: cfg.cloudflare.teamName } : {}),
@@ -214,7 +215,9 @@ export function buildFleet(model: FleetModel): Fleet {
   const policySets = new Map<string, RlsPolicySet>();
   for (const p of model.projects.filter((m) => m.schemaPacks.length > 0)) {
     const seed = seeds.get(p.name);
-    policySets.set(p.name, new RlsPolicySet({ project: p, ssh: master.ssh, after: [projects.get(p.name)!.deployed, ...(seed !== undefined ? [seed.done] : [])] }));
+    // The tenant data model lives and dies with its project, so it sits under it in the tree.
+    const project = projects.get(p.name)!;
+    policySets.set(p.name, new RlsPolicySet({ project: p, ssh: master.ssh, after: [project.deployed, ...(seed !== undefined ? [seed.done] : [])] }, { parent: project }));
   }
 
   const monitoring = new Monitoring("monitoring", {

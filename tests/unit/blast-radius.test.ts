@@ -167,14 +167,15 @@ describe("blast radius in prod", () => {
   });
 });
 
-describe("renamed components", () => {
-  it("a stack deployed before backups and RLS got their own names keeps every resource: aliases carry the old names", () => {
-    // The render as 0.1 registered it: BackupSchedule and RlsPolicySet named like their project, children `<job>-…`.
-    const old = base.resources.map((r) => (r.aliases === undefined ? r : { ...r, key: r.aliases[0]!, name: r.aliases[0]!.split("::")[1]! }));
-    const renamed = base.resources.filter((r) => r.aliases !== undefined).map((r) => r.name);
-    expect(renamed).toEqual(expect.arrayContaining(["ops-backup", "ops-backup-restic-password", "ops-backup-subaccount", "ops-rls", "ops-rls-migrations", "master-backup"]));
-    // The enable command kept its name, so it needs no alias.
-    expect(renamed).not.toContain("ops-backup-enable");
-    expect(diffSnapshots({ ...base, resources: old }, base)).toEqual([]);
+describe("the settled resource tree", () => {
+  it("carries no alias before the first pulumi up, nests each project's RLS under it, and keeps its backups beside it", () => {
+    expect(base.resources.filter((r) => r.aliases !== undefined).map((r) => r.name)).toEqual([]);
+    const byKey = new Map(base.resources.map((r) => [r.key, r]));
+    const parentOf = (name: string): string | undefined => {
+      const r = base.resources.find((x) => x.name === name)!;
+      return r.parent === undefined ? undefined : byKey.get(r.parent)!.name;
+    };
+    for (const r of base.resources.filter((x) => x.type === "supafleet:index:RlsPolicySet")) expect(parentOf(r.name), r.name).toBe(r.name.replace(/-rls$/, ""));
+    for (const r of base.resources.filter((x) => x.type === "supafleet:index:BackupSchedule")) expect(parentOf(r.name), r.name).toBeUndefined();
   });
 });

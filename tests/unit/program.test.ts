@@ -76,11 +76,17 @@ for (const stack of ["staging", "prod"]) {
       expect(Object.fromEntries(countByType(snapshot.resources))).toEqual(Object.fromEntries(expected));
     });
 
-    it("parents every resource to its component, and nests no component", () => {
+    it("parents every resource to its component, and nests only a project's RLS under the project", () => {
       const byKey = new Map(snapshot.resources.map((r) => [r.key, r]));
       for (const r of snapshot.resources) {
         // Another stack's outputs, read once for the whole program.
         if (r.type === "pulumi:pulumi:StackReference") continue;
+        if (r.type === "supafleet:index:RlsPolicySet") {
+          const parent = byKey.get(r.parent!)!;
+          expect(parent.type, r.key).toBe("supafleet:index:SupabaseProject");
+          expect(r.name).toBe(`${parent.name}-rls`);
+          continue;
+        }
         if (r.type.startsWith("supafleet:index:")) {
           expect(r.parent, r.key).toBeUndefined();
           continue;
@@ -114,6 +120,16 @@ for (const stack of ["staging", "prod"]) {
       else expect(out.automations.trmmWebhook).toBeUndefined();
       const peers = doc["supafleet:operators"].filter((o: Doc) => o.wireguard !== undefined).map((o: Doc) => o.name);
       expect(out.operatorWireguardConfigs).toEqual(Object.fromEntries(peers.map((n: string) => [n, "[secret]"])));
+    });
+
+    it("protects in prod what cannot come back: servers, the tunnel, the Storage Box and every backup credential", () => {
+      const prod = stack === "prod";
+      const of = (type: string): Snapshot["resources"] => snapshot.resources.filter((r) => r.type === type);
+      for (const type of ["hcloud:index/server:Server", "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared", "hcloud:index/storageBox:StorageBox"]) {
+        for (const r of of(type)) expect(r.protect === true, r.name).toBe(prod);
+      }
+      // Backup credentials are protected in every stack: losing one loses the backups.
+      for (const r of of("hcloud:index/storageBoxSubaccount:StorageBoxSubaccount")) expect(r.protect, r.name).toBe(true);
     });
 
     it("records the infra release on every host and in the stack outputs", () => {

@@ -114,7 +114,7 @@ describe("each prod project's services", () => {
     const p = projects[0]!.name;
     // Removal removes volumes only after a final backup that reads back whole.
     const remove = byName(`${p}-deploy`).inputs.delete as string;
-    const [backup, verify, down] = ["snapshot final --files", "verify \"$final\"", "down --volumes --remove-orphans"].map((s) => remove.indexOf(s));
+    const [backup, verify, down] = ["snapshot final --files", "verify \"$final\"", "down --volumes --remove-orphans"].map((s) => remove.indexOf(s)) as [number, number, number];
     expect(backup).toBeGreaterThan(0);
     expect(verify).toBeGreaterThan(backup);
     expect(down).toBeGreaterThan(verify);

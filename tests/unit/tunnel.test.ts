@@ -138,6 +138,7 @@ describe("TunnelIngress on its own", () => {
     const master = { ssh: { masterHost: "198.51.100.1", privateKey: pulumi.secret("key") }, ready: new pulumi.ComponentResource("test:index:Ready", "ready") };
     const args = {
       env: "unit",
+      protect: false,
       accountId: "0".repeat(32),
       zoneId: "1".repeat(32),
       rules: ingressRules(model),
