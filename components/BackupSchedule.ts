@@ -71,6 +71,8 @@ export class BackupSchedule extends FleetComponent {
   readonly subaccount: hcloud.StorageBoxSubaccount;
   readonly resticPassword: pulumi.Output<string>;
   readonly repository: pulumi.Output<string>;
+  /** The job's settings and timers in place on its host (absent for a retired job). */
+  readonly enabled?: command.remote.Command;
   /** The token of this job's Kuma push monitor. */
   readonly pushToken: pulumi.Output<string>;
   /** The read-only credential, a secret. */
@@ -187,7 +189,7 @@ export class BackupSchedule extends FleetComponent {
     if (!args.retired && args.connection !== undefined) {
       const drill = args.dbContainer !== undefined ? `"supafleet-drill@${name}.timer"` : "";
       const enable = this.child("enable");
-      new command.remote.Command(
+      this.enabled = new command.remote.Command(
         enable.name,
         {
           connection: args.connection,

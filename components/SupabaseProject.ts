@@ -23,6 +23,8 @@ export interface SupabaseProjectArgs {
   /** The worker has booted and WireGuard is up. */
   readonly workerReady: pulumi.Resource;
   readonly smtpPassword: pulumi.Input<string>;
+  /** What the deploy also waits for: a moving project's final backup and stop on the worker it leaves. */
+  readonly deployAfter?: pulumi.Input<pulumi.Resource[]>;
 }
 
 /** Secrets one project needs, all made here and all secret outputs. */
@@ -160,7 +162,7 @@ export class SupabaseProject extends FleetComponent {
         delete: script("project-remove.sh"),
         stdin: composeText,
       },
-      { ...child, dependsOn: [config, assets] },
+      { ...child, dependsOn: args.deployAfter === undefined ? [config, assets] : pulumi.output(args.deployAfter).apply((more) => [config, assets, ...more]) },
     );
 
     this.registerOutputs({

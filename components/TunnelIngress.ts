@@ -16,6 +16,8 @@ export interface TunnelIngressArgs {
   readonly env: string;
   /** In prod the tunnel is protected: deleting it takes every hostname down and changes the connector's token. */
   readonly protect: boolean;
+  /** What the ingress waits for: a moved project's restore, so its hostnames never point at an empty project. */
+  readonly ingressAfter?: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
   readonly accountId: string;
   readonly zoneId: string;
   readonly teamName?: string;
@@ -131,7 +133,7 @@ export class TunnelIngress extends FleetComponent {
     this.tunnelConfig = new cloudflare.ZeroTrustTunnelCloudflaredConfig(
       `${name}-config`,
       { accountId, tunnelId: this.tunnel.id, source: "cloudflare", config: { ingresses, originRequest: { ...ORIGIN_DEFAULTS } } },
-      child,
+      { ...child, ...(args.ingressAfter !== undefined ? { dependsOn: args.ingressAfter } : {}) },
     );
     this.keep(renderPlain("edge/ingress.yaml", pulumi.output(toYaml({ originRequest: ORIGIN_DEFAULTS, ingress: provided }))));
 

@@ -19,6 +19,7 @@ import { masterBackupTimes } from "./backup/tools";
 import { masterConnection, workerConnection } from "./connections";
 import { containerName, volumeName } from "./supabase/naming";
 import type { BackupAlerting, BackupCopy } from "../components/BackupSchedule";
+import { ProjectMove } from "../components/ProjectMove";
 import { ProjectSeed } from "../components/ProjectSeed";
 import { RmmNode } from "../components/RmmNode";
 import type { Automations } from "../components/Automations";
@@ -112,16 +113,21 @@ export function buildFleet(model: FleetModel): Fleet {
       : undefined;
   if (rmm !== undefined) rmmPeer.resolve(rmm.hubPeer);
 
+  // A moving project's deploy waits for its final backup on the worker it leaves; the ingress, for its restore.
+  const moveOuts = new Map(model.projects.filter((p) => p.movedFrom !== undefined).map((p) => [p.name, deferred<pulumi.Resource[]>()]));
+  const restoredMoves = deferred<pulumi.Resource[]>();
   const projects = new Map<string, SupabaseProject>();
   for (const p of model.projects) {
     const smtpPassword = secretValue(p.smtpPasswordKey);
     if (smtpPassword === undefined) throw new Error(`${p.smtpPasswordKey} was validated as set but cannot be read`);
-    projects.set(p.name, new SupabaseProject(p.name, { env, project: p, ssh: master.ssh, workerReady: workers.get(p.worker.name)!.ready, smtpPassword }));
+    const deployAfter = moveOuts.get(p.name)?.output;
+    projects.set(p.name, new SupabaseProject(p.name, { env, project: p, ssh: master.ssh, workerReady: workers.get(p.worker.name)!.ready, smtpPassword, ...(deployAfter !== undefined ? { deployAfter } : {}) }));
   }
 
   const tunnel = new TunnelIngress("edge", {
     env,
     protect: model.protect,
+    ...(moveOuts.size > 0 ? { ingressAfter: restoredMoves.output } : {}),
     accountId: cfg.cloudflare.accountId,
     zoneId: cfg.cloudflare.zoneId,
     ...(cfg.cloudflare.teamName !== undefined ? { teamName: cfg.cloudflare.teamName } : {}),
@@ -155,6 +161,16 @@ export function buildFleet(model: FleetModel): Fleet {
   for (const job of cfg.backups.retired) {
     backups.set(job, new BackupSchedule({ ...backup, job, after: [], dbContainer: containerName(job, "db"), paths: projectBackupPaths(job), vaultKeyPath: vaultKeyPath(job), retired: true }));
   }
+  // Projects moving to another worker: out of the old one, into the new one, then the old one cleaned up.
+  const moves: ProjectMove[] = [];
+  for (const p of model.projects) {
+    if (p.movedFrom === undefined) continue;
+    const move = new ProjectMove({ project: { ...p, movedFrom: p.movedFrom }, ssh: master.ssh, arrived: [projects.get(p.name)!.deployed, backups.get(p.name)!.enabled!] });
+    moveOuts.get(p.name)!.resolve([move.stoppedOnOldWorker]);
+    moves.push(move);
+  }
+  if (moveOuts.size > 0) restoredMoves.resolve(moves.map((m) => m.restored));
+
   // The master's own state: WireGuard, its firewall, cloudflared's token, Uptime Kuma and n8n data.
   backups.set(
     model.master.name,
@@ -243,6 +259,7 @@ export function buildFleet(model: FleetModel): Fleet {
     vault,
     ...backups.values(),
     ...seeds.values(),
+    ...moves,
     ...drills,
     ...policySets.values(),
     monitoring,

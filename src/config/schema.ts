@@ -175,6 +175,12 @@ export const ProjectSchema = z.strictObject({
   /** Seeds this new project once from another's backup; later changes do not restore again. */
   restoreFrom: RestoreFromSchema.optional(),
   /**
+   * The worker this project is moving away from, with `placement` naming the
+   * new one: its data goes across through a final backup (docs/operations.md,
+   * "Move a project"). Remove it once the move has run.
+   */
+  movedFrom: slug.optional(),
+  /**
    * Rotation as a reviewed change: raising a counter replaces that secret on
    * the next `pulumi up` (docs/operations.md, "Rotate a project's keys").
    */

@@ -192,6 +192,13 @@ function checkWorkers(cfg: Partial<FleetConfig>, projects: readonly Placed[]): C
   const onWorker = new Map<string, Placed[]>();
   for (const p of projects) {
     const placement = p.project.placement;
+    const from = p.project.movedFrom;
+    if (from !== undefined) {
+      const at = `${p.path}.movedFrom`;
+      if (!("worker" in placement)) issues.push({ path: at, message: "a move goes from one shared worker to another: placement must be { worker: <name> }" });
+      else if (from === placement.worker) issues.push({ path: at, message: `names the worker the project is placed on (${from}); movedFrom is the worker it leaves` });
+      if (!index.has(from)) issues.push({ path: at, message: `names worker "${from}", which is not declared; the worker a project leaves must stay until the move has run` });
+    }
     if ("worker" in placement) {
       if (!index.has(placement.worker)) {
         const known = workers.map((w) => w.name).join(", ") || "none";

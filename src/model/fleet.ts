@@ -57,6 +57,8 @@ export interface ProjectModel {
   readonly smtpPasswordKey: string;
   /** Seeded once from another project's backup (this stack's, or another stack's). */
   readonly restoreFrom?: { readonly project: string; readonly stack?: string; readonly snapshot: string };
+  /** The worker the project is leaving: its data comes across through a final backup. */
+  readonly movedFrom?: WorkerModel;
   /** Rotation counters: a raised one replaces that secret. */
   readonly rotate: { readonly jwt: number; readonly apiKeys: number; readonly dashboard: number };
 }
@@ -126,6 +128,13 @@ function projectModel(cfg: FleetConfig, tenant: TenantConfig, p: ProjectConfig, 
     smtp: p.smtp ?? cfg.smtp,
     smtpPasswordKey: p.smtp ? smtpPasswordKey(p.name) : smtpPasswordKey(),
     ...(p.restoreFrom !== undefined ? { restoreFrom: p.restoreFrom } : {}),
+    ...(p.movedFrom !== undefined ? { movedFrom: byNameOf(cfg, p.movedFrom) } : {}),
     rotate: { jwt: p.rotate?.jwt ?? 0, apiKeys: p.rotate?.apiKeys ?? 0, dashboard: p.rotate?.dashboard ?? 0 },
   };
+}
+
+function byNameOf(cfg: FleetConfig, name: string): WorkerModel {
+  const w = cfg.workers.find((x) => x.name === name);
+  if (w === undefined) throw new Error(`worker ${name} was validated but is missing`);
+  return { name: w.name, serverType: w.serverType, address: w.address };
 }

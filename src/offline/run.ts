@@ -23,6 +23,8 @@ export interface ResourceNode {
   readonly aliases?: string[];
   /** Inputs Pulumi does not diff (`ignoreChanges`): a change there neither updates nor replaces. */
   readonly ignoreChanges?: string[];
+  /** Keys of the resources it waits for (`dependsOn`), beyond what its inputs imply. */
+  readonly dependsOn?: string[];
   readonly inputs: Record<string, unknown>;
   /** What the resource reports back: the mock's state, or a component's registered outputs. */
   readonly outputs: Record<string, unknown>;
@@ -91,6 +93,7 @@ export async function runOffline(stack: string, engineConfig: EngineConfig): Pro
   const aliases = new Map<string, string[]>();
   const protectedKeys = new Set<string>();
   const ignored = new Map<string, string[]>();
+  const dependsOn = new Map<string, pulumi.Input<pulumi.Input<pulumi.Resource>[]> | pulumi.Input<pulumi.Resource>>();
   let fleet: Fleet | undefined;
   let rawOutputs: Record<string, unknown> = {};
   let error: string | undefined;
@@ -106,6 +109,7 @@ export async function runOffline(stack: string, engineConfig: EngineConfig): Pro
         parents.set(key, parent && !(parent instanceof pulumi.runtime.Stack) ? keys.get(parent) : undefined);
         if (args.opts.protect === true) protectedKeys.add(key);
         if ((args.opts.ignoreChanges ?? []).length > 0) ignored.set(key, [...args.opts.ignoreChanges!]);
+        if (args.opts.dependsOn !== undefined) dependsOn.set(key, args.opts.dependsOn);
         const formerNames = (args.opts.aliases ?? []).flatMap((a) => (typeof a === "object" && typeof (a as pulumi.Alias).name === "string" ? [(a as pulumi.Alias).name as string] : []));
         if (formerNames.length > 0) aliases.set(key, formerNames.map((n) => resourceKey(args.type, n)));
         return undefined;
@@ -125,6 +129,15 @@ export async function runOffline(stack: string, engineConfig: EngineConfig): Pro
   }
   const secrets = new Set<string>([...mocks.secretValues, ...cfg.secretKeys.map((k) => cfg.values[k]!)]);
   const outputs = await resolveOutputs(rawOutputs, secrets);
+
+  // dependsOn may hold Outputs (a deferred list); resolved here, to the keys of the resources it names.
+  const dependencyKeys = new Map<string, string[]>();
+  for (const [key, deps] of dependsOn) {
+    const list = (await promiseOf(pulumi.output(deps as pulumi.Input<unknown>) as pulumi.Output<unknown>)) as unknown;
+    const resources = (Array.isArray(list) ? list : [list]).filter((r): r is pulumi.Resource => r instanceof pulumi.Resource);
+    const named = resources.map((r) => keys.get(r)).filter((k): k is string => k !== undefined);
+    if (named.length > 0) dependencyKeys.set(key, named);
+  }
 
   const states = registeredStates();
   const resources = mocks.resources
@@ -146,6 +159,7 @@ export async function runOffline(stack: string, engineConfig: EngineConfig): Pro
         ...(former !== undefined ? { aliases: former } : {}),
         ...(protectedKeys.has(key) ? { protect: true } : {}),
         ...(ignored.has(key) ? { ignoreChanges: ignored.get(key)! } : {}),
+        ...(dependencyKeys.has(key) ? { dependsOn: dependencyKeys.get(key)! } : {}),
       };
     });
   return { stack, resources, outputs, files: files.sort((a, b) => a.path.localeCompare(b.path)), secretValues: [...secrets].filter((s) => s.length >= 8), ...(error !== undefined ? { error } : {}) };

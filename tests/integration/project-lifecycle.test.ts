@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { projectPorts } from "../../src/model/ports";
@@ -178,5 +178,53 @@ describe("removing a project", () => {
     expect(r.stderr).toContain("the final backup failed; the project keeps running and nothing is removed");
     expect(dockerCalls().some((c) => c.startsWith("compose ") && / (stop|down)( |$)/.test(c))).toBe(false);
     expect(read(join(root, "docker", "running.yaml"))).toBe(compose("2026.02"));
+  });
+});
+
+describe("moving a project: the steps on each worker", () => {
+  const step = (file: string, stdin = "", extra: Record<string, string> = {}): Promise<ScriptResult> =>
+    sh(fillTemplate(`worker/${file}`, { project: PROJECT }), stdin, { SUPAFLEET_BACKUP_CONFIG: rig.settings(), ...extra });
+  const dockerCalls = (): string[] => read(join(rig.work, "docker.log")).split("\n").filter(Boolean);
+
+  it("out: a final backup tagged move, read back whole, then the services stopped; it prints the snapshot id", async () => {
+    const r = await step("project-move-out.sh");
+    expect(r.status, r.stderr).toBe(0);
+    const move = rig.snapshots().filter((s) => s.tags.includes("move"));
+    expect(move.map((s) => s.tags.find((t) => t.startsWith("kind:"))).sort()).toEqual(["kind:database", "kind:files", "kind:roles"]);
+    const id = move.find((s) => s.tags.includes("kind:database"))!.id;
+    expect(r.stdout.trim()).toBe(id);
+    const calls = dockerCalls();
+    const stop = calls.findIndex((c) => c.startsWith("compose ") && c.endsWith(" stop"));
+    expect(stop).toBeGreaterThan(calls.map((c, i) => (c.startsWith("exec ") ? i : -1)).reduce((a, b) => Math.max(a, b)));
+    expect(calls.some((c) => c.includes(" down"))).toBe(false);
+  });
+
+  it("out: a failing backup leaves the project running where it is", async () => {
+    const r = await step("project-move-out.sh", "", { FAKE_DOCKER_BREAK: "pg_dump" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("the final backup failed; the project keeps running here");
+    expect(dockerCalls().some((c) => c.startsWith("compose ") && c.endsWith(" stop"))).toBe(false);
+  });
+
+  it("in: restores the whole project from the id on stdin, and refuses anything that is not one", async () => {
+    // restore.sh --whole itself is proven in restore-roundtrip.test.ts; here, a stand-in records the call.
+    const lib = mkdtempSync(join(rig.work, "lib-"));
+    await sh(`printf '%s\\n' '#!/usr/bin/env bash' 'echo "$*" > "${lib}/called"' > "${lib}/restore.sh"`, "");
+    const id = "a".repeat(64);
+    const r = await step("project-move-in.sh", `${id}\n`, { SUPAFLEET_LIB: lib });
+    expect(r.status, r.stderr).toBe(0);
+    expect(read(join(lib, "called")).trim()).toMatch(new RegExp(`^\\S+ --whole --snapshot ${id}$`));
+    const bad = await step("project-move-in.sh", "not-an-id\n", { SUPAFLEET_LIB: lib });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain("expected the move's snapshot id on stdin");
+  });
+
+  it("cleanup: removes the stopped project's containers, volumes, files and backup settings from the worker it left", async () => {
+    const settings = rig.settings();
+    const r = await step("project-move-cleanup.sh", "", { SUPAFLEET_BACKUP_CONFIG: settings });
+    expect(r.status, r.stderr).toBe(0);
+    expect(dockerCalls().some((c) => c.startsWith("compose ") && c.includes(" down --volumes"))).toBe(true);
+    expect(existsSync(dir())).toBe(false);
+    expect(existsSync(settings)).toBe(false);
   });
 });

@@ -179,3 +179,52 @@ describe("the settled resource tree", () => {
     for (const r of base.resources.filter((x) => x.type === "supafleet:index:BackupSchedule")) expect(parentOf(r.name), r.name).toBeUndefined();
   });
 });
+
+describe("moving a project to another worker", () => {
+  const c = clone(prod);
+  const tenant = c["supafleet:tenants"].find((t: Doc) => (t.projects ?? []).some((p: Doc) => p.placement.worker !== undefined && p.name !== c["supafleet:automations"]?.opsProject));
+  const project = tenant.projects.find((p: Doc) => p.placement.worker !== undefined && p.name !== c["supafleet:automations"]?.opsProject);
+  const from: string = project.placement.worker;
+  const to: string = c["supafleet:workers"].map((w: Doc) => w.name).find((n: string) => n !== from);
+  project.placement = { worker: to };
+  project.movedFrom = from;
+  let head: Snapshot;
+
+  it("renders", async () => {
+    head = await runDoc("prod", c);
+    expect(head.error).toBeUndefined();
+  });
+
+  it("adds the three move steps and changes only the project, its backup job, its ingress and its monitors", () => {
+    const changes = diffSnapshots(base, head);
+    expect(names(changes, "create")).toEqual([`${project.name}-move`, `${project.name}-move-cleanup`, `${project.name}-move-in`, `${project.name}-move-out`]);
+    expect(names(changes, "delete")).toEqual([]);
+    expect(names(changes, "replace")).toEqual([]);
+    const others = names(changes, "update").filter((n) => !belongsTo(n, project.name));
+    // The tunnel's rules point at the new worker; Kuma's monitors and the workers' health agents follow.
+    for (const n of others) expect(n, n).toMatch(/^(edge-config|monitoring-(reconcile|secrets)|w\d-health-agent|w\d-firewall)$/);
+    expect(others).toContain("edge-config");
+    const ingress = changes.find((u) => u.name === "edge-config")!;
+    for (const p of ingress.paths) expect(p, p).toContain(project.subdomain);
+  });
+
+  it("runs in order: stop on the old worker, deploy on the new one, restore there, then switch the ingress and clean up the old one", () => {
+    const byName = (n: string): Snapshot["resources"][number] => head.resources.find((r) => r.name === n)!;
+    const keyOf = (n: string): string => byName(n).key;
+    const deps = (n: string): string[] => byName(n).dependsOn ?? [];
+    expect(deps(`${project.name}-deploy`)).toContain(keyOf(`${project.name}-move-out`));
+    expect(deps(`${project.name}-move-in`)).toEqual(expect.arrayContaining([keyOf(`${project.name}-move-out`), keyOf(`${project.name}-deploy`), keyOf(`${project.name}-backup-enable`)]));
+    expect(deps(`${project.name}-move-cleanup`)).toEqual([keyOf(`${project.name}-move-in`)]);
+    expect(deps("edge-config")).toEqual([keyOf(`${project.name}-move-in`)]);
+    // Out and cleanup run on the worker it leaves; in, on the one it goes to.
+    // The connection holds the deploy key, so the whole of it is a secret.
+    const host = (n: string): string => {
+      const conn = byName(n).inputs.connection as { host?: string; value?: { host: string } };
+      return conn.host ?? conn.value!.host;
+    };
+    const address = (w: string): string => c["supafleet:workers"].find((x: Doc) => x.name === w).address;
+    expect([host(`${project.name}-move-out`), host(`${project.name}-move-cleanup`), host(`${project.name}-move-in`)]).toEqual([address(from), address(from), address(to)]);
+    // Step 3 restores the snapshot step 1 printed.
+    expect(byName(`${project.name}-move-in`).inputs.stdin).toBe(byName(`${project.name}-move-out`).outputs.stdout);
+  });
+});

@@ -187,6 +187,21 @@ describe("rules from the attack results (issue 16)", () => {
     expect(messages(c)[`tenants[${at}].projects[${pi}].rotate.apiKeys`]).toBe("release 2026.02 has no opaque API keys (sb_publishable_/sb_secret_); rotate jwt instead");
   });
 
+  it("checks a move: movedFrom is another declared worker, and both ends are shared workers", () => {
+    const c = prod();
+    const at = c["supafleet:tenants"].findIndex((t: Doc) => (t.projects ?? []).some((p: Doc) => p.placement.worker !== undefined));
+    const pi = c["supafleet:tenants"][at].projects.findIndex((p: Doc) => p.placement.worker !== undefined);
+    const project = c["supafleet:tenants"][at].projects[pi];
+    const path = `tenants[${at}].projects[${pi}].movedFrom`;
+    project.movedFrom = project.placement.worker;
+    expect(messages(c)[path]).toBe(`names the worker the project is placed on (${project.placement.worker}); movedFrom is the worker it leaves`);
+    project.movedFrom = "w9";
+    expect(messages(c)[path]).toBe('names worker "w9", which is not declared; the worker a project leaves must stay until the move has run');
+    const other = c["supafleet:workers"].map((w: Doc) => w.name).find((n: string) => n !== project.placement.worker);
+    project.movedFrom = other;
+    expect(messages(c)[path]).toBeUndefined();
+  });
+
   it("refuses a pooled tenant inside a dedicated tenant's project", () => {
     const c = prod();
     const pooled = c["supafleet:tenants"].find((t: Doc) => t.isolation === "pooled");
