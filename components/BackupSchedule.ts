@@ -53,6 +53,8 @@ export interface BackupScheduleArgs {
    * repository stay, nothing runs. Removing the enable command disables the job's timers.
    */
   readonly retired?: boolean;
+  /** The restic password's rotation round (rotate.restic): each round is a new password, every earlier one kept. */
+  readonly resticRotation?: number;
 }
 
 /**
@@ -96,7 +98,12 @@ export class BackupSchedule extends FleetComponent {
       return new random.RandomPassword(c.name, shape, c.opts).result;
     };
 
-    this.resticPassword = password("restic-password");
+    // Round 0 is the password made first; each rotation adds one. All stay (protected, like the rest): the
+    // enable step needs the previous one to re-key, and dropping one would try to delete it.
+    const round = args.resticRotation ?? 0;
+    const rounds = Array.from({ length: round + 1 }, (_, i) => password(i === 0 ? "restic-password" : `restic-password-r${i}`));
+    this.resticPassword = rounds[round]!;
+    const previousPassword = round > 0 ? rounds[round - 1] : undefined;
     const subaccountPassword = password("subaccount-password", STORAGE_BOX_PASSWORD);
     const home = `supafleet/${args.env}/${name}`;
     // One directory and one credential per job: no project can reach another's repository.
@@ -147,6 +154,7 @@ export class BackupSchedule extends FleetComponent {
     const slug = (what: string): string => `supafleet-${args.env}-${name}-${what}`;
     const secrets = {
       resticPassword: this.resticPassword,
+      ...(previousPassword !== undefined ? { resticPreviousPassword: previousPassword } : {}),
       sftpPassword: subaccountPassword,
       readerKey,
       pushToken: this.pushToken,
@@ -154,7 +162,7 @@ export class BackupSchedule extends FleetComponent {
       ...(a.ntfyToken !== undefined ? { ntfyToken: a.ntfyToken } : {}),
       ...(a.telegramToken !== undefined ? { telegramToken: a.telegramToken } : {}),
       ...(args.copy !== undefined && copyPassword !== undefined ? { copyPassword, copyKeyId: args.copy.accessKeyId, copySecret: args.copy.secretAccessKey } : {}),
-    } as Record<"resticPassword" | "sftpPassword" | "readerKey" | "pushToken" | "pingKey" | "ntfyToken" | "telegramToken" | "copyPassword" | "copyKeyId" | "copySecret", pulumi.Input<string>>;
+    } as Record<"resticPassword" | "resticPreviousPassword" | "sftpPassword" | "readerKey" | "pushToken" | "pingKey" | "ntfyToken" | "telegramToken" | "copyPassword" | "copyKeyId" | "copySecret", pulumi.Input<string>>;
     const settings = this.keep(
       renderWithSecrets(`backups/${name}.env`, secrets, (s) =>
         this.repository.apply((repository) =>
@@ -162,6 +170,7 @@ export class BackupSchedule extends FleetComponent {
             name,
             repository,
             resticPassword: s.resticPassword,
+            ...(s.resticPreviousPassword !== undefined ? { resticPreviousPassword: s.resticPreviousPassword } : {}),
             sftpPassword: s.sftpPassword,
             readerKey: s.readerKey,
             ...(args.dbContainer !== undefined ? { dbContainer: args.dbContainer } : {}),

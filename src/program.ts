@@ -154,6 +154,7 @@ export function buildFleet(model: FleetModel): Fleet {
         dbContainer: containerName(p.name, "db"),
         paths: projectBackupPaths(p.name),
         vaultKeyPath: vaultKeyPath(p.name),
+        resticRotation: p.rotate.restic,
       }),
     );
   }

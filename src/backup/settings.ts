@@ -10,6 +10,8 @@ export interface BackupSettings {
   readonly name: string;
   readonly repository: string;
   readonly resticPassword: string;
+  /** The password before the latest rotation (rotate.restic), which the enable step retires. */
+  readonly resticPreviousPassword?: string;
   readonly sftpPassword?: string;
   /** The restic key of the job's read-only credential; backup-enable adds it to the repository. */
   readonly readerKey?: string;
@@ -49,6 +51,8 @@ export function renderBackupEnv(s: BackupSettings): string {
     ["PROJECT", s.name],
     ["RESTIC_REPOSITORY", s.repository],
     ["RESTIC_PASSWORD", s.resticPassword],
+    // Set for the run after a rotation: the enable step re-keys the repository from it to RESTIC_PASSWORD.
+    ["RESTIC_PREVIOUS_PASSWORD", s.resticPreviousPassword],
     ["SFTP_PASSWORD", s.sftpPassword],
     ["READER_KEY", s.readerKey],
     ["READ_ONLY", s.readOnly ? "1" : undefined],

@@ -192,6 +192,8 @@ export const ProjectSchema = z.strictObject({
       apiKeys: rotation,
       /** Studio's basic-auth password. */
       dashboard: rotation,
+      /** The backup repository's restic password: `restic key add`, then `restic key remove` of the old key. */
+      restic: rotation,
     })
     .partial()
     .optional(),

@@ -60,7 +60,7 @@ export interface ProjectModel {
   /** The worker the project is leaving: its data comes across through a final backup. */
   readonly movedFrom?: WorkerModel;
   /** Rotation counters: a raised one replaces that secret. */
-  readonly rotate: { readonly jwt: number; readonly apiKeys: number; readonly dashboard: number };
+  readonly rotate: { readonly jwt: number; readonly apiKeys: number; readonly dashboard: number; readonly restic: number };
 }
 
 export function buildFleetModel(env: string, cfg: FleetConfig): FleetModel {
@@ -129,7 +129,7 @@ function projectModel(cfg: FleetConfig, tenant: TenantConfig, p: ProjectConfig, 
     smtpPasswordKey: p.smtp ? smtpPasswordKey(p.name) : smtpPasswordKey(),
     ...(p.restoreFrom !== undefined ? { restoreFrom: p.restoreFrom } : {}),
     ...(p.movedFrom !== undefined ? { movedFrom: byNameOf(cfg, p.movedFrom) } : {}),
-    rotate: { jwt: p.rotate?.jwt ?? 0, apiKeys: p.rotate?.apiKeys ?? 0, dashboard: p.rotate?.dashboard ?? 0 },
+    rotate: { jwt: p.rotate?.jwt ?? 0, apiKeys: p.rotate?.apiKeys ?? 0, dashboard: p.rotate?.dashboard ?? 0, restic: p.rotate?.restic ?? 0 },
   };
 }
 

@@ -23,6 +23,9 @@ mv "$CONF_DIR/$NAME.env.new" "$CONF_DIR/$NAME.env"
   sftp_options
   if r cat config > /dev/null 2>&1; then
     echo "backup-enable($NAME): repository exists"
+  elif [ -n "${RESTIC_PREVIOUS_PASSWORD:-}" ] && RESTIC_PASSWORD="$RESTIC_PREVIOUS_PASSWORD" r cat config > /dev/null 2>&1; then
+    # A rotated password (rotate.restic): the repository takes the new key and drops the old.
+    bash /usr/local/lib/supafleet/backup.sh "$CONF_DIR/$NAME.env" rekey || die "rotating the restic password failed"
   else
     r init > /dev/null || die "restic init failed for $RESTIC_REPOSITORY"
     echo "backup-enable($NAME): repository initialised"

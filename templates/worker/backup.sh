@@ -7,6 +7,7 @@
 #   backup.sh <config> snapshot LABEL [--files]   globals and database now (and the files), tagged LABEL
 #                                 (pre-upgrade, final); prints the database snapshot's id
 #   backup.sh <config> verify ID   the database snapshot ID and its run's roles read back whole (completion marks)
+#   backup.sh <config> rekey   after a rotation: the key of RESTIC_PREVIOUS_PASSWORD replaced by one for RESTIC_PASSWORD
 # Pings start/success/fail, pushes to Uptime Kuma, alerts on failure, and exits non-zero on any failure.
 set -euo pipefail
 SCRIPT=backup
@@ -225,12 +226,31 @@ verify() {
   say "snapshot ${id:0:8} and roles ${roles:0:8} read back whole"
 }
 
+# A rotated password (rotate.restic): add a key for the new password with the old
+# one, then remove the old key with the new one. Other keys (the reader's) stay.
+# Run again, it finds the new password already works and does nothing.
+rekey() {
+  if r cat config > /dev/null 2>> "$LOG"; then say "the repository opens with the current password"; return 0; fi
+  [ -n "${RESTIC_PREVIOUS_PASSWORD:-}" ] || fail "the repository does not open with the current password, and no previous one is set"
+  local old new_file
+  old=$(RESTIC_PASSWORD="$RESTIC_PREVIOUS_PASSWORD" r key list --json 2>> "$LOG" | jq -r '.[] | select(.current) | .id') \
+    || fail "the repository opens with neither the current nor the previous password: $(restic_meaning 1 "$LOG")"
+  [ -n "$old" ] || fail "cannot tell which key the previous password uses"
+  new_file=$(mktemp)
+  printf '%s' "$RESTIC_PASSWORD" > "$new_file"
+  RESTIC_PASSWORD="$RESTIC_PREVIOUS_PASSWORD" r key add --new-password-file "$new_file" >> "$LOG" 2>&1 || { rm -f "$new_file"; fail "adding the new key failed: $(restic_meaning 1 "$LOG")"; }
+  rm -f "$new_file"
+  r key remove "$old" >> "$LOG" 2>&1 || fail "the new key works, but removing the old key ${old} failed: $(restic_meaning 1 "$LOG"); remove it by hand"
+  say "restic password rotated: key ${old} removed"
+}
+
 case "$MODE" in
   run) run ;;
+  rekey) rekey ;;
   snapshot) snapshot "${3:-}" "${4:-}" ;;
   verify) verify "${3:-}" ;;
   forget) clear_stale_locks "$LOG" || fail "cannot open the repository: $(restic_meaning 1 "$LOG")"; forget; say "retention applied" ;;
   check) clear_stale_locks "$LOG" || fail "cannot open the repository: $(restic_meaning 1 "$LOG")"; check "${3:-}" ;;
   copy) copy ;;
-  *) die "unknown mode '$MODE' (run, forget, check, copy, snapshot, verify)" ;;
+  *) die "unknown mode '$MODE' (run, forget, check, copy, snapshot, verify, rekey)" ;;
 esac

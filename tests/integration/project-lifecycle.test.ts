@@ -1,12 +1,12 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { projectPorts } from "../../src/model/ports";
 import { fillTemplate } from "../../src/render/templates";
 import { projectCompose, renderCompose } from "../../src/supabase/compose";
 import { RELEASES } from "../../src/supabase/releases";
-import { BackupRig, FAKES, SCRIPTS, type ScriptResult } from "../helpers/backupRig";
+import { BackupRig, FAKES, RESTIC_PASSWORD, SCRIPTS, type ScriptResult } from "../helpers/backupRig";
 import { freePort } from "../helpers/postgres";
 
 /**
@@ -226,5 +226,36 @@ describe("moving a project: the steps on each worker", () => {
     expect(dockerCalls().some((c) => c.startsWith("compose ") && c.includes(" down --volumes"))).toBe(true);
     expect(existsSync(dir())).toBe(false);
     expect(existsSync(settings)).toBe(false);
+  });
+});
+
+describe("rotating the restic password (rotate.restic)", () => {
+  const NEW = "a new restic password after rotation";
+  const opens = (password: string): boolean => spawnSync("restic", ["-r", rig.repo, "cat", "config"], { env: { ...process.env, RESTIC_PASSWORD: password, RESTIC_CACHE_DIR: join(rig.work, "restic-cache") } }).status === 0;
+
+  it("adds a key for the new password, removes the old one, keeps the reader's, and a second run changes nothing", async () => {
+    const before = await rig.script("backup.sh", [rig.settings(), "run"]);
+    expect(before.status, before.stderr).toBe(0);
+    const readerFile = join(rig.work, "reader-key");
+    writeFileSync(readerFile, "the reader's own key");
+    rig.restic(["key", "add", "--new-password-file", readerFile]);
+    expect(opens("the reader's own key")).toBe(true);
+    const settings = rig.settings({ RESTIC_PASSWORD: NEW, RESTIC_PREVIOUS_PASSWORD: RESTIC_PASSWORD });
+    const r = await rig.script("backup.sh", [settings, "rekey"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/restic password rotated: key [0-9a-f]+ removed/);
+    expect({ new: opens(NEW), old: opens(RESTIC_PASSWORD), reader: opens("the reader's own key") }).toEqual({ new: true, old: false, reader: true });
+    // A backup under the new password works on the repository the old one wrote.
+    const after = await rig.script("backup.sh", [settings, "run"]);
+    expect(after.status, after.stderr).toBe(0);
+    const again = await rig.script("backup.sh", [settings, "rekey"]);
+    expect(again.status).toBe(0);
+    expect(again.stderr).toContain("the repository opens with the current password");
+  });
+
+  it("fails with the reason when neither password opens the repository", async () => {
+    const r = await rig.script("backup.sh", [rig.settings({ RESTIC_PASSWORD: NEW, RESTIC_PREVIOUS_PASSWORD: "not the old one either" }), "rekey"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("opens with neither the current nor the previous password");
   });
 });

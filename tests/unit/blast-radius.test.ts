@@ -92,6 +92,17 @@ describe("blast radius in prod", () => {
     expect(changes.find((u) => u.name === "monitoring-reconcile")!.paths).toEqual(["stdin.secretsDigest"]);
   });
 
+  it("rotating a project's restic password adds the new round's password and rewrites only that job's settings", async () => {
+    const c = clone(prod);
+    const project = c["supafleet:tenants"].flatMap((t: Doc) => t.projects ?? [])[0]!;
+    project.rotate = { restic: 1 };
+    const changes = diffSnapshots(base, await runDoc("prod", c));
+    expect(names(changes, "create")).toEqual([`${project.name}-backup-restic-password-r1`]);
+    expect(names(changes, "replace")).toEqual([]);
+    expect(names(changes, "delete")).toEqual([]);
+    expect(names(changes, "update")).toEqual([`${project.name}-backup-enable`]);
+  });
+
   it("adding Tactical RMM's node touches only itself, its DNS records and the hub's peers and firewall", async () => {
     const without = clone(prod);
     delete without["supafleet:rmm"];
