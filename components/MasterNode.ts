@@ -36,6 +36,8 @@ export interface MasterNodeArgs {
   readonly serverType: string;
   readonly operators: readonly OperatorConfig[];
   readonly wireguard: MeshShape & { readonly allowWorkerToWorker: boolean };
+  /** `mesh`: the program's SSH goes to the hub's mesh address, from a WireGuard peer (deploy.via). */
+  readonly deployVia: "public" | "mesh";
   readonly backupTimes: BackupTimes;
   /** Workers, known only after they are built: see src/deferred.ts. */
   readonly workerPeers: pulumi.Input<HubPeer[]>;
@@ -119,7 +121,7 @@ export class MasterNode extends FleetComponent {
       { ...child, protect, ignoreChanges: ["userData"] },
     );
 
-    this.ssh = { masterHost: this.ipv4Address, privateKey: deployKey.privateKeyOpenssh };
+    this.ssh = { masterHost: args.deployVia === "mesh" ? args.wireguard.hub : this.ipv4Address, privateKey: deployKey.privateKeyOpenssh };
     this.ready = new command.remote.Command(
       `${name}-ready`,
       { connection: masterConnection(this.ssh), create: nodeReadyCommand("wg show wg0 listen-port") },

@@ -69,6 +69,7 @@ export function buildFleet(model: FleetModel): Fleet {
     serverType: model.master.serverType,
     operators: model.operators,
     wireguard: model.wireguard,
+    deployVia: cfg.deploy.via,
     workerPeers: peers.output,
     backupTimes: masterBackupTimes(backupTimes),
     ...(model.rmm !== undefined ? { rmm: { peer: rmmPeer.output, webhookPort: GATE_PORT } } : {}),

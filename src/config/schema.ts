@@ -90,16 +90,22 @@ export const CloudflareSchema = z.strictObject({
   teamName: z.string().regex(/^[a-z0-9-]{1,63}$/, "must be the Zero Trust team name (the <team> in <team>.cloudflareaccess.com)").optional(),
 });
 
-export const OperatorSchema = z.strictObject({
-  name: slug,
-  email,
-  sshPublicKey,
-  sourceRanges: z.array(cidr).min(1, "must list at least one address range"),
-  /** A WireGuard peer of the hub. Without a publicKey the program makes the key pair and exports the whole client config. */
-  wireguard: z.strictObject({ address: ipv4, publicKey: wireguardPublicKey.optional() }).optional(),
-  /** Projects whose Postgres this operator may reach directly over the mesh; none by default. */
-  databaseAccess: z.array(slug).default([]),
-});
+export const OperatorSchema = z
+  .strictObject({
+    name: slug,
+    email,
+    sshPublicKey,
+    /** Where the operator's SSH to the master comes from; none for a peer that only ever comes over the mesh (CI). */
+    sourceRanges: z.array(cidr).default([]),
+    /** A WireGuard peer of the hub. Without a publicKey the program makes the key pair and exports the whole client config. */
+    wireguard: z.strictObject({ address: ipv4, publicKey: wireguardPublicKey.optional() }).optional(),
+    /** Projects whose Postgres this operator may reach directly over the mesh; none by default. */
+    databaseAccess: z.array(slug).default([]),
+  })
+  .refine((o) => o.sourceRanges.length > 0 || o.wireguard !== undefined, {
+    path: ["sourceRanges"],
+    error: "must list at least one address range, unless the operator is on the mesh (wireguard)",
+  });
 
 export const AccessSchema = z.strictObject({
   emails: z.array(email).default([]),
@@ -309,6 +315,12 @@ export const FleetSchema = z.strictObject({
   alerting: AlertingSchema,
   automations: AutomationsSchema.default({ reportTime: "07:00", pollSeconds: 30 }),
   rmm: RmmSchema.optional(),
+  /**
+   * How `pulumi up` reaches the servers: through the master's public address
+   * (SSH from the operators' ranges; the first `up` has no mesh yet), or over
+   * the mesh, from a WireGuard peer such as the `ci` operator of up.yml.
+   */
+  deploy: z.strictObject({ via: z.enum(["public", "mesh"], { error: () => "must be public or mesh" }) }).default({ via: "public" }),
 });
 
 export type FleetConfig = z.infer<typeof FleetSchema>;

@@ -60,6 +60,9 @@ function checkBackupSources(cfg: Partial<FleetConfig>, projects: readonly Placed
     if (job === "master") issues.push({ path: `backups.retired[${i}]`, message: "the master's backups cannot be retired" });
   });
   issues.push(...unique(retired.map((job, i) => ({ job, i })), (x) => x.job, (x) => `backups.retired[${x.i}]`, "retired job"));
+  if (cfg.deploy?.via === "mesh" && !(cfg.operators ?? []).some((o) => o.wireguard !== undefined)) {
+    issues.push({ path: "deploy.via", message: "mesh needs an operator on the mesh (operators[].wireguard) to run pulumi up from" });
+  }
   for (const p of projects) {
     // Rotating keys a release does not have would change nothing and read as if it did.
     const release = p.project.release ?? cfg.supabase?.release;

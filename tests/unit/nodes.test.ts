@@ -25,7 +25,7 @@ describe.each(["staging", "prod"])("the %s nodes under the mock runtime", (stack
 
   it("give the master exactly WireGuard from anywhere and SSH from the operators' ranges", () => {
     const master = firewalls(s).find((f) => f.name === "master-firewall")!;
-    const ranges = [...new Set(doc["supafleet:operators"].flatMap((o: Doc) => o.sourceRanges))].sort();
+    const ranges = [...new Set(doc["supafleet:operators"].flatMap((o: Doc) => o.sourceRanges ?? []))].sort();
     expect(master.inputs.rules).toEqual([
       { direction: "in", protocol: "udp", port: "51820", sourceIps: ["0.0.0.0/0", "::/0"], description: "WireGuard hub" },
       { direction: "in", protocol: "tcp", port: "22", sourceIps: ranges, description: "SSH from operators" },
@@ -84,7 +84,7 @@ describe.each(["staging", "prod"])("the %s nodes under the mock runtime", (stack
       const master = (server.inputs.labels as Doc).role === "master";
       for (const o of doc["supafleet:operators"]) {
         expect(text, `${server.name} holds ${o.name}'s key`).not.toContain(o.sshPublicKey.split(" ")[1]);
-        for (const r of o.sourceRanges) expect(text.includes(r), `${server.name} and ${r}`).toBe(master);
+        for (const r of o.sourceRanges ?? []) expect(text.includes(r), `${server.name} and ${r}`).toBe(master);
       }
       expect(server.ignoreChanges ?? [], server.name).toEqual(master ? ["userData"] : []);
       if (master) expect(text).not.toMatch(/0\.0\.0\.0\/0|::\/0/);

@@ -4,7 +4,7 @@ import { isSecretEnvelope } from "../../src/offline/secretEnvelope";
 import { countByType, displayType } from "../../src/offline/tree";
 import type { Snapshot } from "../../src/offline/run";
 import { runDoc } from "../helpers/offline";
-import { stackDoc } from "../helpers/stacks";
+import { check, clone, stackDoc } from "../helpers/stacks";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Doc = Record<string, any>;
@@ -164,5 +164,30 @@ describe("a refused config under the mock runtime", () => {
     const snapshot = await runDoc("staging", doc);
     expect(snapshot.error).toBe("Pulumi.staging.yaml has 1 problem; nothing was deployed.\n  - workers[0].address: 10.110.0.1 is the hub's own address (the master); pick another");
     expect(snapshot.resources).toEqual([]);
+  });
+});
+
+describe("deploying over the mesh (deploy.via: mesh)", () => {
+  it("reaches the master at the hub's mesh address and every other host through it: no command needs the public SSH path", async () => {
+    const doc = clone(stackDoc("prod")) as Doc;
+    doc["supafleet:deploy"] = { via: "mesh" };
+    const snapshot = await runDoc("prod", doc);
+    expect(snapshot.error).toBeUndefined();
+    const hub = "10.100.0.1";
+    const commands = snapshot.resources.filter((r) => r.type === "command:remote:Command");
+    expect(commands.length).toBeGreaterThan(20);
+    for (const c of commands) {
+      const conn = c.inputs.connection as { value?: Doc } & Doc;
+      const value = (conn.value ?? conn) as { host: string; proxy?: { host: string } };
+      if (value.proxy !== undefined) expect(value.proxy.host, c.name).toBe(hub);
+      else expect(value.host, c.name).toBe(hub);
+    }
+  });
+
+  it("is refused without an operator on the mesh to run it from", () => {
+    const doc = clone(stackDoc("prod")) as Doc;
+    doc["supafleet:deploy"] = { via: "mesh" };
+    doc["supafleet:operators"] = doc["supafleet:operators"].filter((o: Doc) => o.wireguard === undefined);
+    expect(check(doc, "prod").issues).toContainEqual({ path: "deploy.via", message: "mesh needs an operator on the mesh (operators[].wireguard) to run pulumi up from" });
   });
 });
