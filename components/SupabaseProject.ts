@@ -23,7 +23,10 @@ export interface SupabaseProjectArgs {
   /** The worker has booted and WireGuard is up. */
   readonly workerReady: pulumi.Resource;
   readonly smtpPassword: pulumi.Input<string>;
-  /** What the deploy also waits for: a moving project's final backup and stop on the worker it leaves. */
+  /**
+   * What the deploy also waits for: its backup's credential (deleted after the deploy's final backup,
+   * never before) and, for a moving project, the final backup and stop on the worker it leaves.
+   */
   readonly deployAfter?: pulumi.Input<pulumi.Resource[]>;
 }
 

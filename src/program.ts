@@ -114,21 +114,23 @@ export function buildFleet(model: FleetModel): Fleet {
       : undefined;
   if (rmm !== undefined) rmmPeer.resolve(rmm.hubPeer);
 
-  // A moving project's deploy waits for its final backup on the worker it leaves; the ingress, for its restore.
-  const moveOuts = new Map(model.projects.filter((p) => p.movedFrom !== undefined).map((p) => [p.name, deferred<pulumi.Resource[]>()]));
+  // What each project's deploy waits for, known only once backups exist: its backup's sub-account (so that
+  // on removal, and on `pulumi destroy`, the final backup runs before the repository's credential can go)
+  // and, for a moving project, the final backup and stop on the worker it leaves. The ingress waits for moves.
+  const deployAfter = new Map(model.projects.map((p) => [p.name, deferred<pulumi.Resource[]>()]));
+  const movesDone = model.projects.some((p) => p.movedFrom !== undefined);
   const restoredMoves = deferred<pulumi.Resource[]>();
   const projects = new Map<string, SupabaseProject>();
   for (const p of model.projects) {
     const smtpPassword = secretValue(p.smtpPasswordKey);
     if (smtpPassword === undefined) throw new Error(`${p.smtpPasswordKey} was validated as set but cannot be read`);
-    const deployAfter = moveOuts.get(p.name)?.output;
-    projects.set(p.name, new SupabaseProject(p.name, { env, project: p, ssh: master.ssh, workerReady: workers.get(p.worker.name)!.ready, smtpPassword, ...(deployAfter !== undefined ? { deployAfter } : {}) }));
+    projects.set(p.name, new SupabaseProject(p.name, { env, project: p, ssh: master.ssh, workerReady: workers.get(p.worker.name)!.ready, smtpPassword, deployAfter: deployAfter.get(p.name)!.output }));
   }
 
   const tunnel = new TunnelIngress("edge", {
     env,
     protect: model.protect,
-    ...(moveOuts.size > 0 ? { ingressAfter: restoredMoves.output } : {}),
+    ...(movesDone ? { ingressAfter: restoredMoves.output } : {}),
     accountId: cfg.cloudflare.accountId,
     zoneId: cfg.cloudflare.zoneId,
     ...(cfg.cloudflare.teamName !== undefined ? { teamName: cfg.cloudflare.teamName } : {}),
@@ -166,12 +168,16 @@ export function buildFleet(model: FleetModel): Fleet {
   // Projects moving to another worker: out of the old one, into the new one, then the old one cleaned up.
   const moves: ProjectMove[] = [];
   for (const p of model.projects) {
-    if (p.movedFrom === undefined) continue;
+    const subaccount = backups.get(p.name)!.subaccount;
+    if (p.movedFrom === undefined) {
+      deployAfter.get(p.name)!.resolve([subaccount]);
+      continue;
+    }
     const move = new ProjectMove({ project: { ...p, movedFrom: p.movedFrom }, ssh: master.ssh, arrived: [projects.get(p.name)!.deployed, backups.get(p.name)!.enabled!] });
-    moveOuts.get(p.name)!.resolve([move.stoppedOnOldWorker]);
+    deployAfter.get(p.name)!.resolve([subaccount, move.stoppedOnOldWorker]);
     moves.push(move);
   }
-  if (moveOuts.size > 0) restoredMoves.resolve(moves.map((m) => m.restored));
+  if (movesDone) restoredMoves.resolve(moves.map((m) => m.restored));
 
   // The master's own state: WireGuard, its firewall, cloudflared's token, Uptime Kuma and n8n data.
   backups.set(

@@ -118,6 +118,8 @@ describe("each prod project's services", () => {
     expect(backup).toBeGreaterThan(0);
     expect(verify).toBeGreaterThan(backup);
     expect(down).toBeGreaterThan(verify);
+    // And Pulumi deletes the backup's credential only after that: the deploy depends on it.
+    expect(byName(`${p}-deploy`).dependsOn).toContain(byName(`${p}-backup-subaccount`).key);
     expect(isSecretEnvelope(byName(`${p}-db-password`).inputs.stdin)).toBe(true);
     expect(isSecretEnvelope(byName(`${p}-assets`).inputs.stdin)).toBe(false);
   });
