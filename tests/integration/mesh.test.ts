@@ -49,6 +49,24 @@ const probe = (from: string, host: string, port: number): { ok: boolean; answer:
   return { ok: r.status === 0, answer: r.stdout.trim() };
 };
 
+/**
+ * A sweep checked against what must be reachable. A lost probe can only hide a port, never show one, so a
+ * result missing expected ports is swept again (twice at most); an extra port fails at once: it is a hole.
+ */
+async function sweepFor(from: string, target: string, expected: Sweep): Promise<Sweep> {
+  let found = await lab.sweep(from, target);
+  for (let again = 0; again < 2 && found.reachableCount < expected.reachableCount && found.reachable.every((p) => expected.reachable.includes(p)); again++) {
+    found = await lab.sweep(from, target);
+  }
+  return found;
+}
+/** Sweeps that go through one host's wireguard-go run one after another: in parallel they overrun it. */
+async function inSeries<T>(jobs: (() => Promise<T>)[]): Promise<T[]> {
+  const out: T[] = [];
+  for (const job of jobs) out.push(await job());
+  return out;
+}
+
 beforeAll(async () => {
   await lab.up(Object.entries(UNDERLAY).map(([name, underlay]) => ({ name, underlay, underlay6: UNDERLAY6[name as keyof typeof UNDERLAY6] })));
 
@@ -77,8 +95,8 @@ beforeAll(async () => {
   const [inet, inet6, op, op6] = await Promise.all([
     lab.sweep("inet", UNDERLAY.master),
     lab.sweep("inet", UNDERLAY6.master),
-    lab.sweep("op", UNDERLAY.master),
-    lab.sweep("op", UNDERLAY6.master),
+    sweepFor("op", UNDERLAY.master, { reachable: [22], reachableCount: 1 }),
+    sweepFor("op", UNDERLAY6.master, { reachable: [22], reachableCount: 1 }),
   ]);
   beforeSync = { inet, inet6, op, op6 };
   ssh.kill("SIGKILL");
@@ -117,7 +135,10 @@ describe("the WireGuard mesh and host firewalls, in network namespaces", () => {
   it("a full TCP sweep from an operator finds only the master's SSH, on its public address and over WireGuard, and nothing on a worker", { timeout: SWEEPS }, async () => {
     const expected: Record<string, Sweep> = { [UNDERLAY.master]: only22, [mesh.hub]: only22, [WG.w1]: nothing, [WG.w2]: nothing };
     const targets = Object.keys(expected);
-    const found = await Promise.all(targets.map((t) => lab.sweep("op", t)));
+    // The public address over the internet, beside the three over WireGuard, which go one at a time.
+    const overMesh = inSeries(targets.filter((t) => t !== UNDERLAY.master).map((t) => () => sweepFor("op", t, expected[t]!)));
+    const [overInternet, meshFound] = await Promise.all([sweepFor("op", UNDERLAY.master, expected[UNDERLAY.master]!), overMesh]);
+    const found = targets.map((t) => (t === UNDERLAY.master ? overInternet : meshFound[targets.filter((x) => x !== UNDERLAY.master).indexOf(t)]!));
     expect(Object.fromEntries(targets.map((t, i) => [t, found[i]]))).toEqual(expected);
   });
 
@@ -125,7 +146,7 @@ describe("the WireGuard mesh and host firewalls, in network namespaces", () => {
     const [overMesh, overInternet] = await Promise.all([lab.sweep("w2", WG.w1), lab.sweep("w2", UNDERLAY.w1)]);
     expect({ overMesh, overInternet }).toEqual({ overMesh: nothing, overInternet: nothing });
     // The operator's laptop has no firewall here: every port answers, if only with a reset.
-    expect((await lab.sweep("inet", UNDERLAY.op)).reachableCount, "internet → the operator's laptop").toBe(65535);
+    expect((await sweepFor("inet", UNDERLAY.op, { reachable: [], reachableCount: 65535 })).reachableCount, "internet → the operator's laptop").toBe(65535);
   });
 
   it("an operator without a grant reaches nothing on a worker: not its Postgres, not its SSH", async () => {
@@ -156,7 +177,7 @@ describe("the WireGuard mesh and host firewalls, in network namespaces", () => {
     try {
       expect(probe("op", WG.w1, 22)).toEqual({ ok: false, answer: "timeout" });
       // Every other port of w1 stays shut to that operator: the grant is one port wide.
-      expect(await lab.sweep("op", WG.w1)).toEqual({ reachable: [5432], reachableCount: 1 });
+      expect(await sweepFor("op", WG.w1, { reachable: [5432], reachableCount: 1 })).toEqual({ reachable: [5432], reachableCount: 1 });
     } finally {
       ssh.kill("SIGKILL");
     }
