@@ -38,6 +38,8 @@ export interface MasterNodeArgs {
   readonly wireguard: MeshShape & { readonly allowWorkerToWorker: boolean };
   /** `mesh`: the program's SSH goes to the hub's mesh address, from a WireGuard peer (deploy.via). */
   readonly deployVia: "public" | "mesh";
+  /** The deploy key's round, and whether the previous round is retired (deploy.keyRound, previousKeyRetired). */
+  readonly deployKey: { readonly round: number; readonly previousRetired: boolean };
   readonly backupTimes: BackupTimes;
   /** Workers, known only after they are built: see src/deferred.ts. */
   readonly workerPeers: pulumi.Input<HubPeer[]>;
@@ -74,12 +76,21 @@ export class MasterNode extends FleetComponent {
     const child = { parent: this };
     const protect = args.protect;
 
-    const deployKey = new tls.PrivateKey(`${name}-deploy-key`, { algorithm: "ED25519" }, child);
-    // Only the deploy key goes through Hetzner: its ssh_keys are fixed at creation,
-    // so operators' keys are managed over SSH (authorized-keys below) instead.
-    const hetznerKey = new hcloud.SshKey(`${name}-sshkey-deploy`, { publicKey: deployKey.publicKeyOpenssh, labels: labels(args.env, "deploy") }, child);
-    this.sshKeyIds = [hetznerKey.id];
-    this.authorizedKeys = deployKey.publicKeyOpenssh.apply((k) => renderAuthorizedKeys(k, args.operators));
+    // The deploy key, by round (deploy.keyRound). While a rotation is under way both rounds are live: every host
+    // accepts both, and the program still signs in with the previous one until previousKeyRetired.
+    const round = args.deployKey.round;
+    const roundName = (r: number): string => (r === 0 ? "" : `-r${r}`);
+    const live = round > 0 && !args.deployKey.previousRetired ? [round - 1, round] : [round];
+    const keys = live.map((r) => {
+      const key = new tls.PrivateKey(`${name}-deploy-key${roundName(r)}`, { algorithm: "ED25519" }, child);
+      // Only the deploy key goes through Hetzner: its ssh_keys are fixed at creation,
+      // so operators' keys are managed over SSH (authorized-keys below) instead.
+      const hetznerKey = new hcloud.SshKey(`${name}-sshkey-deploy${roundName(r)}`, { publicKey: key.publicKeyOpenssh, labels: labels(args.env, "deploy") }, child);
+      return { key, hetznerKey };
+    });
+    const deployKey = keys[0]!.key;
+    this.sshKeyIds = keys.map((k) => k.hetznerKey.id);
+    this.authorizedKeys = pulumi.all(keys.map((k) => k.key.publicKeyOpenssh)).apply((pub) => renderAuthorizedKeys(pub, args.operators));
 
     // A primary IP outlives the server, so the address workers dial never moves.
     this.publicIp = new hcloud.PrimaryIp(
@@ -117,8 +128,9 @@ export class MasterNode extends FleetComponent {
         labels: labels(args.env, "master"),
       }),
       // Boot data holds the operators' ranges of the day it was made; later changes reach the master through
-      // hub-sync, so they must not replace it.
-      { ...child, protect, ignoreChanges: ["userData"] },
+      // hub-sync, so they must not replace it. Hetzner's ssh keys only seed the first boot: a rotated deploy
+      // key reaches the server through authorized-keys.
+      { ...child, protect, ignoreChanges: ["userData", "sshKeys"] },
     );
 
     this.ssh = { masterHost: args.deployVia === "mesh" ? args.wireguard.hub : this.ipv4Address, privateKey: deployKey.privateKeyOpenssh };

@@ -90,7 +90,8 @@ export class RmmNode extends FleetComponent {
         userData,
         labels: labels(args.env, "rmm", { release: r.release }),
       }),
-      { ...child, protect: args.protect },
+      // Hetzner's ssh keys only seed the first boot: a rotated deploy key reaches the server through authorized-keys.
+      { ...child, protect: args.protect, ignoreChanges: ["sshKeys"] },
     );
 
     // DNS-only (grey cloud): agents and the installer's certificate need the server itself.

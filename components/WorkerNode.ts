@@ -107,7 +107,8 @@ export class WorkerNode extends FleetComponent {
         userData,
         labels: labels(args.env, "worker", { worker: name, ...role }),
       }),
-      { ...child, protect: args.protect },
+      // Hetzner's ssh keys only seed the first boot: a rotated deploy key reaches the server through authorized-keys.
+      { ...child, protect: args.protect, ignoreChanges: ["sshKeys"] },
     );
 
     this.ready = new command.remote.Command(

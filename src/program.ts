@@ -70,6 +70,7 @@ export function buildFleet(model: FleetModel): Fleet {
     operators: model.operators,
     wireguard: model.wireguard,
     deployVia: cfg.deploy.via,
+    deployKey: { round: cfg.deploy.keyRound, previousRetired: cfg.deploy.previousKeyRetired },
     workerPeers: peers.output,
     backupTimes: masterBackupTimes(backupTimes),
     ...(model.rmm !== undefined ? { rmm: { peer: rmmPeer.output, webhookPort: GATE_PORT } } : {}),

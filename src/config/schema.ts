@@ -320,7 +320,19 @@ export const FleetSchema = z.strictObject({
    * (SSH from the operators' ranges; the first `up` has no mesh yet), or over
    * the mesh, from a WireGuard peer such as the `ci` operator of up.yml.
    */
-  deploy: z.strictObject({ via: z.enum(["public", "mesh"], { error: () => "must be public or mesh" }) }).default({ via: "public" }),
+  deploy: z
+    .strictObject({
+      via: z.enum(["public", "mesh"], { error: () => "must be public or mesh" }).default("public"),
+      /**
+       * The deploy SSH key's round: raising it makes a new key that every host
+       * accepts beside the old one, while the program still uses the old one;
+       * `previousKeyRetired: true` then switches to the new key and drops the old
+       * (docs/operations.md, "Rotate the deploy key").
+       */
+      keyRound: z.number().int("must be a whole number").min(0, "must be 0 or more").default(0),
+      previousKeyRetired: z.boolean().default(true),
+    })
+    .default({ via: "public", keyRound: 0, previousKeyRetired: true }),
 });
 
 export type FleetConfig = z.infer<typeof FleetSchema>;

@@ -60,6 +60,9 @@ function checkBackupSources(cfg: Partial<FleetConfig>, projects: readonly Placed
     if (job === "master") issues.push({ path: `backups.retired[${i}]`, message: "the master's backups cannot be retired" });
   });
   issues.push(...unique(retired.map((job, i) => ({ job, i })), (x) => x.job, (x) => `backups.retired[${x.i}]`, "retired job"));
+  if (cfg.deploy !== undefined && cfg.deploy.keyRound === 0 && !cfg.deploy.previousKeyRetired) {
+    issues.push({ path: "deploy.previousKeyRetired", message: "there is no previous deploy key at keyRound 0; raise keyRound to rotate" });
+  }
   if (cfg.deploy?.via === "mesh" && !(cfg.operators ?? []).some((o) => o.wireguard !== undefined)) {
     issues.push({ path: "deploy.via", message: "mesh needs an operator on the mesh (operators[].wireguard) to run pulumi up from" });
   }

@@ -6,10 +6,12 @@ import type { OperatorConfig } from "../config/schema";
  * over SSH rather than through Hetzner's ssh_keys, which would replace every
  * server whenever an operator joins or leaves.
  */
-export function renderAuthorizedKeys(deployPublicKey: string, operators: readonly OperatorConfig[]): string {
+export function renderAuthorizedKeys(deployPublicKeys: string | readonly string[], operators: readonly OperatorConfig[]): string {
+  // During a deploy key rotation both rounds' keys are accepted, the one in use first.
+  const deploy = typeof deployPublicKeys === "string" ? [deployPublicKeys] : deployPublicKeys;
   const lines = [
     "# Managed by supafleet; edits are overwritten on the next `pulumi up`.",
-    `${deployPublicKey.trim().split(" ").slice(0, 2).join(" ")} supafleet-deploy`,
+    ...deploy.map((k) => `${k.trim().split(" ").slice(0, 2).join(" ")} supafleet-deploy`),
     ...operators.map((o) => `${o.sshPublicKey.trim().split(" ").slice(0, 2).join(" ")} operator-${o.name}`),
   ];
   return lines.join("\n") + "\n";

@@ -239,3 +239,52 @@ describe("moving a project to another worker", () => {
     expect(byName(`${project.name}-move-in`).inputs.stdin).toBe(byName(`${project.name}-move-out`).outputs.stdout);
   });
 });
+
+describe("rotating the deploy SSH key in two steps", () => {
+  const step1 = clone(prod);
+  step1["supafleet:deploy"] = { keyRound: 1, previousKeyRetired: false };
+  const step2 = clone(prod);
+  step2["supafleet:deploy"] = { keyRound: 1, previousKeyRetired: true };
+  let first: Snapshot;
+  let second: Snapshot;
+  const hosts = (s: Snapshot): string[] => s.resources.filter((r) => /^supafleet:index:(MasterNode|WorkerNode|RmmNode)$/.test(r.type)).map((r) => r.name);
+  const authorized = (s: Snapshot, host: string): string => {
+    const stdin = s.resources.find((r) => r.name === `${host}-authorized-keys`)!.inputs.stdin as string;
+    return stdin;
+  };
+  const deployLines = (text: string): string[] => text.split("\n").filter((l) => l.endsWith(" supafleet-deploy"));
+  const privateKeyOf = (s: Snapshot, name: string): unknown => s.resources.find((r) => r.name === name)!.outputs.privateKeyOpenssh;
+  const connectionKey = (r: Snapshot["resources"][number]): unknown => {
+    const conn = r.inputs.connection as { value?: { privateKey: unknown }; privateKey?: unknown };
+    return (conn.value ?? conn).privateKey;
+  };
+
+  it("renders both steps", async () => {
+    first = await runDoc("prod", step1);
+    second = await runDoc("prod", step2);
+    expect([first.error, second.error]).toEqual([undefined, undefined]);
+  });
+
+  it("step 1: every host accepts the new key beside the old, the program still signs in with the old, and no server is replaced", () => {
+    const changes = diffSnapshots(base, first);
+    expect(names(changes, "create")).toEqual(["master-deploy-key-r1", "master-sshkey-deploy-r1"]);
+    expect(names(changes, "replace")).toEqual([]);
+    expect(names(changes, "delete")).toEqual([]);
+    expect(names(changes, "update")).toEqual(hosts(first).map((h) => `${h}-authorized-keys`).sort());
+    for (const h of hosts(first)) expect(deployLines(authorized(first, h)), h).toHaveLength(2);
+    const old = privateKeyOf(first, "master-deploy-key");
+    for (const r of first.resources.filter((x) => x.type === "command:remote:Command")) expect(connectionKey(r), r.name).toBe(old);
+  });
+
+  it("step 2: the program signs in with the new key, every host drops the old one, and still no server is replaced", () => {
+    const changes = diffSnapshots(first, second);
+    expect(names(changes, "delete")).toEqual(["master-deploy-key", "master-sshkey-deploy"]);
+    expect(names(changes, "replace")).toEqual([]);
+    expect(names(changes, "create")).toEqual([]);
+    const fresh = privateKeyOf(second, "master-deploy-key-r1");
+    for (const r of second.resources.filter((x) => x.type === "command:remote:Command")) expect(connectionKey(r), r.name).toBe(fresh);
+    for (const h of hosts(second)) {
+      expect(deployLines(authorized(second, h)), h).toEqual([deployLines(authorized(first, h))[1]]);
+    }
+  });
+});

@@ -184,6 +184,12 @@ describe("deploying over the mesh (deploy.via: mesh)", () => {
     }
   });
 
+  it("refuses keeping a previous deploy key that does not exist", () => {
+    const doc = clone(stackDoc("prod")) as Doc;
+    doc["supafleet:deploy"] = { keyRound: 0, previousKeyRetired: false };
+    expect(check(doc, "prod").issues).toContainEqual({ path: "deploy.previousKeyRetired", message: "there is no previous deploy key at keyRound 0; raise keyRound to rotate" });
+  });
+
   it("is refused without an operator on the mesh to run it from", () => {
     const doc = clone(stackDoc("prod")) as Doc;
     doc["supafleet:deploy"] = { via: "mesh" };
