@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { infraRelease, releaseFile } from "./infraRelease";
+import { infraRelease, releaseFile, type InfraRelease } from "./infraRelease";
 import { BackupSchedule } from "../components/BackupSchedule";
 import { BackupVault } from "../components/BackupVault";
 import { MasterNode } from "../components/MasterNode";
@@ -46,6 +46,8 @@ export interface Fleet {
   readonly monitoring: Monitoring;
   readonly automations: Automations;
   readonly rmm?: RmmNode;
+  /** The commit this run applies: read from git once, for the hosts and the stack outputs. */
+  readonly release: InfraRelease;
   readonly components: readonly FleetComponent[];
 }
 
@@ -58,7 +60,8 @@ export function buildFleet(model: FleetModel): Fleet {
   const cfg = model.config;
   const env = model.env;
   // Every host records which commit of supafleet last applied it (/etc/supafleet/release).
-  const node = { env, protect: model.protect, location: cfg.hetzner.location, image: cfg.hetzner.image, releaseFile: releaseFile(infraRelease(), env) };
+  const release = infraRelease();
+  const node = { env, protect: model.protect, location: cfg.hetzner.location, image: cfg.hetzner.image, releaseFile: releaseFile(release, env) };
   const pushBase = kumaPushBase(model.wireguard.hub);
   const backupTimes = { time: cfg.backups.time, randomizedDelayMinutes: cfg.backups.randomizedDelayMinutes, drillDay: cfg.backups.restoreDrillDay };
 
@@ -274,7 +277,7 @@ export function buildFleet(model: FleetModel): Fleet {
     monitoring,
     automations,
   ];
-  return { model, master, workers, ...(rmm !== undefined ? { rmm } : {}), projects, tunnel, vault, backups, policySets, monitoring, automations, components };
+  return { model, master, workers, ...(rmm !== undefined ? { rmm } : {}), projects, tunnel, vault, backups, policySets, monitoring, automations, release, components };
 }
 
 /** Operators' direct Postgres grants to the projects on one worker: their mesh address and each project's db port. */
@@ -408,7 +411,7 @@ export function stackOutputs(fleet: Fleet): Record<string, unknown> {
   );
   return {
     environment: fleet.model.env,
-    infraRelease: infraRelease(),
+    infraRelease: fleet.release,
     masterIpv4: fleet.master.ipv4Address,
     workers: Object.fromEntries([...fleet.workers].map(([name, w]) => [name, { address: w.address }])),
     projects,

@@ -16,14 +16,21 @@ export function tenantUuid(slug: string): string {
 
 const q = sqlLiteral;
 
+/** Inserts or renames the tenants in `table` by id, with one more column of theirs. */
+function upsertTenantsSql(table: string, column: "isolation" | "plan", tenants: readonly TenantConfig[]): string[] {
+  const rows = tenants.map((t) => `  (${q(tenantUuid(t.slug))}, ${q(t.slug)}, ${q(t.name)}, ${q(t[column])})`);
+  return [
+    `insert into ${table} (id, slug, name, ${column}) values`,
+    rows.join(",\n"),
+    `on conflict (id) do update set slug = excluded.slug, name = excluded.name, ${column} = excluded.${column}, updated_at = now();`,
+  ];
+}
+
 /** Upserts the project's tenants (its owner and the pooled ones) into supafleet.tenants. */
 export function tenantsSeedSql(tenants: readonly TenantConfig[]): string {
-  const rows = tenants.map((t) => `  (${q(tenantUuid(t.slug))}, ${q(t.slug)}, ${q(t.name)}, ${q(t.isolation)})`);
   return [
     "-- supafleet: the tenants of this project (generated from the stack file).",
-    "insert into supafleet.tenants (id, slug, name, isolation) values",
-    `${rows.join(",\n")}`,
-    "on conflict (id) do update set slug = excluded.slug, name = excluded.name, isolation = excluded.isolation, updated_at = now();",
+    ...upsertTenantsSql("supafleet.tenants", "isolation", tenants),
     `delete from supafleet.tenants where id not in (${tenants.map((t) => q(tenantUuid(t.slug))).join(", ")});`,
     "",
   ].join("\n");
@@ -35,12 +42,9 @@ export function tenantsSeedSql(tenants: readonly TenantConfig[]): string {
  * own customers, trials) are left alone: only these are inserted or renamed.
  */
 export function registryTenantsSeedSql(tenants: readonly TenantConfig[]): string {
-  const rows = tenants.map((t) => `  (${q(tenantUuid(t.slug))}, ${q(t.slug)}, ${q(t.name)}, ${q(t.plan)})`);
   return [
     "-- supafleet: the fleet's tenants of this project in the registry (generated from the stack file).",
-    "insert into public.tenants (id, slug, name, plan) values",
-    `${rows.join(",\n")}`,
-    "on conflict (id) do update set slug = excluded.slug, name = excluded.name, plan = excluded.plan, updated_at = now();",
+    ...upsertTenantsSql("public.tenants", "plan", tenants),
     "",
   ].join("\n");
 }
