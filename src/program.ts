@@ -122,7 +122,7 @@ export function buildFleet(model: FleetModel): Fleet {
   // on removal, and on `pulumi destroy`, the final backup runs before the repository's credential can go)
   // and, for a moving project, the final backup and stop on the worker it leaves. The ingress waits for moves.
   const deployAfter = new Map(model.projects.map((p) => [p.name, deferred<pulumi.Resource[]>()]));
-  const movesDone = model.projects.some((p) => p.movedFrom !== undefined);
+  const anyMove = model.projects.some((p) => p.movedFrom !== undefined);
   const restoredMoves = deferred<pulumi.Resource[]>();
   const projects = new Map<string, SupabaseProject>();
   for (const p of model.projects) {
@@ -134,7 +134,7 @@ export function buildFleet(model: FleetModel): Fleet {
   const tunnel = new TunnelIngress("edge", {
     env,
     protect: model.protect,
-    ...(movesDone ? { ingressAfter: restoredMoves.output } : {}),
+    ...(anyMove ? { ingressAfter: restoredMoves.output } : {}),
     accountId: cfg.cloudflare.accountId,
     zoneId: cfg.cloudflare.zoneId,
     ...(cfg.cloudflare.teamName !== undefined ? { teamName: cfg.cloudflare.teamName } : {}),
@@ -181,7 +181,7 @@ export function buildFleet(model: FleetModel): Fleet {
     deployAfter.get(p.name)!.resolve([subaccount, move.stoppedOnOldWorker]);
     moves.push(move);
   }
-  if (movesDone) restoredMoves.resolve(moves.map((m) => m.restored));
+  if (anyMove) restoredMoves.resolve(moves.map((m) => m.restored));
 
   // The master's own state: WireGuard, its firewall, cloudflared's token, Uptime Kuma and n8n data.
   backups.set(

@@ -58,12 +58,13 @@ healthy() {
   probe
 }
 
-# Secrets live (.env, kong.yml), staged (the next ones) or kept (a release's own).
-live_to() { install -d -m 0700 "$1"; for f in .env kong.yml; do [ ! -f "$SECRETS/$f" ] || cp -p "$SECRETS/$f" "$1/$f"; done; }
-make_live() {
+# Secrets live in $SECRETS (.env, kong.yml), staged (the next ones) or kept (a release's own):
+# each file copied, then moved into place, so a reader never sees half of one.
+copy_secrets() {
   local f
+  install -d -m 0700 "$2"
   for f in .env kong.yml; do
-    if [ -f "$1/$f" ]; then cp -p "$1/$f" "$SECRETS/$f.new" && mv "$SECRETS/$f.new" "$SECRETS/$f"; fi
+    if [ -f "$1/$f" ]; then cp -p "$1/$f" "$2/$f.new" && mv "$2/$f.new" "$2/$f"; fi
   done
 }
 
@@ -91,8 +92,8 @@ fi
 # The release and its secrets switch together; the old ones are kept to go back to.
 rm -rf "$rollback" "$SECRETS/rollback"
 [ -d "$current" ] && mv "$current" "$rollback"
-live_to "$SECRETS/rollback"
-[ ! -d "$SECRETS/staged" ] || { make_live "$SECRETS/staged"; rm -rf "$SECRETS/staged"; }
+copy_secrets "$SECRETS" "$SECRETS/rollback"
+[ ! -d "$SECRETS/staged" ] || { copy_secrets "$SECRETS/staged" "$SECRETS"; rm -rf "$SECRETS/staged"; }
 mv "$next" "$current"
 
 if healthy "$current"; then
@@ -107,10 +108,10 @@ compose "$current" "$SECRETS/.env" ps >&2 || true
 compose "$current" "$SECRETS/.env" logs --no-color --tail 40 >&2 || true
 [ -d "$rollback" ] || die "first release failed; there is nothing to roll back to"
 rm -rf "$DIR/releases/failed" "$SECRETS/failed"
-live_to "$SECRETS/failed"
+copy_secrets "$SECRETS" "$SECRETS/failed"
 mv "$current" "$DIR/releases/failed"
 mv "$rollback" "$current"
-make_live "$SECRETS/rollback"
+copy_secrets "$SECRETS/rollback" "$SECRETS"
 rm -rf "$SECRETS/rollback"
 after=""
 if [ -n "$PRE_UPGRADE" ]; then
