@@ -45,6 +45,8 @@ function sh(script: string, stdin: string, extra: Record<string, string> = {}): 
     const child = execFile("bash", ["-c", script], { encoding: "utf8", env, timeout: 120_000 }, (err, stdout, stderr) => {
       resolve({ status: err === null ? 0 : typeof err.code === "number" ? err.code : -1, stdout, stderr });
     });
+    // A script that never reads its stdin may exit before the write lands: that EPIPE is no failure.
+    child.stdin!.on("error", () => {});
     child.stdin!.end(stdin);
   });
 }
