@@ -20,6 +20,7 @@ import { workerRuleset, type WorkerFirewallArgs } from "../src/render/hostFirewa
 import type { HubPeer } from "../src/render/hub";
 import { renderWgConf } from "../src/render/wireguardConf";
 import { workerConfig, type MeshShape } from "../src/render/mesh";
+import { confirmKeyCommand, stagedKeyPayload } from "../src/render/wireguardRotation";
 
 export interface WorkerNodeArgs {
   readonly env: string;
@@ -32,6 +33,8 @@ export interface WorkerNodeArgs {
   /** Pinned in config; never derived from list order. */
   readonly address: string;
   readonly wireguard: MeshShape;
+  /** Its WireGuard key's round (wireguardKey.round), and whether the hub has moved on from the previous one. */
+  readonly wireguardKey: { readonly round: number; readonly previousRetired: boolean };
   readonly hub: { readonly publicKey: pulumi.Input<string>; readonly ipv4Address: pulumi.Input<string> };
   /** The deploy key's Hetzner id; operators' keys are managed over SSH. */
   readonly sshKeyIds: pulumi.Input<pulumi.Input<string>[]>;
@@ -77,12 +80,15 @@ export class WorkerNode extends FleetComponent {
       child,
     );
 
-    const wgKey = new random.RandomBytes(`${name}-wireguard-key`, { length: 32 }, child);
+    // The WireGuard key, by round. While a rotation is under way both rounds exist: the hub and boot data keep
+    // the previous key, and the next is staged on the worker; previousRetired gives the hub the new one.
+    const { round, previousRetired } = args.wireguardKey;
+    const keyOfRound = (r: number): random.RandomBytes => new random.RandomBytes(`${name}-wireguard-key${r === 0 ? "" : `-r${r}`}`, { length: 32 }, child);
+    const current = keyOfRound(round);
+    const wgKey = round > 0 && !previousRetired ? keyOfRound(round - 1) : current;
     this.publicKey = wgKey.base64.apply(wireguardPublicKey);
     this.hubPeer = this.publicKey.apply((publicKey) => ({ name, address: args.address, publicKey }));
 
-    // Everything in boot data lives as long as the server: its key, the hub's key
-    // and pinned address, the subnet. Growth elsewhere never changes it.
     const wgConf = (privateKey: string, hubKey: string, hubIp: string): string =>
       renderWgConf(workerConfig(args.wireguard, { privateKey, address: args.address, hubPublicKey: hubKey, hubIp }));
     const firewall = pulumi.output(workerRuleset({ subnet: args.wireguard.subnet }));
@@ -107,8 +113,9 @@ export class WorkerNode extends FleetComponent {
         userData,
         labels: labels(args.env, "worker", { worker: name, ...role }),
       }),
-      // Hetzner's ssh keys only seed the first boot: a rotated deploy key reaches the server through authorized-keys.
-      { ...child, protect: args.protect, ignoreChanges: ["sshKeys"] },
+      // Boot data and Hetzner's ssh keys only seed the first boot: a rotated WireGuard key reaches the worker
+      // through wireguard-next below, a rotated deploy key through authorized-keys. Neither replaces it.
+      { ...child, protect: args.protect, ignoreChanges: ["userData", "sshKeys"] },
     );
 
     this.ready = new command.remote.Command(
@@ -116,6 +123,26 @@ export class WorkerNode extends FleetComponent {
       { connection: workerConnection(args.ssh, args.address), create: nodeReadyCommand("wg show wg0 latest-handshakes") },
       { ...child, dependsOn: [this.server, args.hubSynced] },
     );
+
+    if (round > 0) {
+      // Step 1 stages the next key; the worker switches by itself once the hub has it (step 2's hub-sync).
+      const staged = new command.remote.Command(
+        `${name}-wireguard-next`,
+        {
+          connection: workerConnection(args.ssh, args.address),
+          create: template("host/install-files.sh"),
+          stdin: pulumi.secret(pulumi.all([current.base64, hub]).apply(([key, [hubKey, hubIp]]) => stagedKeyPayload(wgConf(key, hubKey, hubIp), args.wireguard.hub))),
+        },
+        { ...child, dependsOn: [this.ready] },
+      );
+      if (previousRetired) {
+        new command.remote.Command(
+          `${name}-wireguard-confirm`,
+          { connection: workerConnection(args.ssh, args.address), create: this.publicKey.apply(confirmKeyCommand) },
+          { ...child, dependsOn: [staged, args.hubSynced] },
+        );
+      }
+    }
 
     new command.remote.Command(
       `${name}-release`,

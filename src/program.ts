@@ -12,7 +12,7 @@ import type { FleetComponent } from "./component";
 import { deferred } from "./deferred";
 import type { FleetModel } from "./model/fleet";
 import { secretValue } from "./config/fromPulumi";
-import { SCHEMA_PACKS, type FleetConfig } from "./config/schema";
+import { SCHEMA_PACKS, retiredName, type FleetConfig } from "./config/schema";
 import { ALERTING_SECRET_KEYS, BACKUP_COPY_SECRET_KEYS } from "./config/secrets";
 import type { BackupReader } from "./backup/seed";
 import { masterBackupTimes } from "./backup/tools";
@@ -96,6 +96,7 @@ export function buildFleet(model: FleetModel): Fleet {
         ...node,
         serverType: w.serverType,
         address: w.address,
+        wireguardKey: w.wireguardKey,
         ...spoke,
         backupTimes,
         kumaPushBase: pushBase,
@@ -166,8 +167,10 @@ export function buildFleet(model: FleetModel): Fleet {
     );
   }
   // Projects that are gone: their credentials and repositories stay, nothing runs.
-  for (const job of cfg.backups.retired) {
-    backups.set(job, new BackupSchedule({ ...backup, job, after: [], dbContainer: containerName(job, "db"), paths: projectBackupPaths(job), vaultKeyPath: vaultKeyPath(job), retired: true }));
+  for (const r of cfg.backups.retired) {
+    const job = retiredName(r);
+    const resticRotation = typeof r === "string" ? 0 : r.rotate.restic;
+    backups.set(job, new BackupSchedule({ ...backup, job, after: [], dbContainer: containerName(job, "db"), paths: projectBackupPaths(job), vaultKeyPath: vaultKeyPath(job), retired: true, resticRotation }));
   }
   // Projects moving to another worker: out of the old one, into the new one, then the old one cleaned up.
   const moves: ProjectMove[] = [];
@@ -186,7 +189,14 @@ export function buildFleet(model: FleetModel): Fleet {
   // The master's own state: WireGuard, its firewall, cloudflared's token, Uptime Kuma and n8n data.
   backups.set(
     model.master.name,
-    new BackupSchedule({ ...backup, job: model.master.name, connection: masterConnection(master.ssh), after: [master.backupTools], paths: MASTER_BACKUP_PATHS }),
+    new BackupSchedule({
+      ...backup,
+      job: model.master.name,
+      connection: masterConnection(master.ssh),
+      after: [master.backupTools],
+      paths: MASTER_BACKUP_PATHS,
+      resticRotation: cfg.backups.master?.rotate.restic ?? 0,
+    }),
   );
 
   const refs: StackReferences = new Map();

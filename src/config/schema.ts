@@ -127,7 +127,19 @@ export const WireguardSchema = z.strictObject({
   allowWorkerToWorker: z.boolean().default(false),
 });
 
-export const WorkerSchema = z.strictObject({ name: slug, serverType, address: ipv4 });
+/**
+ * A worker's WireGuard key, by round: raising `keyRound` makes a new key and
+ * stages it on the worker while the hub still knows the old one;
+ * `previousKeyRetired: true` then gives the hub the new key, and the worker
+ * switches to it (docs/operations.md, "Rotate a worker's WireGuard key").
+ */
+const NodeWireguardSchema = z.strictObject({
+  keyRound: z.number().int("must be a whole number").min(0, "must be 0 or more").default(0),
+  previousKeyRetired: z.boolean().default(true),
+});
+const wireguard = NodeWireguardSchema.optional();
+
+export const WorkerSchema = z.strictObject({ name: slug, serverType, address: ipv4, wireguard });
 
 export const SmtpSchema = z.strictObject({
   host: fqdn,
@@ -140,7 +152,7 @@ export const SmtpSchema = z.strictObject({
 const PlacementSchema = z.union(
   [
     z.strictObject({ worker: slug }),
-    z.strictObject({ dedicated: z.strictObject({ serverType, address: ipv4 }) }),
+    z.strictObject({ dedicated: z.strictObject({ serverType, address: ipv4, wireguard }) }),
   ],
   { error: () => "must be either { worker: <name> } or { dedicated: { serverType, address } }" },
 );
@@ -239,8 +251,20 @@ export const BackupsSchema = z.strictObject({
       retention: RetentionSchema.optional(),
     })
     .optional(),
-  /** Jobs whose project is gone but whose backups are kept: their credentials stay, no run is scheduled. */
-  retired: z.array(slug).default([]),
+  /**
+   * Jobs whose project is gone but whose backups are kept: their credentials stay, no run is scheduled.
+   * A project whose restic password was rotated keeps its counter here, so every round stays:
+   * `{ name: registry, rotate: { restic: 2 } }`.
+   */
+  retired: z
+    .array(
+      z.union([slug, z.strictObject({ name: slug, rotate: z.strictObject({ restic: rotation }) })], {
+        error: () => "must be a project name, or { name, rotate: { restic: <n> } } for a project whose restic password was rotated",
+      }),
+    )
+    .default([]),
+  /** The master's own job: its restic password's rotation counter, like a project's rotate.restic. */
+  master: z.strictObject({ rotate: z.strictObject({ restic: rotation }) }).optional(),
   /** The monthly drill of another stack's backups (staging drills prod), on one of this stack's workers. */
   drillOf: z.strictObject({ stack: stackName, worker: slug }).optional(),
   storageBox: z.strictObject({
@@ -341,6 +365,9 @@ export type ProjectConfig = z.infer<typeof ProjectSchema>;
 export type WorkerConfig = z.infer<typeof WorkerSchema>;
 export type OperatorConfig = z.infer<typeof OperatorSchema>;
 export type SmtpConfig = z.infer<typeof SmtpSchema>;
+export type RetiredJob = FleetConfig["backups"]["retired"][number];
+/** A retired job's name, however it is written. */
+export const retiredName = (r: RetiredJob): string => (typeof r === "string" ? r : r.name);
 export type RetentionConfig = z.infer<typeof RetentionSchema>;
 export type AutomationsConfig = z.infer<typeof AutomationsSchema>;
 export type RmmConfig = z.infer<typeof RmmSchema>;

@@ -2,7 +2,7 @@ import { RELEASES } from "../supabase/releases";
 import { STATUS_PAGE_PREFIX } from "../monitoring/statusPages";
 import { checkHardening } from "./hardening";
 import type { ConfigIssue } from "./issues";
-import type { FleetConfig, ProjectConfig, TenantConfig } from "./schema";
+import { retiredName, type FleetConfig, type ProjectConfig, type TenantConfig } from "./schema";
 import {
   broadcastAddress,
   cidrPrefix,
@@ -42,6 +42,7 @@ export function validateFleet(cfg: Partial<FleetConfig>, stack?: string): Config
   if (cfg.tenants) issues.push(...checkTenants(cfg.tenants, projects));
   issues.push(...checkProjects(projects));
   if (cfg.workers) issues.push(...checkWorkers(cfg, projects));
+  issues.push(...checkKeyRounds(cfg, projects));
   if (cfg.wireguard) issues.push(...checkAddresses(cfg, projects));
   if (cfg.operators) issues.push(...checkOperators(cfg.operators));
   if (cfg.operators && cfg.tenants) issues.push(...checkDatabaseAccess(cfg.operators, projects));
@@ -54,7 +55,7 @@ export function validateFleet(cfg: Partial<FleetConfig>, stack?: string): Config
 function checkBackupSources(cfg: Partial<FleetConfig>, projects: readonly Placed[], stack: string | undefined): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const names = new Set(projects.map((p) => p.project.name));
-  const retired = cfg.backups?.retired ?? [];
+  const retired = (cfg.backups?.retired ?? []).map(retiredName);
   retired.forEach((job, i) => {
     if (names.has(job)) issues.push({ path: `backups.retired[${i}]`, message: `"${job}" is a project of this stack; only a project that is gone can be retired` });
     if (job === "master") issues.push({ path: `backups.retired[${i}]`, message: "the master's backups cannot be retired" });
@@ -239,6 +240,17 @@ function checkWorkers(cfg: Partial<FleetConfig>, projects: readonly Placed[]): C
     }
   }
   return issues;
+}
+
+/** A rotation step that has nothing to rotate from reads as if it did something. */
+function checkKeyRounds(cfg: Partial<FleetConfig>, projects: readonly Placed[]): ConfigIssue[] {
+  const keys = [
+    ...(cfg.workers ?? []).map((w, i) => ({ key: w.wireguard, path: `workers[${i}].wireguard` })),
+    ...projects.map((p) => ({ key: "dedicated" in p.project.placement ? p.project.placement.dedicated.wireguard : undefined, path: `${p.path}.placement.dedicated.wireguard` })),
+  ];
+  return keys
+    .filter((k) => k.key !== undefined && k.key.keyRound === 0 && !k.key.previousKeyRetired)
+    .map((k) => ({ path: `${k.path}.previousKeyRetired`, message: "there is no previous WireGuard key at keyRound 0; raise keyRound to rotate" }));
 }
 
 function checkAddresses(cfg: Partial<FleetConfig>, projects: readonly Placed[]): ConfigIssue[] {

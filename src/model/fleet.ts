@@ -40,7 +40,11 @@ export interface WorkerModel {
   readonly address: string;
   /** Set when the worker exists for one dedicated project. */
   readonly dedicatedTo?: string;
+  /** Its WireGuard key's round, and whether the hub has moved on from the previous round. */
+  readonly wireguardKey: { readonly round: number; readonly previousRetired: boolean };
 }
+
+const keyRound = (w: { keyRound: number; previousKeyRetired: boolean } | undefined): WorkerModel["wireguardKey"] => ({ round: w?.keyRound ?? 0, previousRetired: w?.previousKeyRetired ?? true });
 
 export interface ProjectModel {
   readonly name: string;
@@ -66,7 +70,7 @@ export interface ProjectModel {
 export function buildFleetModel(env: string, cfg: FleetConfig): FleetModel {
   const subnet = parseIpv4Cidr(cfg.wireguard.subnet);
   if (subnet === undefined) throw new Error("wireguard.subnet was validated but does not parse");
-  const named = cfg.workers.map((w): WorkerModel => ({ name: w.name, serverType: w.serverType, address: w.address }));
+  const named = cfg.workers.map((w): WorkerModel => ({ name: w.name, serverType: w.serverType, address: w.address, wireguardKey: keyRound(w.wireguard) }));
   const byName = new Map(named.map((w) => [w.name, w]));
   const dedicated: WorkerModel[] = [];
   const projects: ProjectModel[] = [];
@@ -107,7 +111,8 @@ function rmmModel(cfg: FleetConfig): RmmModel {
 
 function placeWorker(p: ProjectConfig, byName: ReadonlyMap<string, WorkerModel>): WorkerModel {
   if ("dedicated" in p.placement) {
-    return { name: dedicatedWorkerName(p.name), serverType: p.placement.dedicated.serverType, address: p.placement.dedicated.address, dedicatedTo: p.name };
+    const d = p.placement.dedicated;
+    return { name: dedicatedWorkerName(p.name), serverType: d.serverType, address: d.address, dedicatedTo: p.name, wireguardKey: keyRound(d.wireguard) };
   }
   const worker = byName.get(p.placement.worker);
   if (worker === undefined) throw new Error(`project ${p.name}: worker ${p.placement.worker} was validated but is missing`);
@@ -136,5 +141,5 @@ function projectModel(cfg: FleetConfig, tenant: TenantConfig, p: ProjectConfig, 
 function byNameOf(cfg: FleetConfig, name: string): WorkerModel {
   const w = cfg.workers.find((x) => x.name === name);
   if (w === undefined) throw new Error(`worker ${name} was validated but is missing`);
-  return { name: w.name, serverType: w.serverType, address: w.address };
+  return { name: w.name, serverType: w.serverType, address: w.address, wireguardKey: keyRound(w.wireguard) };
 }

@@ -13,8 +13,8 @@ export function offlineStackOutputs(stack: string): Record<string, unknown> {
   if (!existsSync(file)) return {};
   const { values } = readStackFile(file);
   const tenants = (parseConfigValue(values["supafleet:tenants"] ?? "[]") ?? []) as { projects?: { name: string }[] }[];
-  const backups = (parseConfigValue(values["supafleet:backups"] ?? "{}") ?? {}) as { retired?: string[] };
-  const jobs = [...tenants.flatMap((t) => (t.projects ?? []).map((p) => p.name)), ...(backups.retired ?? [])];
+  const backups = (parseConfigValue(values["supafleet:backups"] ?? "{}") ?? {}) as { retired?: (string | { name: string })[] };
+  const jobs = [...tenants.flatMap((t) => (t.projects ?? []).map((p) => p.name)), ...(backups.retired ?? []).map((r) => (typeof r === "string" ? r : r.name))];
   const readers = Object.fromEntries(
     jobs.map((job) => [
       job,

@@ -3,6 +3,7 @@ import { diffSnapshots, type Change } from "../../src/offline/diff";
 import type { Snapshot } from "../../src/offline/run";
 import { runDoc } from "../helpers/offline";
 import { clone, stackDoc } from "../helpers/stacks";
+import { wireguardPublicKey } from "../../src/model/wireguard";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Doc = Record<string, any>;
@@ -103,6 +104,20 @@ describe("blast radius in prod", () => {
     expect(names(changes, "update")).toEqual([`${project.name}-backup-enable`]);
   });
 
+  it("rotating the master's restic password adds its new round and rewrites only its job's settings", async () => {
+    const c = clone(prod);
+    c["supafleet:backups"].master = { rotate: { restic: 1 } };
+    const head = await runDoc("prod", c);
+    const changes = diffSnapshots(base, head);
+    expect(names(changes, "create")).toEqual(["master-backup-restic-password-r1"]);
+    expect(names(changes, "replace")).toEqual([]);
+    expect(names(changes, "delete")).toEqual([]);
+    expect(names(changes, "update")).toEqual(["master-backup-enable"]);
+    // The settings carry the new password and the previous one, which the enable step re-keys from.
+    const settings = head.files.find((f) => f.path === "backups/master.env")!.content;
+    expect(settings).toMatch(/^RESTIC_PREVIOUS_PASSWORD=/m);
+  });
+
   it("adding Tactical RMM's node touches only itself, its DNS records and the hub's peers and firewall", async () => {
     const without = clone(prod);
     delete without["supafleet:rmm"];
@@ -165,6 +180,25 @@ describe("blast radius in prod", () => {
     expect(names(changes, "replace")).toEqual([]);
     expect(names(changes, "update")).toEqual(["edge-config", "master-hub-sync", "monitoring-reconcile", "monitoring-secrets"]);
     expectOnlyMonitorsOf(changes, /project\/praxis|tenant\/praxis-mueller|backup\/praxis|worker\/w3/);
+  });
+
+  it("retiring a project whose restic password was rotated keeps every round only when the retired entry carries its counter", async () => {
+    const rotated = clone(prod);
+    const praxis = rotated["supafleet:tenants"].find((t: Doc) => t.slug === "praxis-mueller").projects.find((p: Doc) => p.name === "praxis");
+    praxis.rotate = { restic: 2 };
+    const before = await runDoc("prod", rotated);
+    const retire = (entry: unknown): Doc => {
+      const c = clone(rotated);
+      c["supafleet:tenants"] = c["supafleet:tenants"].filter((t: Doc) => t.slug !== "praxis-mueller");
+      c["supafleet:workers"] = c["supafleet:workers"].filter((w: Doc) => w.name !== "w3");
+      c["supafleet:backups"].retired = [entry];
+      return c;
+    };
+    const kept = diffSnapshots(before, await runDoc("prod", retire({ name: "praxis", rotate: { restic: 2 } })));
+    expect(names(kept, "delete").filter((n) => n.startsWith("praxis-backup"))).toEqual(["praxis-backup-enable"]);
+    // Retired by name alone, the later rounds would go: Pulumi refuses, as they are protected.
+    const dropped = diffSnapshots(before, await runDoc("prod", retire("praxis")));
+    expect(dropped.filter((ch) => ch.protected).map((ch) => ch.name).sort()).toEqual(["praxis-backup-restic-password-r1", "praxis-backup-restic-password-r2", "w3-server"]);
   });
 
   it("adding an operator updates keys and firewalls in place and replaces nothing", async () => {
@@ -286,5 +320,66 @@ describe("rotating the deploy SSH key in two steps", () => {
     for (const h of hosts(second)) {
       expect(deployLines(authorized(second, h)), h).toEqual([deployLines(authorized(first, h))[1]]);
     }
+  });
+});
+
+describe("rotating a worker's WireGuard key in two steps", () => {
+  const worker = (prod["supafleet:workers"] as Doc[])[0]!.name as string;
+  const withKey = (key: Doc): Doc => {
+    const c = clone(prod);
+    c["supafleet:workers"].find((w: Doc) => w.name === worker).wireguard = key;
+    return c;
+  };
+  let first: Snapshot;
+  let second: Snapshot;
+  const find = (s: Snapshot, name: string): Snapshot["resources"][number] => s.resources.find((r) => r.name === name)!;
+  const unwrap = (v: unknown): string => (typeof v === "object" && v !== null && "value" in v ? (v as { value: string }).value : (v as string));
+  const keyOf = (s: Snapshot, name: string): string => find(s, name).outputs.base64 as string;
+  const hubPeers = (s: Snapshot): string => (JSON.parse(unwrap(find(s, "master-hub-sync").inputs.stdin)) as { peers: string }).peers;
+
+  it("renders both steps", async () => {
+    first = await runDoc("prod", withKey({ keyRound: 1, previousKeyRetired: false }));
+    second = await runDoc("prod", withKey({ keyRound: 1, previousKeyRetired: true }));
+    expect([first.error, second.error]).toEqual([undefined, undefined]);
+  });
+
+  it("step 1: only the new key and its staging on that worker; the hub, the server and every other host are untouched", () => {
+    const changes = diffSnapshots(base, first);
+    expect(names(changes, "create")).toEqual([`${worker}-wireguard-key-r1`, `${worker}-wireguard-next`]);
+    expect(names(changes, "update")).toEqual([]);
+    expect(names(changes, "replace")).toEqual([]);
+    expect(names(changes, "delete")).toEqual([]);
+    // What is staged: the worker's own config with the new private key, and the unit that switches to it.
+    const payload = JSON.parse(unwrap(find(first, `${worker}-wireguard-next`).inputs.stdin)) as { files: Record<string, { content: string }>; enable: string[] };
+    const staged = payload.files["/etc/wireguard/next/wg0.conf"]!.content;
+    expect(staged).toContain(`PrivateKey = ${keyOf(first, `${worker}-wireguard-key-r1`)}`);
+    expect(staged).not.toContain(keyOf(first, `${worker}-wireguard-key`));
+    expect(payload.enable).toEqual(["supafleet-wireguard-rotate.service"]);
+    expect(payload.files["/etc/systemd/system/supafleet-wireguard-rotate.service"]!.content).toContain("ExecStart=/usr/local/lib/supafleet/wireguard-rotate.sh 10.");
+    expect(hubPeers(first)).toContain(wireguardPublicKey(keyOf(first, `${worker}-wireguard-key`)));
+  });
+
+  it("step 2: the hub gets the new public key, the old key goes, the switch is confirmed after hub-sync, and no server is replaced", () => {
+    const changes = diffSnapshots(first, second);
+    expect(names(changes, "delete")).toEqual([`${worker}-wireguard-key`]);
+    expect(names(changes, "create")).toEqual([`${worker}-wireguard-confirm`]);
+    expect(names(changes, "replace")).toEqual([]);
+    // The server's boot data now holds the new key (for a server made from here on), and Pulumi ignores it.
+    expect(names(changes, "update")).toEqual(["master-hub-sync"]);
+    const fresh = wireguardPublicKey(keyOf(second, `${worker}-wireguard-key-r1`));
+    const old = wireguardPublicKey(keyOf(first, `${worker}-wireguard-key`));
+    expect(hubPeers(second)).toContain(fresh);
+    expect(hubPeers(second)).not.toContain(old);
+    // Every other peer of the hub is as it was.
+    expect(hubPeers(second).replace(fresh, old)).toBe(hubPeers(first));
+    const confirm = find(second, `${worker}-wireguard-confirm`);
+    expect(confirm.inputs.create).toContain(`want='${fresh}'`);
+    expect(confirm.dependsOn).toEqual(expect.arrayContaining([find(second, "master-hub-sync").key, find(second, `${worker}-wireguard-next`).key]));
+    expect(unwrap(find(second, `${worker}-server`).inputs.userData)).toContain(keyOf(second, `${worker}-wireguard-key-r1`));
+  });
+
+  it("a step 2 without a step 1 is refused at round 0, naming the path", async () => {
+    const refused = await runDoc("prod", withKey({ keyRound: 0, previousKeyRetired: false }));
+    expect(refused.error).toContain("workers[0].wireguard.previousKeyRetired");
   });
 });

@@ -8,9 +8,9 @@ export const PUBLIC_INTERFACE = "enp1s0";
 /**
  * A small network of test hosts in network namespaces, joined by one bridge
  * on documentation addresses (192.0.2.0/24). Each host also gets a private
- * mount namespace so that its /etc/wireguard, /etc/nftables.d and
- * /run/wireguard are its own: the real paths, the real scripts, no trace on
- * the machine. Everything is torn down by `down()`, which is safe to call
+ * mount namespace so that its /etc/wireguard, /etc/nftables.d,
+ * /run/wireguard, /usr/local/lib/supafleet and /etc/systemd/system are its
+ * own: the real paths, the real scripts, no trace on the machine. Everything is torn down by `down()`, which is safe to call
  * after a partial `up()`.
  */
 export interface HostSpec {
@@ -26,7 +26,8 @@ export interface Sweep {
   readonly reachableCount: number;
 }
 
-const PRIVATE_DIRS = ["/run/wireguard", "/etc/wireguard", "/etc/nftables.d"] as const;
+// What the host scripts write, each host its own: WireGuard, nftables, and the tools and units install-files puts down.
+const PRIVATE_DIRS = ["/run/wireguard", "/etc/wireguard", "/etc/nftables.d", "/usr/local/lib/supafleet", "/etc/systemd/system"] as const;
 
 export class Lab {
   readonly id = `sf${randomBytes(2).toString("hex")}`;

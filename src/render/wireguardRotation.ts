@@ -1,0 +1,27 @@
+import { fillTemplate, template } from "./templates";
+import { TOOLS_DIR } from "../backup/tools";
+
+/** Where a spoke keeps its next wg-quick config while the hub still knows the live key. */
+export const STAGED_WG_CONF = "/etc/wireguard/next/wg0.conf";
+export const ROTATE_UNIT = "supafleet-wireguard-rotate.service";
+
+/**
+ * The install-files payload that stages a spoke's next WireGuard config and
+ * starts the unit that switches to it once the hub has the new key
+ * (templates/host/wireguard-rotate.sh says why it works that way round).
+ */
+export function stagedKeyPayload(nextConf: string, hub: string): string {
+  return JSON.stringify({
+    files: {
+      [STAGED_WG_CONF]: { content: nextConf, mode: "0600" },
+      [`${TOOLS_DIR}/wireguard-rotate.sh`]: { content: template("host/wireguard-rotate.sh"), mode: "0755" },
+      [`/etc/systemd/system/${ROTATE_UNIT}`]: { content: fillTemplate("host/systemd/supafleet-wireguard-rotate.service", { hub }), mode: "0644" },
+    },
+    enable: [ROTATE_UNIT],
+  });
+}
+
+/** Fails unless the spoke is on this public key with nothing left staged. */
+export function confirmKeyCommand(publicKey: string): string {
+  return fillTemplate("host/wireguard-confirm.sh", { publicKey });
+}

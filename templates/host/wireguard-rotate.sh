@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# supafleet: finish a staged WireGuard key switch on a spoke (docs/operations.md,
+# "Rotate a worker's WireGuard key"). Usage: wireguard-rotate.sh <hub mesh address>
+#
+# The hub knows one key per peer, so the spoke cannot switch first (the hub would
+# drop it) and the hub cannot wait for it (pulumi up reaches the spoke through the
+# hub). So the spoke keeps the next config staged, and switches on the only signal
+# it has: once the hub stops answering the live key, it tries the staged one, keeps
+# it if the hub answers, and goes back otherwise. Exits once the staged config is live.
+set -euo pipefail
+
+HUB=${1:?usage: wireguard-rotate.sh <hub mesh address>}
+LIVE=/etc/wireguard/wg0.conf
+NEXT=/etc/wireguard/next/wg0.conf
+CHECK_EVERY=3      # seconds between pings of the hub
+MISSES=3           # unanswered pings in a row before the staged key is tried
+TRY_FOR=15         # seconds the staged key gets to reach the hub
+
+die() { echo "wireguard-rotate: $*" >&2; exit 1; }
+say() { echo "wireguard-rotate: $*"; }
+for bin in wg wg-quick ping awk; do command -v "$bin" >/dev/null || die "missing $bin"; done
+[ -f "$LIVE" ] || die "$LIVE not found"
+
+private_key() { awk '$1 == "PrivateKey" { print $3 }' "$1"; }
+public_key_of() { private_key "$1" | wg pubkey; }
+apply() { wg syncconf wg0 <(wg-quick strip "$1"); }
+hub_answers() { ping -c 1 -W 2 "$HUB" >/dev/null 2>&1; }
+answers_within() {
+  local until=$((SECONDS + $1))
+  while [ "$SECONDS" -lt "$until" ]; do hub_answers && return 0; sleep 1; done
+  return 1
+}
+commit() {
+  install -m 0600 "$NEXT" "$LIVE.new"
+  mv "$LIVE.new" "$LIVE"
+  rm -f "$NEXT"
+  rmdir "$(dirname "$NEXT")" 2>/dev/null || true
+  say "now on key $(wg show wg0 public-key)"
+}
+
+[ -f "$NEXT" ] || { say "nothing staged"; exit 0; }
+[ -n "$(private_key "$NEXT")" ] || die "$NEXT has no PrivateKey"
+# A spoke created at this round, or a switch finished before a crash: nothing to wait for.
+if [ "$(wg show wg0 public-key)" = "$(public_key_of "$NEXT")" ]; then commit; exit 0; fi
+say "staged key $(public_key_of "$NEXT"); waiting for the hub to move to it"
+
+missed=0
+while [ -f "$NEXT" ]; do
+  if hub_answers; then missed=0; sleep "$CHECK_EVERY"; continue; fi
+  missed=$((missed + 1))
+  if [ "$missed" -lt "$MISSES" ]; then sleep "$CHECK_EVERY"; continue; fi
+  say "the hub does not answer the live key; trying the staged one"
+  apply "$NEXT"
+  if answers_within "$TRY_FOR"; then commit; exit 0; fi
+  # The hub is down, or has not moved yet: the live key must stay usable.
+  say "the hub does not answer the staged key either; back to the live key"
+  apply "$LIVE"
+  missed=0
+  sleep "$CHECK_EVERY"
+done
