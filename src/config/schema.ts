@@ -329,6 +329,11 @@ export const FleetSchema = z.strictObject({
   hetzner: HetznerSchema,
   cloudflare: CloudflareSchema,
   operators: z.array(OperatorSchema).min(1, "must list at least one operator"),
+  /**
+   * The labels of the master's own hostnames under the domain. Only a stack that
+   * shares its zone with another needs them (the e2e stack carries its run id).
+   */
+  hostnames: z.strictObject({ n8n: dnsLabel.default("n8n"), status: dnsLabel.default("status") }).default({ n8n: "n8n", status: "status" }),
   access: AccessSchema.default({ emails: [], emailDomains: [], sessionDuration: "12h", webhookSources: [] }),
   wireguard: WireguardSchema,
   workers: z.array(WorkerSchema).default([]),

@@ -318,6 +318,7 @@ function checkAutomations(cfg: Partial<FleetConfig>, projects: readonly Placed[]
   if (cfg.automations?.billing !== undefined && ops === undefined) {
     issues.push({ path: "automations.billing", message: "billing reads the msp-ops outbox: set automations.opsProject as well" });
   }
+  issues.push(...checkMasterHostnames(cfg, projects));
   const rmm = cfg.rmm;
   if (rmm !== undefined) {
     if (SERVER_TYPES[rmm.serverType]?.arch !== "x86") issues.push({ path: "rmm.serverType", message: `${rmm.serverType} is ARM; Tactical RMM runs on x86 only (cx, cpx or ccx)` });
@@ -328,6 +329,18 @@ function checkAutomations(cfg: Partial<FleetConfig>, projects: readonly Placed[]
       const clash = projects.find((p) => p.project.subdomain === label || `${p.project.subdomain}${STUDIO_SUFFIX}` === label);
       if (clash !== undefined) issues.push({ path: `rmm.hostnames.${k}`, message: `${label} is already ${clash.path}.subdomain's hostname` });
     }
+  }
+  return issues;
+}
+
+/** The master's hostnames, when renamed, must not take a project's, a Studio's or a status page's name. */
+function checkMasterHostnames(cfg: Partial<FleetConfig>, projects: readonly Placed[]): ConfigIssue[] {
+  const labels = Object.entries(cfg.hostnames ?? {});
+  const issues = unique(labels, ([, l]) => l, ([k]) => `hostnames.${k}`, "master hostname");
+  for (const [k, label] of labels) {
+    const clash = projects.find((p) => p.project.subdomain === label || `${p.project.subdomain}${STUDIO_SUFFIX}` === label);
+    if (clash !== undefined) issues.push({ path: `hostnames.${k}`, message: `${label} is already ${clash.path}.subdomain's hostname` });
+    if (label.startsWith(STATUS_PAGE_PREFIX)) issues.push({ path: `hostnames.${k}`, message: `must not start with "${STATUS_PAGE_PREFIX}", which tenants' status pages use` });
   }
   return issues;
 }

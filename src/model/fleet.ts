@@ -91,7 +91,7 @@ export function buildFleetModel(env: string, cfg: FleetConfig): FleetModel {
     workers: [...named, ...dedicated],
     projects,
     operators: cfg.operators,
-    hostnames: { n8n: `n8n.${cfg.domain}`, status: `status.${cfg.domain}` },
+    hostnames: { n8n: `${cfg.hostnames.n8n}.${cfg.domain}`, status: `${cfg.hostnames.status}.${cfg.domain}` },
     ...(cfg.rmm !== undefined ? { rmm: rmmModel(cfg) } : {}),
   };
 }

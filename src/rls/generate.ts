@@ -151,6 +151,16 @@ export function accessSql(t: Table, tables: ReadonlyMap<string, Table> = new Map
   end loop;
 end $$;`);
   out.push(...policies.map((p) => policySql(t.name, p)));
+  // Membership follows the model both ways. Supabase's image makes the publication; a database without one gets it.
+  const published = `exists (select 1 from pg_publication_tables where pubname = 'supabase_realtime' and schemaname = 'public' and tablename = ${q(t.name)})`;
+  out.push(
+    t.realtime
+      ? `do $$ begin
+  if not exists (select 1 from pg_publication where pubname = 'supabase_realtime') then create publication supabase_realtime; end if;
+  if not ${published} then alter publication supabase_realtime add table public.${t.name}; end if;
+end $$;`
+      : `do $$ begin if ${published} then alter publication supabase_realtime drop table public.${t.name}; end if; end $$;`,
+  );
   return out.join("\n");
 }
 

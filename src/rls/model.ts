@@ -62,6 +62,11 @@ export const TableSchema = z.strictObject({
   /** Columns a tenant's users may write but never read back (a trigger consumes them). */
   writeOnlyColumns: z.array(ident).default([]),
   references: z.array(ReferenceSchema).default([]),
+  /**
+   * Published to Supabase Realtime (supabase_realtime): clients subscribed to its
+   * changes get them, filtered by these same policies. Only for tenant tables.
+   */
+  realtime: z.boolean().default(false),
   /** Extra indexes; for tenant tables each begins with the scope column. */
   indexes: z.array(z.array(ident).min(1)).default([]),
   unique: z.array(z.array(ident).min(1)).default([]),
@@ -126,6 +131,8 @@ export function definePack(input: PackInput): Pack {
     if (t.scope === "service" && (t.anonRead !== undefined || t.secretColumns.length > 0 || t.writeOnlyColumns.length > 0)) {
       problems.push(`${t.name}: a service table is hidden from every API role; anonRead, secret and write-only columns mean nothing there`);
     }
+    // Realtime sends whole rows: a column no API role may read must never ride along.
+    if (t.realtime && (t.scope !== "tenant" || t.secretColumns.length + t.writeOnlyColumns.length > 0)) problems.push(`${t.name}: realtime is for tenant tables without secret or write-only columns`);
     if ((t.privateTo !== undefined || t.visibleWith !== undefined) && t.scope !== "global") problems.push(`${t.name}: privateTo and visibleWith are for global tables`);
     if (t.privateTo !== undefined && t.scope === "global") {
       const owner = t.columns.find((c) => c.name === t.privateTo);

@@ -44,6 +44,13 @@ describe("the migration bundle on PostgreSQL 15", () => {
     expect(rows.filter((r) => r.table_type === "VIEW").map((r) => r.table_name).sort()).toEqual([...packViews].sort());
   });
 
+  it("publishes exactly the tables the packs mark realtime to Supabase Realtime", async () => {
+    const { rows } = await su.query("select tablename from pg_publication_tables where pubname = 'supabase_realtime' and schemaname = 'public' order by 1");
+    const marked = Object.values(PACKS).flatMap((p) => p.tables.filter((t) => t.realtime).map((t) => t.name));
+    expect(marked).toContain("tickets");
+    expect(rows.map((r) => r.tablename)).toEqual([...marked].sort());
+  });
+
   it("enables and forces row-level security on every table", async () => {
     const { rows } = await su.query("select relname, relrowsecurity, relforcerowsecurity from pg_class where relnamespace = 'public'::regnamespace and relkind = 'r'");
     for (const r of rows) expect({ table: r.relname, rls: r.relrowsecurity, force: r.relforcerowsecurity }).toEqual({ table: r.relname, rls: true, force: true });

@@ -62,6 +62,8 @@ export const mspOps: PackInput = {
       name: "tickets",
       comment: "Support tickets, with their SLA deadline.",
       scope: "tenant",
+      // A helpdesk view updates as tickets arrive (from RMM alerts, too).
+      realtime: true,
       columns: [
         ...owned,
         { name: "cliente_id", type: "uuid" },
