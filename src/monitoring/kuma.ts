@@ -56,6 +56,8 @@ export interface KumaStatusPage {
 export const KUMA_TAG = "supafleet";
 /** supafleet's own status page of every backup job, for the morning report. */
 export const BACKUP_STATUS_PAGE = "supafleet-backups";
+/** supafleet's own page of every monitor, which the e2e probe reads over the mesh (docs/e2e.md). */
+export const FLEET_STATUS_PAGE = "supafleet-fleet";
 export const KUMA_PORT = MASTER_SERVICE_PORTS.status;
 /** cloudflared's metrics server on the master; `/ready` answers 200 once a tunnel connection is up. */
 export const CLOUDFLARED_METRICS = "127.0.0.1:20241";
@@ -159,6 +161,17 @@ export function kumaDesired(fleet: FleetModel, alerting: { ntfy?: { server: stri
   // Read by n8n's morning backup report over the mesh; no hostname routes to it.
   statusPages.push({ slug: BACKUP_STATUS_PAGE, title: "supafleet: nightly backups", groups: [{ name: "nightly backups", monitors: [...fleet.projects.map((p) => p.name), fleet.master.name].map(backupPushId) }] });
 
+  // Every monitor that checks something, under the group it sits in; no hostname routes to it either.
+  const monitors = [...fleetMonitors, ...tenantMonitors];
+  const groups = monitors.filter((m) => m.type === "group");
+  statusPages.push({
+    slug: FLEET_STATUS_PAGE,
+    title: "supafleet: every monitor",
+    groups: groups
+      .map((g) => ({ name: g.name, monitors: monitors.filter((m) => m.type !== "group" && m.parent === g.id).map((m) => m.id) }))
+      .filter((g) => g.monitors.length > 0),
+  });
+
   const notifications: KumaNotification[] = [];
   if (alerting.ntfy !== undefined) {
     notifications.push({
@@ -176,7 +189,7 @@ export function kumaDesired(fleet: FleetModel, alerting: { ntfy?: { server: stri
   if (alerting.telegram !== undefined) {
     notifications.push({ name: "supafleet/telegram", config: { type: "telegram", telegramBotToken: secretRef("telegramBotToken"), telegramChatID: alerting.telegram.chatId } });
   }
-  return { tag: KUMA_TAG, notifications, monitors: [...fleetMonitors, ...tenantMonitors], statusPages };
+  return { tag: KUMA_TAG, notifications, monitors, statusPages };
 }
 
 /** The monitor set as a reviewer reads it in out/<env>/monitoring/monitors.txt: one line each, indented by group. */

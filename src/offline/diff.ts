@@ -39,7 +39,7 @@ function forcesReplace(type: string, paths: readonly string[]): boolean {
 }
 
 // Fields that name an element of a list, so a diff matches list items by identity, not position.
-const IDENTITY = ["hostname", "name", "path", "description"] as const;
+const IDENTITY = ["hostname", "name", "path", "description", "slug"] as const;
 
 function identityOf(v: unknown): string | undefined {
   if (v === null || typeof v !== "object") return undefined;

@@ -21,8 +21,8 @@ const names = (changes: Change[], kind: Change["kind"]): string[] => changes.fil
 function expectOnlyMonitorsOf(changes: Change[], owners: RegExp): void {
   const reconcile = changes.find((c) => c.name === "monitoring-reconcile")!;
   expect(reconcile.kind).toBe("update");
-  // The internal page of nightly backups lists every job's backup monitor.
-  const monitors = reconcile.paths.filter((p) => p !== "stdin.secretsDigest" && !/^stdin\.statusPages\[\d+\]\.groups\[nightly backups\]\.monitors\[/.test(p));
+  // The internal page of nightly backups lists every job's backup monitor, and the fleet page every monitor.
+  const monitors = reconcile.paths.filter((p) => p !== "stdin.secretsDigest" && !/^stdin\.statusPages\[(supafleet-backups\]\.groups\[nightly backups\]\.monitors|supafleet-fleet\]\.groups)\[/.test(p));
   expect(monitors.length).toBeGreaterThan(0);
   for (const p of monitors) expect(p, p).toMatch(new RegExp(`^stdin\\.monitors\\[(${owners.source})[\\]/]`));
   expect(changes.find((c) => c.name === "monitoring-secrets")).toMatchObject({ kind: "update", paths: ["stdin"] });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadFleetConfig } from "../../src/config/load";
 import { buildFleetModel, type FleetModel } from "../../src/model/fleet";
-import { kumaDesired, renderMonitorList } from "../../src/monitoring/kuma";
+import { FLEET_STATUS_PAGE, kumaDesired, renderMonitorList } from "../../src/monitoring/kuma";
 import { ingressRules } from "../../src/render/ingress";
 import { validateIngress } from "../../src/render/ingressValidate";
 import { runDoc } from "../helpers/offline";
@@ -38,6 +38,13 @@ describe("the monitor set of prod", () => {
     expect(desired.monitors.find((m) => m.id === "fleet/n8n")!.url).toBe("https://n8n.techhilfepro.de/healthz");
     expect(desired.monitors.find((m) => m.id === "fleet/cloudflared")!.url).toBe("http://127.0.0.1:20241/ready");
     expect(ids).toContain("backup/master");
+  });
+
+  it("lists every monitor that checks something, once, on supafleet's own fleet page, which no hostname routes to", () => {
+    const page = desired.statusPages.find((p) => p.slug === FLEET_STATUS_PAGE)!;
+    expect(page.hostname).toBeUndefined();
+    const listed = page.groups.flatMap((g) => g.monitors);
+    expect([...listed].sort()).toEqual(desired.monitors.filter((m) => m.type !== "group").map((m) => m.id).sort());
   });
 
   it("has unique ids whose parents come first, and holds no secret: only references the master fills", () => {

@@ -123,7 +123,7 @@ describe("adding or removing a worker in prod", () => {
       expect(changes.map((c) => `${c.kind} ${c.name} ${c.paths.join(",")}`)).toEqual(["update master-hub-sync stdin.nftables,stdin.peers"]);
       // Monitoring gains or loses that worker's monitors (and, shrinking, its project's) and nothing else.
       // The internal page of nightly backups lists every job's backup monitor.
-      const monitors = all.find((c) => c.name === "monitoring-reconcile")!.paths.filter((p) => p !== "stdin.secretsDigest" && !/^stdin\.statusPages\[\d+\]\.groups\[nightly backups\]/.test(p));
+      const monitors = all.find((c) => c.name === "monitoring-reconcile")!.paths.filter((p) => p !== "stdin.secretsDigest" && !/^stdin\.statusPages\[(supafleet-backups\]\.groups\[nightly backups\]|supafleet-fleet\]\.groups)/.test(p));
       for (const p of monitors) expect(p).toMatch(new RegExp(`^stdin\\.monitors\\[(worker/${changed}|project/praxis|tenant/praxis-mueller|backup/praxis)[\\]/]`));
       const before = otherServerInputs(base, changed);
       const after = otherServerInputs(head, changed);
