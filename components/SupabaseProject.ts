@@ -44,7 +44,9 @@ export interface ProjectSecrets {
 }
 
 /** Files the database init and the edge runtime read, from templates/supabase. */
-const ASSETS = ["db/roles.sql", "db/jwt.sql", "db/realtime.sql", "functions/main/index.ts", "functions/hello/index.ts"] as const;
+/** Edge functions every project starts with (besides `main`, the router). */
+export const PROJECT_FUNCTIONS = ["hello"] as const;
+const ASSETS = ["db/roles.sql", "db/jwt.sql", "db/realtime.sql", "functions/main/index.ts", ...PROJECT_FUNCTIONS.map((f) => `functions/${f}/index.ts` as const)] as const;
 
 const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
 

@@ -13,6 +13,7 @@ import { deferred } from "./deferred";
 import type { FleetModel } from "./model/fleet";
 import { secretValue } from "./config/fromPulumi";
 import { SCHEMA_PACKS, retiredName, type FleetConfig } from "./config/schema";
+import { probeTarget } from "./probe/stackTarget";
 import { ALERTING_SECRET_KEYS, BACKUP_COPY_SECRET_KEYS } from "./config/secrets";
 import type { BackupReader } from "./backup/seed";
 import { masterBackupTimes } from "./backup/tools";
@@ -427,6 +428,8 @@ export function stackOutputs(fleet: Fleet): Record<string, unknown> {
     projects,
     projectSecrets,
     tunnelId: fleet.tunnel.tunnel.id,
+    // What scripts/probe.ts checks, as a client would (docs/e2e.md).
+    probeTarget: probeTarget(fleet),
     hostnames: fleet.tunnel.hostnames,
     operatorWireguardConfigs: fleet.master.operatorConfigs,
     automationServiceToken: pulumi.secret({ clientId: fleet.tunnel.serviceTokenId, clientSecret: fleet.tunnel.serviceTokenSecret }),
