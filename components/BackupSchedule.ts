@@ -53,6 +53,8 @@ export interface BackupScheduleArgs {
    * repository stay, nothing runs. Removing the enable command disables the job's timers.
    */
   readonly retired?: boolean;
+  /** backups.disposable: an e2e stack's credentials are not protected, so `pulumi destroy` can take them. */
+  readonly disposable?: boolean;
   /** The restic password's rotation round (rotate.restic): each round is a new password, every earlier one kept. */
   readonly resticRotation?: number;
 }
@@ -92,7 +94,7 @@ export class BackupSchedule extends FleetComponent {
     const name = args.job;
     this.retention = args.retention;
     // Losing any of these loses the backups: nothing deletes them without an explicit `pulumi state unprotect`.
-    const keep = (c: { name: string; opts: pulumi.CustomResourceOptions }): { name: string; opts: pulumi.CustomResourceOptions } => ({ name: c.name, opts: { ...c.opts, protect: true } });
+    const keep = (c: { name: string; opts: pulumi.CustomResourceOptions }): { name: string; opts: pulumi.CustomResourceOptions } => ({ name: c.name, opts: { ...c.opts, protect: args.disposable !== true } });
     const password = (suffix: string, shape: random.RandomPasswordArgs = { length: 48, special: false }): pulumi.Output<string> => {
       const c = keep(this.child(suffix));
       return new random.RandomPassword(c.name, shape, c.opts).result;

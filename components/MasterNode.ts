@@ -85,7 +85,7 @@ export class MasterNode extends FleetComponent {
       const key = new tls.PrivateKey(`${name}-deploy-key${roundName(r)}`, { algorithm: "ED25519" }, child);
       // Only the deploy key goes through Hetzner: its ssh_keys are fixed at creation,
       // so operators' keys are managed over SSH (authorized-keys below) instead.
-      const hetznerKey = new hcloud.SshKey(`${name}-sshkey-deploy${roundName(r)}`, { publicKey: key.publicKeyOpenssh, labels: labels(args.env, "deploy") }, child);
+      const hetznerKey = new hcloud.SshKey(`${name}-sshkey-deploy${roundName(r)}`, { name: `${args.env}-deploy${roundName(r)}`, publicKey: key.publicKeyOpenssh, labels: labels(args.env, "deploy") }, child);
       return { key, hetznerKey };
     });
     const deployKey = keys[0]!.key;
@@ -95,14 +95,14 @@ export class MasterNode extends FleetComponent {
     // A primary IP outlives the server, so the address workers dial never moves.
     this.publicIp = new hcloud.PrimaryIp(
       `${name}-ipv4`,
-      { type: "ipv4", location: args.location, assigneeType: "server", autoDelete: false, deleteProtection: protect, labels: labels(args.env, "master") },
+      { name: `${args.env}-${name}-ipv4`, type: "ipv4", location: args.location, assigneeType: "server", autoDelete: false, deleteProtection: protect, labels: labels(args.env, "master") },
       { ...child, protect },
     );
     this.ipv4Address = this.publicIp.ipAddress;
 
     this.firewall = new hcloud.Firewall(
       `${name}-firewall`,
-      { labels: labels(args.env, "master"), rules: masterFirewallRules(args.wireguard.port, args.operators) },
+      { name: `${args.env}-${name}`, labels: labels(args.env, "master"), rules: masterFirewallRules(args.wireguard.port, args.operators) },
       child,
     );
 
@@ -121,6 +121,7 @@ export class MasterNode extends FleetComponent {
     this.server = new hcloud.Server(
       `${name}-server`,
       serverArgs(args, {
+        name: `${args.env}-${name}`,
         sshKeyIds: this.sshKeyIds,
         firewall: this.firewall,
         publicNets: [{ ipv4Enabled: true, ipv4: this.publicIp.id.apply(Number), ipv6Enabled: true }],

@@ -61,7 +61,7 @@ export class RmmNode extends FleetComponent {
 
     this.firewall = new hcloud.Firewall(
       `${name}-firewall`,
-      { labels: labels(args.env, "rmm"), rules: rmmFirewallRules(r.nats) },
+      { name: `${args.env}-${name}`, labels: labels(args.env, "rmm"), rules: rmmFirewallRules(r.nats) },
       child,
     );
 
@@ -84,6 +84,7 @@ export class RmmNode extends FleetComponent {
     this.server = new hcloud.Server(
       `${name}-server`,
       serverArgs({ ...args, serverType: r.serverType }, {
+        name: `${args.env}-${name}`,
         sshKeyIds: args.sshKeyIds,
         firewall: this.firewall,
         publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],

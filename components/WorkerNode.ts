@@ -76,7 +76,7 @@ export class WorkerNode extends FleetComponent {
 
     this.firewall = new hcloud.Firewall(
       `${name}-firewall`,
-      { labels: labels(args.env, "worker", { worker: name }), rules: workerFirewallRules() },
+      { name: `${args.env}-${name}`, labels: labels(args.env, "worker", { worker: name }), rules: workerFirewallRules() },
       child,
     );
 
@@ -106,6 +106,7 @@ export class WorkerNode extends FleetComponent {
     this.server = new hcloud.Server(
       `${name}-server`,
       serverArgs(args, {
+        name: `${args.env}-${name}`,
         sshKeyIds: args.sshKeyIds,
         firewall: this.firewall,
         // IPv4 for egress (image pulls, SMTP, backups); the firewall admits nothing but WireGuard.

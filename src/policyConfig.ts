@@ -6,8 +6,12 @@ import type { FleetConfig } from "./config/schema";
  * two cannot drift: the WireGuard port is the mesh's, SSH sources are the operators' ranges, retention is the
  * fleet's floor, and the allowed server types are the ones supafleet knows.
  */
-export function policyConfigFor(cfg: Pick<FleetConfig, "operators" | "wireguard">): Record<string, unknown> {
+export function policyConfigFor(cfg: Pick<FleetConfig, "operators" | "wireguard" | "hostnames">): Record<string, unknown> {
+  // A DNS label holds no regex metacharacter ("-" means nothing outside a class).
+  const label = (l: string): string => `^${l}\\.`;
   return {
+    // The master's hostnames as this stack names them (an e2e stack carries its run id in them).
+    "access-for-protected-hostnames": { protectedHostnames: ["^[a-z0-9-]+-studio\\.", label(cfg.hostnames.n8n), label(cfg.hostnames.status)] },
     "firewall-inbound-only-wireguard-and-ssh": { wireguardPort: cfg.wireguard.port },
     "firewall-ssh-from-operators": { operatorRanges: [...new Set(cfg.operators.flatMap((o) => o.sourceRanges))].sort() },
     "server-protected-in-prod": { protectedEnvironments: ["prod"] },

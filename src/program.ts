@@ -149,7 +149,15 @@ export function buildFleet(model: FleetModel): Fleet {
   const vault = new BackupVault("backups", { env, protect: model.protect, type: cfg.backups.storageBox.type, location: cfg.backups.storageBox.location });
   const alerting = backupAlerting(cfg);
   const copy = backupCopy(cfg);
-  const backup = { env, storageBoxId: vault.storageBoxId, retention: cfg.backups.retention, alerting, kumaPushBase: pushBase, ...(copy !== undefined ? { copy } : {}) };
+  const backup = {
+    env,
+    storageBoxId: vault.storageBoxId,
+    retention: cfg.backups.retention,
+    alerting,
+    kumaPushBase: pushBase,
+    disposable: cfg.backups.disposable,
+    ...(copy !== undefined ? { copy } : {}),
+  };
   const backups = new Map<string, BackupSchedule>();
   for (const p of model.projects) {
     const worker = workers.get(p.worker.name)!;

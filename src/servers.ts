@@ -16,6 +16,8 @@ export interface NodeBase {
 export function serverArgs(
   node: NodeBase,
   parts: {
+    /** `<env>-<node>`, as in Hetzner's console and the server's hostname. */
+    readonly name: string;
     readonly sshKeyIds: pulumi.Input<pulumi.Input<string>[]>;
     readonly firewall: hcloud.Firewall;
     readonly publicNets: hcloud.types.input.ServerPublicNet[];
@@ -24,6 +26,7 @@ export function serverArgs(
   },
 ): hcloud.ServerArgs {
   return {
+    name: parts.name,
     serverType: node.serverType,
     image: node.image,
     location: node.location,

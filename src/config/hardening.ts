@@ -4,6 +4,9 @@ import { DOCKER_ADDRESS_POOLS } from "../render/bootData";
 import { overlaps, wholeInternetCovered } from "../model/ranges";
 import { CX_LOCATIONS, SERVER_TYPES } from "../model/serverTypes";
 
+/** Stacks whose names start with this are the e2e workflow's, made and destroyed in one run (docs/e2e.md). */
+export const E2E_STACK_PREFIX = "e2e-";
+
 /** The master runs cloudflared, Uptime Kuma (512 MiB), n8n (1 GiB) and the webhook gate beside the OS. */
 export const MASTER_MIN_MIB = 4096;
 
@@ -16,6 +19,9 @@ export function checkHardening(cfg: Partial<FleetConfig>, stack: string | undefi
   const issues: ConfigIssue[] = [];
   if (stack === "prod" && cfg.protect !== true && cfg.unprotectedReason === undefined) {
     issues.push({ path: "protect", message: "prod must set protect: true; to run prod unprotected on purpose, say why in supafleet:unprotectedReason" });
+  }
+  if (cfg.backups?.disposable === true && (stack === undefined || !stack.startsWith(E2E_STACK_PREFIX) || cfg.protect === true)) {
+    issues.push({ path: "backups.disposable", message: `only a throwaway stack (named ${E2E_STACK_PREFIX}…, protect: false) may lose its backups with it` });
   }
   if (cfg.operators !== undefined) {
     const ranges = cfg.operators.flatMap((o) => o.sourceRanges);

@@ -263,6 +263,12 @@ export const BackupsSchema = z.strictObject({
       }),
     )
     .default([]),
+  /**
+   * The backups go with the stack on `pulumi destroy`: their credentials are not
+   * protected. Only for a throwaway e2e stack (its name starts with e2e-); every
+   * other stack keeps its backups whatever happens to it.
+   */
+  disposable: z.boolean().default(false),
   /** The master's own job: its restic password's rotation counter, like a project's rotate.restic. */
   master: z.strictObject({ rotate: z.strictObject({ restic: rotation }) }).optional(),
   /** The monthly drill of another stack's backups (staging drills prod), on one of this stack's workers. */

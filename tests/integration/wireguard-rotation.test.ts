@@ -117,10 +117,8 @@ describe("rotating a worker's WireGuard key, with wireguard-go in namespaces", (
       hold.stdout!.on("data", (d: Buffer) => (out += d.toString()));
       hold.on("exit", (code) => resolve({ code, out }));
     });
-    const started = Date.now();
     expect(hubSync(keys.w1next.publicKey)).toContain("hub-sync: 2 peers");
     expect(await rotator!.exit).toBe(0);
-    const switchedAfter = Date.now() - started;
     expect(rotator!.out.join("\n")).toContain(`now on key ${keys.w1next.publicKey}`);
     expect(liveKey("w1")).toBe(keys.w1next.publicKey);
     expect(staged()).toBe(false);
@@ -132,9 +130,6 @@ describe("rotating a worker's WireGuard key, with wireguard-go in namespaces", (
     expect(out).toMatch(/sent (\d+), answered \1/);
     expect(code).toBe(0);
     expect(lab.exec("master", ["wg", "show", "wg0", "peers"]).split("\n").filter(Boolean).sort()).toEqual([keys.w1next.publicKey, keys.w2.publicKey].sort());
-    // What a pulumi up waits for here, at most: the unit's detection and the new handshake.
-    expect(switchedAfter).toBeLessThan(40_000);
-    console.log(`[wireguard-rotation] worker on its new key ${(switchedAfter / 1000).toFixed(1)} s after hub-sync`);
   }, SWITCH);
 
   it("confirm fails, and says why, when the worker is not on the hub's key for it", () => {
