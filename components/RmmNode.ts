@@ -1,15 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { WRITE_RELEASE_FILE } from "../src/infraRelease";
 import * as hcloud from "@pulumi/hcloud";
-import * as random from "@pulumi/random";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as command from "@pulumi/command";
 import { FleetComponent } from "../src/component";
 import { workerConnection, type SshPath } from "../src/connections";
 import { labels } from "../src/labels";
 import { serverArgs } from "../src/servers";
+import { spokeKeyRotation, spokeKeys } from "../src/spokeKey";
 import type { RmmModel } from "../src/model/fleet";
-import { wireguardPublicKey } from "../src/model/wireguard";
 import { renderPlain, renderWithSecrets } from "../src/render/artifact";
 import { renderNftFile } from "../src/render/nftables";
 import { fillTemplate } from "../src/render/templates";
@@ -65,8 +64,9 @@ export class RmmNode extends FleetComponent {
       child,
     );
 
-    const wgKey = new random.RandomBytes(`${name}-wireguard-key`, { length: 32 }, child);
-    this.publicKey = wgKey.base64.apply(wireguardPublicKey);
+    const keys = spokeKeys(name, r.wireguardKey, child);
+    const wgKey = keys.live;
+    this.publicKey = keys.publicKey;
     this.hubPeer = this.publicKey.apply((publicKey) => ({ name, address: r.address, publicKey }));
 
     const wgConf = (privateKey: string, hubKey: string, hubIp: string): string =>
@@ -91,8 +91,9 @@ export class RmmNode extends FleetComponent {
         userData,
         labels: labels(args.env, "rmm", { release: r.release }),
       }),
-      // Hetzner's ssh keys only seed the first boot: a rotated deploy key reaches the server through authorized-keys.
-      { ...child, protect: args.protect, ignoreChanges: ["sshKeys"] },
+      // Boot data and Hetzner's ssh keys only seed the first boot: a rotated WireGuard key reaches the node through
+      // wireguard-next below, a rotated deploy key through authorized-keys. Neither replaces it.
+      { ...child, protect: args.protect, ignoreChanges: ["userData", "sshKeys"] },
     );
 
     // DNS-only (grey cloud): agents and the installer's certificate need the server itself.
@@ -114,6 +115,19 @@ export class RmmNode extends FleetComponent {
       `${name}-ready`,
       { connection, create: nodeReadyCommand("wg show wg0 latest-handshakes") },
       { ...child, dependsOn: [this.server, args.hubSynced] },
+    );
+    spokeKeyRotation(
+      name,
+      {
+        key: r.wireguardKey,
+        connection,
+        nextConf: pulumi.all([keys.current.base64, hub]).apply(([key, [hubKey, hubIp]]) => wgConf(key, hubKey, hubIp)),
+        hubAddress: args.wireguard.hub,
+        publicKey: this.publicKey,
+        ready: this.ready,
+        hubSynced: args.hubSynced,
+      },
+      child,
     );
     new command.remote.Command(`${name}-authorized-keys`, { connection, create: INSTALL_AUTHORIZED_KEYS, stdin: args.authorizedKeys }, { ...child, dependsOn: [this.ready] });
     new command.remote.Command(`${name}-release`, { connection, create: WRITE_RELEASE_FILE, stdin: args.releaseFile }, { ...child, dependsOn: [this.ready] });

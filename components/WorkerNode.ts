@@ -7,7 +7,6 @@ import { FleetComponent } from "../src/component";
 import { workerConnection, type SshPath } from "../src/connections";
 import { labels } from "../src/labels";
 import { serverArgs } from "../src/servers";
-import { wireguardPublicKey } from "../src/model/wireguard";
 import { renderPlain, renderWithSecrets } from "../src/render/artifact";
 import { renderNftFile } from "../src/render/nftables";
 import { template } from "../src/render/templates";
@@ -20,7 +19,7 @@ import { workerRuleset, type WorkerFirewallArgs } from "../src/render/hostFirewa
 import type { HubPeer } from "../src/render/hub";
 import { renderWgConf } from "../src/render/wireguardConf";
 import { workerConfig, type MeshShape } from "../src/render/mesh";
-import { confirmKeyCommand, stagedKeyPayload } from "../src/render/wireguardRotation";
+import { spokeKeyRotation, spokeKeys, type KeyRound } from "../src/spokeKey";
 
 export interface WorkerNodeArgs {
   readonly env: string;
@@ -34,7 +33,7 @@ export interface WorkerNodeArgs {
   readonly address: string;
   readonly wireguard: MeshShape;
   /** Its WireGuard key's round (wireguardKey.round), and whether the hub has moved on from the previous one. */
-  readonly wireguardKey: { readonly round: number; readonly previousRetired: boolean };
+  readonly wireguardKey: KeyRound;
   readonly hub: { readonly publicKey: pulumi.Input<string>; readonly ipv4Address: pulumi.Input<string> };
   /** The deploy key's Hetzner id; operators' keys are managed over SSH. */
   readonly sshKeyIds: pulumi.Input<pulumi.Input<string>[]>;
@@ -80,13 +79,9 @@ export class WorkerNode extends FleetComponent {
       child,
     );
 
-    // The WireGuard key, by round. While a rotation is under way both rounds exist: the hub and boot data keep
-    // the previous key, and the next is staged on the worker; previousRetired gives the hub the new one.
-    const { round, previousRetired } = args.wireguardKey;
-    const keyOfRound = (r: number): random.RandomBytes => new random.RandomBytes(`${name}-wireguard-key${r === 0 ? "" : `-r${r}`}`, { length: 32 }, child);
-    const current = keyOfRound(round);
-    const wgKey = round > 0 && !previousRetired ? keyOfRound(round - 1) : current;
-    this.publicKey = wgKey.base64.apply(wireguardPublicKey);
+    const keys = spokeKeys(name, args.wireguardKey, child);
+    const wgKey = keys.live;
+    this.publicKey = keys.publicKey;
     this.hubPeer = this.publicKey.apply((publicKey) => ({ name, address: args.address, publicKey }));
 
     const wgConf = (privateKey: string, hubKey: string, hubIp: string): string =>
@@ -125,25 +120,20 @@ export class WorkerNode extends FleetComponent {
       { ...child, dependsOn: [this.server, args.hubSynced] },
     );
 
-    if (round > 0) {
-      // Step 1 stages the next key; the worker switches by itself once the hub has it (step 2's hub-sync).
-      const staged = new command.remote.Command(
-        `${name}-wireguard-next`,
-        {
-          connection: workerConnection(args.ssh, args.address),
-          create: template("host/install-files.sh"),
-          stdin: pulumi.secret(pulumi.all([current.base64, hub]).apply(([key, [hubKey, hubIp]]) => stagedKeyPayload(wgConf(key, hubKey, hubIp), args.wireguard.hub))),
-        },
-        { ...child, dependsOn: [this.ready] },
-      );
-      if (previousRetired) {
-        new command.remote.Command(
-          `${name}-wireguard-confirm`,
-          { connection: workerConnection(args.ssh, args.address), create: this.publicKey.apply(confirmKeyCommand) },
-          { ...child, dependsOn: [staged, args.hubSynced] },
-        );
-      }
-    }
+    // A rotated key: staged first, switched by the worker once the hub has it (docs/operations.md).
+    spokeKeyRotation(
+      name,
+      {
+        key: args.wireguardKey,
+        connection: workerConnection(args.ssh, args.address),
+        nextConf: pulumi.all([keys.current.base64, hub]).apply(([key, [hubKey, hubIp]]) => wgConf(key, hubKey, hubIp)),
+        hubAddress: args.wireguard.hub,
+        publicKey: this.publicKey,
+        ready: this.ready,
+        hubSynced: args.hubSynced,
+      },
+      child,
+    );
 
     new command.remote.Command(
       `${name}-release`,

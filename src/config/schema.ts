@@ -318,6 +318,8 @@ export const RmmSchema = z.strictObject({
   serverType,
   /** Its address on the mesh, pinned like a worker's. */
   address: ipv4,
+  /** Its WireGuard key's rotation, as a worker's (`wireguard: { keyRound, previousKeyRetired }`). */
+  wireguard,
   release: trmmRelease,
   nats: z.boolean().default(false),
   /** The three names TRMM needs, at the same level under the domain. */

@@ -247,6 +247,7 @@ function checkKeyRounds(cfg: Partial<FleetConfig>, projects: readonly Placed[]):
   const keys = [
     ...(cfg.workers ?? []).map((w, i) => ({ key: w.wireguard, path: `workers[${i}].wireguard` })),
     ...projects.map((p) => ({ key: "dedicated" in p.project.placement ? p.project.placement.dedicated.wireguard : undefined, path: `${p.path}.placement.dedicated.wireguard` })),
+    { key: cfg.rmm?.wireguard, path: "rmm.wireguard" },
   ];
   return keys
     .filter((k) => k.key !== undefined && k.key.keyRound === 0 && !k.key.previousKeyRetired)

@@ -32,6 +32,8 @@ export interface RmmModel {
   readonly nats: boolean;
   /** Fully qualified: rmm (the web UI), api (agents and the UI's API) and mesh (MeshCentral). */
   readonly hostnames: { readonly rmm: string; readonly api: string; readonly mesh: string };
+  /** Its WireGuard key's round, as a worker's. */
+  readonly wireguardKey: WorkerModel["wireguardKey"];
 }
 
 export interface WorkerModel {
@@ -103,6 +105,7 @@ function rmmModel(cfg: FleetConfig): RmmModel {
     name: RMM_NAME,
     serverType: r.serverType,
     address: r.address,
+    wireguardKey: keyRound(r.wireguard),
     release: r.release,
     nats: r.nats,
     hostnames: { rmm: fq(r.hostnames.rmm), api: fq(r.hostnames.api), mesh: fq(r.hostnames.mesh) },

@@ -378,6 +378,14 @@ describe("rotating a worker's WireGuard key in two steps", () => {
     expect(unwrap(find(second, `${worker}-server`).inputs.userData)).toContain(keyOf(second, `${worker}-wireguard-key-r1`));
   });
 
+  it("Tactical RMM's node rotates the same way: step 1 adds only its new key and the staging on it", async () => {
+    const c = clone(prod);
+    c["supafleet:rmm"].wireguard = { keyRound: 1, previousKeyRetired: false };
+    const changes = diffSnapshots(base, await runDoc("prod", c));
+    expect(names(changes, "create")).toEqual(["rmm-wireguard-key-r1", "rmm-wireguard-next"]);
+    expect([...names(changes, "update"), ...names(changes, "replace"), ...names(changes, "delete")]).toEqual([]);
+  });
+
   it("a step 2 without a step 1 is refused at round 0, naming the path", async () => {
     const refused = await runDoc("prod", withKey({ keyRound: 0, previousKeyRetired: false }));
     expect(refused.error).toContain("workers[0].wireguard.previousKeyRetired");

@@ -87,8 +87,8 @@ describe.each(["staging", "prod"])("the %s nodes under the mock runtime", (stack
         for (const r of o.sourceRanges ?? []) expect(text.includes(r), `${server.name} and ${r}`).toBe(master);
       }
       // Hetzner's ssh keys only seed the first boot; a rotated deploy key must never replace a server, nor a
-      // rotated WireGuard key a worker (its boot data holds the key of the day it was made).
-      expect(server.ignoreChanges ?? [], server.name).toEqual(rmm ? ["sshKeys"] : ["userData", "sshKeys"]);
+      // rotated WireGuard key a worker or Tactical RMM's node (boot data holds the key of the day it was made).
+      expect(server.ignoreChanges ?? [], server.name).toEqual(["userData", "sshKeys"]);
       if (master) expect(text).not.toMatch(/0\.0\.0\.0\/0|::\/0/);
       expect(text).toContain("PasswordAuthentication no");
     }
