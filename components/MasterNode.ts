@@ -21,6 +21,8 @@ import { hubPeerSet, hubSyncPayload, type HubPeer } from "../src/render/hub";
 import { hubInterfaceConfig, operatorConfig, type MeshShape } from "../src/render/mesh";
 import { template } from "../src/render/templates";
 import { renderWgConf } from "../src/render/wireguardConf";
+import { HUB_SWITCH, hubNextPayload } from "../src/render/wireguardRotation";
+import { keyRounds, type HubKeyState, type KeyRound } from "../src/wireguardKeys";
 import { KUMA_PORT } from "../src/monitoring/kuma";
 
 /** In the client config of an operator who keeps their own private key. */
@@ -40,6 +42,8 @@ export interface MasterNodeArgs {
   readonly deployVia: "public" | "mesh";
   /** The deploy key's round, and whether the previous round is retired (deploy.keyRound, previousKeyRetired). */
   readonly deployKey: { readonly round: number; readonly previousRetired: boolean };
+  /** The hub's WireGuard key round (wireguard.hubRotation). */
+  readonly hubKey: KeyRound;
   readonly backupTimes: BackupTimes;
   /** Workers, known only after they are built: see src/deferred.ts. */
   readonly workerPeers: pulumi.Input<HubPeer[]>;
@@ -58,6 +62,10 @@ export class MasterNode extends FleetComponent {
   readonly publicIp: hcloud.PrimaryIp;
   readonly ipv4Address: pulumi.Output<string>;
   readonly hubPublicKey: pulumi.Output<string>;
+  /** The hub's key rotation as the spokes see it: its round, its live key, and the switch when this `up` makes it. */
+  readonly hubKey: HubKeyState;
+  /** The hub's current round's public key: the one spokes stage while a rotation is between its steps. */
+  readonly nextHubPublicKey: pulumi.Output<string>;
   readonly ssh: SshPath;
   /** The deploy key, as Hetzner knows it; every server accepts it from creation on. */
   readonly sshKeyIds: pulumi.Output<string>[];
@@ -106,8 +114,10 @@ export class MasterNode extends FleetComponent {
       child,
     );
 
-    const wgKey = new random.RandomBytes(`${name}-wireguard-key`, { length: 32 }, child);
-    this.hubPublicKey = wgKey.base64.apply(wireguardPublicKey);
+    const hubKeys = keyRounds(name, args.hubKey, child);
+    const wgKey = hubKeys.live;
+    this.hubPublicKey = hubKeys.publicKey;
+    this.nextHubPublicKey = hubKeys.currentPublicKey;
     const mesh = args.wireguard;
     const secrets = { wireguardPrivateKey: wgKey.base64 };
     this.keep(renderWithSecrets(`nodes/${name}/wireguard/wg0.conf`, secrets, (s) => renderWgConf(hubInterfaceConfig(mesh, s.wireguardPrivateKey))));
@@ -207,6 +217,24 @@ export class MasterNode extends FleetComponent {
       },
       { ...child, dependsOn: [this.ready] },
     );
+
+    // Step 2 of the hub's rotation: stage the next interface config, then switch to it a few seconds after this
+    // session ends. Every spoke has the config for the new key staged (step 1) and moves once the hub stops
+    // answering the old one; operators fetch a new client config (docs/operations.md).
+    let switched: command.remote.Command | undefined;
+    if (args.hubKey.round > 0 && args.hubKey.previousRetired) {
+      const next = new command.remote.Command(
+        `${name}-wireguard-next`,
+        { connection: masterConnection(this.ssh), create: template("host/install-files.sh"), stdin: pulumi.secret(hubKeys.current.base64.apply((k) => hubNextPayload(renderWgConf(hubInterfaceConfig(mesh, k))))) },
+        { ...child, dependsOn: [this.ready] },
+      );
+      switched = new command.remote.Command(
+        `${name}-wireguard-switch`,
+        { connection: masterConnection(this.ssh), create: pulumi.interpolate`${HUB_SWITCH} schedule # ${this.hubPublicKey}` },
+        { ...child, dependsOn: [next, this.hubSync] },
+      );
+    }
+    this.hubKey = { key: args.hubKey, publicKey: this.hubPublicKey, ...(switched !== undefined ? { switched } : {}) };
 
     this.backupTools = new command.remote.Command(
       `${name}-backup-tools`,

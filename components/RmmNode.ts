@@ -7,7 +7,7 @@ import { FleetComponent } from "../src/component";
 import { workerConnection, type SshPath } from "../src/connections";
 import { labels } from "../src/labels";
 import { serverArgs } from "../src/servers";
-import { spokeKeyRotation, spokeKeys } from "../src/spokeKey";
+import { keyRounds, spokeKeyRotation, type SpokeHub } from "../src/wireguardKeys";
 import type { RmmModel } from "../src/model/fleet";
 import { renderPlain, renderWithSecrets } from "../src/render/artifact";
 import { renderNftFile } from "../src/render/nftables";
@@ -30,7 +30,7 @@ export interface RmmNodeArgs {
   readonly rmm: RmmModel;
   readonly zoneId: string;
   readonly wireguard: MeshShape;
-  readonly hub: { readonly publicKey: pulumi.Input<string>; readonly ipv4Address: pulumi.Input<string> };
+  readonly hub: SpokeHub;
   readonly sshKeyIds: pulumi.Input<pulumi.Input<string>[]>;
   readonly authorizedKeys: pulumi.Input<string>;
   readonly ssh: SshPath;
@@ -64,7 +64,7 @@ export class RmmNode extends FleetComponent {
       child,
     );
 
-    const keys = spokeKeys(name, r.wireguardKey, child);
+    const keys = keyRounds(name, r.wireguardKey, child);
     const wgKey = keys.live;
     this.publicKey = keys.publicKey;
     this.hubPeer = this.publicKey.apply((publicKey) => ({ name, address: r.address, publicKey }));
@@ -121,7 +121,9 @@ export class RmmNode extends FleetComponent {
       {
         key: r.wireguardKey,
         connection,
-        nextConf: pulumi.all([keys.current.base64, hub]).apply(([key, [hubKey, hubIp]]) => wgConf(key, hubKey, hubIp)),
+        hub: args.hub.rotation,
+        // The spoke's current key and the hub's: either may be the one rotating.
+        nextConf: pulumi.all([keys.current.base64, args.hub.nextPublicKey, args.hub.ipv4Address]).apply(([key, hubKey, hubIp]) => wgConf(key, hubKey, hubIp)),
         hubAddress: args.wireguard.hub,
         publicKey: this.publicKey,
         ready: this.ready,

@@ -19,7 +19,7 @@ import { workerRuleset, type WorkerFirewallArgs } from "../src/render/hostFirewa
 import type { HubPeer } from "../src/render/hub";
 import { renderWgConf } from "../src/render/wireguardConf";
 import { workerConfig, type MeshShape } from "../src/render/mesh";
-import { spokeKeyRotation, spokeKeys, type KeyRound } from "../src/spokeKey";
+import { keyRounds, spokeKeyRotation, type KeyRound, type SpokeHub } from "../src/wireguardKeys";
 
 export interface WorkerNodeArgs {
   readonly env: string;
@@ -34,7 +34,7 @@ export interface WorkerNodeArgs {
   readonly wireguard: MeshShape;
   /** Its WireGuard key's round (wireguardKey.round), and whether the hub has moved on from the previous one. */
   readonly wireguardKey: KeyRound;
-  readonly hub: { readonly publicKey: pulumi.Input<string>; readonly ipv4Address: pulumi.Input<string> };
+  readonly hub: SpokeHub;
   /** The deploy key's Hetzner id; operators' keys are managed over SSH. */
   readonly sshKeyIds: pulumi.Input<pulumi.Input<string>[]>;
   readonly authorizedKeys: pulumi.Input<string>;
@@ -79,7 +79,7 @@ export class WorkerNode extends FleetComponent {
       child,
     );
 
-    const keys = spokeKeys(name, args.wireguardKey, child);
+    const keys = keyRounds(name, args.wireguardKey, child);
     const wgKey = keys.live;
     this.publicKey = keys.publicKey;
     this.hubPeer = this.publicKey.apply((publicKey) => ({ name, address: args.address, publicKey }));
@@ -126,7 +126,9 @@ export class WorkerNode extends FleetComponent {
       {
         key: args.wireguardKey,
         connection: workerConnection(args.ssh, args.address),
-        nextConf: pulumi.all([keys.current.base64, hub]).apply(([key, [hubKey, hubIp]]) => wgConf(key, hubKey, hubIp)),
+        hub: args.hub.rotation,
+        // The spoke's current key and the hub's: either may be the one rotating.
+        nextConf: pulumi.all([keys.current.base64, args.hub.nextPublicKey, args.hub.ipv4Address]).apply(([key, hubKey, hubIp]) => wgConf(key, hubKey, hubIp)),
         hubAddress: args.wireguard.hub,
         publicKey: this.publicKey,
         ready: this.ready,

@@ -75,6 +75,7 @@ export function buildFleet(model: FleetModel): Fleet {
     wireguard: model.wireguard,
     deployVia: cfg.deploy.via,
     deployKey: { round: cfg.deploy.keyRound, previousRetired: cfg.deploy.previousKeyRetired },
+    hubKey: { round: cfg.wireguard.hubRotation?.keyRound ?? 0, previousRetired: cfg.wireguard.hubRotation?.previousKeyRetired ?? true },
     workerPeers: peers.output,
     backupTimes: masterBackupTimes(backupTimes),
     ...(model.rmm !== undefined ? { rmm: { peer: rmmPeer.output, webhookPort: GATE_PORT } } : {}),
@@ -83,7 +84,7 @@ export function buildFleet(model: FleetModel): Fleet {
   // What every node that dials the hub (workers, Tactical RMM's) gets from the master.
   const spoke = {
     wireguard: model.wireguard,
-    hub: { publicKey: master.hubPublicKey, ipv4Address: master.ipv4Address },
+    hub: { publicKey: master.hubPublicKey, nextPublicKey: master.nextHubPublicKey, ipv4Address: master.ipv4Address, rotation: master.hubKey },
     sshKeyIds: master.sshKeyIds,
     authorizedKeys: master.authorizedKeys,
     ssh: master.ssh,

@@ -121,12 +121,6 @@ export const AccessSchema = z.strictObject({
   webhookSources: z.array(cidr).default([]),
 });
 
-export const WireguardSchema = z.strictObject({
-  subnet: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "must be an IPv4 CIDR such as 10.100.0.0/24"),
-  port: port.default(51820),
-  allowWorkerToWorker: z.boolean().default(false),
-});
-
 /**
  * A worker's WireGuard key, by round: raising `keyRound` makes a new key and
  * stages it on the worker while the hub still knows the old one;
@@ -138,6 +132,15 @@ const NodeWireguardSchema = z.strictObject({
   previousKeyRetired: z.boolean().default(true),
 });
 const wireguard = NodeWireguardSchema.optional();
+
+export const WireguardSchema = z.strictObject({
+  subnet: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "must be an IPv4 CIDR such as 10.100.0.0/24"),
+  port: port.default(51820),
+  allowWorkerToWorker: z.boolean().default(false),
+  /** The hub's own key, rotated in two steps like a worker's (docs/operations.md, "Rotate the hub's WireGuard key"). */
+  hubRotation: wireguard,
+});
+
 
 export const WorkerSchema = z.strictObject({ name: slug, serverType, address: ipv4, wireguard });
 

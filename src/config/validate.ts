@@ -249,9 +249,16 @@ function checkKeyRounds(cfg: Partial<FleetConfig>, projects: readonly Placed[]):
     ...projects.map((p) => ({ key: "dedicated" in p.project.placement ? p.project.placement.dedicated.wireguard : undefined, path: `${p.path}.placement.dedicated.wireguard` })),
     { key: cfg.rmm?.wireguard, path: "rmm.wireguard" },
   ];
-  return keys
+  const hub = { key: cfg.wireguard?.hubRotation, path: "wireguard.hubRotation" };
+  const issues = [...keys, hub]
     .filter((k) => k.key !== undefined && k.key.keyRound === 0 && !k.key.previousKeyRetired)
     .map((k) => ({ path: `${k.path}.previousKeyRetired`, message: "there is no previous WireGuard key at keyRound 0; raise keyRound to rotate" }));
+  // A spoke tries its staged config when the hub stops answering; with both sides staged, neither could tell which moved.
+  const between = (k: typeof hub.key): boolean => k !== undefined && k.keyRound > 0 && !k.previousKeyRetired;
+  if (between(hub.key)) {
+    for (const k of keys.filter((x) => between(x.key))) issues.push({ path: `${k.path}.previousKeyRetired`, message: "the hub's key rotation is between its steps (wireguard.hubRotation); finish it before rotating this key" });
+  }
+  return issues;
 }
 
 function checkAddresses(cfg: Partial<FleetConfig>, projects: readonly Placed[]): ConfigIssue[] {

@@ -21,7 +21,19 @@ export function stagedKeyPayload(nextConf: string, hub: string): string {
   });
 }
 
-/** Fails unless the spoke is on this public key with nothing left staged. */
-export function confirmKeyCommand(publicKey: string): string {
-  return fillTemplate("host/wireguard-confirm.sh", { publicKey });
+/** Fails unless the spoke is on this public key, its hub peer is the hub's, and nothing is left staged. */
+export function confirmKeyCommand(publicKey: string, hubPublicKey: string): string {
+  return fillTemplate("host/wireguard-confirm.sh", { publicKey, hubPublicKey });
+}
+
+export const HUB_SWITCH = `${TOOLS_DIR}/wireguard-hub-switch.sh`;
+
+/** The install-files payload that stages the hub's next interface config and the script that switches to it. */
+export function hubNextPayload(nextConf: string): string {
+  return JSON.stringify({
+    files: {
+      [STAGED_WG_CONF]: { content: nextConf, mode: "0600" },
+      [HUB_SWITCH]: { content: template("host/wireguard-hub-switch.sh"), mode: "0755" },
+    },
+  });
 }

@@ -4,9 +4,10 @@
 #
 # The hub knows one key per peer, so the spoke cannot switch first (the hub would
 # drop it) and the hub cannot wait for it (pulumi up reaches the spoke through the
-# hub). So the spoke keeps the next config staged, and switches on the only signal
-# it has: once the hub stops answering the live key, it tries the staged one, keeps
-# it if the hub answers, and goes back otherwise. Exits once the staged config is live.
+# hub). The same holds when the hub's own key rotates. So the spoke keeps the next
+# config staged (its key and the hub's), and switches on the only signal it has:
+# once the hub stops answering the live config, it tries the staged one, keeps it
+# if the hub answers, and goes back otherwise. Exits once the staged config is live.
 set -euo pipefail
 
 HUB=${1:?usage: wireguard-rotate.sh <hub mesh address>}
@@ -23,6 +24,9 @@ for bin in wg wg-quick ping awk; do command -v "$bin" >/dev/null || die "missing
 
 private_key() { awk '$1 == "PrivateKey" { print $3 }' "$1"; }
 public_key_of() { private_key "$1" | wg pubkey; }
+hub_key_of() { awk '$1 == "PublicKey" { print $3 }' "$1"; }
+# Either side may be the one rotating: the spoke's own key, or the hub's.
+on_next() { [ "$(wg show wg0 public-key)" = "$(public_key_of "$NEXT")" ] && [ "$(wg show wg0 peers)" = "$(hub_key_of "$NEXT")" ]; }
 apply() { wg syncconf wg0 <(wg-quick strip "$1"); }
 hub_answers() { ping -c 1 -W 2 "$HUB" >/dev/null 2>&1; }
 answers_within() {
@@ -40,9 +44,10 @@ commit() {
 
 [ -f "$NEXT" ] || { say "nothing staged"; exit 0; }
 [ -n "$(private_key "$NEXT")" ] || die "$NEXT has no PrivateKey"
+[ -n "$(hub_key_of "$NEXT")" ] || die "$NEXT has no hub peer"
 # A spoke created at this round, or a switch finished before a crash: nothing to wait for.
-if [ "$(wg show wg0 public-key)" = "$(public_key_of "$NEXT")" ]; then commit; exit 0; fi
-say "staged key $(public_key_of "$NEXT"); waiting for the hub to move to it"
+if on_next; then commit; exit 0; fi
+say "staged key $(public_key_of "$NEXT") with hub key $(hub_key_of "$NEXT"); waiting for the hub to move"
 
 missed=0
 while [ -f "$NEXT" ]; do

@@ -11,7 +11,7 @@ import { hubInterfaceConfig, workerConfig, type MeshShape } from "../../src/rend
 import { renderNftFile } from "../../src/render/nftables";
 import { template } from "../../src/render/templates";
 import { renderWgConf } from "../../src/render/wireguardConf";
-import { confirmKeyCommand, stagedKeyPayload } from "../../src/render/wireguardRotation";
+import { confirmKeyCommand, HUB_SWITCH, hubNextPayload, stagedKeyPayload } from "../../src/render/wireguardRotation";
 import { eventually, Lab } from "./netns/lab";
 
 /**
@@ -31,8 +31,10 @@ const key = (): { privateKey: string; publicKey: string } => {
   const privateKey = randomBytes(32).toString("base64");
   return { privateKey, publicKey: wireguardPublicKey(privateKey) };
 };
-const keys = { master: key(), w1: key(), w1next: key(), w1later: key(), w2: key() };
-const w1Conf = (privateKey: string): string => renderWgConf(workerConfig(mesh, { privateKey, address: WG.w1, hubPublicKey: keys.master.publicKey, hubIp: UNDERLAY.master }));
+const keys = { master: key(), masterNext: key(), w1: key(), w1next: key(), w1later: key(), w2: key() };
+const spokeConf = (w: "w1" | "w2", privateKey: string, hubPublicKey = keys.master.publicKey): string =>
+  renderWgConf(workerConfig(mesh, { privateKey, address: WG[w], hubPublicKey, hubIp: UNDERLAY.master }));
+const w1Conf = (privateKey: string): string => spokeConf("w1", privateKey);
 
 /** What MasterNode's hub-sync sends when w1's peer has this public key. */
 function hubPayload(w1PublicKey: string): string {
@@ -54,16 +56,16 @@ const liveKey = (host: string): string => lab.exec(host, ["wg", "show", "wg0", "
 const staged = (): boolean => lab.try("w1", ["test", "-e", "/etc/wireguard/next/wg0.conf"]).status === 0;
 const hubSync = (w1PublicKey: string): string => lab.exec("master", ["bash", "-c", template("host/hub-sync.sh")], { input: hubPayload(w1PublicKey) });
 
-/** pulumi up's `w1-wireguard-next`: install-files with the staged payload, systemctl faked. */
-function stage(privateKey: string): void {
-  lab.exec("w1", ["bash", "-c", template("host/install-files.sh")], { input: stagedKeyPayload(w1Conf(privateKey), mesh.hub), env: { PATH: `${fakeBin}:${process.env.PATH}` } });
+/** pulumi up's `<spoke>-wireguard-next`: install-files with the staged payload, systemctl faked. */
+function stage(privateKey: string, host: "w1" | "w2" = "w1", conf = w1Conf(privateKey)): void {
+  lab.exec(host, ["bash", "-c", template("host/install-files.sh")], { input: stagedKeyPayload(conf, mesh.hub), env: { PATH: `${fakeBin}:${process.env.PATH}` } });
 }
 
 /** What systemd would do for `enable --now`: run the installed unit's ExecStart. */
-function startUnit(): NonNullable<typeof rotator> {
-  const unit = lab.exec("w1", ["cat", "/etc/systemd/system/supafleet-wireguard-rotate.service"]);
+function startUnit(host: "w1" | "w2" = "w1"): NonNullable<typeof rotator> {
+  const unit = lab.exec(host, ["cat", "/etc/systemd/system/supafleet-wireguard-rotate.service"]);
   const execStart = unit.split("\n").find((l) => l.startsWith("ExecStart="))!.slice("ExecStart=".length);
-  const proc = lab.spawn("w1", execStart.split(" "));
+  const proc = lab.spawn(host, execStart.split(" "));
   const out: string[] = [];
   proc.stdout!.on("data", (d: Buffer) => out.push(...d.toString().split("\n").filter(Boolean)));
   proc.stderr!.on("data", (d: Buffer) => out.push(...d.toString().split("\n").filter(Boolean)));
@@ -73,7 +75,12 @@ function startUnit(): NonNullable<typeof rotator> {
 
 beforeAll(async () => {
   writeFileSync(join(fakeBin, "systemctl"), `#!/bin/sh\necho "$*" >> ${systemctlLog}\n`);
-  chmodSync(join(fakeBin, "systemctl"), 0o755);
+  // systemd-run's timer, played here: the command runs after --on-active, detached, its output in a log.
+  writeFileSync(
+    join(fakeBin, "systemd-run"),
+    `#!/bin/sh\ndelay=0\nwhile [ $# -gt 0 ]; do case "$1" in --on-active=*) delay=\${1#--on-active=}; shift ;; --*) shift ;; *) break ;; esac; done\n( sleep "$delay"; "$@" ) >> ${fakeBin}/systemd-run.log 2>&1 < /dev/null &\n`,
+  );
+  for (const f of ["systemctl", "systemd-run"]) chmodSync(join(fakeBin, f), 0o755);
   await lab.up(Object.entries(UNDERLAY).map(([name, underlay]) => ({ name, underlay })));
   lab.exec("master", ["sysctl", "-q", "-p", "-"], { input: template("host/sysctl-hub.conf") });
   lab.writeFile("master", "/etc/wireguard/wg0.conf", renderWgConf(hubInterfaceConfig(mesh, keys.master.privateKey)));
@@ -125,7 +132,7 @@ describe("rotating a worker's WireGuard key, with wireguard-go in namespaces", (
     // The switch outlives a reboot: wg0.conf itself now holds the new key.
     expect(lab.exec("w1", ["cat", "/etc/wireguard/wg0.conf"])).toBe(w1Conf(keys.w1next.privateKey));
     await eventually(() => ping("master", WG.w1), "the hub reaching w1 on its new key");
-    expect(lab.exec("w1", ["bash", "-c", confirmKeyCommand(keys.w1next.publicKey)])).toContain(`on key ${keys.w1next.publicKey}`);
+    expect(lab.exec("w1", ["bash", "-c", confirmKeyCommand(keys.w1next.publicKey, keys.master.publicKey)])).toContain(`on key ${keys.w1next.publicKey}`);
     const { code, out } = await held;
     expect(out).toMatch(/sent (\d+), answered \1/);
     expect(code).toBe(0);
@@ -133,7 +140,7 @@ describe("rotating a worker's WireGuard key, with wireguard-go in namespaces", (
   }, SWITCH);
 
   it("confirm fails, and says why, when the worker is not on the hub's key for it", () => {
-    const r = lab.try("w1", ["env", "SUPAFLEET_CONFIRM_SECONDS=1", "bash", "-c", confirmKeyCommand(keys.w1later.publicKey)]);
+    const r = lab.try("w1", ["env", "SUPAFLEET_CONFIRM_SECONDS=1", "bash", "-c", confirmKeyCommand(keys.w1later.publicKey, keys.master.publicKey)]);
     expect(r.status).not.toBe(0);
     expect(r.stdout).toContain(`wg0 is on key ${keys.w1next.publicKey}, not ${keys.w1later.publicKey}`);
   });
@@ -153,5 +160,38 @@ describe("rotating a worker's WireGuard key, with wireguard-go in namespaces", (
     expect(staged()).toBe(true);
     expect(rotator!.proc.exitCode).toBeNull();
     rotator!.proc.kill("SIGKILL");
+  }, SWITCH);
+
+  it("the hub's own key: every spoke stages the new hub key, the master switches a few seconds after the command returns, and every spoke follows", async () => {
+    lab.exec("w1", ["rm", "-rf", "/etc/wireguard/next"]);
+    // Step 1 on each spoke: its own live key, the hub's next key.
+    const live = { w1: keys.w1next.privateKey, w2: keys.w2.privateKey };
+    const units = (["w1", "w2"] as const).map((w) => {
+      stage(live[w], w, spokeConf(w, live[w], keys.masterNext.publicKey));
+      return startUnit(w);
+    });
+    await eventually(() => units.every((u) => u.out.some((l) => l.includes("staged key"))), "both units to start");
+    expect(ping("master", WG.w1) && ping("master", WG.w2)).toBe(true);
+
+    // Step 2 on the master: stage its next interface config, then schedule the switch.
+    lab.exec("master", ["bash", "-c", template("host/install-files.sh")], { input: hubNextPayload(renderWgConf(hubInterfaceConfig(mesh, keys.masterNext.privateKey))), env: { PATH: `${fakeBin}:${process.env.PATH}` } });
+    const scheduled = lab.exec("master", [HUB_SWITCH, "schedule"], { env: { PATH: `${fakeBin}:${process.env.PATH}` } });
+    expect(scheduled).toContain(`the hub moves to key ${keys.masterNext.publicKey} in 5 s`);
+    // The command returned before the switch: the session that asked for it is still on the old key.
+    expect(liveKey("master")).toBe(keys.master.publicKey);
+
+    expect(await Promise.all(units.map((u) => u.exit))).toEqual([0, 0]);
+    expect(liveKey("master")).toBe(keys.masterNext.publicKey);
+    expect(lab.try("master", ["test", "-e", "/etc/wireguard/next/wg0.conf"]).status).not.toBe(0);
+    expect(lab.exec("master", ["cat", "/etc/wireguard/wg0.conf"])).toBe(renderWgConf(hubInterfaceConfig(mesh, keys.masterNext.privateKey)));
+    for (const w of ["w1", "w2"] as const) {
+      expect(lab.exec(w, ["wg", "show", "wg0", "peers"]).trim(), w).toBe(keys.masterNext.publicKey);
+      await eventually(() => ping("master", WG[w]), `the hub reaching ${w} on its new key`);
+      expect(lab.exec(w, ["bash", "-c", confirmKeyCommand(wireguardPublicKey(live[w]), keys.masterNext.publicKey)])).toContain("wireguard-confirm: on key");
+    }
+    // A spoke that did not follow is named by its confirm.
+    const stale = lab.try("w2", ["env", "SUPAFLEET_CONFIRM_SECONDS=1", "bash", "-c", confirmKeyCommand(keys.w2.publicKey, keys.master.publicKey)]);
+    expect(stale.status).not.toBe(0);
+    expect(stale.stdout).toContain(`wg0's hub peer is ${keys.masterNext.publicKey}, not ${keys.master.publicKey}`);
   }, SWITCH);
 });

@@ -391,3 +391,55 @@ describe("rotating a worker's WireGuard key in two steps", () => {
     expect(refused.error).toContain("workers[0].wireguard.previousKeyRetired");
   });
 });
+
+describe("rotating the hub's WireGuard key in two steps", () => {
+  const withHub = (rotation: Doc): Doc => {
+    const c = clone(prod);
+    c["supafleet:wireguard"] = { ...c["supafleet:wireguard"], hubRotation: rotation };
+    return c;
+  };
+  let first: Snapshot;
+  let second: Snapshot;
+  const spokes = (s: Snapshot): string[] => s.resources.filter((r) => /^supafleet:index:(WorkerNode|RmmNode)$/.test(r.type)).map((r) => r.name).sort();
+  const find = (s: Snapshot, name: string): Snapshot["resources"][number] => s.resources.find((r) => r.name === name)!;
+  const unwrap = (v: unknown): string => (typeof v === "object" && v !== null && "value" in v ? (v as { value: string }).value : (v as string));
+  const hubKey = (s: Snapshot, name: string): string => wireguardPublicKey(find(s, name).outputs.base64 as string);
+
+  it("renders both steps", async () => {
+    first = await runDoc("prod", withHub({ keyRound: 1, previousKeyRetired: false }));
+    second = await runDoc("prod", withHub({ keyRound: 1, previousKeyRetired: true }));
+    expect([first.error, second.error]).toEqual([undefined, undefined]);
+  });
+
+  it("step 1: the hub's new key, and on every spoke a staged config that names it; nothing live changes", () => {
+    const changes = diffSnapshots(base, first);
+    expect(names(changes, "create")).toEqual(["master-wireguard-key-r1", ...spokes(first).map((s) => `${s}-wireguard-next`)].sort());
+    expect([...names(changes, "update"), ...names(changes, "replace"), ...names(changes, "delete")]).toEqual([]);
+    const fresh = hubKey(first, "master-wireguard-key-r1");
+    for (const s of spokes(first)) {
+      const staged = (JSON.parse(unwrap(find(first, `${s}-wireguard-next`).inputs.stdin)) as { files: Record<string, { content: string }> }).files["/etc/wireguard/next/wg0.conf"]!.content;
+      expect(staged, s).toContain(`PublicKey = ${fresh}`);
+    }
+  });
+
+  it("step 2: the master stages and switches its key after hub-sync; every spoke confirms after the switch; nothing is replaced", () => {
+    const changes = diffSnapshots(first, second);
+    expect(names(changes, "delete")).toEqual(["master-wireguard-key"]);
+    expect(names(changes, "create")).toEqual(["master-wireguard-next", "master-wireguard-switch", ...spokes(second).map((s) => `${s}-wireguard-confirm`)].sort());
+    expect([...names(changes, "update"), ...names(changes, "replace")]).toEqual([]);
+    const fresh = hubKey(second, "master-wireguard-key-r1");
+    const switchCmd = find(second, "master-wireguard-switch");
+    expect(switchCmd.dependsOn).toEqual(expect.arrayContaining([find(second, "master-wireguard-next").key, find(second, "master-hub-sync").key]));
+    for (const s of spokes(second)) {
+      const confirm = find(second, `${s}-wireguard-confirm`);
+      expect(confirm.inputs.create, s).toContain(`want_hub='${fresh}'`);
+      expect(confirm.dependsOn, s).toContain(switchCmd.key);
+    }
+  });
+
+  it("is refused while a spoke's own rotation is between its steps, naming the spoke", async () => {
+    const c = withHub({ keyRound: 1, previousKeyRetired: false });
+    c["supafleet:workers"][0].wireguard = { keyRound: 1, previousKeyRetired: false };
+    expect((await runDoc("prod", c)).error).toContain("workers[0].wireguard.previousKeyRetired: the hub's key rotation is between its steps");
+  });
+});
