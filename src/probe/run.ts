@@ -1,0 +1,116 @@
+import { randomBytes } from "node:crypto";
+import { checkAccess } from "./checks/access";
+import { deleteProbeUsers, signInProbeUsers, type AuthState } from "./checks/auth";
+import { checkBackup, sshRunner, type RemoteRunner } from "./checks/backup";
+import { checkFunction } from "./checks/functions";
+import { checkIsolation } from "./checks/isolation";
+import { checkKuma } from "./checks/kuma";
+import { masterVerdict, sweep, workerVerdict, type SweepOptions } from "./checks/ports";
+import { checkRealtime } from "./checks/realtime";
+import { checkRows } from "./checks/rows";
+import { checkStorage } from "./checks/storage";
+import { measureLatency, waitHealthy } from "./checks/timings";
+import { runCheck, skip, type CheckResult } from "./result";
+import type { ProbeTarget } from "./target";
+
+type Project = ProbeTarget["projects"][number];
+
+export interface ProbeOptions {
+  /** When `pulumi up` started (epoch ms). */
+  since?: number;
+  ports: readonly number[];
+  /** Where the master's SSH listens; only tests move it. */
+  sshPort?: number;
+  sshKey?: string;
+  /** Runs the backup drill on a worker; defaults to ssh with sshKey. */
+  remote?: RemoteRunner;
+  /** Unique per run, so reruns never collide; random unless a test pins it. */
+  tag?: string;
+  realtimeTimeoutMs?: number;
+  health?: { intervalMs: number; limitMs: number };
+  sweep?: SweepOptions;
+}
+
+async function probeProject(target: ProbeTarget, p: Project, opts: ProbeOptions, tag: string, startedAt: number): Promise<CheckResult[]> {
+  const out: CheckResult[] = [];
+  const health = await waitHealthy(p.apiUrl, p.anonKey, { since: opts.since ?? startedAt, intervalMs: opts.health?.intervalMs ?? 5_000, limitMs: opts.health?.limitMs ?? 900_000 });
+  out.push({ name: "healthy", project: p.name, ok: health.ok, detail: health.detail, ms: health.elapsedMs });
+  const later = ["latency", "auth", ...(p.mspOps ? ["rows", "isolation", "realtime"] : []), "storage", ...p.functions.map((f) => `function ${f}`), "backup"];
+  if (!health.ok) return [...out, ...later.map((n) => skip(n, p.name, "the API never answered 200"))];
+
+  out.push(await runCheck("latency", p.name, () => measureLatency(p.apiUrl, p.anonKey)));
+
+  const state: AuthState = { users: [], created: [] };
+  const auth = await runCheck("auth", p.name, () => signInProbeUsers(p, target.stack, tag, state));
+  out.push(auth);
+  try {
+    const [a, b] = auth.ok ? state.users : [];
+    if (p.mspOps) {
+      let row: { id: string; nombre: string } | undefined;
+      out.push(
+        a
+          ? await runCheck("rows", p.name, async () => {
+              const r = await checkRows(a, tag);
+              if (r.id && r.nombre) row = { id: r.id, nombre: r.nombre };
+              return r;
+            })
+          : skip("rows", p.name, "no signed-in user"),
+      );
+      if (p.tenants.length < 2) out.push(skip("isolation", p.name, "the project has one tenant; isolation needs two"));
+      else if (!a || !b) out.push(skip("isolation", p.name, "the two users did not both sign in"));
+      else if (!row) out.push(skip("isolation", p.name, "no row from the rows check"));
+      else {
+        const r = row;
+        out.push(await runCheck("isolation", p.name, () => checkIsolation(a, b, r, tag)));
+      }
+      if (!a || !row) out.push(skip("realtime", p.name, !a ? "no signed-in user" : "no clientes row to open a ticket for"));
+      else {
+        const clienteId = row.id;
+        out.push(await runCheck("realtime", p.name, () => checkRealtime(a, clienteId, tag, opts.realtimeTimeoutMs ?? 15_000)));
+      }
+    }
+  } finally {
+    const problem = await deleteProbeUsers(p, state);
+    if (problem) auth.detail += `; cleanup: ${problem}`;
+  }
+
+  out.push(await runCheck("storage", p.name, () => checkStorage(p, tag)));
+  for (const f of p.functions) out.push(await runCheck(`function ${f}`, p.name, () => checkFunction(p, f)));
+
+  const remote = opts.remote ?? (opts.sshKey ? sshRunner(opts.sshKey) : undefined);
+  out.push(
+    remote
+      ? await runCheck("backup", p.name, () => checkBackup(p.name, { jump: target.hosts.master.meshAddress, host: p.worker.meshAddress }, remote))
+      : skip("backup", p.name, "no --ssh-key given"),
+  );
+  return out;
+}
+
+/** One host at a time: each sweep already holds up to 512 sockets, and more would hit the open-file limit. */
+async function probePorts(target: ProbeTarget, opts: ProbeOptions): Promise<CheckResult[]> {
+  const n = opts.ports.length;
+  const out = [await runCheck("ports", "master", async () => masterVerdict(target.hosts.master.ipv4, n, await sweep(target.hosts.master.ipv4, opts.ports, opts.sweep), opts.sshPort ?? 22))];
+  for (const w of target.hosts.workers) out.push(await runCheck("ports", w.name, async () => workerVerdict(w.ipv4, n, await sweep(w.ipv4, opts.ports, opts.sweep))));
+  return out;
+}
+
+/** Every check against a running stack; never throws for a failing check. Projects run one after another. */
+export async function runProbe(target: ProbeTarget, opts: ProbeOptions): Promise<CheckResult[]> {
+  const tag = opts.tag ?? randomBytes(4).toString("hex");
+  const startedAt = Date.now();
+  const projects = (async () => {
+    const rows: CheckResult[] = [];
+    for (const p of target.projects) rows.push(...(await probeProject(target, p, opts, tag, startedAt)));
+    return rows;
+  })();
+  const access = Promise.all([...new Set([...target.accessProtected, ...target.projects.map((p) => p.studioUrl)])].map((u) => runCheck("access", "-", () => checkAccess(u))));
+  const kuma = Promise.all(target.kuma.statusPages.map((slug) => runCheck("kuma", slug, () => checkKuma(target.kuma.url, slug))));
+  const [projectRows, accessRows, portRows, kumaRows] = await Promise.all([projects, access, probePorts(target, opts), kuma]);
+
+  const healthy = projectRows.filter((r) => r.name === "healthy" && r.ok);
+  const first: CheckResult =
+    healthy.length > 0
+      ? { name: "first healthy", project: "-", ok: true, detail: `${healthy.reduce((x, y) => (y.ms < x.ms ? y : x)).project} first`, ms: Math.min(...healthy.map((r) => r.ms)) }
+      : { name: "first healthy", project: "-", ok: false, detail: "no project became healthy", ms: 0 };
+  return [first, ...projectRows, ...accessRows, ...portRows, ...kumaRows];
+}

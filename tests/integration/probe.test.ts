@@ -1,0 +1,356 @@
+import { spawn } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkAccess } from "../../src/probe/checks/access";
+import { checkKuma } from "../../src/probe/checks/kuma";
+import { masterVerdict, sweep, workerVerdict } from "../../src/probe/checks/ports";
+import type { RemoteRunner } from "../../src/probe/checks/backup";
+import type { CheckResult } from "../../src/probe/result";
+import { runProbe, type ProbeOptions } from "../../src/probe/run";
+import type { ProbeTarget } from "../../src/probe/target";
+import { ROOT } from "../helpers/stacks";
+import type { SupabaseTestDb } from "../helpers/supabaseDb";
+import { startMspOpsDb, SupabaseStandIn, tenantUuid, type StandInModes } from "../helpers/supabaseStandIn";
+
+/**
+ * The probe against stand-ins on 127.0.0.1: a Supabase gateway whose rows live
+ * in a real PostgreSQL 15 under supafleet's real msp-ops RLS, Cloudflare
+ * Access's answers, Uptime Kuma's status-page JSON, TCP listeners, and a fake
+ * remote runner. Every check is shown passing AND failing.
+ */
+const SLUGS = ["techhilfe", "baeckerei-koch"];
+const work = mkdtempSync(join(tmpdir(), "supafleet-probe-"));
+let db: SupabaseTestDb;
+let api: SupabaseStandIn;
+let access: Server;
+let kuma: Server;
+let ssh: TcpServer;
+let sshPort = 0;
+const listening = (s: Server | TcpServer): Promise<number> => new Promise((resolve) => s.listen(0, "127.0.0.1", () => resolve((s.address() as AddressInfo).port)));
+const base = (s: Server): string => `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+
+/** Cloudflare Access's possible answers, one per path, and the app answering without it. */
+function accessServer(): Server {
+  return createHttpServer((req, res) => {
+    const modes: Record<string, () => void> = {
+      "/login302": () => res.writeHead(302, { location: "https://team.cloudflareaccess.com/cdn-cgi/access/login/studio.example.org?kid=1" }).end(),
+      "/forbidden": () => res.writeHead(403).end("Forbidden"),
+      "/app": () => res.writeHead(200, { "content-type": "text/html" }).end("<html>Supabase Studio</html>"),
+      "/elsewhere": () => res.writeHead(302, { location: "https://example.org/login" }).end(),
+    };
+    (modes[req.url ?? ""] ?? (() => res.writeHead(404).end()))();
+  });
+}
+
+/** Uptime Kuma's two public status-page endpoints, in its shapes. */
+function kumaServer(): Server {
+  const monitors = [
+    { id: 1, name: "p1 api" },
+    { id: 2, name: "p1 backup" },
+  ];
+  const t = (min: number): string => `2026-01-01 10:${String(min).padStart(2, "0")}:00.000`;
+  const pages: Record<string, Record<string, { status: number; time: string; msg: string }[]>> = {
+    "all-up": { "1": [{ status: 0, time: t(1), msg: "was down" }, { status: 1, time: t(2), msg: "" }], "2": [{ status: 1, time: t(2), msg: "" }] },
+    "one-down": { "1": [{ status: 1, time: t(1), msg: "" }, { status: 0, time: t(2), msg: "connect ECONNREFUSED" }], "2": [{ status: 1, time: t(2), msg: "" }] },
+    "no-beat": { "1": [{ status: 1, time: t(2), msg: "" }] },
+  };
+  return createHttpServer((req, res) => {
+    const m = /^\/api\/status-page\/(heartbeat\/)?([\w-]+)$/.exec(req.url ?? "");
+    const page = m ? pages[m[2]!] : undefined;
+    if (!m || !page) return void res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ ok: false, msg: "Status page not found" }));
+    const body = m[1] ? { heartbeatList: page, uptimeList: { "1_24": 0.99, "2_24": 1 } } : { config: { slug: m[2], title: m[2] }, incident: null, publicGroupList: [{ id: 1, name: "Services", monitorList: monitors }] };
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
+  });
+}
+
+beforeAll(async () => {
+  db = await startMspOpsDb(SLUGS);
+  api = await new SupabaseStandIn(db).start();
+  access = accessServer();
+  kuma = kumaServer();
+  // The probe hangs up at once: a reset on our side is expected, not an error.
+  ssh = createTcpServer((s) => s.on("error", () => undefined).end("SSH-2.0-OpenSSH_9.2\r\n"));
+  await Promise.all([listening(access), listening(kuma)]);
+  sshPort = await listening(ssh);
+});
+afterAll(async () => {
+  await api?.stop();
+  for (const s of [access, kuma, ssh]) await new Promise((r) => (s ? s.close(r) : r(undefined)));
+  db?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+const DRILL_OK = "drill(p1): restored snapshot 4f2a9c1e (taken 2026-01-01 10:00:00) into supafleet_probe: 12 tables match the recorded figures; RPO 0 min, RTO 12s";
+const okRunner: RemoteRunner = async () => ({ code: 0, stdout: "", stderr: `backup(p1): snapshot 4f2a9c1e saved\n${DRILL_OK}\n` });
+
+function target(over: Partial<ProbeTarget["projects"][number]> = {}): ProbeTarget {
+  return {
+    stack: "test",
+    projects: [
+      {
+        name: "p1",
+        apiUrl: api.url,
+        studioUrl: `${base(access)}/login302`,
+        anonKey: api.anonKey,
+        serviceKey: api.serviceKey,
+        worker: { name: "w1", meshAddress: "10.8.0.2" },
+        tenants: SLUGS.map((slug) => ({ slug, id: tenantUuid(slug) })),
+        mspOps: true,
+        functions: ["hello"],
+        ...over,
+      },
+    ],
+    accessProtected: [`${base(access)}/forbidden`],
+    hosts: { master: { ipv4: "127.0.0.1", meshAddress: "10.8.0.1" }, workers: [] },
+    kuma: { url: base(kuma), statusPages: ["all-up"] },
+  };
+}
+
+const fast: ProbeOptions = { ports: [], remote: okRunner, realtimeTimeoutMs: 2_000, health: { intervalMs: 100, limitMs: 500 } };
+
+async function probe(modes: Partial<StandInModes> = {}, t = target(), opts: Partial<ProbeOptions> = {}): Promise<Record<string, CheckResult>> {
+  api.reset();
+  Object.assign(api.modes, modes);
+  const results = await runProbe(t, { ...fast, sshPort, ports: [sshPort], ...opts });
+  return Object.fromEntries(results.map((r) => [r.project === "-" || r.project === "p1" ? r.name : `${r.name} ${r.project}`, r]));
+}
+
+describe("the probe against the stand-ins", () => {
+  it("passes every check when everything works, and leaves no user or bucket behind", async () => {
+    const r = await probe();
+    for (const c of Object.values(r)) expect({ check: c.name, ok: c.ok, detail: c.detail }).toMatchObject({ ok: true });
+    expect(Object.keys(r).sort()).toEqual(["access", "auth", "backup", "first healthy", "function hello", "healthy", "isolation", "kuma all-up", "latency", "ports master", "realtime", "rows", "storage"].sort());
+    expect(r.isolation!.detail).toMatch(/could not read, update or delete/);
+    expect(r.realtime!.detail).toMatch(/^INSERT of ticket [0-9a-f-]{36} arrived/);
+    expect(r.backup!.detail).toBe(DRILL_OK);
+    expect(api.users.size).toBe(0);
+    expect(api.buckets.size).toBe(0);
+    // The rows really are in PostgreSQL, in A's tenant.
+    const su = await db.superuser();
+    const { rows } = await su.query("select tenant_id from public.tickets where titulo like 'probe-%'");
+    await su.end();
+    expect(rows.map((x) => x.tenant_id)).toContain(tenantUuid("techhilfe"));
+  });
+
+  it("fails auth when sign-in is refused, skips what needs the users, and still deletes them", async () => {
+    const r = await probe({ signIn: "refuse" });
+    expect(r.auth).toMatchObject({ ok: false });
+    expect(r.auth!.detail).toMatch(/sign-in of probe-\w+-a@test\.invalid failed: Invalid login credentials/);
+    for (const n of ["rows", "isolation", "realtime"]) expect(r[n]).toMatchObject({ ok: false, skipped: true });
+    expect(api.users.size).toBe(0);
+  });
+
+  it("reports users it could not delete in the auth row's detail", async () => {
+    const r = await probe({ userDelete: "refuse" });
+    expect(r.auth!.detail).toMatch(/; cleanup: could not delete probe-\w+-a@test\.invalid: 500 \w+; probe-\w+-b@test\.invalid: 500 \w+$/);
+    api.users.clear();
+  });
+
+  it("fails rows when A's insert is refused: tokens without the hook's tenant_id claim meet the real RLS", async () => {
+    const r = await probe({ hook: "off" });
+    expect(r.auth!.ok).toBe(true);
+    expect(r.rows).toMatchObject({ ok: false, detail: 'insert as techhilfe failed: new row violates row-level security policy for table "clientes"' });
+    expect(r.isolation).toMatchObject({ skipped: true, detail: "skipped: no row from the rows check" });
+    expect(r.realtime).toMatchObject({ skipped: true });
+  });
+
+  it("fails rows when A cannot read its own row back", async () => {
+    const r = await probe({ reads: "empty" });
+    expect(r.rows!.ok).toBe(false);
+    expect(r.rows!.detail).toMatch(/^read-back of [0-9a-f-]{36} returned \[\]$/);
+  });
+
+  it("fails isolation, naming each leak, when RLS is not applied to B's requests", async () => {
+    const r = await probe({ rls: "ignore" });
+    expect(r.rows!.ok).toBe(true);
+    expect(r.isolation!.ok).toBe(false);
+    expect(r.isolation!.detail).toMatch(/^LEAK: baeckerei-koch \(B\) read techhilfe's row/);
+    expect(r.isolation!.detail).toMatch(/updated 1 row/);
+    expect(r.isolation!.detail).toMatch(/the row's name is now "leak-/);
+    expect(r.isolation!.detail).toMatch(/deleted 1 row/);
+    expect(r.isolation!.detail).toMatch(/techhilfe \(A\) no longer sees its row/);
+  });
+
+  it("skips isolation, as a failure, when the project has one tenant", async () => {
+    const r = await probe({}, target({ tenants: [{ slug: "techhilfe", id: tenantUuid("techhilfe") }] }));
+    expect(r.auth!.ok).toBe(true);
+    expect(r.isolation).toMatchObject({ ok: false, skipped: true, detail: "skipped: the project has one tenant; isolation needs two" });
+  });
+
+  it("fails storage when the bytes come back different", async () => {
+    const r = await probe({ storage: "corrupt" });
+    expect(r.storage).toMatchObject({ ok: false, detail: "downloaded 4096 bytes differ from the 4096 uploaded" });
+    expect(api.buckets.size).toBe(0);
+  });
+
+  it("fails realtime when the change never arrives", async () => {
+    const r = await probe({ realtime: "silent" });
+    expect(r.realtime!.ok).toBe(false);
+    expect(r.realtime!.detail).toMatch(/^no INSERT event for ticket [0-9a-f-]{36} within 2 s$/);
+  });
+
+  it("fails a function that answers 500", async () => {
+    const r = await probe({ functions: "error" });
+    expect(r["function hello"]!.ok).toBe(false);
+    expect(r["function hello"]!.detail).toMatch(/500/);
+  });
+
+  it("fails a function that answers 200 with something other than JSON", async () => {
+    const r = await probe({ functions: "text" });
+    expect(r["function hello"]).toMatchObject({ ok: false, detail: "hello answered 200 with text/plain, not JSON" });
+  });
+
+  it("fails latency when some of the 20 requests are not answered 200", async () => {
+    const r = await probe({ health: "flaky" });
+    expect(r.healthy!.ok).toBe(true);
+    expect(r.latency!.ok).toBe(false);
+    expect(r.latency!.detail).toMatch(/^median \d+ ms, p95 \d+ ms over 20 requests; 10 not 200: 503$/);
+  });
+
+  it("fails health, and skips the rest, when the API never answers 200", async () => {
+    const r = await probe({ health: "down" });
+    expect(r.healthy).toMatchObject({ ok: false });
+    expect(r.healthy!.detail).toMatch(/not healthy after .* answered 503/);
+    expect(r["first healthy"]!.ok).toBe(false);
+    expect(r.auth).toMatchObject({ ok: false, skipped: true });
+  });
+
+  it("reports the time since --since as time to healthy", async () => {
+    const r = await probe({}, target(), { since: Date.now() - 90_000 });
+    expect(r.healthy!.ms).toBeGreaterThanOrEqual(90_000);
+    expect(r.healthy!.detail).toMatch(/1 min 3\d s after the start given by --since/);
+  });
+
+  it("skips backup, as a failure, without an SSH key", async () => {
+    const r = await probe({}, target(), { remote: undefined });
+    expect(r.backup).toMatchObject({ ok: false, skipped: true, detail: "skipped: no --ssh-key given" });
+  });
+});
+
+describe("access", () => {
+  it.each([
+    ["login302", true, /302 to https:\/\/team\.cloudflareaccess\.com\/cdn-cgi\/access\/login/],
+    ["forbidden", true, /403 from Access/],
+    ["app", false, /answered 200 without Access/],
+    ["elsewhere", false, /302 to https:\/\/example\.org\/login, not Cloudflare Access's login/],
+  ])("%s → ok %s", async (path, ok, detail) => {
+    const r = await checkAccess(`${base(access)}/${path}`);
+    expect(r.ok).toBe(ok);
+    expect(r.detail).toMatch(detail);
+  });
+});
+
+describe("ports", () => {
+  it("finds open and refused loopback ports in a small sweep", async () => {
+    const closed = await listening(createTcpServer()).then(async (p) => p); // a port then freed below
+    const reachable = await sweep("127.0.0.1", [sshPort, closed], { timeoutMs: 500 });
+    expect(reachable.get(sshPort)).toBe("open");
+    expect(["open", "refused"]).toContain(reachable.get(closed));
+  });
+
+  it("fails a worker with an open port, passes a master with only SSH, fails a master with more", async () => {
+    const other = createTcpServer();
+    const port = await listening(other);
+    try {
+      const both = await sweep("127.0.0.1", [sshPort, port], { timeoutMs: 500 });
+      expect(workerVerdict("127.0.0.1", 2, both)).toMatchObject({ ok: false, detail: expect.stringContaining(`${port} (open)`) });
+      expect(masterVerdict("127.0.0.1", 2, both, sshPort)).toMatchObject({ ok: false, detail: expect.stringContaining(`reachable besides SSH: ${port} (open)`) });
+      const onlySsh = await sweep("127.0.0.1", [sshPort], { timeoutMs: 500 });
+      expect(masterVerdict("127.0.0.1", 1, onlySsh, sshPort)).toEqual({ ok: true, detail: `127.0.0.1: nothing else of 1 ports reachable; SSH ${sshPort} answered (open)` });
+    } finally {
+      await new Promise((r) => other.close(r));
+    }
+  });
+
+  it("sweeps a range with bounded concurrency", async () => {
+    const ports = Array.from({ length: 200 }, (_, i) => 40000 + i);
+    const reachable = await sweep("127.0.0.1", ports, { concurrency: 16, timeoutMs: 500 });
+    // Loopback refuses every closed port: refused counts as reachable, only silence is filtered.
+    expect(reachable.size).toBe(200);
+  });
+});
+
+describe("kuma", () => {
+  it("passes when every monitor's latest heartbeat is up", async () => {
+    expect(await checkKuma(base(kuma), "all-up")).toEqual({ ok: true, detail: "all-up: all 2 monitors up" });
+  });
+  it("fails naming a monitor that is down, with its message", async () => {
+    expect(await checkKuma(base(kuma), "one-down")).toEqual({ ok: false, detail: "one-down: p1 api: down (connect ECONNREFUSED)" });
+  });
+  it("fails a monitor with no heartbeat yet", async () => {
+    expect(await checkKuma(base(kuma), "no-beat")).toEqual({ ok: false, detail: "no-beat: p1 backup: no heartbeat yet" });
+  });
+  it("fails a status page that does not exist", async () => {
+    await expect(checkKuma(base(kuma), "nope")).rejects.toThrow(/answered 404/);
+  });
+});
+
+describe("scripts/probe.ts", () => {
+  // Asynchronous: the stand-ins answer from this very process, so a blocking spawn would deadlock.
+  const cli = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string }> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(join(ROOT, "node_modules/.bin/tsx"), [join(ROOT, "scripts/probe.ts"), ...args], { cwd: work, env: { ...process.env, ...env }, timeout: 60_000 });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.once("error", reject);
+      child.once("close", (status) => resolve({ status, stdout, stderr }));
+    });
+  const write = (name: string, body: unknown): string => {
+    const f = join(work, name);
+    writeFileSync(f, JSON.stringify(body));
+    return f;
+  };
+
+  it("exits 2 naming the bad field, without a stack trace", async () => {
+    const bad = target();
+    (bad.projects[0] as { apiUrl: string }).apiUrl = "not a url";
+    const r = await cli(["--target", write("bad.json", bad)]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^probe: .*bad\.json: projects\[0\]\.apiUrl: /);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).toBe("");
+  });
+
+  it("exits 2 on a bad flag value", async () => {
+    const r = await cli(["--target", write("good.json", target()), "--since", "yesterday"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('probe: --since: "yesterday" is not epoch milliseconds\n');
+  });
+
+  it("runs every check: exit 0 with a table when all pass, 1 when one fails", async () => {
+    // The real ssh runner, with a stand-in ssh on PATH that records its arguments and prints the drill's line.
+    const bin = join(work, "bin");
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, "ssh"), `#!/bin/sh\nprintf '%s\\n' "$@" > "${join(work, "ssh-args")}"\necho 'backup(p1): done' >&2\necho '${DRILL_OK}' >&2\n`);
+    chmodSync(join(bin, "ssh"), 0o755);
+    const key = write("key", "not a real key");
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    const t = write("target.json", target());
+    const args = ["--target", t, "--ports", String(sshPort), "--ssh-port", String(sshPort), "--ssh-key", key, "--json", join(work, "out.json")];
+
+    api.reset();
+    const ok = await cli(args, env);
+    expect(ok.stderr).toBe("");
+    expect(ok.stdout).toMatch(/^CHECK\s+PROJECT\s+RESULT\s+MS\s+DETAIL\n/);
+    expect(ok.stdout).toMatch(/^isolation\s+p1\s+PASS\s+\d+\s+baeckerei-koch/m);
+    expect(ok.stdout).toMatch(/14 checks: 14 passed, 0 failed, 0 skipped/);
+    expect(ok.status).toBe(0);
+    expect(JSON.parse(readFileSync(join(work, "out.json"), "utf8"))).toMatchObject({ stack: "test", ok: true });
+    const sshArgs = readFileSync(join(work, "ssh-args"), "utf8").split("\n");
+    expect(sshArgs.slice(0, 9)).toEqual(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new", "-i", key, "-J", "root@10.8.0.1", "root@10.8.0.2"]);
+    expect(sshArgs[9]).toMatch(/backup\.sh '\/etc\/supafleet\/backup\/p1\.env' run && \/usr\/local\/lib\/supafleet\/drill\.sh '\/etc\/supafleet\/backup\/p1\.env' supafleet_probe$/);
+
+    api.modes.storage = "corrupt";
+    const bad = await cli(args, env);
+    expect(bad.stdout).toMatch(/^storage\s+p1\s+FAIL\s+\d+\s+downloaded 4096 bytes differ/m);
+    expect(bad.status).toBe(1);
+    api.reset();
+  });
+});

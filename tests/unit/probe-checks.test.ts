@@ -1,0 +1,140 @@
+import { describe, expect, it } from "vitest";
+import { accessVerdict } from "../../src/probe/checks/access";
+import { probeEmail } from "../../src/probe/checks/auth";
+import { backupCommand, checkBackup, drillVerdict, type Hops, type RemoteRunner } from "../../src/probe/checks/backup";
+import { kumaVerdict, type KumaStatusPage } from "../../src/probe/checks/kuma";
+import { masterVerdict, parsePorts, workerVerdict, type PortState } from "../../src/probe/checks/ports";
+import { percentile } from "../../src/probe/checks/timings";
+import { runCheck, skip } from "../../src/probe/result";
+
+describe("runCheck", () => {
+  it("turns a throw into a failure with its message, never a crash", async () => {
+    const r = await runCheck("x", "p", async () => {
+      throw new Error("boom");
+    });
+    expect(r).toMatchObject({ name: "x", project: "p", ok: false, detail: "boom" });
+  });
+  it("reports a skip as a failure with its reason", () => {
+    expect(skip("rows", "p", "no signed-in user")).toEqual({ name: "rows", project: "p", ok: false, skipped: true, detail: "skipped: no signed-in user", ms: 0 });
+  });
+});
+
+describe("probe users", () => {
+  it("carry the run tag and an address nobody receives mail at", () => {
+    expect(probeEmail("Prod EU", "0a1b2c3d", 0)).toBe("probe-0a1b2c3d-a@prod-eu.invalid");
+    expect(probeEmail("staging", "0a1b2c3d", 1)).toBe("probe-0a1b2c3d-b@staging.invalid");
+  });
+});
+
+describe("access verdicts", () => {
+  const u = "https://studio.example.org/";
+  it.each([
+    [302, "https://team.cloudflareaccess.com/cdn-cgi/access/login/studio.example.org", true],
+    [303, "/cdn-cgi/access/login/studio.example.org?redirect_url=%2F", true],
+    [302, "https://team.cloudflareaccess.com/somewhere", true],
+    [401, null, true],
+    [403, null, true],
+    [200, null, false],
+    [204, null, false],
+    [302, "https://studio.example.org/login", false],
+    [301, "https://team.cloudflareaccess.com/cdn-cgi/access/login/x", false],
+    [307, "https://team.cloudflareaccess.com/cdn-cgi/access/login/x", false],
+    [302, "https://cloudflareaccess.com.evil.example/cdn-cgi/x", false],
+    [302, null, false],
+    [404, null, false],
+    [502, null, false],
+  ])("%i to %s → ok %s", (status, location, ok) => {
+    expect(accessVerdict(u, status, location).ok).toBe(ok);
+  });
+});
+
+describe("ports", () => {
+  it("parses ranges and lists, and names what is bad", () => {
+    expect(parsePorts("22")).toEqual([22]);
+    expect(parsePorts("80, 22,8000-8002,22")).toEqual([22, 80, 8000, 8001, 8002]);
+    expect(parsePorts("1-65535")).toHaveLength(65535);
+    for (const bad of ["0", "65536", "10-5", "abc", "", "1-2-3"]) expect(() => parsePorts(bad)).toThrow(/is not a port or range within 1-65535/);
+  });
+  const seen = (entries: [number, PortState][]): Map<number, PortState> => new Map(entries);
+  it("passes a worker with nothing reachable and fails it for an open or refused port", () => {
+    expect(workerVerdict("w", 100, seen([])).ok).toBe(true);
+    expect(workerVerdict("w", 100, seen([[5432, "open"]]))).toEqual({ ok: false, detail: "w: reachable 5432 (open)" });
+    expect(workerVerdict("w", 100, seen([[8000, "refused"]])).ok).toBe(false);
+  });
+  it("lets the master answer on SSH only", () => {
+    expect(masterVerdict("m", 9, seen([[22, "open"]]), 22)).toEqual({ ok: true, detail: "m: nothing else of 9 ports reachable; SSH 22 answered (open)" });
+    expect(masterVerdict("m", 9, seen([]), 22)).toEqual({ ok: true, detail: "m: nothing else of 9 ports reachable; SSH 22 did not answer" });
+    expect(masterVerdict("m", 9, seen([[22, "open"], [3001, "open"]]), 22)).toMatchObject({ ok: false, detail: "m: reachable besides SSH: 3001 (open); SSH 22 answered (open)" });
+  });
+  it("keeps a long list of reachable ports readable", () => {
+    const many = seen(Array.from({ length: 25 }, (_, i) => [1000 + i, "refused"] as [number, PortState]));
+    expect(workerVerdict("w", 100, many).detail).toMatch(/1019 \(refused\) and 5 more$/);
+  });
+});
+
+describe("backup", () => {
+  const hops: Hops = { jump: "10.8.0.1", host: "10.8.0.2" };
+  const line = "drill(crm): restored snapshot 4f2a9c1e (taken 2026-01-01 10:00:00) into supafleet_probe: 12 tables match the recorded figures; RPO 0 min, RTO 12s";
+  const runner =
+    (code: number, stderr: string, stdout = ""): RemoteRunner & { calls: [Hops, string][] } => {
+      const calls: [Hops, string][] = [];
+      const run = async (h: Hops, command: string) => {
+        calls.push([h, command]);
+        return { code, stdout, stderr };
+      };
+      return Object.assign(run, { calls });
+    };
+
+  it("runs a backup then the drill into the probe's scratch database, through the master", async () => {
+    const run = runner(0, `backup(crm): snapshot saved\n${line}\n`);
+    expect(await checkBackup("crm", hops, run)).toEqual({ ok: true, detail: line });
+    expect(run.calls).toEqual([[hops, backupCommand("crm")]]);
+    expect(backupCommand("crm")).toBe(
+      "set -euo pipefail; RESTIC_CACHE_DIR=/var/cache/supafleet/restic /usr/local/lib/supafleet/backup.sh '/etc/supafleet/backup/crm.env' run && /usr/local/lib/supafleet/drill.sh '/etc/supafleet/backup/crm.env' supafleet_probe",
+    );
+  });
+  it("fails when the drill fails, with its reason", async () => {
+    expect(await checkBackup("crm", hops, runner(1, "drill(crm): FAILED: the restored database does not match what was recorded\n"))).toEqual({
+      ok: false,
+      detail: "exit 1: drill(crm): FAILED: the restored database does not match what was recorded",
+    });
+  });
+  it("fails on exit 0 whose last line is not the drill's success", async () => {
+    const r = await checkBackup("crm", hops, runner(0, `${line}\nsomething else entirely\n`));
+    expect(r).toEqual({ ok: false, detail: "exit 0 but the last line is not the drill's success line: something else entirely" });
+    expect((await checkBackup("crm", hops, runner(0, ""))).ok).toBe(false);
+  });
+  it("accepts only this project's drill line", () => {
+    expect(drillVerdict("crm2", { code: 0, stdout: "", stderr: line }).ok).toBe(false);
+    expect(drillVerdict("crm", { code: 0, stdout: line, stderr: "" }).ok).toBe(true);
+  });
+  it("quotes the project name for the remote shell", () => {
+    expect(backupCommand("a'b")).toContain(`'/etc/supafleet/backup/a'\\''b.env'`);
+  });
+});
+
+describe("kuma verdicts", () => {
+  const page: KumaStatusPage = { publicGroupList: [{ name: "a", monitorList: [{ id: 1, name: "api" }] }, { name: "b", monitorList: [{ id: 7, name: "db" }] }] };
+  const beat = (status: number, time: string, msg = "") => ({ status, time, msg });
+  it("uses each monitor's latest heartbeat, whatever the order", () => {
+    const beats = { heartbeatList: { "1": [beat(1, "2026-01-01 10:02:00"), beat(0, "2026-01-01 10:01:00")], "7": [beat(1, "2026-01-01 10:00:00")] } };
+    expect(kumaVerdict("s", page, beats)).toEqual({ ok: true, detail: "s: all 2 monitors up" });
+  });
+  it("names every monitor that is not up, with status and message", () => {
+    const beats = { heartbeatList: { "1": [beat(2, "2026-01-01 10:02:00", "retrying")], "7": [beat(3, "2026-01-01 10:02:00")] } };
+    expect(kumaVerdict("s", page, beats)).toEqual({ ok: false, detail: "s: api: pending (retrying); db: maintenance" });
+  });
+  it("fails a monitor without heartbeats and a page without monitors", () => {
+    expect(kumaVerdict("s", page, { heartbeatList: { "1": [beat(1, "t")] } })).toEqual({ ok: false, detail: "s: db: no heartbeat yet" });
+    expect(kumaVerdict("s", { publicGroupList: [] }, { heartbeatList: {} }).ok).toBe(false);
+  });
+});
+
+describe("percentile", () => {
+  it("is nearest-rank", () => {
+    const xs = Array.from({ length: 20 }, (_, i) => i + 1);
+    expect(percentile(xs, 50)).toBe(10);
+    expect(percentile(xs, 95)).toBe(19);
+    expect(percentile([5], 95)).toBe(5);
+  });
+});
