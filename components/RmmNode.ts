@@ -118,17 +118,7 @@ export class RmmNode extends FleetComponent {
     );
     spokeKeyRotation(
       name,
-      {
-        key: r.wireguardKey,
-        connection,
-        hub: args.hub.rotation,
-        // The spoke's current key and the hub's: either may be the one rotating.
-        nextConf: pulumi.all([keys.current.base64, args.hub.nextPublicKey, args.hub.ipv4Address]).apply(([key, hubKey, hubIp]) => wgConf(key, hubKey, hubIp)),
-        hubAddress: args.wireguard.hub,
-        publicKey: this.publicKey,
-        ready: this.ready,
-        hubSynced: args.hubSynced,
-      },
+      { key: r.wireguardKey, keys, hub: args.hub, render: wgConf, hubAddress: args.wireguard.hub, connection: connection, ready: this.ready, hubSynced: args.hubSynced },
       child,
     );
     new command.remote.Command(`${name}-authorized-keys`, { connection, create: INSTALL_AUTHORIZED_KEYS, stdin: args.authorizedKeys }, { ...child, dependsOn: [this.ready] });

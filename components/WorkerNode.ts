@@ -123,17 +123,7 @@ export class WorkerNode extends FleetComponent {
     // A rotated key: staged first, switched by the worker once the hub has it (docs/operations.md).
     spokeKeyRotation(
       name,
-      {
-        key: args.wireguardKey,
-        connection: workerConnection(args.ssh, args.address),
-        hub: args.hub.rotation,
-        // The spoke's current key and the hub's: either may be the one rotating.
-        nextConf: pulumi.all([keys.current.base64, args.hub.nextPublicKey, args.hub.ipv4Address]).apply(([key, hubKey, hubIp]) => wgConf(key, hubKey, hubIp)),
-        hubAddress: args.wireguard.hub,
-        publicKey: this.publicKey,
-        ready: this.ready,
-        hubSynced: args.hubSynced,
-      },
+      { key: args.wireguardKey, keys, hub: args.hub, render: wgConf, hubAddress: args.wireguard.hub, connection: workerConnection(args.ssh, args.address), ready: this.ready, hubSynced: args.hubSynced },
       child,
     );
 

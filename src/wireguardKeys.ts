@@ -58,27 +58,31 @@ export function spokeKeyRotation(
   name: string,
   a: {
     readonly key: KeyRound;
-    readonly hub: HubKeyState;
-    readonly connection: types.input.remote.ConnectionArgs;
-    /** The spoke's wg0.conf with its current key and the hub's current key. */
-    readonly nextConf: pulumi.Output<string>;
+    /** The spoke's keys by round (keyRounds). */
+    readonly keys: ReturnType<typeof keyRounds>;
+    readonly hub: SpokeHub;
+    /** The spoke's wg0.conf for a private key and the hub's public key and address. */
+    readonly render: (privateKey: string, hubPublicKey: string, hubIp: string) => string;
     readonly hubAddress: string;
-    readonly publicKey: pulumi.Output<string>;
+    readonly connection: types.input.remote.ConnectionArgs;
     readonly ready: pulumi.Resource;
     readonly hubSynced: pulumi.Resource;
   },
   opts: pulumi.CustomResourceOptions,
 ): void {
-  if (a.key.round === 0 && a.hub.key.round === 0) return;
+  const hub = a.hub.rotation;
+  if (a.key.round === 0 && hub.key.round === 0) return;
+  // The spoke's current key and the hub's: either may be the one rotating.
+  const nextConf = pulumi.all([a.keys.current.base64, a.hub.nextPublicKey, a.hub.ipv4Address]).apply(([key, hubKey, hubIp]) => a.render(key, hubKey, hubIp));
   const staged = new command.remote.Command(
     `${name}-wireguard-next`,
-    { connection: a.connection, create: template("host/install-files.sh"), stdin: pulumi.secret(a.nextConf.apply((conf) => stagedKeyPayload(conf, a.hubAddress))) },
+    { connection: a.connection, create: template("host/install-files.sh"), stdin: pulumi.secret(nextConf.apply((conf) => stagedKeyPayload(conf, a.hubAddress))) },
     { ...opts, dependsOn: [a.ready] },
   );
-  if (inStep1(a.key) || inStep1(a.hub.key)) return;
+  if (inStep1(a.key) || inStep1(hub.key)) return;
   new command.remote.Command(
     `${name}-wireguard-confirm`,
-    { connection: a.connection, create: pulumi.all([a.publicKey, a.hub.publicKey]).apply(([own, hub]) => confirmKeyCommand(own, hub)) },
-    { ...opts, dependsOn: [staged, a.hubSynced, ...(a.hub.switched !== undefined ? [a.hub.switched] : [])] },
+    { connection: a.connection, create: pulumi.all([a.keys.publicKey, hub.publicKey]).apply(([own, hubKey]) => confirmKeyCommand(own, hubKey)) },
+    { ...opts, dependsOn: [staged, a.hubSynced, ...(hub.switched !== undefined ? [hub.switched] : [])] },
   );
 }

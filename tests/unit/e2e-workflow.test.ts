@@ -1,26 +1,8 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
+import { readWorkflow, type Step } from "../helpers/workflow";
 
-interface Step {
-  readonly name?: string;
-  readonly id?: string;
-  readonly uses?: string;
-  readonly run?: string;
-  readonly if?: string;
-  readonly with?: Record<string, string>;
-  readonly env?: Record<string, string>;
-}
-interface Job {
-  readonly if?: string;
-  readonly "runs-on": string;
-  readonly environment: string;
-  readonly env: Record<string, string>;
-  readonly steps: Step[];
-}
-const workflow = parse(readFileSync(join(__dirname, "../../.github/workflows/e2e.yml"), "utf8")) as { on: Record<string, unknown>; jobs: { e2e: Job } };
-const job = workflow.jobs.e2e;
+const workflow = readWorkflow("e2e.yml");
+const job = workflow.jobs.e2e!;
 const at = (f: (s: Step) => boolean): number => job.steps.findIndex(f);
 const running = (text: string) => (s: Step): boolean => s.run?.includes(text) === true;
 
@@ -33,8 +15,8 @@ describe("e2e.yml: an ephemeral stack, probed, then always destroyed", () => {
   });
 
   it("names the stack after the run, so two runs never share one", () => {
-    expect(job.env.STACK).toBe("${{ vars.PULUMI_ORG }}/supafleet/e2e-${{ github.run_id }}-${{ github.run_attempt }}");
-    expect(job.env.E2E_RUN).toBe("${{ github.run_id }}-${{ github.run_attempt }}");
+    expect(job.env?.STACK).toBe("${{ vars.PULUMI_ORG }}/supafleet/e2e-${{ github.run_id }}-${{ github.run_attempt }}");
+    expect(job.env?.E2E_RUN).toBe("${{ github.run_id }}-${{ github.run_attempt }}");
     expect(job.steps[at(running("scripts/e2e-stack.ts"))]!.run).toContain("npm run -s policy-config");
   });
 

@@ -1,17 +1,7 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
+import { readWorkflow, type Step } from "../helpers/workflow";
 
-interface Step {
-  readonly name?: string;
-  readonly uses?: string;
-  readonly run?: string;
-  readonly if?: string;
-  readonly with?: Record<string, string>;
-  readonly env?: Record<string, string>;
-}
-const workflow = parse(readFileSync(join(__dirname, "../../.github/workflows/up.yml"), "utf8")) as { jobs: Record<string, { "runs-on": string; environment: string; steps: Step[] }> };
+const workflow = readWorkflow("up.yml");
 
 describe("up.yml deploys from GitHub-hosted runners over the mesh", () => {
   for (const stack of ["staging", "prod"]) {
@@ -42,6 +32,6 @@ describe("up.yml deploys from GitHub-hosted runners over the mesh", () => {
   }
 
   it("runs prod only after staging", () => {
-    expect((workflow.jobs.prod as unknown as { needs: string }).needs).toBe("staging");
+    expect(workflow.jobs.prod!.needs).toBe("staging");
   });
 });
