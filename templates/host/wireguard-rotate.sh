@@ -13,13 +13,15 @@ set -euo pipefail
 HUB=${1:?usage: wireguard-rotate.sh <hub mesh address>}
 LIVE=/etc/wireguard/wg0.conf
 NEXT=/etc/wireguard/next/wg0.conf
-CHECK_EVERY=3      # seconds between pings of the hub
-MISSES=3           # unanswered pings in a row before the staged key is tried
-TRY_FOR=15         # seconds the staged key gets to reach the hub
+# Tunable from the unit's environment; the defaults put a switch about 15 s after the hub moves.
+CHECK_EVERY=${SUPAFLEET_WG_CHECK_EVERY:-3}   # seconds between pings of the hub
+MISSES=${SUPAFLEET_WG_MISSES:-3}             # unanswered pings in a row before the staged key is tried
+TRY_FOR=${SUPAFLEET_WG_TRY_FOR:-15}          # seconds the staged key gets to reach the hub
 
 die() { echo "wireguard-rotate: $*" >&2; exit 1; }
 say() { echo "wireguard-rotate: $*"; }
 for bin in wg wg-quick ping awk; do command -v "$bin" >/dev/null || die "missing $bin"; done
+for n in "$CHECK_EVERY" "$MISSES" "$TRY_FOR"; do [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "timings must be whole seconds above 0, not '$n'"; done
 [ -f "$LIVE" ] || die "$LIVE not found"
 
 private_key() { awk '$1 == "PrivateKey" { print $3 }' "$1"; }
