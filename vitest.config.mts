@@ -9,6 +9,8 @@ export default defineConfig({
   test: {
     include: ["tests/**/*.test.ts", "policies/**/*.test.ts"],
     pool: "forks",
+    // The lab's real Docker engine: started once for the run, stopped after it (tests/lab/globalSetup.ts).
+    globalSetup: ["./tests/lab/globalSetup.ts"],
     isolate: true,
     // vitest's default is one fewer than the cores: one worker on a 2-core CI machine. The integration
     // tests spend most of their time waiting on PostgreSQL, restic and wireguard-go, so two overlap well.

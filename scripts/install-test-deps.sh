@@ -24,6 +24,9 @@ PACKAGES=(
   curl              # the health agent and backup scripts push with it
   caddy             # n8n's webhook gate on the mesh runs its rendered config for real
   fail2ban python3-systemd  # the sshd jail boot data writes is read by the real fail2ban-client
+  mmdebstrap        # scripts/lab/build-boot-rootfs.sh: a tree of each node image, for the boot-image test
+                    # (and the lab's images' Debian base, scripts/lab/build-images.ts)
+  iptables          # the lab's dockerd writes its NAT rules with it, inside its own namespace
 )
 
 if [ "$(id -u)" -eq 0 ]; then
@@ -61,5 +64,11 @@ heartbeat=$!
 ( cd "$(dirname "$0")/../tests/addons" && npm ci --no-audit --no-fund --loglevel=error ) || { kill "$heartbeat"; exit 1; }
 echo "install-test-deps: installed Uptime Kuma in tests/addons; now n8n"
 ( cd "$(dirname "$0")/../tests/addons/n8n" && npm ci --no-audit --no-fund --loglevel=error ) || { kill "$heartbeat"; exit 1; }
+( cd "$(dirname "$0")/../tests/addons/postgres-meta" && npm ci --no-audit --no-fund --loglevel=error ) || { kill "$heartbeat"; exit 1; }
 kill "$heartbeat"
-echo "install-test-deps: installed the test add-ons in tests/addons (Uptime Kuma, n8n)"
+echo "install-test-deps: installed the test add-ons in tests/addons (Uptime Kuma, n8n, postgres-meta)"
+
+# The lab's real Docker engine: Debian 13's docker.io 26 and Compose v2, the versions every node runs,
+# unpacked into /opt/supafleet-docker (the host's own packages are left alone). Its images are built
+# from these add-ons and Debian's packages by `npm test`'s pretest step (scripts/lab/build-images.ts).
+"${SUDO[@]}" bash "$(dirname "$0")/lab/install-docker-engine.sh"

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Starts or stops the test lab's Docker engine: containerd and dockerd inside
+# their own network namespace, so their iptables rules and bridges never touch
+# the host's. Images persist in the data root between runs.
+#   dockerd.sh start [NETNS]   start (idempotent); NETNS defaults to supafleet-dk
+#   dockerd.sh stop  [NETNS]   stop both daemons and delete the namespace
+#   dockerd.sh env   [NETNS]   print the environment a docker client needs
+# The lab's own engine (supafleet-dk) is linked to the host by a veth pair,
+# 198.51.100.1 (host) to 198.51.100.2 (engine), with 198.51.100.0/24 routed to
+# it: tests publish ports on addresses of that range and reach them directly.
+# `nsenter --net`, not `ip netns exec`: the latter mounts a fresh /sys that hides the cgroups.
+set -euo pipefail
+PREFIX="${SUPAFLEET_LAB_DOCKER:-/opt/supafleet-docker}"
+NETNS="${2:-supafleet-dk}"
+RUN="/run/$NETNS"
+DATA="${SUPAFLEET_LAB_DOCKER_DATA:-/var/lib/$NETNS}"
+START_TIMEOUT="${SUPAFLEET_LAB_DOCKER_TIMEOUT:-60}"
+die() { echo "dockerd.sh($NETNS): $*" >&2; exit 1; }
+
+client_env() {
+  echo "PATH=$PREFIX/usr/bin:$PREFIX/usr/sbin:$PATH"
+  echo "DOCKER_CONFIG=$PREFIX/cfg"
+  echo "DOCKER_HOST=unix://$RUN/docker.sock"
+}
+
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+start() {
+  [ "$(id -u)" -eq 0 ] || die "run as root"
+  [ -x "$PREFIX/usr/sbin/dockerd" ] || die "no engine in $PREFIX; run scripts/lab/install-docker-engine.sh"
+  for bin in ip nsenter iptables; do command -v "$bin" >/dev/null || die "missing $bin"; done
+  export PATH="$PREFIX/usr/bin:$PREFIX/usr/sbin:$PATH"
+  if alive "$RUN/dockerd.pid" && DOCKER_HOST="unix://$RUN/docker.sock" docker info >/dev/null 2>&1; then return 0; fi
+  [ -e "/var/run/netns/$NETNS" ] || { ip netns add "$NETNS"; ip -n "$NETNS" link set lo up; }
+  if [ "$NETNS" = supafleet-dk ] && ! ip link show sfdk-host >/dev/null 2>&1; then
+    ip link add sfdk-host type veth peer name sfdk-lab
+    ip link set sfdk-lab netns "$NETNS"
+    ip addr add 198.51.100.1/24 dev sfdk-host && ip link set sfdk-host up
+    ip -n "$NETNS" addr add 198.51.100.2/24 dev sfdk-lab && ip -n "$NETNS" link set sfdk-lab up
+  fi
+  mkdir -p "$RUN" "$DATA"
+  if ! alive "$RUN/containerd.pid"; then
+    nsenter --net="/var/run/netns/$NETNS" setsid containerd --root "$DATA/containerd" --state "$RUN/containerd" \
+      --address "$RUN/containerd.sock" > "$RUN/containerd.log" 2>&1 < /dev/null &
+    echo $! > "$RUN/containerd.pid"
+  fi
+  # overlay2 shares image layers between containers; vfs (copies) where the filesystem cannot.
+  local driver="${SUPAFLEET_LAB_STORAGE_DRIVER:-overlay2}"
+  nsenter --net="/var/run/netns/$NETNS" setsid dockerd --containerd "$RUN/containerd.sock" --data-root "$DATA/docker" \
+    --exec-root "$RUN/exec" -H "unix://$RUN/docker.sock" --pidfile "$RUN/dockerd.pid" --storage-driver "$driver" \
+    --ip 127.0.0.1 --userland-proxy=false > "$RUN/dockerd.log" 2>&1 < /dev/null &
+  local i
+  for i in $(seq 1 "$((START_TIMEOUT * 5))"); do
+    if DOCKER_HOST="unix://$RUN/docker.sock" docker info >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  tail -20 "$RUN/dockerd.log" >&2 || true
+  die "dockerd did not answer within ${START_TIMEOUT}s"
+}
+
+stop() {
+  local f pid i
+  for f in dockerd containerd; do
+    alive "$RUN/$f.pid" || continue
+    pid=$(cat "$RUN/$f.pid")
+    kill "$pid" 2>/dev/null || true
+    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  # containerd's shims outlive it by design; the lab's containers die with the lab.
+  pkill -9 -f "containerd-shim.*$RUN/containerd" 2>/dev/null || true
+  [ ! -e "/var/run/netns/$NETNS" ] || ip netns del "$NETNS"
+  rm -rf "$RUN"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  env) client_env ;;
+  *) die "usage: dockerd.sh start|stop|env [NETNS]" ;;
+esac

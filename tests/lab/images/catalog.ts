@@ -1,0 +1,146 @@
+import { join } from "node:path";
+import { GATE_IMAGE, N8N_IMAGE } from "../../../src/automation/n8nCompose";
+import { KUMA_IMAGE } from "../../../src/monitoring/kumaCompose";
+import { RELEASES } from "../../../src/supabase/releases";
+import type { ServiceName } from "../../../src/supabase/services";
+
+/**
+ * Every image the lab's engine needs, under the exact names the rendered
+ * compose files use. Nothing can be pulled here, so each is built locally on
+ * one Debian 12 base (real PostgreSQL 15, Node, curl, wget, Caddy):
+ * - real servers where a registry has them: PostgreSQL, postgres-meta, Uptime Kuma, n8n, Caddy;
+ * - stand-ins (tests/lab/images/standin) for GoTrue, PostgREST, Realtime, Storage, imgproxy,
+ *   edge-runtime, Kong and Studio, which answer their service's healthcheck and, for Kong and
+ *   PostgREST, the deploy gate's API call for real.
+ */
+export const ROOT = join(__dirname, "../../..");
+const IMAGES_DIR = __dirname;
+export const BASE_IMAGE = "supafleet-lab/base";
+
+/** An image built FROM the base: a Dockerfile body and the folder it is built in. */
+export interface LabImage {
+  /** The first is built; the others are tags of it. */
+  readonly names: readonly string[];
+  readonly dockerfile: string;
+  /** The build context; only what the Dockerfile copies is read. */
+  readonly context: string;
+  /** Files whose content decides whether a cached image is still current. */
+  readonly inputs: readonly string[];
+}
+
+const standinFiles = ["standin/standin.mjs", "standin/bin/kong", "standin/bin/postgrest", "standin/bin/imgproxy", "standin/bin/edge-runtime"].map((f) =>
+  join(IMAGES_DIR, f),
+);
+
+/** How each stand-in starts when the compose file gives no command: as its real image's entrypoint would. */
+const STANDIN_START: Readonly<Partial<Record<ServiceName, { entrypoint?: string[]; cmd?: string[] }>>> = {
+  auth: { cmd: ["node", "/opt/standin/standin.mjs", "serve", "auth"] },
+  rest: { cmd: ["postgrest"] },
+  realtime: { cmd: ["node", "/opt/standin/standin.mjs", "serve", "realtime"] },
+  storage: { cmd: ["node", "/opt/standin/standin.mjs", "serve", "storage"] },
+  imgproxy: { cmd: ["imgproxy"] },
+  functions: { entrypoint: ["edge-runtime"], cmd: ["start"] },
+  gateway: { cmd: ["kong", "docker-start"] },
+  studio: { cmd: ["node", "/opt/standin/standin.mjs", "serve", "studio"] },
+};
+
+const STANDIN_SERVICES = Object.keys(STANDIN_START) as ServiceName[];
+
+/** The tag a test names in a release to get a service that never becomes healthy. */
+export const UNHEALTHY_SUFFIX = "-lab-unhealthy";
+
+function imagesOf(service: ServiceName): string[] {
+  return [...new Set(Object.values(RELEASES).map((r) => r.images[service]))];
+}
+
+const exec = (argv: readonly string[]): string => JSON.stringify(argv);
+
+function standin(service: ServiceName, unhealthy: boolean): LabImage {
+  const start = STANDIN_START[service]!;
+  const names = imagesOf(service).map((n) => (unhealthy ? `${n}${UNHEALTHY_SUFFIX}` : n));
+  return {
+    names,
+    context: IMAGES_DIR,
+    inputs: standinFiles,
+    dockerfile: [
+      `FROM ${BASE_IMAGE}`,
+      "COPY standin/standin.mjs /opt/standin/standin.mjs",
+      "COPY standin/node_modules/yaml /opt/standin/node_modules/yaml",
+      "COPY standin/bin/ /usr/local/bin/",
+      ...(unhealthy ? ["ENV STANDIN_HEALTH=never"] : []),
+      `ENTRYPOINT ${exec(start.entrypoint ?? [])}`,
+      `CMD ${exec(start.cmd ?? [])}`,
+    ].join("\n"),
+  };
+}
+
+export function labImages(): LabImage[] {
+  return [
+    {
+      names: imagesOf("db"),
+      context: IMAGES_DIR,
+      inputs: ["postgres/docker-entrypoint.sh", "postgres/postgresql.conf", "postgres/supabase-shape.sql"].map((f) => join(IMAGES_DIR, f)),
+      dockerfile: [
+        `FROM ${BASE_IMAGE}`,
+        "COPY postgres/postgresql.conf /etc/postgresql/postgresql.conf",
+        "COPY postgres/supabase-shape.sql /usr/local/share/supabase/supabase-shape.sql",
+        "COPY postgres/docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh",
+        "RUN mkdir -p /docker-entrypoint-initdb.d /etc/postgresql-custom /var/lib/postgresql/data && chown postgres:postgres /etc/postgresql-custom",
+        'ENTRYPOINT ["docker-entrypoint.sh"]',
+        'CMD ["postgres"]',
+        "STOPSIGNAL SIGINT",
+      ].join("\n"),
+    },
+    {
+      names: imagesOf("meta"),
+      context: join(ROOT, "tests/addons/postgres-meta"),
+      inputs: [join(ROOT, "tests/addons/postgres-meta/package-lock.json")],
+      dockerfile: [
+        `FROM ${BASE_IMAGE}`,
+        "COPY node_modules /usr/src/app/node_modules",
+        "WORKDIR /usr/src/app",
+        'CMD ["node", "node_modules/@supabase/postgres-meta/dist/server/server.js"]',
+      ].join("\n"),
+    },
+    ...STANDIN_SERVICES.map((s) => standin(s, false)),
+    standin("auth", true),
+    {
+      names: [KUMA_IMAGE],
+      context: join(ROOT, "tests/addons"),
+      inputs: [join(ROOT, "tests/addons/package-lock.json")],
+      dockerfile: [
+        `FROM ${BASE_IMAGE}`,
+        "COPY node_modules/uptime-kuma /app",
+        "COPY node_modules /app/node_modules",
+        "WORKDIR /app",
+        "ENV UPTIME_KUMA_IS_CONTAINER=1",
+        'ENTRYPOINT ["tini", "--"]',
+        'CMD ["node", "server/server.js"]',
+      ].join("\n"),
+    },
+    {
+      names: [N8N_IMAGE],
+      context: join(ROOT, "tests/addons/n8n"),
+      inputs: [join(ROOT, "tests/addons/n8n/package-lock.json")],
+      dockerfile: [
+        `FROM ${BASE_IMAGE}`,
+        "COPY node_modules /usr/local/lib/n8n/node_modules",
+        "RUN ln -s /usr/local/lib/n8n/node_modules/n8n/bin/n8n /usr/local/bin/n8n && useradd -u 1000 -m -s /bin/sh node",
+        "USER node",
+        "WORKDIR /home/node",
+        "ENV NODE_ENV=production",
+        'ENTRYPOINT ["tini", "--"]',
+        'CMD ["n8n"]',
+      ].join("\n"),
+    },
+    {
+      names: [GATE_IMAGE],
+      context: IMAGES_DIR,
+      inputs: [],
+      dockerfile: [`FROM ${BASE_IMAGE}`, 'CMD ["caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]'].join("\n"),
+    },
+  ];
+}
+
+/** What the base image is made of: Debian 12 and its packages, and this machine's Node. */
+export const BASE_PACKAGES = ["postgresql-15", "postgresql-client-15", "curl", "wget", "ca-certificates", "caddy", "tini", "gosu", "procps", "netcat-openbsd", "iproute2"];

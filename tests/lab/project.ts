@@ -1,0 +1,188 @@
+import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { projectPorts, type ProjectPorts } from "../../src/model/ports";
+import { fillTemplate, template } from "../../src/render/templates";
+import { projectCompose, renderCompose } from "../../src/supabase/compose";
+import { projectEnv, renderEnvFile } from "../../src/supabase/env";
+import { signApiKey } from "../../src/supabase/keys";
+import { kongConfig, renderKongConfig } from "../../src/supabase/kong";
+import { RELEASES, type SupabaseRelease } from "../../src/supabase/releases";
+import { containerName } from "../../src/supabase/naming";
+import { docker, dockerEnv } from "./engine";
+
+/** The host's end of the lab engine's veth; each test file publishes on its own address in this range. */
+export const LAB_SUBNET = "198.51.100";
+
+export interface ScriptRun {
+  readonly status: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A release the way a test wants it: a named one, with any image swapped. */
+export function release(name: string, images: Partial<SupabaseRelease["images"]> = {}): SupabaseRelease {
+  const r = RELEASES[name];
+  if (!r) throw new Error(`no release ${name}`);
+  return { ...r, images: { ...r.images, ...images } };
+}
+
+/**
+ * One Supabase project deployed by the real worker scripts (project-config,
+ * project-assets, project-deploy …) onto the lab's real Docker engine, with
+ * the compose file, .env and kong.yml the program renders. Its ports are
+ * published on `address` (an address of the lab's veth, standing in for the
+ * worker's WireGuard address), which this process reaches directly.
+ */
+export class LabProject {
+  readonly root = mkdtempSync(join(tmpdir(), "supafleet-lab-project-"));
+  readonly ports: ProjectPorts;
+  readonly postgresPassword = randomBytes(18).toString("hex");
+  readonly jwtSecret = randomBytes(32).toString("hex");
+  anonKey = "";
+  serviceRoleKey = "";
+
+  constructor(
+    readonly name: string,
+    /** Last octet of this project's address in LAB_SUBNET (10–250), unique per test file. */
+    readonly host: number,
+    slot = 1,
+  ) {
+    this.ports = projectPorts(slot);
+  }
+
+  get address(): string {
+    return `${LAB_SUBNET}.${this.host}`;
+  }
+
+  get gateway(): string {
+    return `${this.address}:${this.ports.gateway}`;
+  }
+
+  dir(...p: string[]): string {
+    return join(this.root, "projects", this.name, ...p);
+  }
+
+  container(service: Parameters<typeof containerName>[1]): string {
+    return containerName(this.name, service);
+  }
+
+  /** Puts the project's address on the engine's side of the veth, so its published ports can bind. */
+  async start(): Promise<this> {
+    const r = spawnSync("ip", ["-n", "supafleet-dk", "addr", "replace", `${this.address}/32`, "dev", "sfdk-lab"], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`cannot add ${this.address} to the lab engine: ${r.stderr}`);
+    this.anonKey = await signApiKey(this.jwtSecret, "anon");
+    this.serviceRoleKey = await signApiKey(this.jwtSecret, "service_role");
+    return this;
+  }
+
+  /** Removes every container, volume and network of the project, and its folder. */
+  stop(): void {
+    const names = docker(["ps", "-aq", "--filter", `label=com.docker.compose.project=${this.name}`], { allowFail: true }).stdout.split("\n").filter(Boolean);
+    if (names.length > 0) docker(["rm", "-f", "-v", ...names], { allowFail: true });
+    const vols = docker(["volume", "ls", "-q", "--filter", `label=com.docker.compose.project=${this.name}`], { allowFail: true }).stdout.split("\n").filter(Boolean);
+    if (vols.length > 0) docker(["volume", "rm", "-f", ...vols], { allowFail: true });
+    docker(["network", "rm", `${this.name}_default`, `supafleet-${this.name}`], { allowFail: true });
+    spawnSync("ip", ["-n", "supafleet-dk", "addr", "del", `${this.address}/32`, "dev", "sfdk-lab"]);
+    rmSync(this.root, { recursive: true, force: true });
+  }
+
+  composeText(rel: SupabaseRelease, releaseName = "lab"): string {
+    const c = projectCompose({ project: this.name, release: rel, bindAddress: this.address, ports: this.ports, accessTokenHook: false });
+    return renderCompose({ ...c, "x-supafleet": { release: releaseName, "config-sha256": "0".repeat(64) } });
+  }
+
+  envText(overrides: Record<string, string> = {}): string {
+    const hex = (n: number): string => randomBytes(n).toString("hex");
+    return renderEnvFile({
+      ...projectEnv({
+        project: this.name,
+        tenantName: "Lab tenant",
+        apiUrl: `https://${this.name}.lab.invalid`,
+        smtp: { host: "smtp.lab.invalid", port: 587, user: "lab", adminEmail: "admin@lab.invalid", senderName: "Lab" },
+        secrets: {
+          postgresPassword: this.postgresPassword,
+          jwtSecret: this.jwtSecret,
+          anonKey: this.anonKey,
+          serviceRoleKey: this.serviceRoleKey,
+          dashboardPassword: hex(12),
+          secretKeyBase: hex(32),
+          vaultEncKey: hex(16),
+          pgMetaCryptoKey: hex(16),
+          realtimeEncKey: hex(8),
+          s3AccessKeyId: hex(16),
+          s3AccessKeySecret: hex(32),
+          smtpPassword: hex(8),
+        },
+      }),
+      ...overrides,
+    });
+  }
+
+  kongText(anonKey = this.anonKey): string {
+    return renderKongConfig(kongConfig({ anonKey, serviceRoleKey: this.serviceRoleKey, dashboardPassword: "lab-dashboard" }, `${this.name}-studio.lab.invalid`));
+  }
+
+  /** Runs a worker script as the program sends it, against the lab's engine. */
+  run(script: string, stdin: string, extra: Record<string, string> = {}): ScriptRun {
+    const r = spawnSync("bash", ["-c", script], {
+      input: stdin,
+      encoding: "utf8",
+      env: dockerEnv({ ...process.env, SUPAFLEET_ROOT: this.root, SUPAFLEET_WAIT_TIMEOUT: "120", SUPAFLEET_PROBE_TRIES: "10", SUPAFLEET_PROBE_INTERVAL: "1", ...extra }),
+      maxBuffer: 1 << 24,
+      timeout: 300_000,
+    });
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  script(file: string, slots: Record<string, string> = {}): string {
+    return fillTemplate(`worker/${file}`, { project: this.name, ...slots });
+  }
+
+  /** The config and assets steps, as SupabaseProject runs them. */
+  configure(opts: { env?: string; kong?: string } = {}): void {
+    const c = this.run(this.script("project-config.sh"), JSON.stringify({ env: opts.env ?? this.envText(), kong: opts.kong ?? this.kongText() }));
+    if (c.status !== 0) throw new Error(`project-config.sh failed: ${c.stderr}`);
+    const files = Object.fromEntries(
+      ["db/roles.sql", "db/jwt.sql", "db/realtime.sql", "functions/main/index.ts", "functions/hello/index.ts"].map((f) => [f, template(`supabase/${f}`)]),
+    );
+    const a = this.run(this.script("project-assets.sh"), JSON.stringify({ files }));
+    if (a.status !== 0) throw new Error(`project-assets.sh failed: ${a.stderr}`);
+  }
+
+  deploy(rel: SupabaseRelease, extra: Record<string, string> = {}): ScriptRun {
+    return this.run(this.script("project-deploy.sh", { gateway: this.gateway }), this.composeText(rel), extra);
+  }
+
+  /** `docker inspect` of each of the project's containers: name → { state, health, image, id }. */
+  containers(): Record<string, { state: string; health: string; image: string; id: string; restarts: number; oomKilled: boolean }> {
+    const ids = docker(["ps", "-aq", "--filter", `label=com.docker.compose.project=${this.name}`]).stdout.split("\n").filter(Boolean);
+    if (ids.length === 0) return {};
+    // JSON, not a Go template: a container that never started has no State.Health, which a template trips over.
+    const all = JSON.parse(docker(["container", "inspect", ...ids]).stdout) as {
+      Name: string;
+      Id: string;
+      RestartCount: number;
+      Config: { Image: string };
+      State: { Status: string; OOMKilled: boolean; Health?: { Status: string } };
+    }[];
+    return Object.fromEntries(
+      all.map((c) => [c.Name.replace(/^\//, ""), { state: c.State.Status, health: c.State.Health?.Status ?? "none", image: c.Config.Image, id: c.Id, restarts: c.RestartCount, oomKilled: c.State.OOMKilled }]),
+    );
+  }
+
+  /** A client of the project's database through its published port, as an operator on the mesh would connect. */
+  async client(user = "postgres", database = "postgres"): Promise<pg.Client> {
+    const c = new pg.Client({ host: this.address, port: this.ports.db, user, password: this.postgresPassword, database });
+    await c.connect();
+    return c;
+  }
+
+  /** GET through the project's gateway, with the anon key unless another is given. */
+  async api(path: string, key = this.anonKey): Promise<Response> {
+    return fetch(`http://${this.gateway}${path}`, { headers: { apikey: key, Authorization: `Bearer ${key}` } });
+  }
+}
