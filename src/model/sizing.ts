@@ -8,7 +8,7 @@ import type { ServiceName } from "../supabase/services";
  */
 export const SERVICE_MEMORY_MIB: Readonly<Record<ServiceName, number>> = {
   db: 512,
-  meta: 64,
+  meta: 256,
   auth: 64,
   rest: 64,
   realtime: 192,
