@@ -13,9 +13,22 @@ export interface BootDataArgs {
   readonly firewall: NftTable;
 }
 
-// fail2ban's sshd jail reads the journal (Debian 12 has no auth.log by default): python3-systemd is its backend.
+// fail2ban's sshd jail reads the journal (Debian has no auth.log by default): python3-systemd is its backend.
 const BASE_PACKAGES = ["ca-certificates", "curl", "jq", "nftables", "wireguard-tools", "fail2ban", "python3-systemd", "unattended-upgrades"] as const;
-const FLEET_PACKAGES = ["docker.io", "restic", "sshpass"] as const;
+// Docker from Debian 13's own packages: docker.io (the engine) only recommends docker-cli, so it is named;
+// docker-compose is Compose v2 (2.26), the CLI plugin behind every `docker compose` in templates/.
+const FLEET_PACKAGES = ["docker.io", "docker-cli", "docker-compose", "restic", "sshpass"] as const;
+
+export const NODE_ROLES: readonly NodeRole[] = ["master", "worker", "rmm"];
+
+/**
+ * The apt packages cloud-init installs on a node of this role, from the image's
+ * own archive and with its recommends (cloud-init's default). The boot-image test
+ * installs exactly these, offline, on a tree of every image the config allows.
+ */
+export function bootPackages(role: NodeRole): string[] {
+  return [...BASE_PACKAGES, ...(role !== "rmm" ? FLEET_PACKAGES : [])];
+}
 
 /**
  * Docker's address ranges, pinned rather than left to Docker's defaults, so
@@ -56,7 +69,7 @@ export function bootCloudConfig(a: BootDataArgs): CloudConfig {
     disable_root: false,
     package_update: true,
     package_upgrade: true,
-    packages: [...BASE_PACKAGES, ...(docker ? FLEET_PACKAGES : [])],
+    packages: bootPackages(a.role),
     write_files: [
       file("/etc/ssh/sshd_config.d/10-supafleet.conf", fillTemplate("host/sshd-hardening.conf", { allowTcpForwarding: master ? "yes" : "no" })),
       file("/etc/fail2ban/jail.d/sshd.local", template("host/fail2ban-sshd.local")),
