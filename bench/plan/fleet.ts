@@ -32,7 +32,7 @@ export function generatedFleet(projects: number): Record<string, any> {
   const workers = [...workerNames].sort().map((name, i) => ({ name, serverType: "ccx43", address: `10.100.0.${2 + i}` }));
   return {
     "supafleet:domain": "bench.example.org",
-    "supafleet:hetzner": { location: "fsn1", image: "debian-12", masterServerType: "cx33" },
+    "supafleet:hetzner": { location: "fsn1", image: "debian-13", masterServerType: "cx33" },
     "supafleet:cloudflare": { accountId: "0".repeat(32), zoneId: "1".repeat(32) },
     "supafleet:operators": [
       { name: "ops", email: "ops@example.org", sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPTM2QRTjI+UtdnLuq5bLR95E2Pz10UcM/PQsPJOF6c8 ops", sourceRanges: ["198.51.100.0/24"] },

@@ -19,7 +19,7 @@ const IMAGE_LINE = /^\s*image:\s*["']?([^\s"'#]+)/gm;
 /**
  * Every container image reference in a resource's inputs: `image` fields at
  * any depth, `image:` lines in text (Compose files sent by commands), and a
- * RemoteImage's name. A Hetzner server's `image` is an OS image (debian-12),
+ * RemoteImage's name. A Hetzner server's `image` is an OS image (debian-13),
  * not a container, and is left alone.
  */
 function imagesIn(type: string, props: Record<string, unknown>): string[] {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { isCidr, isIpv4 } from "../model/net";
 import { MAX_SLOT } from "../model/ports";
-import { IMAGES, LOCATIONS, SERVER_TYPE_NAMES, STORAGE_BOX_LOCATIONS, STORAGE_BOX_TYPES } from "../model/serverTypes";
+import { IMAGES, imageProblem, LOCATIONS, SERVER_TYPE_NAMES, STORAGE_BOX_LOCATIONS, STORAGE_BOX_TYPES } from "../model/serverTypes";
 import { withoutHostBits } from "../model/ranges";
 import { sshKeyProblem } from "./sshKey";
 import { RELEASE_NAMES } from "../supabase/releases";
@@ -79,7 +79,7 @@ const wireguardPublicKey = z
 
 export const HetznerSchema = z.strictObject({
   location: z.enum(LOCATIONS, { error: () => `must be one of ${LOCATIONS.join(", ")}` }),
-  image: z.enum(IMAGES, { error: () => `must be an image supafleet is built for: ${IMAGES.join(", ")}` }),
+  image: z.enum(IMAGES, { error: (i) => imageProblem(i.input) }),
   masterServerType: serverType,
 });
 

@@ -39,7 +39,7 @@ export function renderE2eStackFile(input: E2eInput): { stack: string; text: stri
     "supafleet:domain": i.domain,
     "supafleet:protect": false,
     "supafleet:hostnames": { n8n: `n8n-${tag}`, status: `kuma-${tag}` },
-    "supafleet:hetzner": { location: i.location, image: "debian-12", masterServerType: "cx23" },
+    "supafleet:hetzner": { location: i.location, image: "debian-13", masterServerType: "cx23" },
     "supafleet:cloudflare": { accountId: i.accountId, zoneId: i.zoneId },
     "supafleet:operators": [
       {

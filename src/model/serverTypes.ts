@@ -40,8 +40,31 @@ export const LOCATIONS = ["fsn1", "nbg1", "hel1", "ash", "hil", "sin"] as const;
 /** Where the cost-optimised cx types are sold: Hetzner's EU locations only. */
 export const CX_LOCATIONS: ReadonlySet<string> = new Set(["fsn1", "nbg1", "hel1"]);
 
-/** The images the boot data and scripts are written for (apt, systemd, nftables, wireguard-tools). */
-export const IMAGES = ["debian-12", "debian-13", "ubuntu-22.04", "ubuntu-24.04"] as const;
+/**
+ * The images the boot data can serve, each with the Debian suite it is: the boot
+ * data installs Docker from the image's own packages (docker.io, docker-cli and
+ * docker-compose), and only Debian 13 has Compose v2 there (docker.io 26.1.5,
+ * docker-compose 2.26.1). scripts/lab/build-boot-rootfs.sh builds a tree of each
+ * suite, and tests/integration/boot-image.test.ts installs the boot data's packages on it.
+ */
+export const IMAGE_SUITES = { "debian-13": "trixie" } as const;
+export type Image = keyof typeof IMAGE_SUITES;
+export const IMAGES = Object.keys(IMAGE_SUITES) as [Image, ...Image[]];
+
+/** Hetzner images the boot data cannot serve, with why: the config refuses them with this reason. */
+export const REFUSED_IMAGES: Readonly<Record<string, string>> = {
+  "debian-12": "has no Docker Compose v2 in its own packages (docker.io 20.10, and docker-compose is the Python 1.29)",
+  "ubuntu-22.04": "is not an image the boot data is built and tested for",
+  "ubuntu-24.04": "is not an image the boot data is built and tested for",
+};
+
+/** The config's message for an image that is not in IMAGES. */
+export function imageProblem(image: unknown): string {
+  const allowed = IMAGES.join(", ");
+  const reason = typeof image === "string" && Object.hasOwn(REFUSED_IMAGES, image) ? REFUSED_IMAGES[image] : undefined;
+  if (reason === undefined) return `must be an image supafleet is built for: ${allowed}`;
+  return `${image} ${reason}; supafleet's boot data installs Docker from Debian 13's own packages (docker.io 26, docker-compose 2.26): use ${allowed}`;
+}
 
 export const STORAGE_BOX_TYPES = ["bx11", "bx21", "bx31", "bx41"] as const;
 /**

@@ -62,7 +62,7 @@ export const validFleet: fc.Arbitrary<Doc> = fc
     }));
     const doc: Doc = {
       "supafleet:domain": "example.org",
-      "supafleet:hetzner": { location: "fsn1", image: "debian-12", masterServerType: "cx23" },
+      "supafleet:hetzner": { location: "fsn1", image: "debian-13", masterServerType: "cx23" },
       "supafleet:cloudflare": { accountId: "0".repeat(32), zoneId: "1".repeat(32) },
       "supafleet:operators": operators,
       "supafleet:wireguard": { subnet: `${prefix}.0/24` },

@@ -304,8 +304,8 @@ describe("rules from the attack results (issue 16)", () => {
   it("knows what Hetzner sells where, which images supafleet is built for, and what the master needs", () => {
     const c = prod();
     c["supafleet:hetzner"] = { ...c["supafleet:hetzner"], location: "ash", masterServerType: "cpx12", image: "centos-9" };
-    expect(messages(c)["hetzner.image"]).toBe("must be an image supafleet is built for: debian-12, debian-13, ubuntu-22.04, ubuntu-24.04");
-    c["supafleet:hetzner"].image = "debian-12";
+    expect(messages(c)["hetzner.image"]).toBe("must be an image supafleet is built for: debian-13");
+    c["supafleet:hetzner"].image = "debian-13";
     const m = messages(c);
     expect(m["workers[0].serverType"]).toBe("cx33 is sold only in fsn1, nbg1, hel1, not in ash (hetzner.location); pick a cpx or ccx type");
     expect(m["hetzner.masterServerType"]).toBe("cpx12 has 2048 MiB; the master needs at least 4096 MiB for cloudflared, Uptime Kuma and n8n");
@@ -314,6 +314,36 @@ describe("rules from the attack results (issue 16)", () => {
       c["supafleet:backups"] = { ...c["supafleet:backups"], storageBox: { type: "bx21", location } };
       expect(messages(c)["backups.storageBox.location"], location).toBe("Storage Boxes are sold in fsn1 and hel1 only");
     }
+  });
+
+  it("refuses images whose own packages have no Docker Compose v2, saying why and what to use", () => {
+    const c = prod();
+    c["supafleet:hetzner"].image = "debian-12";
+    expect(messages(c)).toEqual({
+      "hetzner.image":
+        "debian-12 has no Docker Compose v2 in its own packages (docker.io 20.10, and docker-compose is the Python 1.29); " +
+        "supafleet's boot data installs Docker from Debian 13's own packages (docker.io 26, docker-compose 2.26): use debian-13",
+    });
+    c["supafleet:hetzner"].image = "ubuntu-24.04";
+    expect(messages(c)["hetzner.image"]).toBe(
+      "ubuntu-24.04 is not an image the boot data is built and tested for; supafleet's boot data installs Docker from Debian 13's own packages (docker.io 26, docker-compose 2.26): use debian-13",
+    );
+  });
+
+  it("stops Pulumi.prod.yaml on debian-12 with that one path-named problem", () => {
+    const c = clone(stackDoc("prod")) as Doc;
+    expect(c["supafleet:hetzner"].image).toBe("debian-13");
+    c["supafleet:hetzner"].image = "debian-12";
+    expect(() => loadFleetConfig(withDeclaredSecrets(validatorInput(c, "prod")))).toThrow(
+      new ConfigError("Pulumi.prod.yaml", [
+        {
+          path: "hetzner.image",
+          message:
+            "debian-12 has no Docker Compose v2 in its own packages (docker.io 20.10, and docker-compose is the Python 1.29); " +
+            "supafleet's boot data installs Docker from Debian 13's own packages (docker.io 26, docker-compose 2.26): use debian-13",
+        },
+      ]).message,
+    );
   });
 
   it("limits free text and refuses line breaks where it lands in env files and headers", () => {
