@@ -40,8 +40,10 @@ for dir in "$PROJECTS_DIR"/*/; do
     continue
   fi
   while IFS= read -r c; do
+    # A container listed a moment ago can be gone by now (a deploy replaces its containers): not an error.
+    info=$(docker container inspect --format '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.RestartCount}}' "$c" 2>/dev/null) || continue
+    read -r state health count <<<"$info"
     containers=$((containers + 1))
-    read -r state health count < <(docker inspect --format '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.RestartCount}}' "$c")
     echo "$c $count" >> "$restarts_now"
     before=$(awk -v c="$c" '$1 == c { print $2 }' "$STATE_DIR/restarts" 2>/dev/null || true)
     if [ "$state" != running ]; then
@@ -64,14 +66,20 @@ mem=$(awk '$1 == "MemTotal:" { t = $2 } $1 == "MemAvailable:" { a = $2 } END { i
 [[ "$mem" =~ ^[0-9]+$ ]] || die "cannot read memory from $MEMINFO"
 [ "$mem" -ge "$MEM_MIN_AVAILABLE_PCT" ] || problems+=("memory ${mem}% available")
 
-latest=$(wg show wg0 latest-handshakes | awk '{ print $2 }' | sort -n | tail -n 1)
-if [ -z "$latest" ] || [ "$latest" = 0 ]; then
-  problems+=("no WireGuard handshake with the hub")
-  wgage="never"
+# No wg0 at all is the worst case, not a reason to die without a word: the push says so if it can get through.
+if ! handshakes=$(wg show wg0 latest-handshakes 2>/dev/null); then
+  problems+=("WireGuard interface wg0 is down")
+  wgage="down"
 else
-  age=$(( $(date +%s) - latest ))
-  wgage="${age}s"
-  [ "$age" -le "$HANDSHAKE_MAX_AGE" ] || problems+=("WireGuard handshake ${age}s old")
+  latest=$(awk '{ print $2 }' <<<"$handshakes" | sort -n | tail -n 1)
+  if [ -z "$latest" ] || [ "$latest" = 0 ]; then
+    problems+=("no WireGuard handshake with the hub")
+    wgage="never"
+  else
+    age=$(( $(date +%s) - latest ))
+    wgage="${age}s"
+    [ "$age" -le "$HANDSHAKE_MAX_AGE" ] || problems+=("WireGuard handshake ${age}s old")
+  fi
 fi
 
 if [ "${#problems[@]}" -gt 0 ]; then

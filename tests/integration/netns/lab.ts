@@ -88,6 +88,16 @@ export class Lab {
     return run("nsenter", ["-t", String(pid), "-m", "-n", "env", ...env, ...args], opts.input);
   }
 
+  /**
+   * The pid of the process that holds the host's namespaces: `nsenter -t <pid> -m` joins only its mounts
+   * (its /run/wireguard, so `wg show` reaches its wireguard-go) while staying on this machine's network.
+   */
+  anchorPid(host: string): number {
+    const pid = this.anchors.get(host)?.pid;
+    if (pid === undefined) throw new Error(`no host ${host}`);
+    return pid;
+  }
+
   /** Like exec, but returns the exit status instead of throwing. */
   try(host: string, args: readonly string[], input?: string): { status: number; stdout: string } {
     const pid = this.anchors.get(host)!.pid!;
@@ -119,11 +129,29 @@ export class Lab {
   }
 
   private async sweepOnce(from: string, target: string): Promise<Sweep> {
+    // 20k probes a second, one retry: fast, and still lossless through wireguard-go (50k was not).
+    const out = await this.nmap(from, target, ["--min-rate", "20000", "--max-rate", "25000"]);
+    return parseSweep(out, `nmap from ${from} to ${target}`);
+  }
+
+  /**
+   * The same SYN sweep of all 65535 ports, naming only the open ones (something listens and answers), at
+   * `rate` probes a second. For a target that answers every port: twice the packets of a dropping one, which
+   * wireguard-go on a loaded machine does not carry at the full sweep's rate. A lost probe can hide an open
+   * port, never show one.
+   */
+  async openPorts(from: string, target: string, rate = 10_000): Promise<number[]> {
+    const out = await this.nmap(from, target, ["--min-rate", String(rate), "--max-rate", String(rate), "--open"]);
+    if (!out.includes("# Nmap done") || !/\(1 host up\)/.test(out)) throw new Error(`nmap from ${from} to ${target} did not finish:\n${out}`);
+    const line = out.split("\n").find((l) => l.includes("Ports:")) ?? "";
+    return [...line.matchAll(/(\d+)\/open\/tcp/g)].map(([, port]) => Number(port));
+  }
+
+  private async nmap(from: string, target: string, rate: readonly string[]): Promise<string> {
     const pid = this.anchors.get(from)!.pid!;
     const family = target.includes(":") ? ["-6"] : [];
-    // 20k probes a second, one retry: fast, and still lossless through wireguard-go (50k was not).
-    const nmap = ["nmap", ...family, "-n", "-Pn", "-sS", "-p-", "-T5", "--max-retries", "1", "--min-rate", "20000", "--max-rate", "25000", "-oG", "-", target];
-    const out = await new Promise<string>((resolve, reject) => {
+    const nmap = ["nmap", ...family, "-n", "-Pn", "-sS", "-p-", "-T5", "--max-retries", "1", ...rate, "-oG", "-", target];
+    return new Promise<string>((resolve, reject) => {
       const child = spawn("nsenter", ["-t", String(pid), "-m", "-n", ...nmap], { stdio: ["ignore", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
@@ -137,7 +165,6 @@ export class Lab {
         else reject(new Error(`nmap from ${from} to ${target} exited with ${code}: ${stderr}`));
       });
     });
-    return parseSweep(out, `nmap from ${from} to ${target}`);
   }
 
   writeFile(host: string, path: string, content: string, mode = "600"): void {
