@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { BASE_IMAGE, BASE_PACKAGES, labImages, ROOT, type LabImage } from "../../tests/lab/images/catalog";
 import { supabaseShapeSql } from "../../tests/lab/images/shape";
 import { dockerEnv, engineInstalled, engineRunning, startEngine, stopEngine } from "../../tests/lab/engine";
+import { seedWorkerEngine } from "../../tests/lab/workerEngine";
 
 const CACHE = process.env.SUPAFLEET_LAB_CACHE ?? "/var/cache/supafleet-lab";
 const force = process.argv.includes("--force");
@@ -117,6 +118,9 @@ function main(): void {
     // Old images of earlier builds only take disk.
     spawnSync("docker", ["image", "prune", "-f"], { env: dockerEnv(), stdio: "ignore" });
     console.log("build-images: every lab image is current");
+    // The firewall-with-Docker test's second engine: its own data root, loaded from these images (cached).
+    const seeded = seedWorkerEngine();
+    if (seeded !== undefined) console.log(`build-images: ${seeded}`);
   } finally {
     rmSync(staged, { recursive: true, force: true });
     if (!wasRunning) stopEngine();

@@ -46,9 +46,12 @@ start() {
   fi
   # overlay2 shares image layers between containers; vfs (copies) where the filesystem cannot.
   local driver="${SUPAFLEET_LAB_STORAGE_DRIVER:-overlay2}"
+  # SUPAFLEET_LAB_DOCKER_CONFIG: a daemon.json (a node's, as its boot data renders it) instead of the lab's settings.
+  local settings=(--ip 127.0.0.1 --userland-proxy=false)
+  [ -z "${SUPAFLEET_LAB_DOCKER_CONFIG:-}" ] || settings=(--config-file "$SUPAFLEET_LAB_DOCKER_CONFIG")
   nsenter --net="/var/run/netns/$NETNS" setsid dockerd --containerd "$RUN/containerd.sock" --data-root "$DATA/docker" \
     --exec-root "$RUN/exec" -H "unix://$RUN/docker.sock" --pidfile "$RUN/dockerd.pid" --storage-driver "$driver" \
-    --ip 127.0.0.1 --userland-proxy=false > "$RUN/dockerd.log" 2>&1 < /dev/null &
+    "${settings[@]}" >> "$RUN/dockerd.log" 2>&1 < /dev/null &
   local i
   for i in $(seq 1 "$((START_TIMEOUT * 5))"); do
     if DOCKER_HOST="unix://$RUN/docker.sock" docker info >/dev/null 2>&1; then return 0; fi
