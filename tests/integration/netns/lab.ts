@@ -1,6 +1,5 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, rmdirSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
 
 /** Each host's link to the shared "internet" switch, named as images with predictable interface names do. */
 export const PUBLIC_INTERFACE = "enp1s0";
@@ -10,7 +9,7 @@ export const PUBLIC_INTERFACE = "enp1s0";
  * on documentation addresses (192.0.2.0/24). Each host also gets a private
  * mount namespace so that its /etc/wireguard, /etc/nftables.d,
  * /run/wireguard, /usr/local/lib/supafleet and /etc/systemd/system are its
- * own: the real paths, the real scripts, no trace on the machine. Everything is torn down by `down()`, which is safe to call
+ * own: the real paths, the real scripts, no trace on the machine but those empty mountpoints. Everything is torn down by `down()`, which is safe to call
  * after a partial `up()`.
  */
 export interface HostSpec {
@@ -27,25 +26,27 @@ export interface Sweep {
 }
 
 // What the host scripts write, each host its own: WireGuard, nftables, and the tools and units install-files puts down.
+// Each is a tmpfs in the host's mount namespace, over the machine's directory, which is created if missing and
+// never removed: removing it (rmdir) while another lab runs detaches that lab's tmpfs from every namespace where it
+// is mounted. Its wireguard-go's socket vanishes from /run/wireguard, and `wg` then falls back to the kernel:
+// "Unable to access interface: Protocol not supported" (issue 23).
 const PRIVATE_DIRS = ["/run/wireguard", "/etc/wireguard", "/etc/nftables.d", "/usr/local/lib/supafleet", "/etc/systemd/system"] as const;
 
+// Labs alive at once must not share a name (their namespaces, veths and the processes down() kills are found by it):
+// vitest gives each test file its own process, so the pid tells files apart and a count tells one file's labs apart.
+let labsInProcess = 0;
+
 export class Lab {
-  readonly id = `sf${randomBytes(2).toString("hex")}`;
+  readonly id = `sf${process.pid.toString(36)}-${(++labsInProcess).toString(36)}`;
   private readonly anchors = new Map<string, ChildProcess>();
   private readonly namespaces: string[] = [];
-  private readonly createdDirs: string[] = [];
 
   ns(host: string): string {
     return `${this.id}-${host}`;
   }
 
   async up(hosts: readonly HostSpec[]): Promise<void> {
-    for (const dir of PRIVATE_DIRS) {
-      if (!existsSync(dir)) {
-        mkdirSync(dir, { recursive: true });
-        this.createdDirs.push(dir);
-      }
-    }
+    for (const dir of PRIVATE_DIRS) mkdirSync(dir, { recursive: true });
     const sw = this.addNamespace("sw");
     run("ip", ["-n", sw, "link", "add", "br0", "type", "bridge"]);
     run("ip", ["-n", sw, "link", "set", "br0", "up"]);
@@ -179,13 +180,7 @@ export class Lab {
     }
     for (const a of this.anchors.values()) a.kill("SIGKILL");
     for (const ns of [...this.namespaces].reverse()) spawnSync("ip", ["netns", "del", ns]);
-    for (const dir of this.createdDirs.reverse()) {
-      try {
-        rmdirSync(dir);
-      } catch {
-        // A directory something else has since filled is not ours to remove.
-      }
-    }
+    // The mountpoints stay (see PRIVATE_DIRS): another lab may have its tmpfs on them.
   }
 
   private addNamespace(host: string): string {
