@@ -13,7 +13,7 @@ export default tseslint.config(
       eqeqeq: ["error", "always"],
     },
   },
-  { files: ["scripts/**", "bench/**"], rules: { "no-console": "off" } },
+  { files: ["scripts/**", "bench/**", "tests/lab/images/**"], rules: { "no-console": "off" } },
   // Scripts servers run with the Node inside a container: CommonJS, with that container's modules.
   { files: ["templates/**/*.cjs"], languageOptions: { sourceType: "commonjs", globals: { process: "readonly", Buffer: "readonly", fetch: "readonly", setTimeout: "readonly", clearTimeout: "readonly" } }, rules: { "@typescript-eslint/no-require-imports": "off" } },
 );

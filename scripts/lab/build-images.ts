@@ -2,16 +2,14 @@
  * Builds the images the lab's Docker engine runs (tests/lab/images/catalog.ts),
  * locally, since nothing can be pulled. Cached: the base is rebuilt only when its
  * package list or Node changes, each image only when its Dockerfile or inputs do.
- * Run by `npm test`'s pretest step and by .ci/run; the suite itself only starts the engine.
- *   npx tsx scripts/lab/build-images.ts [--force] [--if-possible]
- * --if-possible (npm test's pretest) skips, saying why, where the lab cannot run: not root, or no engine
- * installed; the tests that need the engine then fail naming the set-up step.
+ * Run by `npm test`'s pretest step (scripts/lab/prepare.sh); the suite itself only starts the engine.
+ *   npx tsx scripts/lab/build-images.ts [--force]
  */
 import { spawnSync, type SpawnSyncOptions } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { BASE_IMAGE, BASE_PACKAGES, labImages, ROOT, type LabImage } from "../../tests/lab/images/catalog";
 import { supabaseShapeSql } from "../../tests/lab/images/shape";
 import { dockerEnv, engineInstalled, engineRunning, startEngine, stopEngine } from "../../tests/lab/engine";
@@ -43,11 +41,8 @@ function labelOf(image: string): string | undefined {
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
-/** Debian 12 with the packages, and this machine's Node (the same glibc): one layer every image shares. */
-function buildBase(): string {
-  const node = readFileSync(process.execPath);
-  const digest = sha(BASE_PACKAGES.join(","), node);
-  if (!force && labelOf(BASE_IMAGE) === digest) return digest;
+/** The base's Debian 12 tree, cached as a tarball: mmdebstrap runs once per package list. */
+function baseTarball(): string {
   mkdirSync(CACHE, { recursive: true });
   const tar = join(CACHE, `base-${sha(BASE_PACKAGES.join(","))}.tar`);
   if (!existsSync(tar)) {
@@ -57,16 +52,50 @@ function buildBase(): string {
     run(["mmdebstrap", "--variant=minbase", `--include=${BASE_PACKAGES.join(",")}`, "bookworm", partial], { stdio: ["ignore", "ignore", "pipe"] });
     run(["mv", partial, tar]);
   }
-  const tree = mkdtempSync(join(tmpdir(), "supafleet-lab-base-"));
+  return tar;
+}
+
+/** Unpacks the base into a fresh folder, with this machine's Node (the same glibc) and n8n's user. */
+function baseTree(): string {
+  const tree = mkdtempSync(join(tmpdir(), "supafleet-lab-tree-"));
+  run(["tar", "-C", tree, "-xf", baseTarball()]);
+  cpSync(process.execPath, join(tree, "usr/local/bin/node"));
+  run(["chroot", tree, "useradd", "-u", "1000", "-m", "-s", "/bin/sh", "node"]);
+  return tree;
+}
+
+const BASE_CHANGES = ["ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "ENV LANG=C.UTF-8"];
+
+/** `docker import` of the base's tree plus host folders, one layer, with a heartbeat while it runs. */
+function importTree(name: string, trees: readonly { from: string; to: string }[], changes: readonly string[], digest: string): void {
+  const tree = baseTree();
   try {
-    run(["tar", "-C", tree, "-xf", tar]);
-    cpSync(process.execPath, join(tree, "usr/local/bin/node"));
-    const imp = spawnSync("bash", ["-c", `tar -C "$1" -c . | docker import -c "$2" -c "$3" -c "$4" - "$5:latest"`, "_", tree,
-      "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "ENV LANG=C.UTF-8", `LABEL ${LABEL}=${digest}`, BASE_IMAGE], { encoding: "utf8", env: dockerEnv() });
-    if (imp.status !== 0) die(`docker import of the base failed: ${imp.stderr}`);
+    const args = ["-C", tree, "."];
+    for (const t of trees) {
+      const parent = dirname(t.from);
+      const leaf = basename(t.from);
+      args.push(`--transform=s,^${leaf}\\(/\\|$\\),${t.to}\\1,`, "-C", parent, leaf);
+    }
+    const all = [...BASE_CHANGES, ...changes, `LABEL ${LABEL}=${digest}`];
+    // name, then each change, then "--", then tar's arguments; a heartbeat while it runs (n8n takes minutes).
+    const script = [
+      'n=$1; shift; c=(); while [ "$1" != -- ]; do c+=(-c "$1"); shift; done; shift',
+      '( while sleep 30; do echo "build-images: still importing $n…"; done ) & hb=$!',
+      'set -o pipefail; rc=0; tar -c "$@" | docker import "${c[@]}" - "$n" > /dev/null || rc=$?',
+      'kill "$hb"; exit "$rc"',
+    ].join("\n");
+    const r = spawnSync("bash", ["-c", script, "_", name, ...all, "--", ...args], { env: dockerEnv(), stdio: ["ignore", "inherit", "inherit"] });
+    if (r.status !== 0) die(`docker import of ${name} failed (${r.status ?? r.signal}); its error is above`);
   } finally {
     rmSync(tree, { recursive: true, force: true });
   }
+}
+
+/** The base every built image starts FROM. */
+function buildBase(): string {
+  const digest = sha(BASE_PACKAGES.join(","), readFileSync(process.execPath), "user node 1000");
+  if (!force && labelOf(BASE_IMAGE) === digest) return digest;
+  importTree(`${BASE_IMAGE}:latest`, [], [], digest);
   console.log(`build-images: ${BASE_IMAGE} (${digest})`);
   return digest;
 }
@@ -81,34 +110,32 @@ function stageImagesDir(): string {
 }
 
 function build(img: LabImage, base: string, staged: string): void {
-  const context = img.context === join(ROOT, "tests/lab/images") ? staged : img.context;
   const inputs = img.inputs.map((f) => readFileSync(f.startsWith(join(ROOT, "tests/lab/images")) ? f.replace(join(ROOT, "tests/lab/images"), staged) : f));
-  const digest = sha(base, img.dockerfile, ...inputs);
+  const recipe = img.kind === "build" ? img.dockerfile : JSON.stringify([img.trees, img.changes]);
+  const digest = sha(base, recipe, ...inputs);
   const [first, ...tags] = img.names;
   if (!force && img.names.every((n) => labelOf(n) === digest)) return;
   const t0 = Date.now();
-  const dockerfile = `${img.dockerfile}\nLABEL ${LABEL}=${digest}\n`;
-  // The legacy builder: no BuildKit plugin here, and every FROM is a local image.
-  const r = spawnSync("docker", ["build", "-q", "-t", first!, "-f", "-", context], {
-    input: dockerfile,
-    encoding: "utf8",
-    env: { ...dockerEnv(), DOCKER_BUILDKIT: "0" },
-    maxBuffer: 64 << 20,
-  });
-  if (r.status !== 0) die(`building ${first} failed: ${r.stderr.slice(-3000)}`);
+  if (img.kind === "import") {
+    importTree(first!, img.trees, img.changes, digest);
+  } else {
+    const context = img.context === join(ROOT, "tests/lab/images") ? staged : img.context;
+    // The legacy builder: no BuildKit plugin here, and every FROM is a local image.
+    const r = spawnSync("docker", ["build", "-q", "-t", first!, "-f", "-", context], {
+      input: `${img.dockerfile}\nLABEL ${LABEL}=${digest}\n`,
+      encoding: "utf8",
+      env: { ...dockerEnv(), DOCKER_BUILDKIT: "0" },
+      maxBuffer: 64 << 20,
+    });
+    if (r.status !== 0) die(`building ${first} failed: ${r.stderr.slice(-3000)}`);
+  }
   for (const t of tags) run(["docker", "tag", first!, t]);
   console.log(`build-images: ${img.names.join(", ")} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
 function main(): void {
-  const why = process.getuid?.() !== 0 ? "not root: the lab's engine runs as root in its own network namespace" : !engineInstalled() ? "no lab engine: run bash scripts/install-test-deps.sh" : undefined;
-  if (why !== undefined) {
-    if (process.argv.includes("--if-possible")) {
-      console.log(`build-images: skipped (${why}); tests that need the Docker lab will fail`);
-      return;
-    }
-    die(why);
-  }
+  if (process.getuid?.() !== 0) die("run as root: the lab's engine runs as root in its own network namespace");
+  if (!engineInstalled()) die("no lab engine: run bash scripts/install-test-deps.sh");
   const wasRunning = engineRunning();
   startEngine();
   const staged = stageImagesDir();
