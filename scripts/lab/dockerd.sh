@@ -32,7 +32,10 @@ start() {
   export PATH="$PREFIX/usr/bin:$PREFIX/usr/sbin:$PATH"
   if alive "$RUN/dockerd.pid" && DOCKER_HOST="unix://$RUN/docker.sock" docker info >/dev/null 2>&1; then return 0; fi
   [ -e "/var/run/netns/$NETNS" ] || { ip netns add "$NETNS"; ip -n "$NETNS" link set lo up; }
-  if [ "$NETNS" = supafleet-dk ] && ! ip link show sfdk-host >/dev/null 2>&1; then
+  if [ "$NETNS" = supafleet-dk ] && ! ip -n "$NETNS" link show sfdk-lab >/dev/null 2>&1; then
+    # An earlier namespace deleted while a process still held it keeps the old pair's far end:
+    # sfdk-host is then left on the host without its peer here, and goes.
+    ip link del sfdk-host 2>/dev/null || true
     ip link add sfdk-host type veth peer name sfdk-lab
     ip link set sfdk-lab netns "$NETNS"
     ip addr add 198.51.100.1/24 dev sfdk-host && ip link set sfdk-host up
