@@ -58,3 +58,13 @@ export function requireEngine(): void {
   if (!engineInstalled()) throw new Error(`no Docker engine in ${ENGINE_PREFIX}: run \`bash scripts/install-test-deps.sh\``);
   if (!engineRunning()) throw new Error("the lab's Docker engine is not running: vitest's global setup (tests/lab/globalSetup.ts) starts it");
 }
+
+/** Whether a process still runs (signal 0 only asks). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { docker, engineInstalled, ENGINE_NETNS, startEngine, stopEngine } from "./engine";
+import { alive, docker, engineInstalled, ENGINE_NETNS, startEngine, stopEngine } from "./engine";
 
 /**
  * Starts the lab's Docker engine once for the whole run, and stops it after,
@@ -10,15 +10,6 @@ import { docker, engineInstalled, ENGINE_NETNS, startEngine, stopEngine } from "
  */
 const USERS = `/run/${ENGINE_NETNS}-users`;
 const me = join(USERS, String(process.pid));
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 export function setup(): void {
   // Without the engine (a machine where only the unit tests are run), the tests that need it say so themselves.

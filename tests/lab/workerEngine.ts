@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RELEASES } from "../../src/supabase/releases";
-import { docker, dockerEnv, startEngine, stopEngine } from "./engine";
+import { alive, docker, dockerEnv, startEngine, stopEngine } from "./engine";
 
 /**
  * A second Docker engine, for a test that runs one inside a worker's network
@@ -44,15 +44,6 @@ export function workerDataProblem(): string | undefined {
   if (seeded() === want) return undefined;
   return `${WORKER_DOCKER_DATA} does not hold the current images of release ${WORKER_RELEASE}: run npx tsx scripts/lab/build-images.ts`;
 }
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** A dockerd still running on the data root (left by a run that was killed): a second one would corrupt it. */
 function strayDockerd(): number | undefined {
