@@ -5,7 +5,7 @@
  */
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export function generatedFleet(projects: number): Record<string, any> {
-  const perWorker = 30; // ccx43 fits 34 projects
+  const perWorker = 30; // ccx53 fits 53 projects (docs/sizing.md)
   const tenants: any[] = [];
   let slot = 1;
   let dedicated = 0;
@@ -29,7 +29,7 @@ export function generatedFleet(projects: number): Record<string, any> {
     tenants.push({ slug: `t${t}`, name: `Tenant ${t}`, contact: { name: "Ops", email: `t${t}@example.org` }, plan: "business", isolation: isDedicated ? "dedicated" : "shared", projects: list });
     if (t % 10 === 5 && slot > 3) tenants.push({ slug: `pool${t}`, name: `Pooled ${t}`, contact: { name: "Ops", email: `pool${t}@example.org` }, plan: "starter", isolation: "pooled", pool: "p3" });
   }
-  const workers = [...workerNames].sort().map((name, i) => ({ name, serverType: "ccx43", address: `10.100.0.${2 + i}` }));
+  const workers = [...workerNames].sort().map((name, i) => ({ name, serverType: "ccx53", address: `10.100.0.${2 + i}` }));
   return {
     "supafleet:domain": "bench.example.org",
     "supafleet:hetzner": { location: "fsn1", image: "debian-13", masterServerType: "cx33" },

@@ -1,28 +1,74 @@
-import type { ServiceName } from "../supabase/services";
+import { SERVICES, type ServiceName } from "../supabase/services";
+import { HOST_MEASURED_MIB } from "./idleMemory";
 
 /**
- * Memory limit per service of one project, in MiB. The sum is the per-project
- * budget the placement check uses, and each figure becomes that container's
- * hard limit, so an overfull worker is refused at preview time rather than
- * found by the OOM killer. Derivation: docs/sizing.md.
+ * The headroom rule: a hard limit is at least half again the service's idle
+ * figure, and at least 64 MiB above it, rounded up to 32 MiB. Idle figures:
+ * idleMemory.ts (measured here, or published).
+ */
+export function headroomLimit(idleMiB: number): number {
+  return Math.ceil(Math.max(idleMiB * 1.5, idleMiB + 64) / 32) * 32;
+}
+
+/**
+ * Memory limit per service of one project, in MiB. Each figure becomes that
+ * container's hard limit (mem_limit), and their sum is most of the per-project
+ * budget the placement check uses, so an overfull worker is refused at preview
+ * time rather than found by the OOM killer. None is below headroomLimit() of
+ * its idle figure; where one is above, ABOVE_RULE says why. Derivation and
+ * sources: docs/sizing.md.
  */
 export const SERVICE_MEMORY_MIB: Readonly<Record<ServiceName, number>> = {
   db: 512,
   meta: 256,
-  auth: 64,
-  rest: 64,
-  realtime: 192,
-  storage: 128,
+  auth: 96,
+  rest: 160,
+  realtime: 384,
+  storage: 192,
   imgproxy: 128,
   functions: 192,
   gateway: 192,
   studio: 256,
 };
 
-export const PROJECT_MEMORY_MIB = Object.values(SERVICE_MEMORY_MIB).reduce((a, b) => a + b, 0);
+/** Why a limit is above what the headroom rule asks of its idle figure. */
+export const ABOVE_RULE: Readonly<Partial<Record<ServiceName, string>>> = {
+  db: "the connections of the project's other services, work memory, and the nightly pg_dump, which runs in this container (docker exec) and counts against its limit",
+  meta: "its measured use swings by 40 % within a minute at idle, each healthcheck starts a Node process inside its limit, and Studio's heavier calls (type generation, large schemas) allocate more",
+  imgproxy: "libvips grows with each transform; the limit bounds a burst",
+  functions: "the main worker plus one user worker, which functions/main/index.ts creates with memoryLimitMb 150",
+  studio: "published figures range from 87 to 145 MiB and grow as pages load",
+};
 
-/** OS, dockerd, WireGuard, the nightly pg_dump and restic run. */
-export const WORKER_RESERVED_MIB = 1536;
+/** Containers, and published ports (db and gateway), per project. */
+export const CONTAINERS_PER_PROJECT = SERVICES.length;
+export const PUBLISHED_PORTS_PER_PROJECT = 2;
+
+/**
+ * What a project costs outside its containers' limits: one containerd shim per
+ * container and one docker-proxy per published port, as measured, rounded up to 32 MiB.
+ */
+export const PROJECT_RUNTIME_MIB =
+  Math.ceil((CONTAINERS_PER_PROJECT * HOST_MEASURED_MIB.shimPerContainer + PUBLISHED_PORTS_PER_PROJECT * HOST_MEASURED_MIB.dockerProxyPerPort) / 32) * 32;
+
+/** The per-project budget: every container's hard limit, plus the runtime's own cost per project. */
+export const PROJECT_MEMORY_MIB = Object.values(SERVICE_MEMORY_MIB).reduce((a, b) => a + b, 0) + PROJECT_RUNTIME_MIB;
+
+/** What a worker keeps for itself, whatever it runs; docs/sizing.md gives the reasons. */
+export const WORKER_RESERVATION_MIB = {
+  /** Debian's kernel and base system: systemd, journald, sshd, cron, unattended-upgrades (an estimate: no Debian host runs here). */
+  os: 320,
+  /** dockerd and containerd, as measured with a project running. */
+  docker: 256,
+  /** fail2ban (Python), WireGuard (in the kernel), nftables, the health agent and firewall-sync runs. */
+  agents: 128,
+  /** restic during the nightly backup; its index grows with the repository, and projects' backups may overlap. */
+  backup: 512,
+  /** Kernel slab and page tables, and some page cache for Postgres. */
+  slack: 320,
+} as const;
+
+export const WORKER_RESERVED_MIB = Object.values(WORKER_RESERVATION_MIB).reduce((a, b) => a + b, 0);
 
 export function projectsThatFit(memoryMiB: number): number {
   return Math.max(0, Math.floor((memoryMiB - WORKER_RESERVED_MIB) / PROJECT_MEMORY_MIB));

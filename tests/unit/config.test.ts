@@ -114,7 +114,7 @@ describe("bad config is reported in full", () => {
     const c = clone(stackDoc("prod")) as Doc;
     c["supafleet:tenants"][1].pool = "nope"; // pooled tenant → unknown project
     c["supafleet:tenants"][3].projects[0].placement = { worker: "w9" };
-    c["supafleet:tenants"][5].projects[0].placement = { worker: "w1" }; // surgir is a dedicated tenant
+    c["supafleet:tenants"][5].projects[0].placement = { worker: "w2" }; // surgir is a dedicated tenant (w2 has room for it: only the isolation rule fails)
     c["supafleet:workers"][2].serverType = "cpx12";
     expect(paths(c)).toEqual([
       "tenants[1].pool",

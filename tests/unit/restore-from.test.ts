@@ -19,7 +19,8 @@ describe("a new project seeded from another project's backup (restoreFrom)", () 
   it("in the same stack: adds only the new project, reads the source through its read-only credential, and leaves the source untouched", async () => {
     const base = await runDoc("prod", prod);
     const c = clone(prod);
-    c["supafleet:tenants"][0].projects.push({ name: "ops-yesterday", subdomain: "ops-yesterday", slot: 9, placement: { worker: "w1" }, schemaPacks: ["msp-ops"], restoreFrom: { project: "ops", snapshot: "2026-11-20T03:00" } });
+    // On w2, which has room for a third project (a cx33 like w1 holds two: docs/sizing.md).
+    c["supafleet:tenants"][0].projects.push({ name: "ops-yesterday", subdomain: "ops-yesterday", slot: 9, placement: { worker: "w2" }, schemaPacks: ["msp-ops"], restoreFrom: { project: "ops", snapshot: "2026-11-20T03:00" } });
     const head = await runDoc("prod", c);
     expect(head.error).toBeUndefined();
     const changes = diffSnapshots(base, head);

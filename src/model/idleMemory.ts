@@ -1,0 +1,96 @@
+import type { ServiceName } from "../supabase/services";
+
+/**
+ * What each container uses at idle, in MiB: the figures the memory limits in
+ * sizing.ts are derived from, and that docs/sizing.md shows (a unit test keeps
+ * the two equal). "measured" figures come from `npm run bench:idle` on this
+ * lab's real servers (the maximum of its samples); "published" ones were
+ * measured by others, on other hosts and versions, and are cited as collected
+ * in ../shared/reference/studio-pitr-auth-facts.md §2.1 ("Quoted measurements",
+ * docker stats unless noted).
+ */
+export interface IdleFigure {
+  readonly mib: number;
+  readonly how: "measured" | "published";
+  /** The bench run and what ran in it, or the published source. */
+  readonly source: string;
+}
+
+/** The run of `npm run bench:idle` the measured figures come from. */
+export const BENCH_RUN = "npm run bench:idle, 2026-12-06";
+
+const TRAILBASE = "trailbaseio/trailbase-benchmark:benchmarks/supabase/README.md (commit 89937b9), mid-2024";
+const KAHITSAN = "KahitSan/supabase-dev:OPTIMIZATION.md, 2025";
+
+export const IDLE_FIGURES: Readonly<Record<ServiceName, readonly IdleFigure[]>> = {
+  db: [
+    { mib: 33.3, how: "measured", source: `${BENCH_RUN}: the lab's Debian PostgreSQL 15 shaped like supabase/postgres, without upstream's extension workers` },
+    { mib: 176, how: "published", source: `${TRAILBASE} (245 MiB under load)` },
+    { mib: 102, how: "published", source: KAHITSAN },
+  ],
+  meta: [
+    { mib: 131.2, how: "measured", source: `${BENCH_RUN}: @supabase/postgres-meta 0.99.0 from npm on Node 20, connected` },
+    { mib: 89, how: "published", source: TRAILBASE },
+    { mib: 78, how: "published", source: KAHITSAN },
+  ],
+  auth: [
+    { mib: 14, how: "published", source: TRAILBASE },
+    { mib: 23, how: "published", source: KAHITSAN },
+  ],
+  rest: [
+    { mib: 88, how: "published", source: `${TRAILBASE} (107 MiB under load)` },
+    { mib: 13, how: "published", source: KAHITSAN },
+  ],
+  realtime: [{ mib: 243, how: "published", source: `${TRAILBASE}; beam.smp processes of about 200 MiB RES in supabase/supabase#32713` }],
+  storage: [
+    { mib: 52, how: "published", source: TRAILBASE },
+    { mib: 103, how: "published", source: KAHITSAN },
+  ],
+  imgproxy: [
+    { mib: 25, how: "published", source: `${TRAILBASE} (23–25 MiB)` },
+    { mib: 25, how: "published", source: KAHITSAN },
+  ],
+  functions: [{ mib: 22, how: "published", source: `${TRAILBASE}, the main worker only` }],
+  gateway: [
+    {
+      mib: 100,
+      how: "published",
+      source: "supabase-community/supabase-kubernetes#187 (about 90–100 MiB per nginx worker: 2 workers ≈ 200 Mi); one worker here (KONG_NGINX_WORKER_PROCESSES=1)",
+    },
+  ],
+  studio: [
+    { mib: 87, how: "published", source: TRAILBASE },
+    { mib: 145, how: "published", source: KAHITSAN },
+    { mib: 120, how: "published", source: "supabase/supabase#32713 (next-server RES, top)" },
+  ],
+};
+
+/** The figure a service's limit is derived from: the highest one known, measured or published. */
+export function idleMiB(service: ServiceName): number {
+  return Math.max(...IDLE_FIGURES[service].map((f) => f.mib));
+}
+
+/**
+ * The master's add-ons, measured in the same run (the highest sample), each
+ * under the limit its compose file sets.
+ */
+export const ADDON_IDLE_MIB = {
+  kuma: 98.4,
+  n8n: 289.7,
+  gate: 8.2,
+} as const;
+
+/**
+ * What a worker spends outside the containers' limits, measured in the same
+ * run with a project running: dockerd and containerd (the highest RSS),
+ * one containerd shim per container and one docker-proxy per published port
+ * (proportional set size: their binaries' pages are shared), and restic's peak
+ * during a first backup of a 256 MiB dump.
+ */
+export const HOST_MEASURED_MIB = {
+  dockerd: 146.4,
+  containerd: 57.5,
+  shimPerContainer: 5.7,
+  dockerProxyPerPort: 3.0,
+  resticBackupPeak: 106.4,
+} as const;
