@@ -16,8 +16,8 @@ payload=$(cat)
 [ -n "$payload" ] || die "empty payload on stdin"
 umask 077
 install -d -m 0700 "$DIR/secrets" "$DIR/secrets/staged"
-jq -er '.env' <<<"$payload" > "$DIR/secrets/staged/.env.new" || die "payload has no env"
-jq -er '.kong' <<<"$payload" > "$DIR/secrets/staged/kong.yml.new" || die "payload has no kong"
+jq -ej '.env' <<<"$payload" > "$DIR/secrets/staged/.env.new" || die "payload has no env"
+jq -ej '.kong' <<<"$payload" > "$DIR/secrets/staged/kong.yml.new" || die "payload has no kong"
 mv "$DIR/secrets/staged/.env.new" "$DIR/secrets/staged/.env"
 mv "$DIR/secrets/staged/kong.yml.new" "$DIR/secrets/staged/kong.yml"
 echo "project-config($PROJECT): secrets staged for the next deploy"

@@ -16,21 +16,26 @@ BACKUP_CONFIG="${SUPAFLEET_BACKUP_CONFIG:-/etc/supafleet/backup/$PROJECT.env}"
 DIR="$ROOT/projects/$PROJECT"
 SECRETS="$DIR/secrets"
 WAIT_TIMEOUT="${SUPAFLEET_WAIT_TIMEOUT:-300}"
+# Going back to the release that ran before may take longer than a new one was given.
+ROLLBACK_WAIT_TIMEOUT="${SUPAFLEET_ROLLBACK_WAIT_TIMEOUT:-$WAIT_TIMEOUT}"
 PROBE_TRIES="${SUPAFLEET_PROBE_TRIES:-15}"
 
 die() { echo "project-deploy($PROJECT): $*" >&2; exit 1; }
 say() { echo "project-deploy($PROJECT): $*" >&2; }
-for bin in docker curl sha256sum find; do command -v "$bin" >/dev/null || die "missing $bin"; done
+for bin in docker curl sha256sum find timeout; do command -v "$bin" >/dev/null || die "missing $bin"; done
 [ -f "$SECRETS/staged/.env" ] || [ -f "$SECRETS/.env" ] || die "no secrets at $SECRETS; the config step must run first"
 [ -d "$DIR/assets" ] || die "no assets at $DIR/assets; the assets step must run first"
 
 # Hashes that recreate containers whose bind-mounted files changed.
 tree_sha() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1); }
+# compose [--within SECONDS] RELEASE ENV_FILE ARGS…: with --within, the command is bounded by it.
 compose() {
+  local limit=()
+  if [ "$1" = --within ]; then limit=(timeout --kill-after=30 "$2"); shift 2; fi
   local release="$1" env="$2"; shift 2
   FUNCTIONS_SHA256="$(tree_sha "$DIR/assets/functions")" \
   KONG_CONFIG_SHA256="$(sha256sum "$SECRETS/kong.yml" 2>/dev/null | cut -d' ' -f1)" \
-    docker compose --project-name "$PROJECT" --project-directory "$release" \
+    "${limit[@]}" docker compose --project-name "$PROJECT" --project-directory "$release" \
       -f "$release/compose.yaml" --env-file "$env" "$@"
 }
 images() { grep -E '^ +image: ' "$1" | sed 's/^ *//' | sort; }
@@ -50,12 +55,33 @@ probe() {
   say "the API through the gateway ($GATEWAY) answered $code, not 200, after $PROBE_TRIES tries"
   return 1
 }
+# Every service healthy within the limit, then the API. Compose's --wait-timeout alone keeps
+# to neither side of that: a service that waits for a dependency's health (depends_on:
+# service_healthy) waits until the dependency is unhealthy, however long its healthcheck takes,
+# and `up` then gives up at once, though the healthcheck goes on and a slow starter (postgres-meta
+# on a busy node) turns healthy later. So `timeout` bounds each `up`, and one that gave up on an
+# unhealthy service is tried again until the limit. `up` converges: the next one finishes what a
+# cut-off one left half done.
 healthy() {
-  if ! compose "$1" "$SECRETS/.env" up --detach --remove-orphans --wait --wait-timeout "$WAIT_TIMEOUT"; then
-    say "services did not become healthy within ${WAIT_TIMEOUT}s"
-    return 1
-  fi
-  probe
+  local limit="${2:-$WAIT_TIMEOUT}" deadline left log rc
+  deadline=$((SECONDS + limit))
+  log=$(mktemp)
+  while left=$((deadline - SECONDS)); [ "$left" -gt 0 ]; do
+    rc=0
+    compose --within "$left" "$1" "$SECRETS/.env" up --detach --remove-orphans --wait --wait-timeout "$left" 2> "$log" || rc=$?
+    cat "$log" >&2
+    if [ "$rc" = 0 ]; then
+      rm -f "$log"
+      probe
+      return
+    fi
+    grep -q ' is unhealthy' "$log" && [ "$((deadline - SECONDS))" -gt 5 ] || break
+    say "not healthy yet; trying again until ${limit}s have passed"
+    sleep 5
+  done
+  rm -f "$log"
+  say "services did not become healthy within ${limit}s"
+  return 1
 }
 
 # Secrets live in $SECRETS (.env, kong.yml), staged (the next ones) or kept (a release's own):
@@ -120,7 +146,7 @@ if [ -n "$PRE_UPGRADE" ]; then
   db=$(set +u; . "$BACKUP_CONFIG" > /dev/null 2>&1; echo "${DB_NAME:-postgres}")
   after="; if the new images migrated the database and the old ones misbehave on it: bash $LIB/restore.sh $BACKUP_CONFIG --target $db --snapshot $PRE_UPGRADE --replace"
 fi
-if healthy "$current"; then
+if healthy "$current" "$ROLLBACK_WAIT_TIMEOUT"; then
   die "the new release failed its health gate; rolled back to the previous images, .env and kong.yml, which are healthy; the failed release is in releases/failed$after"
 fi
 die "the new release failed its health gate, and after rolling back to the previous images, .env and kong.yml the project is not healthy either; look at: docker compose -p $PROJECT ps$after"

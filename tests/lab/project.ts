@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,7 +11,7 @@ import { projectEnv, renderEnvFile } from "../../src/supabase/env";
 import { signApiKey } from "../../src/supabase/keys";
 import { kongConfig, renderKongConfig } from "../../src/supabase/kong";
 import { RELEASES, type SupabaseRelease } from "../../src/supabase/releases";
-import { containerName } from "../../src/supabase/naming";
+import { containerName, networkName } from "../../src/supabase/naming";
 import { docker, dockerEnv } from "./engine";
 
 /** The host's end of the lab engine's veth; each test file publishes on its own address in this range. */
@@ -85,7 +85,7 @@ export class LabProject {
     if (names.length > 0) docker(["rm", "-f", "-v", ...names], { allowFail: true });
     const vols = docker(["volume", "ls", "-q", "--filter", `label=com.docker.compose.project=${this.name}`], { allowFail: true }).stdout.split("\n").filter(Boolean);
     if (vols.length > 0) docker(["volume", "rm", "-f", ...vols], { allowFail: true });
-    docker(["network", "rm", `${this.name}_default`, `supafleet-${this.name}`], { allowFail: true });
+    docker(["network", "rm", networkName(this.name), `${this.name}_default`, `supafleet-${this.name}`], { allowFail: true });
     spawnSync("ip", ["-n", "supafleet-dk", "addr", "del", `${this.address}/32`, "dev", "sfdk-lab"]);
     rmSync(this.root, { recursive: true, force: true });
   }
@@ -126,35 +126,63 @@ export class LabProject {
     return renderKongConfig(kongConfig({ anonKey, serviceRoleKey: this.serviceRoleKey, dashboardPassword: "lab-dashboard" }, `${this.name}-studio.lab.invalid`));
   }
 
+  private scriptEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+    return dockerEnv({ ...process.env, SUPAFLEET_ROOT: this.root, SUPAFLEET_WAIT_TIMEOUT: "120", SUPAFLEET_PROBE_TRIES: "10", SUPAFLEET_PROBE_INTERVAL: "1", ...extra });
+  }
+
   /** Runs a worker script as the program sends it, against the lab's engine. */
   run(script: string, stdin: string, extra: Record<string, string> = {}): ScriptRun {
-    const r = spawnSync("bash", ["-c", script], {
-      input: stdin,
-      encoding: "utf8",
-      env: dockerEnv({ ...process.env, SUPAFLEET_ROOT: this.root, SUPAFLEET_WAIT_TIMEOUT: "120", SUPAFLEET_PROBE_TRIES: "10", SUPAFLEET_PROBE_INTERVAL: "1", ...extra }),
-      maxBuffer: 1 << 24,
-      timeout: 300_000,
-    });
+    const r = spawnSync("bash", ["-c", script], { input: stdin, encoding: "utf8", env: this.scriptEnv(extra), maxBuffer: 1 << 24, timeout: 300_000 });
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /**
+   * run() without blocking this process: for scripts that run side by side, or a test that acts
+   * while one runs. `onStderr` sees the stderr so far each time more arrives.
+   */
+  runAsync(script: string, stdin: string, extra: Record<string, string> = {}, onStderr?: (stderr: string) => void): Promise<ScriptRun> {
+    return new Promise((resolve, reject) => {
+      const child = spawn("bash", ["-c", script], { env: this.scriptEnv(extra), stdio: ["pipe", "pipe", "pipe"] });
+      const out = { stdout: "", stderr: "" };
+      child.stdout.setEncoding("utf8").on("data", (d: string) => (out.stdout += d));
+      child.stderr.setEncoding("utf8").on("data", (d: string) => {
+        out.stderr += d;
+        onStderr?.(out.stderr);
+      });
+      const timer = setTimeout(() => child.kill("SIGKILL"), 300_000);
+      child.on("error", reject);
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        resolve({ status: code ?? -1, ...out });
+      });
+      child.stdin.end(stdin);
+    });
   }
 
   script(file: string, slots: Record<string, string> = {}): string {
     return fillTemplate(`worker/${file}`, { project: this.name, ...slots });
   }
 
-  /** The config and assets steps, as SupabaseProject runs them. */
-  configure(opts: { env?: string; kong?: string } = {}): void {
+  /** The config and assets steps, as SupabaseProject runs them; `files` adds to or replaces the project's files. */
+  configure(opts: { env?: string; kong?: string; files?: Record<string, string> } = {}): void {
     const c = this.run(this.script("project-config.sh"), JSON.stringify({ env: opts.env ?? this.envText(), kong: opts.kong ?? this.kongText() }));
     if (c.status !== 0) throw new Error(`project-config.sh failed: ${c.stderr}`);
-    const files = Object.fromEntries(
-      ["db/roles.sql", "db/jwt.sql", "db/realtime.sql", "functions/main/index.ts", "functions/hello/index.ts"].map((f) => [f, template(`supabase/${f}`)]),
-    );
+    const files = {
+      ...Object.fromEntries(
+        ["db/roles.sql", "db/jwt.sql", "db/realtime.sql", "functions/main/index.ts", "functions/hello/index.ts"].map((f) => [f, template(`supabase/${f}`)]),
+      ),
+      ...opts.files,
+    };
     const a = this.run(this.script("project-assets.sh"), JSON.stringify({ files }));
     if (a.status !== 0) throw new Error(`project-assets.sh failed: ${a.stderr}`);
   }
 
   deploy(rel: SupabaseRelease, extra: Record<string, string> = {}): ScriptRun {
     return this.run(this.script("project-deploy.sh", { gateway: this.gateway }), this.composeText(rel), extra);
+  }
+
+  deployAsync(rel: SupabaseRelease, extra: Record<string, string> = {}): Promise<ScriptRun> {
+    return this.runAsync(this.script("project-deploy.sh", { gateway: this.gateway }), this.composeText(rel), extra);
   }
 
   /** `docker inspect` of each of the project's containers: name → { state, health, image, id }. */
