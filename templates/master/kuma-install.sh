@@ -22,7 +22,9 @@ install -d -m 0755 "$DIR/bin"
 jq -j '.compose' <<<"$payload" > "$DIR/compose.yaml.new" && mv "$DIR/compose.yaml.new" "$DIR/compose.yaml"
 jq -j '.reconcile' <<<"$payload" > "$DIR/bin/kuma-reconcile.cjs.new" && mv "$DIR/bin/kuma-reconcile.cjs.new" "$DIR/bin/kuma-reconcile.cjs"
 
-docker pull "$image" >/dev/null
+# A pinned tag that is already here needs no registry (and a master that lost its
+# registry access can still reinstall): pull only what is missing.
+docker image inspect "$image" >/dev/null 2>&1 || docker pull "$image" >/dev/null || die "cannot pull $image"
 
 if [ ! -e "$DIR/data/.supafleet-admin" ]; then
   docker rm -f "$SETUP" >/dev/null 2>&1 || true
