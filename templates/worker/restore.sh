@@ -152,8 +152,8 @@ restore_database() {
   fi
   local started
   started=$(date +%s)
-  # One transaction: a dump cut short (no completion mark), or a restore killed part-way, leaves the database as it was.
-  if ! r dump "$DB_SNAP" /database.sql | guard_complete "$WORK/expected" "$ALLOW_UNMARKED" | psql_in_db "$TARGET" > /dev/null 2> "$WORK/restore.err"; then
+  # One transaction: a dump cut short (no completion mark) leaves the database as it was.
+  if ! r dump "$DB_SNAP" /database.sql | guard_complete "$WORK/expected" "$ALLOW_UNMARKED" | psql_in_db "$TARGET" --single-transaction > /dev/null 2> "$WORK/restore.err"; then
     die "restoring snapshot $DB_SNAP into $TARGET failed, and nothing of it was kept: $(grep -v '^$' "$WORK/restore.err" | tail -n 2 | tr '\n' ' ')"
   fi
   RTO=$(( $(date +%s) - started ))
@@ -221,18 +221,13 @@ if [ "$WHOLE" = 1 ]; then
   docker compose -p "$PROJECT" stop > /dev/null || die "cannot stop project $PROJECT's services"
   restore_files
   docker compose -p "$PROJECT" start db > /dev/null || die "cannot start $PROJECT's database"
-  ready=0
-  for _ in $(seq 1 120); do
-    if docker exec "$DB_CONTAINER" pg_isready -U supabase_admin -h localhost -q; then ready=1; break; fi
-    sleep 1
-  done
-  [ "$ready" = 1 ] || die "$PROJECT's database did not take connections within 120s of starting"
+  for _ in $(seq 1 60); do docker exec "$DB_CONTAINER" pg_isready -U supabase_admin -q && break; sleep 2; done
   apply_globals all
   reset_passwords
   restore_database
   verify_figures
   verify_vault
-  [ -z "$ANONYMISE" ] || { in_transaction < "$ANONYMISE" | psql_in_db "$TARGET" > /dev/null || die "the anonymisation failed"; say "anonymised with $(basename "$ANONYMISE")"; }
+  [ -z "$ANONYMISE" ] || { psql_in_db "$TARGET" --single-transaction < "$ANONYMISE" > /dev/null || die "the anonymisation failed"; say "anonymised with $(basename "$ANONYMISE")"; }
   docker compose -p "$PROJECT" start > /dev/null || die "cannot start project $PROJECT's services"
   echo "restored $PROJECT from snapshot $DB_SNAP (taken $DB_TIME): ${TABLES:-?} tables match the recorded figures; $VAULT; $FILES files; RTO ${RTO}s"
   exit 0
