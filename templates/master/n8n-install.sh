@@ -40,8 +40,15 @@ jq -c '.extensions[]' <<<"$payload" | while read -r ext; do
   jq -j '.text' <<<"$ext" | install -m 0644 -o 1000 -g 1000 /dev/stdin "$DIR/data/custom/$name"
 done
 
-jq -r '.images[]' <<<"$payload" | while read -r image; do docker pull "$image" >/dev/null; done
+# Pinned tags: pull only what is missing (a present image needs no registry).
+jq -r '.images[]' <<<"$payload" | while read -r image; do
+  docker image inspect "$image" >/dev/null 2>&1 || docker pull "$image" >/dev/null || die "cannot pull $image"
+done
+running=$(docker inspect -f '{{if .State.Running}}{{.Id}}{{end}}' supafleet-n8n 2>/dev/null || true)
 docker compose -p supafleet-n8n -f "$DIR/compose.yaml" up -d --remove-orphans --wait
-# n8n loads its custom credential types at start only.
-if [ "$before" != "$(ext_digest)" ]; then docker restart supafleet-n8n >/dev/null; fi
+# n8n loads its custom credential types at start only: restart it when they
+# changed under an n8n that kept running (a new container read them at its start).
+if [ "$before" != "$(ext_digest)" ] && [ -n "$running" ] && [ "$running" = "$(docker inspect -f '{{.Id}}' supafleet-n8n)" ]; then
+  docker restart supafleet-n8n >/dev/null
+fi
 echo "n8n-install: running $(jq -r '.images | join(", ")' <<<"$payload")"

@@ -1,114 +1,175 @@
-import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { n8nEnvironment } from "../../src/automation/n8nCompose";
-import { freePort } from "./postgres";
+import { parse, stringify } from "yaml";
+import { N8N_CONTAINER, N8N_DIR, N8N_ENV_FILE, N8N_IMAGE, N8N_PORT, n8nCompose } from "../../src/automation/n8nCompose";
+import { docker, dockerEnv, ENGINE_NETNS } from "../lab/engine";
 import { ROOT } from "./stacks";
 
-/** The real n8n, installed by scripts/install-test-deps.sh into tests/addons/n8n (the master's image version). */
-export const N8N_BIN = join(ROOT, "tests/addons/n8n/node_modules/n8n/bin/n8n");
+export { N8N_CONTAINER };
+export const N8N_INSTALL = join(ROOT, "templates/master/n8n-install.sh");
 export const N8N_RECONCILE = join(ROOT, "templates/master/n8n-reconcile.sh");
-/** The stand-in docker: `exec … supafleet-n8n n8n …` runs N8N_BIN, `restart` restarts the n8n below. */
-const FAKE_DOCKER = join(ROOT, "tests/integration/fakes/n8n");
-export const N8N_CONTAINER = "supafleet-n8n";
+
+export interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Process groups of the commands still running, for LabN8n.remove() after a test that timed out. */
+const running = new Set<number>();
+const killGroup = (pid: number): void => {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // gone already
+  }
+};
 
 /**
- * A real n8n on a free loopback port with a folder of its own, started and
- * restarted through the stand-in docker, so the reconcile script drives it
- * exactly as it drives the master's container.
+ * Runs a command without blocking this process: the stand-ins n8n calls live
+ * in it, and a synchronous wait would leave n8n's requests unanswered.
+ * `netns`: in the lab engine's network namespace, where n8n's host network is.
+ * On timeout the command and everything it started are killed (its process
+ * group), and the error says what it printed so far.
  */
-export class TestN8n {
+export function runAsync(argv: readonly string[], opts: { input?: string; env?: NodeJS.ProcessEnv; netns?: boolean; timeoutMs?: number } = {}): Promise<Run> {
+  const full = opts.netns ? ["nsenter", `--net=/var/run/netns/${ENGINE_NETNS}`, ...argv] : [...argv];
+  return new Promise((resolve, reject) => {
+    const p = spawn(full[0]!, full.slice(1), { env: dockerEnv(opts.env ?? process.env), stdio: ["pipe", "pipe", "pipe"], detached: true });
+    const pid = p.pid!;
+    running.add(pid);
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    // A command that exits without reading its stdin is not an error here.
+    p.stdin.on("error", () => undefined);
+    p.stdin.end(opts.input ?? "");
+    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
+      killGroup(pid);
+      reject(new Error(`${argv.slice(0, 6).join(" ")} … did not finish within ${opts.timeoutMs! / 1000} s; so far:\n${stdout}${stderr}`));
+    }, opts.timeoutMs);
+    p.on("error", reject);
+    p.on("close", (code, signal) => {
+      clearTimeout(timer);
+      running.delete(pid);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * The master's n8n on the lab's Docker engine: n8n-install.sh brings up the
+ * compose file n8nCompose renders (image n8nio/n8n:1.123.81, host network, so
+ * n8n listens on 127.0.0.1:5678 in the engine's namespace), and
+ * n8n-reconcile.sh runs in that namespace, as it does on the master's host.
+ * The folder and key file are this test's instead of /opt and /etc.
+ */
+export class LabN8n {
   readonly home = mkdtempSync(join(tmpdir(), "supafleet-n8n-"));
-  /** n8n's own folder (/home/node/.n8n in the image): database, custom/ extensions. */
-  readonly data = join(this.home, ".n8n");
-  /** The stand-in docker's pid file and logs. */
-  readonly state = join(this.home, "docker");
-  private constructor(
-    readonly port: number,
-    private readonly brokerPort: number,
-    readonly encryptionKey: string,
-  ) {}
+  /** N8N_DIR: compose.yaml, and data/ (/home/node/.n8n in the container: database, custom/ extensions). */
+  readonly dir = join(this.home, "n8n");
+  readonly data = join(this.dir, "data");
+  readonly envFile = join(this.home, "etc/n8n.env");
 
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+  /** The compose file as rendered for the master, with this test's folders instead of /opt and /etc. */
+  compose(hostname = "n8n.test.invalid"): string {
+    const file = parse(n8nCompose(hostname, undefined)) as { services: { n8n: { volumes: string[]; env_file: string[] } } };
+    const svc = file.services.n8n;
+    if (JSON.stringify(svc.volumes) !== JSON.stringify([`${N8N_DIR}/data:/home/node/.n8n`]) || JSON.stringify(svc.env_file) !== JSON.stringify([N8N_ENV_FILE])) {
+      throw new Error(`n8nCompose changed shape; update tests/helpers/n8n.ts: ${JSON.stringify(svc)}`);
+    }
+    svc.volumes = [`${this.data}:/home/node/.n8n`];
+    svc.env_file = [this.envFile];
+    return stringify(file);
   }
 
-  /** Starts n8n with `extensions` in its custom folder (what n8n-install.sh puts there). */
-  static async start(encryptionKey: string, extensions: { name: string; text: string }[] = []): Promise<TestN8n> {
-    if (!existsSync(N8N_BIN)) throw new Error("n8n is not installed in tests/addons/n8n; run: bash scripts/install-test-deps.sh");
-    const n8n = new TestN8n(await freePort(), await freePort(), encryptionKey);
-    mkdirSync(join(n8n.data, "custom"), { recursive: true });
-    mkdirSync(n8n.state);
-    for (const e of extensions) writeFileSync(join(n8n.data, "custom", e.name), e.text);
-    n8n.docker(["start", N8N_CONTAINER]);
-    await n8n.waitReady();
-    return n8n;
+  /** n8n-install.sh with this payload, as the master's Automations component runs it. */
+  install(encryptionKey: string, extensions: { name: string; text: string }[], timeoutMs: number): Promise<Run> {
+    mkdirSync(this.home, { recursive: true });
+    const payload = { images: [N8N_IMAGE], compose: this.compose(), gate: null, extensions, env: { N8N_ENCRYPTION_KEY: encryptionKey } };
+    return runAsync(["bash", N8N_INSTALL], { input: JSON.stringify(payload), netns: true, env: { ...process.env, N8N_DIR: this.dir, N8N_ENV_FILE: this.envFile }, timeoutMs });
   }
 
-  /** n8n's environment, the stand-in docker's, and the reconcile's pointers at this n8n. */
-  env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  /** n8n-reconcile.sh with the desired state on stdin, in n8n's network namespace (it talks to 127.0.0.1:5678). */
+  reconcile(desired: object, secretsFile: string, timeoutMs: number): Promise<Run> {
+    return runAsync(["bash", N8N_RECONCILE], { input: JSON.stringify(desired), netns: true, env: { ...process.env, N8N_SECRETS: secretsFile, N8N_DATA: this.data }, timeoutMs });
+  }
+
+  /** The n8n CLI in the container (`docker exec [-i] [-e K=V]… supafleet-n8n n8n …`). */
+  cli(args: string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Run> {
+    const flags = [...(opts.input !== undefined ? ["-i"] : []), ...Object.entries(opts.env ?? {}).flatMap(([k, v]) => ["-e", `${k}=${v}`])];
+    return runAsync(["docker", "exec", ...flags, N8N_CONTAINER, "n8n", ...args], { input: opts.input, timeoutMs: opts.timeoutMs ?? 100_000 });
+  }
+
+  /** Stops the container, giving n8n a minute to shut down and close its database. */
+  stop(): Promise<Run> {
+    return runAsync(["docker", "stop", "-t", "60", N8N_CONTAINER], { timeoutMs: 90_000 });
+  }
+
+  /** Another command in the container. */
+  exec(argv: string[]): Promise<Run> {
+    return runAsync(["docker", "exec", N8N_CONTAINER, ...argv], { timeoutMs: 60_000 });
+  }
+
+  /** An HTTP request to n8n at 127.0.0.1:5678 in its namespace, as cloudflared on the master makes them. */
+  async http(path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}, opts: { cookies?: boolean } = {}): Promise<{ status: number; text: string; cookies: string[] }> {
+    // (The response's headers, when asked for,) the body, then the status.
+    const argv = ["curl", "-sS", "--max-time", "30", "-o", "-", "-w", "\n%{http_code}", "-X", init.method ?? "GET"];
+    if (opts.cookies) argv.push("-D", "-");
+    for (const [k, v] of Object.entries(init.headers ?? {})) argv.push("-H", `${k}: ${v}`);
+    if (init.body !== undefined) argv.push("--data-binary", "@-");
+    argv.push(`http://127.0.0.1:${N8N_PORT}${path}`);
+    const r = await runAsync(argv, { input: init.body, netns: true, timeoutMs: 60_000 });
+    if (r.code !== 0) throw new Error(`curl ${path} failed: ${r.stderr}`);
+    const cut = r.stdout.lastIndexOf("\n");
+    let text = r.stdout.slice(0, cut);
+    let cookies: string[] = [];
+    if (opts.cookies) {
+      const end = text.indexOf("\r\n\r\n");
+      cookies = text.slice(0, end).split("\r\n").filter((l) => /^set-cookie:/i.test(l)).map((l) => l.replace(/^set-cookie:\s*/i, ""));
+      text = text.slice(end + 4);
+    }
+    return { status: Number(r.stdout.slice(cut + 1)), text, cookies };
+  }
+
+  /** The container as the engine sees it. */
+  inspect(): { Id: string; State: { Running: boolean; StartedAt: string; Health?: { Status: string } }; Config: { User: string; Image: string }; HostConfig: { NetworkMode: string } } {
+    return JSON.parse(docker(["inspect", N8N_CONTAINER]).stdout)[0];
+  }
+
+  /**
+   * The engine's events of the container from now on, as "action" lines, until
+   * stopped. Streamed: the engine keeps only its last 256 events, and the
+   * other tests' containers make many.
+   */
+  events(): { stop: () => string[] } {
+    const p = spawn("docker", ["events", "--since", (Date.now() / 1000).toFixed(3), "--filter", `container=${N8N_CONTAINER}`, "--format", "{{.Action}}"], { env: dockerEnv(), stdio: ["ignore", "pipe", "ignore"] });
+    this.children.add(p);
+    let out = "";
+    p.stdout.on("data", (d: Buffer) => (out += d.toString()));
     return {
-      ...process.env,
-      // The master's own environment (hardening, database, pruning), then what differs for a test on loopback.
-      ...n8nEnvironment("n8n.test.invalid"),
-      // vitest sets NODE_ENV=test, which makes n8n skip starting its server.
-      NODE_ENV: "production",
-      PATH: `${FAKE_DOCKER}:${process.env.PATH}`,
-      N8N_USER_FOLDER: this.home,
-      N8N_LISTEN_ADDRESS: "127.0.0.1",
-      N8N_PORT: String(this.port),
-      N8N_RUNNERS_BROKER_PORT: String(this.brokerPort),
-      N8N_ENCRYPTION_KEY: this.encryptionKey,
-      // The tests log in over plain http on loopback, where a secure cookie is never sent back.
-      N8N_SECURE_COOKIE: "false",
-      // Not the master's WAL mode: the no-secret check reads database.sqlite, and WAL would hold recent writes
-      // elsewhere. In WAL mode a webhook's request headers (the TRMM secret) are written transiently to the
-      // -wal file: a known defect, in the closing note of issue 15's stop.
-      DB_SQLITE_POOL_SIZE: "0",
-      FAKE_N8N_STATE: this.state,
-      FAKE_N8N_BIN: N8N_BIN,
-      FAKE_N8N_NAME: N8N_CONTAINER,
-      N8N_CONTAINER,
-      N8N_DATA: this.data,
-      N8N_URL: this.url,
-      ...extra,
+      stop: () => {
+        p.kill();
+        this.children.delete(p);
+        return out.split("\n").filter(Boolean);
+      },
     };
   }
+  private readonly children = new Set<ChildProcess>();
 
-  docker(args: string[], input?: string, extra: Record<string, string> = {}): SpawnSyncReturns<string> {
-    return spawnSync("docker", args, { input, encoding: "utf8", env: this.env(extra), timeout: 120_000 });
+  /** Removes the container (and a leftover of an earlier run) and this test's folders. */
+  static removeContainer(): void {
+    docker(["rm", "-f", "-v", N8N_CONTAINER], { allowFail: true });
   }
 
-  /** The same, without blocking this process: stand-ins the command calls may live in it. */
-  dockerAsync(args: string[], extra: Record<string, string> = {}): Promise<{ status: number | null; output: string }> {
-    return new Promise((resolve) => {
-      const p = spawn("docker", args, { env: this.env(extra), stdio: ["ignore", "pipe", "pipe"] });
-      let output = "";
-      p.stdout.on("data", (d: Buffer) => (output += d.toString()));
-      p.stderr.on("data", (d: Buffer) => (output += d.toString()));
-      p.on("exit", (status) => resolve({ status, output }));
-    });
-  }
-
-  /** Ready means the REST API answers: /healthz does while migrations still run. */
-  async waitReady(timeoutMs = 90_000): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        const r = await fetch(`${this.url}/rest/settings`, { signal: AbortSignal.timeout(2000) });
-        if (r.ok) return;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > until) throw new Error(`n8n did not start within ${timeoutMs / 1000} s; see ${this.state}/n8n.log`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-
-  /** Stops n8n and its task runner, and deletes its folder. */
-  stop(): void {
-    this.docker(["kill", N8N_CONTAINER]);
+  remove(): void {
+    for (const p of this.children) p.kill();
+    for (const pid of running) killGroup(pid);
+    LabN8n.removeContainer();
     rmSync(this.home, { recursive: true, force: true });
   }
 }

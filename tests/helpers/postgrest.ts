@@ -23,12 +23,14 @@ export class PostgrestStandIn {
   constructor(
     conn: pg.ClientConfig,
     private readonly serviceKey: string,
+    /** Where it listens: loopback, or an address a container can reach (the lab's veth). */
+    private readonly host = "127.0.0.1",
   ) {
     this.pool = new pg.Pool({ ...conn, max: 4 });
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.host}:${this.port}`;
   }
 
   async start(): Promise<this> {
@@ -69,7 +71,7 @@ export class PostgrestStandIn {
         );
       });
     });
-    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => this.server!.listen(0, this.host, resolve));
     this.port = (this.server!.address() as { port: number }).port;
     return this;
   }

@@ -1,6 +1,5 @@
-import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { join } from "node:path";
 import type pg from "pg";
@@ -10,16 +9,21 @@ import { n8nDesired, type AutomationSettings } from "../../src/automation/workfl
 import { renderMigrationBundle } from "../../src/rls/bundle";
 import { projectMigrations } from "../../src/rls/migrations";
 import { tenantUuid } from "../../src/rls/tenants";
-import { N8N_CONTAINER, N8N_RECONCILE, TestN8n } from "../helpers/n8n";
+import { LabN8n, runAsync } from "../helpers/n8n";
 import { freePort } from "../helpers/postgres";
 import { PostgrestStandIn } from "../helpers/postgrest";
 import { SupabaseTestDb } from "../helpers/supabaseDb";
+import { requireEngine } from "../lab/engine";
 
 /**
- * The four workflows on a real n8n (the npm build of the master's image),
- * put there by n8n-reconcile.sh through a stand-in docker, calling a stand-in
- * PostgREST that runs the real msp-ops functions on PostgreSQL 15.
+ * The four workflows on the master's n8n container (n8nio/n8n:1.123.81 on the
+ * lab's Docker engine), installed by n8n-install.sh and put there by
+ * n8n-reconcile.sh, calling a stand-in PostgREST that runs the real msp-ops
+ * functions on PostgreSQL 15. n8n has the host network of the engine's
+ * namespace; the stand-ins listen on this side of the lab's veth
+ * (198.51.100.1), which that namespace reaches.
  */
+const HOST = "198.51.100.1";
 const SECRETS = {
   opsServiceKey: "svc-9f8e7d6c5b4a39281706f5e4d3c2b1a0",
   trmmWebhookSecret: "trmm-3c1f0a9e8d7c6b5a49382716",
@@ -49,12 +53,12 @@ class Listener {
         res.writeHead(status, { "Content-Type": "application/json" }).end(text);
       });
     });
-    await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
+    await new Promise<void>((r) => this.server!.listen(0, HOST, r));
     this.port = (this.server!.address() as { port: number }).port;
     return this;
   }
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${HOST}:${this.port}`;
   }
   stop(): Promise<void> {
     return new Promise((r) => (this.server ? this.server.close(() => r()) : r()));
@@ -67,7 +71,8 @@ let api: PostgrestStandIn;
 const gateway = new Listener();
 const ntfy = new Listener();
 const kuma = new Listener();
-let n8n: TestN8n;
+const n8n = new LabN8n();
+const KEY = "test-encryption-key-0123456789abcdef0123456789";
 let settings: AutomationSettings;
 let desired: ReturnType<typeof n8nDesired>;
 let secretsFile: string;
@@ -96,39 +101,56 @@ async function drained(topic: string, timeoutMs = 25_000): Promise<void> {
 }
 
 /** Runs the reconcile as the master does, without blocking this process (the stand-ins live in it). */
-function reconcile(): Promise<{ code: number | null; stderr: string; summary: { owner: string; credentials: string; imported: string[]; restarted: boolean } }> {
-  const input = JSON.stringify({ workflows: desired.workflows, credentials: desired.credentials, secretsDigest: "test" });
-  return new Promise((resolve) => {
-    const p = spawn("bash", [N8N_RECONCILE], { env: n8n.env({ N8N_SECRETS: secretsFile }), stdio: ["pipe", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    p.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    p.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    p.on("exit", (code) => {
-      const line = out.trim().split("\n").at(-1) ?? "";
-      resolve({ code, stderr: err, summary: line.startsWith("{") ? JSON.parse(line) : { owner: "", credentials: "", imported: [], restarted: false } });
-    });
-    p.stdin.end(input);
-  });
+async function reconcile(timeoutMs: number): Promise<{ code: number | null; stderr: string; summary: { owner: string; credentials: string; imported: string[]; restarted: boolean } }> {
+  const r = await n8n.reconcile({ workflows: desired.workflows, credentials: desired.credentials, secretsDigest: "test" }, secretsFile, timeoutMs);
+  const line = r.stdout.trim().split("\n").at(-1) ?? "";
+  return { code: r.code, stderr: r.stderr, summary: line.startsWith("{") ? JSON.parse(line) : { owner: "", credentials: "", imported: [], restarted: false } };
 }
 
-/** The workflows as n8n stores them, through its own export. */
-function exportWorkflows(): { text: string; workflows: { id: string; name: string; active: boolean; nodes: unknown; connections: unknown; settings: unknown }[] } {
-  // To a file: node's child stdio is a socket, which /dev/stdout cannot be opened on (the reconcile's is a pipe).
-  const file = join(n8n.home, "export.json");
-  const r = n8n.docker(["exec", "-i", "-e", "N8N_LOG_LEVEL=error", N8N_CONTAINER, "n8n", "export:workflow", "--all", `--output=${file}`]);
-  if (r.status !== 0) throw new Error(`export:workflow failed: ${r.stderr}${r.stdout}`);
-  const text = readFileSync(file, "utf8");
-  return { text, workflows: JSON.parse(text) };
+type StoredWorkflow = { id: string; name: string; active: boolean; nodes: unknown; connections: unknown; settings: unknown };
+
+/**
+ * The workflows as n8n stores them, read through its REST API as the owner
+ * (the editor's own calls): no CLI start, which costs seconds of CPU.
+ */
+async function storedWorkflows(): Promise<{ text: string; workflows: StoredWorkflow[] }> {
+  const login = await n8n.http("/rest/login", json({ method: "POST", body: { emailOrLdapLoginId: OWNER.email, password: OWNER.password } }), { cookies: true });
+  expect(login.status, login.text).toBe(200);
+  const cookie = login.cookies.map((c) => c.split(";")[0]).join("; ");
+  const get = async (path: string): Promise<string> => {
+    const r = await n8n.http(path, { headers: { Cookie: cookie } });
+    if (r.status !== 200) throw new Error(`GET ${path}: ${r.status} ${r.text}`);
+    return r.text;
+  };
+  const list = JSON.parse(await get("/rest/workflows")) as { data: { id: string }[] };
+  const texts = await Promise.all(list.data.map((w) => get(`/rest/workflows/${w.id}`)));
+  return { text: texts.join("\n"), workflows: texts.map((t) => (JSON.parse(t) as { data: StoredWorkflow }).data) };
 }
+
+const json = (init: { method?: string; headers?: Record<string, string>; body?: unknown }): { method?: string; headers: Record<string, string>; body?: string } => ({
+  method: init.method,
+  headers: { "Content-Type": "application/json", ...init.headers },
+  body: init.body === undefined ? undefined : typeof init.body === "string" ? init.body : JSON.stringify(init.body),
+});
+
+let installed: { code: number | null; stdout: string; stderr: string; events: string[]; ms: number };
 
 beforeAll(async () => {
+  requireEngine();
+  // The container's name is fixed, as on the master: a run that was killed may have left it.
+  LabN8n.removeContainer();
   const t0 = Date.now();
   await Promise.all([gateway.start(), ntfy.start(), kuma.start()]);
+  // The install starts n8n while the database comes up: the custom credential types it puts in place depend on no setting.
+  const events = n8n.events();
+  const installing = n8n.install(KEY, n8nDesired({ opsUrl: `http://${HOST}:1`, gatewayUrl: gateway.url, kumaUrl: kuma.url, backupStatusPage: "b", reportCron: "0 7 * * *", pollSeconds: 1, ntfyUrl: ntfy.url, teamName: "t" }).extensions, 360_000).then((r) => {
+    installed = { ...r, events: events.stop(), ms: Date.now() - t0 };
+    log(`n8n-install.sh done in ${(installed.ms / 1000).toFixed(1)} s`);
+  });
   await db.start();
   db.applyBundle(renderMigrationBundle(projectMigrations(["msp-ops"], [tenant])));
   su = await db.superuser();
-  api = await new PostgrestStandIn(db.pg.conn(), SECRETS.opsServiceKey).start();
+  api = await new PostgrestStandIn(db.pg.conn(), SECRETS.opsServiceKey, HOST).start();
   settings = {
     opsUrl: api.url,
     gatewayUrl: `${gateway.url}/v1/charges`,
@@ -140,72 +162,110 @@ beforeAll(async () => {
     teamName: "Techhilfe Ops",
   };
   desired = n8nDesired(settings);
-  log(`database and stand-ins ready in ${((Date.now() - t0) / 1000).toFixed(1)} s; starting n8n`);
-  n8n = await TestN8n.start("test-encryption-key-0123456789abcdef0123456789", desired.extensions);
   secretsFile = join(n8n.home, "secrets.json");
   writeFileSync(secretsFile, JSON.stringify({ owner: OWNER, values: SECRETS }), { mode: 0o600 });
-  log(`n8n up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-}, 120_000);
+  log(`database and stand-ins ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  await installing;
+}, 400_000);
 
 afterAll(async () => {
-  n8n?.stop();
+  n8n.remove();
   await api?.stop();
   await Promise.all([gateway.stop(), ntfy.stop(), kuma.stop()]);
   await su?.end();
   db.stop();
 });
 
-describe("n8n-reconcile.sh on a real n8n", () => {
+describe("n8n-install.sh on the lab's Docker engine", () => {
+  it("starts the master's n8n with Compose, once, as node, in a folder only node can read", async () => {
+    expect(installed.code, installed.stderr).toBe(0);
+    expect(installed.stdout).toContain("n8n-install: running n8nio/n8n:1.123.81");
+    const c = n8n.inspect();
+    expect(c.Config.Image).toBe("n8nio/n8n:1.123.81");
+    expect(c.HostConfig.NetworkMode).toBe("host");
+    expect(c.State.Health?.Status).toBe("healthy");
+    // Started once: the custom credential types were in place before its first start, so no restart for them.
+    expect(installed.events.filter((e) => /^(create|start|restart|kill|die)$/.test(e))).toEqual(["create", "start"]);
+    expect((await n8n.exec(["id", "-u"])).stdout.trim()).toBe("1000");
+    // n8n's folder is node's alone, and n8n could write its database there; the key file is root's alone.
+    expect(statSync(n8n.data).uid).toBe(1000);
+    expect(statSync(n8n.data).mode & 0o777).toBe(0o700);
+    expect(statSync(join(n8n.data, "database.sqlite")).uid).toBe(1000);
+    for (const e of desired.extensions) expect(readFileSync(join(n8n.data, "custom", e.name), "utf8")).toBe(e.text);
+    expect(statSync(n8n.envFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(n8n.envFile, "utf8")).toBe(`N8N_ENCRYPTION_KEY=${KEY}\n`);
+  });
+
+  it("run again, it changes nothing, and it refuses another encryption key", async () => {
+    const events = n8n.events();
+    const before = n8n.inspect();
+    const again = await n8n.install(KEY, desired.extensions, 50_000);
+    expect(again.code, again.stderr).toBe(0);
+    const other = await n8n.install("another-encryption-key-0123456789abcdef01234", desired.extensions, 50_000);
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toContain("holds another encryption key");
+    expect(readFileSync(n8n.envFile, "utf8")).toBe(`N8N_ENCRYPTION_KEY=${KEY}\n`);
+    const after = n8n.inspect();
+    expect({ id: after.Id, started: after.State.StartedAt }).toEqual({ id: before.Id, started: before.State.StartedAt });
+    expect(events.stop().filter((e) => /^(create|start|restart|kill|die|destroy)$/.test(e))).toEqual([]);
+  }, 120_000);
+});
+
+describe("n8n-reconcile.sh on the master's n8n", () => {
   it("imports the credentials and workflows, activates them and claims the owner account", async () => {
     const t0 = Date.now();
-    const r = await reconcile();
+    const r = await reconcile(270_000);
     log(`first reconcile in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     expect(r.code, r.stderr).toBe(0);
     expect(r.summary).toEqual({ owner: "created", credentials: "imported", imported: desired.workflows.map((w) => (w as { id: string }).id), restarted: true });
     // Nobody else can set the owner up now.
-    const s = (await (await fetch(`${n8n.url}/rest/settings`)).json()) as { data: { userManagement: { showSetupOnFirstLoad: boolean } } };
+    const s = JSON.parse((await n8n.http("/rest/settings")).text) as { data: { userManagement: { showSetupOnFirstLoad: boolean } } };
     expect(s.data.userManagement.showSetupOnFirstLoad).toBe(false);
-    const claim = await fetch(`${n8n.url}/rest/owner/setup`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ ...OWNER, email: "intruder@example.org" }) });
+    const claim = await n8n.http("/rest/owner/setup", json({ method: "POST", body: { ...OWNER, email: "intruder@example.org" } }));
     expect(claim.status).toBe(400);
-    const login = await fetch(`${n8n.url}/rest/login`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ emailOrLdapLoginId: OWNER.email, password: OWNER.password }) });
+    const login = await n8n.http("/rest/login", json({ method: "POST", body: { emailOrLdapLoginId: OWNER.email, password: OWNER.password } }));
     expect(login.status).toBe(200);
     // Every workflow is stored as rendered, and active.
-    const stored = exportWorkflows().workflows;
+    const stored = (await storedWorkflows()).workflows;
     for (const w of desired.workflows as { id: string; name: string; nodes: unknown; connections: unknown; settings: unknown }[]) {
       const have = stored.find((x) => x.id === w.id);
       expect(have?.active, w.name).toBe(true);
       expect({ name: have?.name, nodes: have?.nodes, connections: have?.connections, settings: have?.settings }).toEqual({ name: w.name, nodes: w.nodes, connections: w.connections, settings: w.settings });
     }
-  }, 120_000);
+  }, 300_000);
 
   it("changes nothing when run again: no import, no restart", async () => {
-    const calls = () => readFileSync(join(n8n.state, "calls.log"), "utf8");
-    const before = calls().length;
-    const r = await reconcile();
+    const events = n8n.events();
+    const started = n8n.inspect().State.StartedAt;
+    const r = await reconcile(100_000);
     expect(r.code, r.stderr).toBe(0);
     expect(r.summary).toEqual({ owner: "kept", credentials: "unchanged", imported: [], restarted: false });
-    expect(calls().slice(before)).not.toMatch(/^(restart|exec .* import:)/m);
-  }, 60_000);
+    const ev = events.stop();
+    // It looked (the engine saw its export), and did nothing more.
+    expect(ev).toContain("exec_create: n8n export:workflow --all --output=/dev/stdout");
+    expect(ev.filter((e) => /^(start|restart|stop|kill|die)$/.test(e) || /^exec_create: n8n (import|update):/.test(e))).toEqual([]);
+    expect(n8n.inspect().State.StartedAt).toBe(started);
+  }, 120_000);
 
   it("TRMM: refuses a call without the secret, and turns a good one into an eventos_rmm row", async () => {
-    const hook = `${n8n.url}/webhook/supafleet/trmm`;
+    const hook = "/webhook/supafleet/trmm";
     // TRMM's client name maps to the tenant and its customer.
     const cliente = (await su.query("insert into public.clientes (tenant_id, nombre, email) values ($1, 'Techhilfe Zentrale', 'it@techhilfe.example') returning id", [TENANT])).rows[0].id as string;
     await su.query("insert into public.rmm_mapeo (tenant_id, cliente_trmm, cliente_id) values ($1, 'Techhilfe', $2)", [TENANT, cliente]);
     const alert = { event_id: "trmm-alert-1", event: "trigger", severity: "error", alert_type: "check", alert_time: "2026-01-01T07:00:00Z", message: 'Disk "C:" < 5%\nfree', agent_id: "agent-42", hostname: "pc-empfang", client: "Techhilfe", site: "Zentrale", check: "disk-c" };
     const before = api.requests.length;
-    const refused = await fetch(hook, { method: "POST", headers: { "Content-Type": "application/json", "X-Supafleet-Webhook-Secret": "wrong" }, body: JSON.stringify(alert) });
+    const refused = await n8n.http(hook, json({ method: "POST", headers: { "X-Supafleet-Webhook-Secret": "wrong" }, body: alert }));
     expect(refused.status).toBe(403);
-    const bare = await fetch(hook, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(alert) });
+    const bare = await n8n.http(hook, json({ method: "POST", body: alert }));
     expect(bare.status).toBe(403);
-    const bad = await fetch(hook, { method: "POST", headers: { "Content-Type": "application/json", "X-Supafleet-Webhook-Secret": SECRETS.trmmWebhookSecret }, body: JSON.stringify({ event_id: "x" }) });
+    const bad = await n8n.http(hook, json({ method: "POST", headers: { "X-Supafleet-Webhook-Secret": SECRETS.trmmWebhookSecret }, body: { event_id: "x" } }));
     expect(bad.status).toBe(400);
     expect(api.calls("rmm_ingest").length).toBe(0);
     expect(api.requests.slice(before).filter((r) => r.path.includes("rmm_ingest"))).toEqual([]);
 
-    const ok = await fetch(hook, { method: "POST", headers: { "Content-Type": "application/json", "X-Supafleet-Webhook-Secret": SECRETS.trmmWebhookSecret }, body: JSON.stringify(alert) });
-    const result = (await ok.json()) as { accion: string; evento_id: string; tenant_id: string };
-    expect(ok.status, JSON.stringify(result)).toBe(200);
+    const ok = await n8n.http(hook, json({ method: "POST", headers: { "X-Supafleet-Webhook-Secret": SECRETS.trmmWebhookSecret }, body: alert }));
+    expect(ok.status, ok.text).toBe(200);
+    const result = JSON.parse(ok.text) as { accion: string; evento_id: string; tenant_id: string };
     const [call] = api.calls("rmm_ingest");
     expect(call!.headers.apikey).toBe(SECRETS.opsServiceKey);
     expect(call!.headers.authorization).toBe(`Bearer ${SECRETS.opsServiceKey}`);
@@ -213,7 +273,7 @@ describe("n8n-reconcile.sh on a real n8n", () => {
     expect(result.tenant_id).toBe(TENANT);
     const { rows } = await su.query("select tenant_id, evento_rmm_id, severidad from public.eventos_rmm where id = $1", [result.evento_id]);
     expect(rows).toEqual([{ tenant_id: TENANT, evento_rmm_id: "trmm-alert-1", severidad: "critico" }]);
-  }, 30_000);
+  }, 60_000);
 
   it("billing: every subscription change reaches the gateway signed, once, after the gateway comes back", async () => {
     gateway.answer = () => [503, '{"error":"maintenance"}'];
@@ -238,7 +298,7 @@ describe("n8n-reconcile.sh on a real n8n", () => {
       expect(accepted[0]!.path).toBe("/v1/charges");
     }
     expect(new Set(gateway.requests.map((r) => r.headers["idempotency-key"]))).toEqual(new Set(entries.map((e) => e.clave)));
-  }, 45_000);
+  }, 60_000);
 
   it("onboarding: a new client is invited, gets its first ticket, and the team hears of it", async () => {
     const cliente = (await su.query("insert into public.clientes (tenant_id, nombre, email) values ($1, 'Praxis Dr. Weber', 'empfang@praxis-weber.example') returning id", [TENANT])).rows[0].id as string;
@@ -251,7 +311,7 @@ describe("n8n-reconcile.sh on a real n8n", () => {
     expect(note, JSON.stringify(ntfy.requests)).toBeDefined();
     expect(note?.headers.authorization).toBe(`Bearer ${SECRETS.ntfyToken}`);
     expect(note?.headers.title).toBe("Techhilfe Ops: new client");
-  }, 30_000);
+  }, 60_000);
 
   it("backup report: one ntfy message naming the ok, the failed and the silent project", async () => {
     const now = Date.now();
@@ -266,41 +326,51 @@ describe("n8n-reconcile.sh on a real n8n", () => {
       return [404, "{}"];
     };
     const before = ntfy.requests.length;
-    const r = await n8n.dockerAsync(["exec", "-i", "-e", `N8N_RUNNERS_BROKER_PORT=${await freePort()}`, N8N_CONTAINER, "n8n", "execute", "--id=sfWfBackupRepo01"]);
-    expect(r.status, r.output).toBe(0);
+    // Its own task broker's port: the running n8n holds the default one in the same network namespace.
+    const r = await n8n.cli(["execute", "--id=sfWfBackupRepo01"], { env: { N8N_RUNNERS_BROKER_PORT: String(await freePort()) } });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
     const sent = ntfy.requests.slice(before);
     expect(sent.length).toBe(1);
     expect(sent[0]!.headers.authorization).toBe(`Bearer ${SECRETS.ntfyToken}`);
     expect(sent[0]!.headers.title).toBe("Techhilfe Ops: nightly backups, 2 of 3 need attention");
     expect(sent[0]!.body.split("\n")).toEqual(["✓ crm: ok", "✗ erp: failed (restic: repository locked)", "✗ wiki: no run in 26 h"]);
-  }, 60_000);
+  }, 120_000);
 
   it("puts back a workflow edited in n8n, and no secret is ever stored in a workflow", async () => {
     const trmm = desired.workflows.find((w) => (w as { id: string }).id === "sfWfTrmmIngest01") as { nodes: unknown };
     const edited = { ...trmm, name: "someone's edit", nodes: (trmm.nodes as { name: string; parameters: Record<string, unknown> }[]).map((n) => (n.name === "TRMM webhook" ? { ...n, parameters: { ...n.parameters, authentication: "none" } } : n)) };
     // Someone's own draft, inactive: the reconcile must leave it so.
     const draft = { id: "someonesDraft001", name: "someone's draft", nodes: [{ id: "d1", name: "Run", type: "n8n-nodes-base.manualTrigger", typeVersion: 1, position: [0, 0], parameters: {} }], connections: {}, settings: {} };
-    writeFileSync(join(n8n.home, "edited.json"), JSON.stringify([edited, draft]));
-    const imp = n8n.docker(["exec", "-i", N8N_CONTAINER, "n8n", "import:workflow", `--input=${join(n8n.home, "edited.json")}`]);
-    expect(imp.status, imp.stdout + imp.stderr).toBe(0);
+    const imp = await n8n.cli(["import:workflow", "--input=/dev/stdin"], { input: JSON.stringify([edited, draft]) });
+    expect(imp.code, imp.stdout + imp.stderr).toBe(0);
     const t0 = Date.now();
-    const r = await reconcile();
+    const r = await reconcile(190_000);
     log(`reconcile after the edit in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     expect(r.code, r.stderr).toBe(0);
     expect(r.summary).toEqual({ owner: "kept", credentials: "unchanged", imported: ["sfWfTrmmIngest01"], restarted: true });
-    const { text, workflows } = exportWorkflows();
+    const { text, workflows } = await storedWorkflows();
     const back = workflows.find((w) => w.id === "sfWfTrmmIngest01")!;
     const want = desired.workflows.find((w) => (w as { id: string }).id === "sfWfTrmmIngest01") as { name: string; nodes: unknown };
     expect(back.active).toBe(true);
     expect(workflows.find((w) => w.id === "someonesDraft001")?.active).toBe(false);
     expect({ name: back.name, nodes: back.nodes }).toEqual({ name: want.name, nodes: want.nodes });
-    // The secrets are in no stored workflow, and only encrypted in the database.
-    const database = readFileSync(join(n8n.data, "database.sqlite")).toString("latin1");
+    const refused = await n8n.http("/webhook/supafleet/trmm", json({ method: "POST", body: "{}" }));
+    expect(refused.status).toBe(403);
+    // The secrets are in no stored workflow, and only encrypted in the database: everything committed,
+    // read from the file once n8n has stopped and its write-ahead log is checkpointed into it (n8n leaves
+    // the log behind). The log's stale frames are not read: a webhook's request headers, the TRMM
+    // secret, pass through them, a known defect (the closing note of issue 15's stop).
+    const stopped = await n8n.stop();
+    expect(stopped.code, stopped.stderr).toBe(0);
+    const file = join(n8n.data, "database.sqlite");
+    const checkpoint = await runAsync(["python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print(c.execute('pragma wal_checkpoint(truncate)').fetchone()); c.close()", file]);
+    expect(checkpoint.code, checkpoint.stderr).toBe(0);
+    expect(checkpoint.stdout.trim()).toBe("(0, 0, 0)");
+    expect(existsSync(`${file}-wal`), "the write-ahead log is still there after its checkpoint").toBe(false);
+    const database = readFileSync(file).toString("latin1");
     for (const [name, value] of Object.entries(SECRETS)) {
       expect(text.includes(value), name).toBe(false);
       expect(database.includes(value), name).toBe(false);
     }
-    const refused = await fetch(`${n8n.url}/webhook/supafleet/trmm`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
-    expect(refused.status).toBe(403);
-  }, 90_000);
+  }, 300_000);
 });
