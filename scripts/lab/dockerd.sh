@@ -70,11 +70,14 @@ stop() {
     alive "$RUN/$f.pid" || continue
     pid=$(cat "$RUN/$f.pid")
     kill "$pid" 2>/dev/null || true
-    for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for i in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
   done
   # containerd's shims outlive it by design; the lab's containers die with the lab.
   pkill -9 -f "containerd-shim.*$RUN/containerd" 2>/dev/null || true
+  # A dockerd that had to be killed leaves its mounts (the default sandbox's netns, the data root).
+  awk -v run="$RUN/" -v data="$DATA/" 'index($2, run) == 1 || index($2, data) == 1 { print $2 }' /proc/mounts \
+    | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   [ ! -e "/var/run/netns/$NETNS" ] || ip netns del "$NETNS"
   rm -rf "$RUN"
 }

@@ -231,7 +231,7 @@ afterAll(() => {
     if (ids.length > 0) wdocker(["rm", "-f", "-v", ...ids], true);
     wdocker(["volume", "prune", "-af"], true);
     wdocker(["network", "prune", "-f"], true);
-    stopEngine(W1());
+    stopEngine(W1(), workerEngineEnv());
   }
   lab.down();
   releaseLock?.();

@@ -40,8 +40,8 @@ export function startEngine(netns = ENGINE_NETNS, extraEnv: Record<string, strin
   dockerdSh("start", netns, extraEnv);
 }
 
-export function stopEngine(netns = ENGINE_NETNS): void {
-  dockerdSh("stop", netns);
+export function stopEngine(netns = ENGINE_NETNS, extraEnv: Record<string, string> = {}): void {
+  dockerdSh("stop", netns, extraEnv);
 }
 
 /** `docker …` against the lab's engine; throws with its stderr when it fails. */

@@ -15,6 +15,8 @@ export function setup(): void {
   // Without the engine (a machine where only the unit tests are run), the tests that need it say so themselves.
   if (!engineInstalled() || process.getuid?.() !== 0) return;
   mkdirSync(USERS, { recursive: true });
+  // Runs that were killed never unregistered; their pids could be reused.
+  for (const p of readdirSync(USERS)) if (!alive(Number(p))) rmSync(join(USERS, p), { force: true });
   writeFileSync(me, "");
   startEngine();
 }

@@ -117,7 +117,7 @@ export function seedWorkerEngine(): string | undefined {
     docker(["image", "prune", "-f"], { netns });
     writeFileSync(STAMP, want);
   } finally {
-    stopEngine(netns);
+    stopEngine(netns, { SUPAFLEET_LAB_DOCKER_DATA: WORKER_DOCKER_DATA });
     release();
   }
   return `the worker engine's data root (${WORKER_DOCKER_DATA}) holds release ${WORKER_RELEASE}'s images, in ${((Date.now() - t0) / 1000).toFixed(1)} s`;
