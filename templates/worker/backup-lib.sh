@@ -154,18 +154,67 @@ alert() {
 # The last line of every complete dump; a dump without it was cut off.
 DUMP_COMPLETE="-- supafleet-dump-complete"
 
-# Passes a dump through to psql and, unless it ends with the completion mark,
-# appends a statement that fails: with psql's single transaction, nothing of an
-# incomplete dump is kept. Writes the recorded figures, if any, to $1.
+# pg_dump writes each object's privileges as grants on top of the built-in
+# defaults (the owner's alone), and the database's own default privileges last.
+# A Supabase database has default privileges from its image (everything new in
+# public granted to anon, authenticated and service_role), so restoring into it
+# as it is would give those roles every privilege the project had revoked. In
+# the restore's transaction, before the dump, every default privilege of the
+# target database goes back to the built-in one; the dump then puts back the
+# source's own.
+FRESH_DEFAULT_PRIVILEGES_SQL=$(cat <<'SQL'
+DO $supafleet$
+DECLARE d record;
+BEGIN
+  FOR d IN
+    SELECT DISTINCT a.defaclrole::regrole::text AS owner,
+      CASE WHEN a.defaclnamespace = 0 THEN '' ELSE ' IN SCHEMA ' || a.defaclnamespace::regnamespace::text END AS scope,
+      CASE a.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS' WHEN 'T' THEN 'TYPES' WHEN 'n' THEN 'SCHEMAS' END AS kind,
+      CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE x.grantee::regrole::text END AS grantee
+    FROM pg_catalog.pg_default_acl a, LATERAL pg_catalog.aclexplode(a.defaclacl) x
+  LOOP
+    EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %s%s REVOKE ALL ON %s FROM %s', d.owner, d.scope, d.kind, d.grantee);
+  END LOOP;
+  -- An emptied global entry is no default at all: the owner's (and PUBLIC's on functions and types) comes back, and the entry goes.
+  FOR d IN
+    SELECT a.defaclrole::regrole::text AS owner, a.defaclobjtype AS t,
+      CASE a.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES' WHEN 'f' THEN 'FUNCTIONS' WHEN 'T' THEN 'TYPES' WHEN 'n' THEN 'SCHEMAS' END AS kind
+    FROM pg_catalog.pg_default_acl a WHERE a.defaclnamespace = 0
+  LOOP
+    EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %s GRANT ALL ON %s TO %s', d.owner, d.kind, d.owner);
+    IF d.t IN ('f', 'T') THEN EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %s GRANT ALL ON %s TO PUBLIC', d.owner, d.kind); END IF;
+  END LOOP;
+END $supafleet$;
+SQL
+)
+
+# Passes a dump through to psql inside one transaction that only a complete dump
+# commits: BEGIN first, and COMMIT last only after the completion mark; without
+# the mark, a statement that fails instead. Not psql's --single-transaction,
+# which commits at the end of its input: psql runs in the database container, so
+# when a restore is killed (its docker exec client dies), psql there reads an
+# early end of input and would commit whatever part of the dump it had. Without
+# a COMMIT it disconnects and the server rolls it all back. The transaction
+# starts with FRESH_DEFAULT_PRIVILEGES_SQL. Writes the recorded figures, if any, to $1.
 guard_complete() {
   local stats_out="$1" allow="${2:-0}"
-  awk -v mark="$DUMP_COMPLETE" -v allow="$allow" -v out="$stats_out" '
+  FRESH="$FRESH_DEFAULT_PRIVILEGES_SQL" awk -v mark="$DUMP_COMPLETE" -v allow="$allow" -v out="$stats_out" '
+    BEGIN { print "BEGIN;"; print ENVIRON["FRESH"] }
     /^-- supafleet-stats: / { s = $0; sub(/^-- supafleet-stats: /, "", s); print s > out }
     { print; if ($0 != "") last = $0 }
     END {
       if (last != mark && allow != 1)
         print "DO $supafleet$ BEGIN RAISE EXCEPTION '"'"'supafleet: this dump has no completion mark, so it was cut off; nothing of it is kept'"'"'; END $supafleet$;"
+      else
+        print "COMMIT;"
     }'
+}
+
+# SQL from stdin in one transaction that commits only once all of it arrived (see guard_complete).
+in_transaction() {
+  echo "BEGIN;"
+  cat
+  printf '\n;\nCOMMIT;\n'
 }
 
 psql_in_db() {

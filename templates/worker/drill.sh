@@ -22,7 +22,8 @@ REPORT="$WORK/report"
 finish() {
   local ok="$1" message="$2"
   echo "$message" >> "$REPORT"
-  psql_in_db postgres -c "drop database if exists $SCRATCH" > /dev/null 2>&1 || true
+  # Before a throwaway database exists there is no DB_CONTAINER (and set -u would end the drill unreported).
+  [ -z "${DB_CONTAINER:-}" ] || psql_in_db postgres -c "drop database if exists $SCRATCH" > /dev/null 2>&1 || true
   if [ "$ok" = 1 ]; then
     ping_hc "${DRILL_HC_URL:-}" success "$REPORT"
     say "$message"
@@ -42,7 +43,14 @@ if [ -n "${DRILL_IMAGE:-}" ]; then
   # No port is published: only docker exec reaches it. Its password never enters argv.
   docker run -d --rm --name "$THROWAWAY" --env-file <(printf 'POSTGRES_PASSWORD=%s\n' "$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')") "$DRILL_IMAGE" > /dev/null \
     || finish 0 "cannot start a throwaway database from $DRILL_IMAGE"
-  for _ in $(seq 1 60); do docker exec "$THROWAWAY" pg_isready -U supabase_admin -q 2>/dev/null && break; sleep 2; done
+  # Over TCP, as the compose healthcheck asks: while the image initialises its empty volume, a
+  # temporary server answers on the socket only, then shuts down under a restore that started.
+  ready=0
+  for _ in $(seq 1 120); do
+    if docker exec "$THROWAWAY" pg_isready -U supabase_admin -h localhost -q 2>/dev/null; then ready=1; break; fi
+    sleep 1
+  done
+  [ "$ready" = 1 ] || finish 0 "the throwaway database from $DRILL_IMAGE did not become ready in 120s"
   export DB_CONTAINER="$THROWAWAY"
 fi
 [ -n "${DB_CONTAINER:-}" ] || finish 0 "this config has no database to drill"

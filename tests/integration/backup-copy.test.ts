@@ -9,13 +9,15 @@ import { useFastKey } from "../helpers/resticFastKey";
  * The second copy (backups.copy): after each night's run every snapshot goes
  * to a second repository with its own password and retention, with restic
  * copy. Here the second repository is a local one; in production it is an S3
- * bucket, which restic reaches the same way.
+ * bucket, which restic reaches the same way. The database is a container of
+ * the supabase/postgres image on the lab's Docker engine (bk-copy-db,
+ * 198.51.100.32), dumped and restored through `docker exec`.
  */
-const rig = new BackupRig();
+const rig = new BackupRig("bk-copy", 32);
 const COPY_PASSWORD = "the second copy own password";
 let copyRepo: string;
 
-beforeAll(() => rig.start(), 120_000);
+beforeAll(() => rig.start(), 180_000);
 afterAll(() => rig.stop());
 beforeEach(() => {
   rig.reset();
@@ -41,7 +43,7 @@ describe("the second copy", () => {
     expect(rig.listener.take("/hc/ops-copy").map((h) => h.path)).toEqual(["/hc/ops-copy/start", "/hc/ops-copy"]);
 
     // Losing the Storage Box loses nothing: the copy alone brings the database back.
-    rig.pgdb.psql("drop database projectdb with (force);");
+    rig.db.psql("drop database projectdb with (force);");
     const restored = await rig.script("restore.sh", [rig.settings({ RESTIC_REPOSITORY: copyRepo, RESTIC_PASSWORD: COPY_PASSWORD }), "--target", "projectdb"]);
     expect(restored.status, restored.stderr).toBe(0);
     expect(await rig.checksums()).toEqual(before);

@@ -1,36 +1,43 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { BackupRig, RESTIC_PASSWORD, SCRIPTS } from "../helpers/backupRig";
+import { BackupRig, RESTIC_PASSWORD, SCRIPTS, waitFor } from "../helpers/backupRig";
 import { useFastKey } from "../helpers/resticFastKey";
 
 /**
- * Each defect the backup scripts had, provoked for real: restic killed in the
- * middle of a restore, a full disk, a dump that fails while another process
- * holds the repository, week numbers 08 and 09, tokens in `ps`, a missing
- * sshpass, and no restic cache under systemd.
+ * Each defect the backup scripts had, provoked for real on the lab's Docker
+ * engine (the database is a container of the supabase/postgres image,
+ * bk-faults-db on 198.51.100.31): restic killed in the middle of a restore, a
+ * full disk, a dump cut off while another restic holds the repository, week
+ * numbers 08 and 09, tokens in `ps`, a missing sshpass, and no restic cache
+ * under systemd. Stand-ins remain only for what this machine cannot be: a
+ * `date` that says week 08 on a Sunday, and a PATH without sshpass.
  */
-const rig = new BackupRig();
-beforeAll(() => rig.start(), 120_000);
+const rig = new BackupRig("bk-faults", 31);
+beforeAll(() => rig.start(), 180_000);
 afterAll(() => rig.stop());
 beforeEach(() => rig.reset());
 
-const locks = (): string[] => (existsSync(join(rig.repo, "locks")) ? readdirSync(join(rig.repo, "locks")) : []);
+const locks = (): string[] => rig.locks();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe("a restic killed in the middle of a restore", () => {
   it("leaves a lock that the next nightly run clears, and that run succeeds", async () => {
     // Enough data that restic's dump cannot fit in the pipes while psql is not reading.
-    rig.pgdb.psql("insert into public.tickets (cliente_id, titulo) select 1, repeat('x', 400) || g from generate_series(1, 8000) g;", "projectdb");
+    rig.db.psql("insert into public.tickets (cliente_id, titulo) select 1, repeat('x', 400) || g from generate_series(1, 8000) g;", "projectdb");
     expect((await rig.script("backup.sh", [rig.settings(), "run"])).status).toBe(0);
-    // psql stops reading (SIGSTOP), so restic dump blocks holding its lock; then both are killed.
-    const child = spawn("bash", [join(SCRIPTS, "restore.sh"), rig.settings(), "--target", "victim"], { env: rig.env({ FAKE_DOCKER_SLOW_PSQL: "30" }), stdio: ["ignore", "ignore", "pipe"], detached: true });
+    // The restore's psql, in the database container, stops reading (SIGSTOP), so restic dump
+    // blocks holding its lock; then restic and the whole restore are killed.
+    const child = spawn("bash", [join(SCRIPTS, "restore.sh"), rig.settings(), "--target", "victim"], { env: rig.env(), stdio: ["ignore", "ignore", "pipe"], detached: true });
     let stderr = "";
     child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    // Soon after it starts: before restic has sent the dump on, which takes it a few hundred milliseconds.
+    const psql = await waitFor("the restore's psql in the container", () => rig.db.processes(/(^|\/)psql .* -d victim$/)[0]?.pid, 60_000, 25);
+    process.kill(psql, "SIGSTOP");
     // The restore's restic dump of the database, wherever in the restore's process tree it runs.
     const dumping = (): string => {
       const rows = spawnSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" }).stdout.trim().split("\n").map((l) => l.trim().match(/^(\d+)\s+(\d+)\s+(.*)$/)!).filter(Boolean);
@@ -57,6 +64,10 @@ describe("a restic killed in the middle of a restore", () => {
     process.kill(-child.pid!, "SIGKILL");
     await sleep(300);
     expect(locks().length).toBe(1);
+    // The killed restore's psql reads the end of its input once it runs again: nothing of the part it had is kept.
+    process.kill(psql, "SIGCONT");
+    await waitFor("the killed restore's psql to end", () => (rig.db.processes(/psql/).some((p) => p.pid === psql) ? undefined : true), 30_000);
+    expect(rig.db.psql("select count(*) from pg_tables where schemaname = 'public';", "victim")).toMatch(/\b0\b/);
 
     const next = await rig.script("backup.sh", [rig.settings(), "run"]);
     expect(next.stderr).toContain("backup(ops): done");
@@ -100,13 +111,21 @@ describe("a dump that fails while another restic holds the repository", () => {
   it("leaves a snapshot no restore ever takes, and the next run removes it", async () => {
     expect((await rig.script("backup.sh", [rig.settings(), "run"])).status).toBe(0);
     const good = await rig.checksums();
-    rig.pgdb.psql("insert into public.tickets (cliente_id, titulo) select 1, 'late ' || g from generate_series(1, 50) g;", "projectdb");
+    rig.db.psql("insert into public.tickets (cliente_id, titulo) select 1, 'late ' || g from generate_series(1, 50) g;", "projectdb");
 
-    // As pg_dump fails, another restic takes a lock and keeps it, so the run cannot forget its partial snapshot.
-    const failed = await rig.script("backup.sh", [rig.settings(), "run"], { FAKE_DOCKER_BREAK: "pg_dump", FAKE_DOCKER_HOLD_LOCK: "1", SUPAFLEET_LOCK_WAIT: "0" });
+    // While pg_dump is cut off part-way, another restic (a real one) takes a lock and keeps it,
+    // so the run cannot forget its partial snapshot.
+    let holder: Awaited<ReturnType<BackupRig["holdLock"]>> | undefined;
+    const failed = await rig.cutOffDump(
+      () => rig.script("backup.sh", [rig.settings(), "run"], { SUPAFLEET_LOCK_WAIT: "0" }),
+      async () => {
+        holder = await rig.holdLock();
+      },
+    );
+    expect(failed.stderr).toContain('pg_dump: error: Dumping the contents of table "filler" failed');
     expect(failed.status).toBe(1);
     expect(failed.stderr).toMatch(/the partial database snapshot \w+ stays marked pending \(the repository is locked by another restic/);
-    spawnSync("kill", [readFileSync(join(rig.work, "hold.pid"), "utf8").trim()]);
+    await holder!.release();
     for (let i = 0; i < 100 && locks().length > 0; i++) await sleep(100);
     const pending = rig.snapshots("database").filter((s) => s.tags.includes("pending"));
     expect(pending.length).toBe(1);
@@ -132,7 +151,7 @@ describe("a dump that fails while another restic holds the repository", () => {
     const r = await rig.script("restore.sh", [rig.settings(), "--target", "cut_off"]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/this dump has no completion mark, so it was cut off; nothing of it is kept/);
-    expect(rig.pgdb.psql("select count(*) from pg_tables where schemaname = 'public';", "cut_off")).toMatch(/\b0\b/);
+    expect(rig.db.psql("select count(*) from pg_tables where schemaname = 'public';", "cut_off")).toMatch(/\b0\b/);
   }, 120_000);
 });
 
@@ -165,8 +184,9 @@ describe("tokens and ps", () => {
   it("no token, ping key or push token appears in any process's arguments during a failing run", async () => {
     const base = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
     const secrets = ["hcpingkeysecret123", "tk_ntfysecrettoken", "bot-token-secret-456", "opsbackuptoken"];
-    const settings = rig.settings({ HC_URL: `${base}/hcpingkeysecret123/ops`, NTFY_URL: `${base}/fleet`, NTFY_TOKEN: "tk_ntfysecrettoken", TELEGRAM_API: base, TELEGRAM_TOKEN: "bot-token-secret-456", KUMA_PUSH_URL: `${base}/api/push/opsbackuptoken` });
-    const run = rig.script("backup.sh", [settings, "run"], { FAKE_DOCKER_BREAK: "pg_dump" });
+    // A failing run: its database container is gone (the real engine answers "No such container").
+    const settings = rig.settings({ DB_CONTAINER: "bk-faults-gone-db", HC_URL: `${base}/hcpingkeysecret123/ops`, NTFY_URL: `${base}/fleet`, NTFY_TOKEN: "tk_ntfysecrettoken", TELEGRAM_API: base, TELEGRAM_TOKEN: "bot-token-secret-456", KUMA_PUSH_URL: `${base}/api/push/opsbackuptoken` });
+    const run = rig.script("backup.sh", [settings, "run"]);
     const seen: string[] = [];
     let done = false;
     void run.then(() => (done = true));
@@ -177,7 +197,9 @@ describe("tokens and ps", () => {
       for (const s of secrets) if (ps.includes(s)) seen.push(s);
       await sleep(25);
     }
-    expect((await run).status).toBe(1);
+    const failed = await run;
+    expect(failed.stderr).toMatch(/No such container: bk-faults-gone-db[\s\S]*the roles dump failed/);
+    expect(failed.status).toBe(1);
     expect(curls).toBeGreaterThan(5);
     expect([...new Set(seen)]).toEqual([]);
   }, 120_000);

@@ -10,65 +10,93 @@ import { renderBackupEnv } from "../../src/backup/settings";
 import { renderMigrationBundle } from "../../src/rls/bundle";
 import { PACKS, projectMigrations } from "../../src/rls/migrations";
 import { tenantUuid } from "../../src/rls/tenants";
-import { TestPostgres } from "../helpers/postgres";
+import { volumeName } from "../../src/supabase/naming";
 import { seed } from "../helpers/rlsData";
 import { ROOT } from "../helpers/stacks";
 import { seedPayload } from "../../src/backup/seed";
 import { fillTemplate } from "../../src/render/templates";
-import { STAND_IN_SQL } from "../helpers/supabaseDb";
-import { VAULT_STAND_IN_SQL, useVaultKey } from "../helpers/vault";
 import { useFastKey } from "../helpers/resticFastKey";
+import { composeDb, composeDown, type LabDb, volumePath } from "../helpers/labDb";
+import { docker, dockerEnv, requireEngine } from "../lab/engine";
+import { LabProject } from "../lab/project";
 
 /**
  * A worker dies; its project comes back on a fresh one. The source is a
- * Supabase-shaped database with both schema packs, their rows, roles with
- * passwords, grants and column grants, RLS policies, database-level settings,
- * large objects, sequences, extensions, a Vault secret, storage files and edge
- * functions. It is backed up with backup.sh, then restored with one command,
- * `restore.sh --whole`, into a new, empty cluster that has none of its roles
- * (only the bootstrap superuser, as Supabase's image starts), and compared.
+ * project's real database container on the lab's Docker engine (the
+ * supabase/postgres image with the project's init scripts, under compose), with
+ * both schema packs, their rows, roles with passwords, grants and column
+ * grants, RLS policies, database-level settings, large objects, sequences,
+ * extensions, a Vault secret, storage files and edge functions. It is backed up
+ * with backup.sh, then restored with one command, `restore.sh --whole`, into
+ * another project's freshly initialised database container, which has only
+ * what the image and the project's init scripts made (none of the tenant's
+ * roles, tables or data), and compared. `docker exec` and
+ * `docker compose -p <project> stop|start` are the real engine's.
+ *
+ * One engine cannot hold two projects of one name, so the source runs as
+ * bk-rt-src (its container bk-rt-src-db); its backup job is bk-rt-ops, the
+ * project the fresh worker brings back (bk-rt-ops, container bk-rt-ops-db).
  */
 const SCRIPTS = join(ROOT, "templates/worker");
-const FAKES = join(__dirname, "fakes");
+const JOB = "bk-rt-ops";
 
 const work = mkdtempSync(join(tmpdir(), "supafleet-roundtrip-"));
-const source = new TestPostgres();
-const target = new TestPostgres("supabase_admin");
+const sourceProject = new LabProject("bk-rt-src", 33);
+const targetProject = new LabProject(JOB, 34);
 /** A staging worker's fresh project, seeded from the source's backup through its read-only credential. */
-const copyTarget = new TestPostgres("supabase_admin");
+const copyProject = new LabProject("bk-rt-copy", 35);
+let source: LabDb;
+let target: LabDb;
+let copyTarget: LabDb;
 const readOnlyRepo = join(work, "repo-read-only");
 const READER_KEY = "the reader's own restic key";
 const repo = join(work, "repo");
 const RESTIC_PASSWORD = "round trip restic password";
-const NEW_PASSWORD = "NewGeneratedProjectPassword42";
 
 const tenant = (slug: string, isolation: TenantConfig["isolation"]): TenantConfig =>
   ({ slug, name: slug, contact: { name: "x", email: "x@example.org" }, plan: "starter", isolation, projects: [] }) as unknown as TenantConfig;
 
-/** Where each server keeps the project's files: storage objects, edge functions, and its config (the Vault key). */
-const dirs = (side: "source" | "target", pgHome: string) => ({ storage: join(work, side, "storage"), functions: join(work, side, "functions"), config: join(pgHome, "db-config") });
+/**
+ * Where each project keeps its files: storage objects and edge functions (folders here),
+ * and its db-config volume (/etc/postgresql-custom in the container: the Vault key), as the
+ * program's backup paths name it on a worker.
+ */
+const dirs = (p: LabProject) => ({ storage: join(work, p.name, "storage"), functions: join(work, p.name, "functions"), config: volumePath(volumeName(p.name, "db-config")) });
 
 function settings(side: "source" | "target", extra: Record<string, string> = {}): string {
-  const d = dirs(side, side === "source" ? source.home : target.home);
-  const s = dirs("source", source.home);
+  const d = dirs(side === "source" ? sourceProject : targetProject);
+  const s = dirs(sourceProject);
   const file = join(work, `${side}.env`);
-  const base = renderBackupEnv({ name: "ops", repository: repo, resticPassword: RESTIC_PASSWORD, dbContainer: "ops-db", paths: [d.storage, d.functions, d.config], retention: { daily: 7, weekly: 4, monthly: 6 }, vaultKeyPath: d.config });
-  const more = { PROJECT_ENV: join(work, `${side}-project.env`), ...(side === "target" ? { SOURCE_PATHS: [s.storage, s.functions, s.config].join(" ") } : {}), ...extra };
+  const base = renderBackupEnv({
+    name: JOB,
+    repository: repo,
+    resticPassword: RESTIC_PASSWORD,
+    dbContainer: (side === "source" ? sourceProject : targetProject).container("db"),
+    paths: [d.storage, d.functions, d.config],
+    retention: { daily: 7, weekly: 4, monthly: 6 },
+    vaultKeyPath: d.config,
+  });
+  const more = { ...(side === "target" ? { PROJECT_ENV: targetProject.dir("secrets", ".env"), SOURCE_PATHS: [s.storage, s.functions, s.config].join(" ") } : {}), ...extra };
   writeFileSync(file, base + Object.entries(more).map(([k, v]) => `${k}='${v}'\n`).join(""), { mode: 0o600 });
   return file;
 }
 
-function script(name: string, args: string[], pgServer: TestPostgres): Promise<{ status: number; stdout: string; stderr: string }> {
+const scriptEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv =>
+  dockerEnv({ ...process.env, SUPAFLEET_LOCK_DIR: work, SUPAFLEET_SPOOL: join(work, "spool"), SUPAFLEET_CACHE_DIR: join(work, "cache"), TZ: "UTC", ...extra });
+
+function run(file: string, args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile("bash", [join(SCRIPTS, name), ...args], {
-      encoding: "utf8",
-      timeout: 180_000,
-      env: { ...process.env, PATH: `${FAKES}:${process.env.PATH}`, ...pgServer.socketEnv("supabase_admin"), FAKE_DOCKER_LOG: join(work, "docker.log"), FAKE_DOCKER_STATE: work, SUPAFLEET_LOCK_DIR: work, SUPAFLEET_SPOOL: join(work, "spool"), SUPAFLEET_CACHE_DIR: join(work, "cache"), TZ: "UTC" },
-    }, (err, stdout, stderr) => resolve({ status: err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : -1, stdout, stderr }));
+    const child = execFile("bash", [file, ...args], { encoding: "utf8", timeout: 180_000, maxBuffer: 1 << 24, env }, (err, stdout, stderr) =>
+      resolve({ status: err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : -1, stdout, stderr }),
+    );
+    child.stdin!.on("error", () => {});
+    child.stdin!.end(stdin ?? "");
   });
 }
+const script = (name: string, args: string[]): ReturnType<typeof run> => run(join(SCRIPTS, name), args, scriptEnv());
 
-const q = async (server: TestPostgres, sql: string, user = server.superuser, password = server.superuserPassword): Promise<Record<string, unknown>[]> => {
+/** A query over the container's published port, as an operator (or PostgREST, as authenticator) connects. */
+const q = async (server: LabDb, sql: string, user = "supabase_admin", password = server.password): Promise<Record<string, unknown>[]> => {
   const c = new pg.Client(server.conn(user, password));
   await c.connect();
   try {
@@ -78,29 +106,47 @@ const q = async (server: TestPostgres, sql: string, user = server.superuser, pas
   }
 };
 
+/** When the container last started: a whole restore stops the project and starts it again. */
+const startedAt = (db: LabDb): string => docker(["inspect", "-f", "{{.State.StartedAt}}", db.name]).stdout.trim();
+
+/** Several queries in one psql in the container (each docker exec costs), their rows as unaligned text by name. */
+function queries(server: LabDb, named: Record<string, string>): Record<string, string> {
+  const sql = ["\\pset format unaligned", "\\pset tuples_only on", ...Object.entries(named).flatMap(([k, q]) => [`\\echo '@@${k}'`, `${q};`])].join("\n");
+  const out: Record<string, string[]> = {};
+  let current: string[] | undefined;
+  for (const line of server.psql(sql).split("\n")) {
+    if (line.startsWith("@@")) out[line.slice(2)] = current = [];
+    else current?.push(line);
+  }
+  return Object.fromEntries(Object.keys(named).map((k) => [k, (out[k] ?? []).join("\n").trim()]));
+}
+
 /** Everything a user would check after a restore, in a form two servers can be compared by. */
-async function fingerprint(server: TestPostgres): Promise<Record<string, unknown>> {
-  // One text column per row, sorted by the query itself.
-  const run = (sql: string): string => server.psql(`\\pset format unaligned\n\\pset tuples_only on\n${sql}`).trim();
-  const tables = run(`select format('%I.%I', n.nspname, c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind = 'r' and n.nspname in ('public', 'auth', 'vault', 'supafleet') order by 1`).split("\n");
-  const perTable: Record<string, string> = {};
-  for (const t of tables) perTable[t] = run(`select count(*) || ':' || coalesce(md5(string_agg(x::text, ',' order by x::text)), '') from ${t} x`);
+async function fingerprint(server: LabDb): Promise<Record<string, unknown>> {
+  const { tables } = queries(server, {
+    tables: `select format('%I.%I', n.nspname, c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind = 'r' and n.nspname in ('public', 'auth', 'vault', 'supafleet') order by 1`,
+  });
+  const perTable = queries(server, Object.fromEntries(tables!.split("\n").map((t) => [t, `select count(*) || ':' || coalesce(md5(string_agg(x::text, ',' order by x::text)), '') from ${t} x`])));
   const user = "('public', 'auth', 'vault', 'supafleet')";
   return {
     tables: perTable,
-    roles: run(`select format('%s s=%s i=%s cr=%s db=%s l=%s r=%s b=%s c=%s', rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, rolbypassrls, rolconnlimit) from pg_roles where rolname !~ '^pg_' order by 1`),
-    memberships: run(`select r.rolname || ' in ' || m.rolname from pg_auth_members a join pg_roles r on r.oid = a.member join pg_roles m on m.oid = a.roleid where m.rolname !~ '^pg_' order by 1`),
-    // A null ACL is the owner's default one; pg_dump writes neither, so compare them as what they mean.
-    grants: run(`select format('%s.%s %s', n.nspname, c.relname, coalesce(c.relacl, acldefault('r', c.relowner))) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname in ${user} order by 1`),
-    columnGrants: run(`select format('%s.%s %s', c.relname, a.attname, a.attacl) from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace where n.nspname in ${user} and a.attacl is not null order by 1`),
-    schemaGrants: run(`select format('%s %s', nspname, coalesce(nspacl, acldefault('n', nspowner))) from pg_namespace where nspname in ${user} order by 1`),
-    routineGrants: run(`select format('%s.%s %s', n.nspname, p.proname, coalesce(p.proacl, acldefault('f', p.proowner))) from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname in ${user} order by 1`),
-    policies: run(`select format('%s.%s %s %s %s %s %s', schemaname, tablename, policyname, permissive, roles, cmd, coalesce(qual, '') || '|' || coalesce(with_check, '')) from pg_policies order by 1`),
-    rls: run(`select format('%s %s %s', oid::regclass, relrowsecurity, relforcerowsecurity) from pg_class where relrowsecurity order by 1`),
-    settings: run(`select format('%s %s %s', coalesce(r.rolname, '*'), d.datname, s.setconfig) from pg_db_role_setting s left join pg_roles r on r.oid = s.setrole left join pg_database d on d.oid = s.setdatabase order by 1`),
-    sequences: run(`select format('%s.%s %s', schemaname, sequencename, last_value) from pg_sequences order by 1`),
-    largeObjects: run(`select format('%s %s', oid, md5(lo_get(oid))) from pg_largeobject_metadata order by 1`),
-    extensions: run(`select extname from pg_extension order by 1`),
+    ...queries(server, {
+      roles: `select format('%s s=%s i=%s cr=%s db=%s l=%s r=%s b=%s c=%s', rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, rolbypassrls, rolconnlimit) from pg_roles where rolname !~ '^pg_' order by 1`,
+      memberships: `select r.rolname || ' in ' || m.rolname from pg_auth_members a join pg_roles r on r.oid = a.member join pg_roles m on m.oid = a.roleid where m.rolname !~ '^pg_' order by 1`,
+      // A null ACL is the owner's default one; pg_dump writes neither, so compare them as what they mean.
+      grants: `select format('%s.%s %s', n.nspname, c.relname, coalesce(c.relacl, acldefault('r', c.relowner))) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname in ${user} order by 1`,
+      columnGrants: `select format('%s.%s %s', c.relname, a.attname, a.attacl) from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace where n.nspname in ${user} and a.attacl is not null order by 1`,
+      schemaGrants: `select format('%s %s', nspname, coalesce(nspacl, acldefault('n', nspowner))) from pg_namespace where nspname in ${user} order by 1`,
+      routineGrants: `select format('%s.%s %s', n.nspname, p.proname, coalesce(p.proacl, acldefault('f', p.proowner))) from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname in ${user} order by 1`,
+      // What objects made later get: the image's defaults, and the project's own.
+      defaultPrivileges: `select format('%s %s %s %s', defaclrole::regrole, defaclnamespace::regnamespace, defaclobjtype, defaclacl) from pg_default_acl order by 1`,
+      policies: `select format('%s.%s %s %s %s %s %s', schemaname, tablename, policyname, permissive, roles, cmd, coalesce(qual, '') || '|' || coalesce(with_check, '')) from pg_policies order by 1`,
+      rls: `select format('%s %s %s', oid::regclass, relrowsecurity, relforcerowsecurity) from pg_class where relrowsecurity order by 1`,
+      settings: `select format('%s %s %s', coalesce(r.rolname, '*'), d.datname, s.setconfig) from pg_db_role_setting s left join pg_roles r on r.oid = s.setrole left join pg_database d on d.oid = s.setdatabase order by 1`,
+      sequences: `select format('%s.%s %s', schemaname, sequencename, last_value) from pg_sequences order by 1`,
+      largeObjects: `select format('%s %s', oid, md5(lo_get(oid))) from pg_largeobject_metadata order by 1`,
+      extensions: `select extname from pg_extension order by 1`,
+    }),
   };
 }
 
@@ -118,22 +164,25 @@ function filesUnder(dir: string, base = dir): Record<string, string> {
 let before: Record<string, unknown>;
 
 beforeAll(async () => {
-  await source.start();
-  await target.start();
+  requireEngine();
+  // The three projects' databases start side by side, each initialising an empty volume;
+  // the source is filled and backed up while the other two are still starting.
+  const up = async (p: LabProject): Promise<LabDb> => composeDb(await p.start());
+  const starting = [up(sourceProject), up(targetProject), up(copyProject)];
+  for (const s of starting) s.catch(() => {});
+  source = await starting[0]!;
   // The source: what Supabase's image and the project's migrations make, and what a tenant adds.
-  source.psql(`create role supabase_admin login superuser password 'admin-pw';\n${STAND_IN_SQL}\n${VAULT_STAND_IN_SQL}`);
-  useVaultKey(source, dirs("source", source.home).config, "the source server's own vault root key");
+  source.useVaultKey(dirs(sourceProject).config, "the source server's own vault root key");
   const tenants = [tenant("techhilfe", "shared"), tenant("baeckerei-koch", "pooled")];
   const bundle = renderMigrationBundle(projectMigrations(["msp-ops", "tenant-registry"], tenants));
-  const applied = spawnSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"], { input: bundle, encoding: "utf8", env: { ...process.env, ...source.socketEnv("postgres") } });
+  // As RlsPolicySet applies it: psql in the container, as supabase_admin, the bundle on stdin.
+  const applied = docker(["exec", "-i", source.name, "psql", "-X", "-q", "-U", "supabase_admin", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-f", "-"], { input: bundle, allowFail: true });
   expect(applied.status, applied.stderr).toBe(0);
   const c = await source.client();
   await seed(c, [PACKS["msp-ops"], PACKS["tenant-registry"]], tenants.map((t) => tenantUuid(t.slug)), 4);
   await c.end();
   source.psql(`
-    set role supabase_admin;
     create extension if not exists "uuid-ossp";
-    reset role;
     create role reporting login password 'reporting-pw';
     create role analysts nologin;
     grant analysts to reporting;
@@ -150,31 +199,30 @@ beforeAll(async () => {
     alter role authenticated in database postgres set statement_timeout = '9s';
     select vault.create_secret('sk_live_the_tenants_stripe_key', 'stripe');
   `);
-  for (const side of ["source"] as const) {
-    const d = dirs(side, source.home);
-    mkdirSync(join(d.storage, "stub/avatars"), { recursive: true });
-    writeFileSync(join(d.storage, "stub/avatars/a.png"), randomBytes(150_000));
-    mkdirSync(join(d.functions, "hello"), { recursive: true });
-    writeFileSync(join(d.functions, "hello/index.ts"), 'Deno.serve(() => new Response("hi"));\n');
-  }
-  writeFileSync(join(work, "target-project.env"), `# supafleet: generated\nPOSTGRES_PASSWORD="${NEW_PASSWORD}"\nJWT_SECRET="x"\n`, { mode: 0o600 });
+  const d = dirs(sourceProject);
+  mkdirSync(join(d.storage, "stub/avatars"), { recursive: true });
+  writeFileSync(join(d.storage, "stub/avatars/a.png"), randomBytes(150_000));
+  mkdirSync(join(d.functions, "hello"), { recursive: true });
+  writeFileSync(join(d.functions, "hello/index.ts"), 'Deno.serve(() => new Response("hi"));\n');
   before = await fingerprint(source);
 
   spawnSync("restic", ["init", "-r", repo], { env: { ...process.env, RESTIC_PASSWORD } });
   useFastKey(repo, RESTIC_PASSWORD);
   writeFileSync(join(work, "reader-key"), READER_KEY);
-  const b = await script("backup.sh", [settings("source"), "run"], source);
-  expect(b.stderr).toContain("backup(ops): done");
+  const b = await script("backup.sh", [settings("source"), "run"]);
+  expect(b.stderr).toContain(`backup(${JOB}): done`);
   expect(b.status).toBe(0);
 
-  // The fresh worker: its database knows none of the source's roles, and has a Vault key of its own.
-  useVaultKey(target, dirs("target", target.home).config, "a new key the fresh image made at first boot");
-}, 240_000);
+  [target, copyTarget] = await Promise.all([starting[1]!, starting[2]!]);
+  // The fresh worker's database has a Vault key of its own, made at first boot.
+  target.useVaultKey(dirs(targetProject).config, "a new key the fresh image made at first boot");
+}, 300_000);
 
 afterAll(() => {
-  source.stop();
-  target.stop();
-  copyTarget.stop();
+  for (const p of [sourceProject, targetProject, copyProject]) {
+    composeDown(p);
+    p.stop();
+  }
   spawnSync("umount", [readOnlyRepo]);
   rmSync(work, { recursive: true, force: true });
 });
@@ -183,12 +231,20 @@ describe("restore.sh --whole onto a fresh worker", () => {
   let restored: { status: number; stdout: string; stderr: string };
 
   it("restores and verifies everything with one command", async () => {
-    expect((await q(target, "select count(*)::int as n from pg_roles where rolname in ('anon', 'authenticated', 'reporting', 'postgres')"))[0]!.n).toBe(0);
-    restored = await script("restore.sh", [settings("target"), "--whole"], target);
+    // The image made its service roles; the tenant's own roles and data are not there.
+    expect((await q(target, "select count(*)::int as n from pg_roles where rolname in ('anon', 'authenticated', 'postgres')"))[0]!.n).toBe(3);
+    expect((await q(target, "select count(*)::int as n from pg_roles where rolname in ('reporting', 'analysts')"))[0]!.n).toBe(0);
+    expect((await q(target, "select to_regclass('public.clientes') as t"))[0]!.t).toBeNull();
+    const started = startedAt(target);
+    restored = await script("restore.sh", [settings("target"), "--whole"]);
     expect(restored.stderr).toMatch(/roles and settings applied \(\d+ created\)/);
     expect(restored.stderr).toContain("service roles' passwords set from the project's secrets");
     expect(restored.status, restored.stderr).toBe(0);
-    expect(restored.stdout).toMatch(/^restored ops from snapshot \w+ \(taken [^)]+\): \d+ tables match the recorded figures; 2 Vault secrets decrypt; 3 files; RTO \d+s$/m);
+    // Four files: the storage object, the edge function, and the db-config volume's Vault key and its setting.
+    expect(restored.stdout).toMatch(new RegExp(`^restored ${JOB} from snapshot \\w+ \\(taken [^)]+\\): \\d+ tables match the recorded figures; 2 Vault secrets decrypt; 4 files; RTO \\d+s$`, "m"));
+    // The project was stopped and its database started again (it reads the Vault key when it starts), and it runs.
+    expect(startedAt(target)).not.toBe(started);
+    expect(docker(["inspect", "-f", "{{.State.Running}}", target.name]).stdout.trim()).toBe("true");
   });
 
   it("holds the same tables, roles, memberships, grants, policies, settings, sequences, large objects and extensions", async () => {
@@ -206,8 +262,9 @@ describe("restore.sh --whole onto a fresh worker", () => {
   });
 
   it("gives the service roles the project's generated password, and a tenant's own role its own", async () => {
-    expect(await q(target, "select current_user as u", "authenticator", NEW_PASSWORD)).toEqual([{ u: "authenticator" }]);
-    await expect(q(target, "select 1", "authenticator", "authenticator-pw")).rejects.toThrow(/password authentication failed/);
+    expect(await q(target, "select current_user as u", "authenticator", targetProject.postgresPassword)).toEqual([{ u: "authenticator" }]);
+    // The backed-up hash was the source project's password; the restore replaced it.
+    await expect(q(target, "select 1", "authenticator", sourceProject.postgresPassword)).rejects.toThrow(/password authentication failed/);
     expect(await q(target, "select current_user as u", "reporting", "reporting-pw")).toEqual([{ u: "reporting" }]);
     // Its column grant came back with it: two columns of clientes, not the table.
     expect(await q(target, "select id, nombre from public.clientes limit 1", "reporting", "reporting-pw")).toBeDefined();
@@ -215,8 +272,8 @@ describe("restore.sh --whole onto a fresh worker", () => {
   });
 
   it("puts back the storage files and edge functions byte for byte, and the Vault key", () => {
-    const s = dirs("source", source.home);
-    const t = dirs("target", target.home);
+    const s = dirs(sourceProject);
+    const t = dirs(targetProject);
     expect(filesUnder(t.storage)).toEqual(filesUnder(s.storage));
     expect(filesUnder(t.functions)).toEqual(filesUnder(s.functions));
     expect(readFileSync(join(t.config, "pgsodium_root.key"), "utf8")).toBe("the source server's own vault root key");
@@ -225,12 +282,13 @@ describe("restore.sh --whole onto a fresh worker", () => {
 
 describe("seeding a staging project from prod's backup (restoreFrom across stacks)", () => {
   const t = { storage: join(work, "copy", "storage"), functions: join(work, "copy", "functions") };
+  let copyConfig: string;
   let seeded: { status: number; stdout: string; stderr: string };
   let repoFilesBefore: string[];
 
   beforeAll(async () => {
-    await copyTarget.start();
-    useVaultKey(copyTarget, join(copyTarget.home, "db-config"), "staging's own vault key");
+    copyConfig = dirs(copyProject).config;
+    copyTarget.useVaultKey(copyConfig, "staging's own vault key");
     // The reader's restic key, as backup-enable adds it; and the repository, mounted read-only, as the read-only sub-account sees it.
     spawnSync("restic", ["-r", repo, "key", "add", "--new-password-file", join(work, "reader-key")], { env: { ...process.env, RESTIC_PASSWORD }, input: "" });
     useFastKey(repo, READER_KEY);
@@ -238,33 +296,27 @@ describe("seeding a staging project from prod's backup (restoreFrom across stack
     expect(spawnSync("mount", ["--bind", repo, readOnlyRepo]).status).toBe(0);
     expect(spawnSync("mount", ["-o", "remount,bind,ro", readOnlyRepo]).status).toBe(0);
     repoFilesBefore = filesList(repo);
-    writeFileSync(join(work, "copy-project.env"), `POSTGRES_PASSWORD="StagingsOwnPassword7"\n`, { mode: 0o600 });
-    const s = dirs("source", source.home);
+    const s = dirs(sourceProject);
     const payload = seedPayload({
-      project: "ops-copy",
-      dbContainer: "ops-copy-db",
-      paths: [t.storage, t.functions, join(copyTarget.home, "db-config")],
+      project: copyProject.name,
+      dbContainer: copyProject.container("db"),
+      paths: [t.storage, t.functions, copyConfig],
       sourcePaths: [s.storage, s.functions, s.config],
-      vaultKeyPath: join(copyTarget.home, "db-config"),
-      reader: { job: "ops", repository: readOnlyRepo, resticPassword: READER_KEY, sftpPassword: "" },
+      vaultKeyPath: copyConfig,
+      reader: { job: JOB, repository: readOnlyRepo, resticPassword: READER_KEY, sftpPassword: "" },
       snapshot: "latest",
       anonymise: ["msp-ops", "tenant-registry"],
     });
-    seeded = await new Promise((resolve) => {
-      const child = execFile("bash", ["-c", fillTemplate("worker/project-seed.sh", { project: "ops-copy" })], {
-        encoding: "utf8",
-        timeout: 180_000,
-        env: { ...process.env, PATH: `${FAKES}:${process.env.PATH}`, ...copyTarget.socketEnv("supabase_admin"), SUPAFLEET_TOOLS: SCRIPTS, PROJECT_ENV: join(work, "copy-project.env"), FAKE_DOCKER_LOG: join(work, "docker.log"), FAKE_DOCKER_STATE: work, SUPAFLEET_SPOOL: join(work, "spool"), SUPAFLEET_CACHE_DIR: join(work, "cache2"), TZ: "UTC" },
-      }, (err, stdout, stderr) => resolve({ status: err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : -1, stdout, stderr }));
-      child.stdin!.end(payload);
-    });
+    const seedScript = join(work, "project-seed.sh");
+    writeFileSync(seedScript, fillTemplate("worker/project-seed.sh", { project: copyProject.name }));
+    seeded = await run(seedScript, [], scriptEnv({ SUPAFLEET_TOOLS: SCRIPTS, PROJECT_ENV: copyProject.dir("secrets", ".env"), SUPAFLEET_CACHE_DIR: join(work, "cache2") }), payload);
   }, 240_000);
 
   it("restores through the read-only credential, verifies, then anonymises", () => {
     expect(seeded.stderr).toContain("anonymised with anonymise.sql");
     expect(seeded.status, seeded.stderr).toBe(0);
-    expect(seeded.stdout).toMatch(/restored ops-copy from snapshot \w+ \(taken [^)]+\): \d+ tables match the recorded figures; Vault secrets removed \(their key stays with the source\); \d+ files; RTO \d+s/);
-    expect(seeded.stdout).toContain("project-seed(ops-copy): seeded");
+    expect(seeded.stdout).toMatch(/restored bk-rt-copy from snapshot \w+ \(taken [^)]+\): \d+ tables match the recorded figures; Vault secrets removed \(their key stays with the source\); \d+ files; RTO \d+s/);
+    expect(seeded.stdout).toContain("project-seed(bk-rt-copy): seeded");
   });
 
   it("wrote nothing to the source's repository (it is read-only to the reader) and left the source as it was", async () => {
@@ -273,30 +325,40 @@ describe("seeding a staging project from prod's backup (restoreFrom across stack
   });
 
   it("keeps every row and relation but no name, email or phone of prod, and no way to log in with a prod password", async () => {
-    const rows = (server: TestPostgres, sql: string): string[] => server.psql(`\\pset tuples_only on\n\\pset format unaligned\n${sql}`).trim().split("\n").filter(Boolean);
-    const count = (server: TestPostgres, table: string): string => rows(server, `select count(*) from ${table};`)[0]!;
-    for (const table of ["public.clientes", "public.sitios", "public.tickets", "public.dispositivos", "auth.users"]) expect(count(copyTarget, table), table).toBe(count(source, table));
-    const prodValues = rows(source, "select v from (select nombre as v from public.clientes union all select email from public.clientes union all select telefono from public.clientes union all select email from auth.users union all select titulo from public.tickets) x where v is not null;");
+    const tables = ["public.clientes", "public.sitios", "public.tickets", "public.dispositivos", "auth.users"];
+    const credentialsKey = "select decrypted_secret from vault.decrypted_secrets where name = 'supafleet_api_credentials'";
+    // Each side's answers from one psql each.
+    const ask = (server: LabDb, more: Record<string, string>): Record<string, string> =>
+      queries(server, { ...Object.fromEntries(tables.map((t) => [t, `select count(*) from ${t}`])), credentials: "select count(*) from public.api_credentials", credentialsKey, ...more });
+    const prod = ask(source, {
+      values: "select v from (select nombre as v from public.clientes union all select email from public.clientes union all select telefono from public.clientes union all select email from auth.users union all select titulo from public.tickets) x where v is not null",
+    });
+    const copy = ask(copyTarget, {
+      text: "select row_to_json(c)::text from public.clientes c union all select row_to_json(u)::text from auth.users u union all select row_to_json(t)::text from public.tickets t",
+      realEmails: "select count(*) from auth.users where email not like '%@example.invalid'",
+      orphans: "select count(*) from public.tickets t left join public.clientes c on c.id = t.cliente_id where c.id is null",
+    });
+    for (const table of tables) expect(copy[table], table).toBe(prod[table]);
+    const prodValues = prod.values!.split("\n").filter(Boolean);
     expect(prodValues.length).toBeGreaterThan(20);
-    const copyText = rows(copyTarget, "select row_to_json(c)::text from public.clientes c union all select row_to_json(u)::text from auth.users u union all select row_to_json(t)::text from public.tickets t;").join("\n");
-    const leaked = prodValues.filter((v) => copyText.includes(v));
+    const leaked = prodValues.filter((v) => copy.text!.includes(v));
     expect(leaked).toEqual([]);
-    expect(rows(copyTarget, "select count(*) from auth.users where email not like '%@example.invalid';")).toEqual(["0"]);
+    expect(copy.realEmails).toBe("0");
     // No credential of prod's integrations, and the key that encrypted them is a new one.
-    expect(rows(source, "select count(*) from public.api_credentials;")[0]).not.toBe("0");
-    expect(rows(copyTarget, "select count(*) from public.api_credentials;")).toEqual(["0"]);
-    const credentialsKey = "select decrypted_secret from vault.decrypted_secrets where name = 'supafleet_api_credentials';";
-    expect(rows(copyTarget, credentialsKey)).toHaveLength(1);
-    expect(rows(copyTarget, credentialsKey)).not.toEqual(rows(source, credentialsKey));
+    expect(prod.credentials).not.toBe("0");
+    expect(copy.credentials).toBe("0");
+    expect(copy.credentialsKey!.split("\n")).toHaveLength(1);
+    expect(copy.credentialsKey).not.toBe("");
+    expect(copy.credentialsKey).not.toEqual(prod.credentialsKey);
     // Tickets still point at their clients.
-    expect(rows(copyTarget, "select count(*) from public.tickets t left join public.clientes c on c.id = t.cliente_id where c.id is null;")).toEqual(["0"]);
+    expect(copy.orphans).toBe("0");
   });
 
   it("holds no Vault secret of prod and keeps staging's own Vault key", () => {
     // Only the credentials key the anonymisation made anew, under staging's root key.
     expect(copyTarget.psql("\\pset tuples_only on\nselect string_agg(name, ',') from vault.decrypted_secrets where decrypted_secret is not null;").trim()).toBe("supafleet_api_credentials");
     expect(copyTarget.psql("\\pset tuples_only on\nselect count(*) from vault.secrets;").trim()).toBe("1");
-    expect(readFileSync(join(copyTarget.home, "db-config", "pgsodium_root.key"), "utf8")).toBe("staging's own vault key");
+    expect(readFileSync(join(copyConfig, "pgsodium_root.key"), "utf8")).toBe("staging's own vault key");
   });
 });
 
