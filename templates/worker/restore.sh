@@ -114,7 +114,7 @@ apply_globals() {
     /^ALTER DATABASE "[^"]+" SET / { sub(/^ALTER DATABASE "[^"]+"/, "ALTER DATABASE \"" target "\""); print; next }
     /^GRANT / { print; next }
   ' "$WORK/roles.sql" > "$WORK/roles.apply.sql"
-  psql_in_db postgres < "$WORK/roles.apply.sql" > /dev/null 2> "$WORK/roles.err" || die "applying roles failed: $(tail -n 3 "$WORK/roles.err")"
+  psql_in_db postgres < "$WORK/roles.apply.sql" > /dev/null 2> "$WORK/roles.err" || die "applying roles failed: $(grep -v "^NOTICE" "$WORK/roles.err" | tail -n 3)"
   say "roles and settings applied ($(grep -c '^CREATE ROLE' "$WORK/roles.apply.sql" || true) created)"
 }
 
@@ -133,7 +133,8 @@ reset_passwords() {
   say "service roles' passwords set from the project's secrets"
 }
 
-restore_database() {
+# The target database, there before the roles' per-database settings name it.
+prepare_target() {
   local exists
   exists=$(psql_in_db postgres -c "select 1 from pg_database where datname = '$TARGET'")
   if [ "$TARGET" = "$DB_NAME" ] && [ -n "$exists" ]; then
@@ -150,10 +151,13 @@ restore_database() {
   else
     docker exec "$DB_CONTAINER" createdb -U supabase_admin "$TARGET"
   fi
+}
+
+restore_database() {
   local started
   started=$(date +%s)
-  # One transaction: a dump cut short (no completion mark) leaves the database as it was.
-  if ! r dump "$DB_SNAP" /database.sql | guard_complete "$WORK/expected" "$ALLOW_UNMARKED" | psql_in_db "$TARGET" --single-transaction > /dev/null 2> "$WORK/restore.err"; then
+  # One transaction: a dump cut short (no completion mark), or a restore killed part-way, leaves the database as it was.
+  if ! r dump "$DB_SNAP" /database.sql | guard_complete "$WORK/expected" "$ALLOW_UNMARKED" | psql_in_db "$TARGET" > /dev/null 2> "$WORK/restore.err"; then
     die "restoring snapshot $DB_SNAP into $TARGET failed, and nothing of it was kept: $(grep -v '^$' "$WORK/restore.err" | tail -n 2 | tr '\n' ' ')"
   fi
   RTO=$(( $(date +%s) - started ))
@@ -215,24 +219,42 @@ restore_files() {
   say "files of snapshot $FILES_SNAP in place: $FILES files"
 }
 
+# Compose gives up on a service whose dependency is not healthy yet (a slow start);
+# another start only starts what is not running.
+start_services() {
+  local attempt
+  for attempt in 1 2 3 4 5 6; do
+    docker compose -p "$PROJECT" start > /dev/null 2> "$WORK/start.err" && return 0
+    [ "$attempt" = 6 ] || sleep 5
+  done
+  die "cannot start project $PROJECT's services: $(tail -n 2 "$WORK/start.err" | tr '\n' ' ')"
+}
+
 if [ "$WHOLE" = 1 ]; then
   # The project's services stop, so nothing writes while its state comes back; the
   # database restarts with the Vault key in place (it reads the key when it starts).
   docker compose -p "$PROJECT" stop > /dev/null || die "cannot stop project $PROJECT's services"
   restore_files
   docker compose -p "$PROJECT" start db > /dev/null || die "cannot start $PROJECT's database"
-  for _ in $(seq 1 60); do docker exec "$DB_CONTAINER" pg_isready -U supabase_admin -q && break; sleep 2; done
+  ready=0
+  for _ in $(seq 1 120); do
+    if docker exec "$DB_CONTAINER" pg_isready -U supabase_admin -h localhost -q; then ready=1; break; fi
+    sleep 1
+  done
+  [ "$ready" = 1 ] || die "$PROJECT's database did not take connections within 120s of starting"
+  prepare_target
   apply_globals all
   reset_passwords
   restore_database
   verify_figures
   verify_vault
-  [ -z "$ANONYMISE" ] || { psql_in_db "$TARGET" --single-transaction < "$ANONYMISE" > /dev/null || die "the anonymisation failed"; say "anonymised with $(basename "$ANONYMISE")"; }
-  docker compose -p "$PROJECT" start > /dev/null || die "cannot start project $PROJECT's services"
+  [ -z "$ANONYMISE" ] || { in_transaction < "$ANONYMISE" | psql_in_db "$TARGET" > /dev/null || die "the anonymisation failed"; say "anonymised with $(basename "$ANONYMISE")"; }
+  start_services
   echo "restored $PROJECT from snapshot $DB_SNAP (taken $DB_TIME): ${TABLES:-?} tables match the recorded figures; $VAULT; $FILES files; RTO ${RTO}s"
   exit 0
 fi
 
+prepare_target
 apply_globals missing
 restore_database
 verify_figures

@@ -8,13 +8,13 @@ import { BackupRig, RESTIC_PASSWORD, type ScriptResult } from "../helpers/backup
 
 /**
  * The real backup, restore and drill scripts with the real restic (Debian's
- * 0.14) and a real PostgreSQL 15. `docker exec <db> …` is the stand-in in
- * tests/integration/fakes: it runs pg_dump and psql here, against the test
- * server. Health pings and alerts go to a listener on loopback.
+ * 0.14), on the lab's real Docker engine: `docker exec <db> pg_dump|psql` runs
+ * in a container of the supabase/postgres image (bk-backup-db, published on
+ * 198.51.100.30), and the tests read its state over that port. Health pings
+ * and alerts go to a listener on loopback.
  */
-const rig = new BackupRig();
+const rig = new BackupRig("bk-backup", 30);
 const listener = rig.listener;
-const pgdb = rig.pgdb;
 const exec = promisify(execFile);
 const settings = (o: Partial<Record<string, string>> = {}): string => rig.settings(o);
 const script = (name: string, args: string[], extra: Record<string, string> = {}): Promise<ScriptResult> => rig.script(name, args, extra);
@@ -22,15 +22,18 @@ const restic = (args: string[], input?: string): string => rig.restic(args, inpu
 const snapshots = (kind?: string): ReturnType<BackupRig["snapshots"]> => rig.snapshots(kind);
 const checksums = (db?: string): Promise<Record<string, string>> => rig.checksums(db);
 
-beforeAll(() => rig.start(), 120_000);
+beforeAll(() => rig.start(), 180_000);
 afterAll(() => rig.stop());
 beforeEach(() => rig.reset());
 
 describe("backup.sh", () => {
   it("backs up roles, the database and the files, and pings start then success", async () => {
+    const since = new Date();
     const r = await script("backup.sh", [settings(), "run"]);
     expect(r.stderr).toContain("backup(ops): done");
     expect(r.status).toBe(0);
+    // pg_dump ran in the database's container, against the project's database.
+    expect(rig.db.connectionsSince(since)).toContain("supabase_admin projectdb pg_dump");
     expect(snapshots().map((s) => s.tags.find((t) => t.startsWith("kind:"))).sort()).toEqual(["kind:database", "kind:files", "kind:roles"]);
     for (const s of snapshots()) expect(s.tags).toEqual(expect.arrayContaining(["supafleet", "project:ops"]));
     const hc = listener.take("/hc/ops-backup");
@@ -48,11 +51,33 @@ describe("backup.sh", () => {
     expect((await script("backup.sh", [settings(), "run"])).status).toBe(0);
     const before = await checksums();
     expect(Object.keys(before)).toEqual(["clientes", "tickets"]);
-    pgdb.psql("drop database projectdb with (force);");
+    rig.db.psql("drop database projectdb with (force);");
     const r = await script("restore.sh", [settings(), "--target", "projectdb"]);
     expect(r.stderr).toContain("database restored into projectdb");
     expect(r.status).toBe(0);
     expect(await checksums()).toEqual(before);
+  });
+
+  it("restores a dropped database with its own settings and its roles' settings in it", async () => {
+    rig.db.psql("alter database projectdb set statement_timeout = '9s'; alter role authenticator in database projectdb set lock_timeout = '4s';");
+    expect((await script("backup.sh", [settings(), "run"])).status).toBe(0);
+    rig.db.psql("drop database projectdb with (force);");
+    // The settings name the database, so it must exist before they are applied.
+    const r = await script("restore.sh", [settings(), "--target", "projectdb"]);
+    expect(r.stderr).toContain("database restored into projectdb");
+    expect(r.status).toBe(0);
+    const c = await rig.db.client("supabase_admin", rig.db.password, "postgres");
+    try {
+      const rows = (await c.query(
+        "select coalesce(r.rolname, '-') as role, s.setconfig from pg_db_role_setting s join pg_database d on d.oid = s.setdatabase left join pg_roles r on r.oid = s.setrole where d.datname = 'projectdb' order by 1",
+      )).rows;
+      expect(rows).toEqual([
+        { role: "-", setconfig: ["statement_timeout=9s"] },
+        { role: "authenticator", setconfig: ["lock_timeout=4s"] },
+      ]);
+    } finally {
+      await c.end();
+    }
   });
 
   it("restores storage files byte for byte", async () => {
@@ -64,13 +89,27 @@ describe("backup.sh", () => {
       const sha = (p: string): string => createHash("sha256").update(readFileSync(p)).digest("hex");
       expect(sha(join(out, rig.storage, f)), f).toBe(sha(join(rig.storage, f)));
     }
-    pgdb.psql("drop database scratch_files;");
+    rig.db.psql("drop database scratch_files;");
   });
 
-  it("restores in place only after a safety dump of the live database", async () => {
+  it("restores in place only after a safety dump of the live database, with the privileges it had", async () => {
+    // As in a Supabase project's database: whatever is made in public later is granted to the API roles
+    // by default; the tables here were made before, so anon may not read them.
+    rig.db.psql("alter default privileges in schema public grant all on tables to anon, authenticated;", "projectdb");
+    const anonReads = async (): Promise<unknown> => {
+      const c = await rig.db.client("supabase_admin", rig.db.password, "projectdb");
+      try {
+        return (await c.query("select has_table_privilege('anon', 'public.tickets', 'select') as r")).rows[0].r;
+      } finally {
+        await c.end();
+      }
+    };
+    expect(await anonReads()).toBe(false);
     expect((await script("backup.sh", [settings(), "run"])).status).toBe(0);
     const r = await script("restore.sh", [settings(), "--target", "projectdb"]);
     expect(r.status).toBe(0);
+    // The restore recreated the tables, and their privileges are the backed-up ones, not the database's defaults.
+    expect(await anonReads()).toBe(false);
     expect(r.stderr).toMatch(/safety dump of the live database: .*before-restore-\d{8}T\d{6}Z\.sql/);
     const spool = join(rig.work, "spool", "ops");
     const dump = readdirSync(spool).find((f) => f.startsWith("before-restore-"))!;
@@ -79,7 +118,9 @@ describe("backup.sh", () => {
   });
 
   it("a dump that fails part-way leaves no database snapshot, pings fail, alerts and exits non-zero", async () => {
-    const r = await script("backup.sh", [settings(), "run"], { FAKE_DOCKER_BREAK: "pg_dump" });
+    // pg_dump's server process is terminated in the middle of a table's data.
+    const r = await rig.cutOffDump(() => script("backup.sh", [settings(), "run"]));
+    expect(r.stderr).toMatch(/pg_dump: error: Dumping the contents of table "filler" failed/);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("the database dump failed (exit 1); no snapshot kept");
     expect(snapshots("database")).toEqual([]);
@@ -95,11 +136,13 @@ describe("backup.sh", () => {
   });
 
   it("with a wrong repository password fails loudly, before dumping anything", async () => {
+    const since = new Date();
     const r = await script("backup.sh", [settings({ RESTIC_PASSWORD: "wrong" }), "run"]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/cannot open the repository: .*wrong password/);
     expect(listener.take("/hc/ops-backup").map((h) => h.path)).toEqual(["/hc/ops-backup/start", "/hc/ops-backup/fail"]);
-    expect(readFileSync(join(rig.work, "docker.log"), "utf8")).not.toContain("pg_dump -U supabase_admin -d projectdb --snapshot");
+    // Nothing connected to the database at all.
+    expect(rig.db.connectionsSince(since)).toEqual([]);
   });
 
   it("reports a corrupted pack in the check", async () => {
