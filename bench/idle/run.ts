@@ -22,7 +22,8 @@ import { parseArgs } from "node:util";
 import { GATE_IMAGE, N8N_IMAGE, n8nEnvironment } from "../../src/automation/n8nCompose";
 import { KUMA_IMAGE } from "../../src/monitoring/kumaCompose";
 import { CONTAINERS_PER_PROJECT, SERVICE_MEMORY_MIB } from "../../src/model/sizing";
-import { docker, ENGINE_NETNS, ENGINE_PREFIX, engineRunning, startEngine, stopEngine } from "../../tests/lab/engine";
+import { docker, ENGINE_NETNS, ENGINE_PREFIX } from "../../tests/lab/engine";
+import { useEngine } from "../../tests/lab/engineUsers";
 import { LabProject, release } from "../../tests/lab/project";
 
 const { values } = parseArgs({
@@ -41,8 +42,6 @@ const SIZING_MD = join(ROOT, "docs/sizing.md");
 const BEGIN = "<!-- bench:idle begin -->";
 const END = "<!-- bench:idle end -->";
 const RUN = `/run/${ENGINE_NETNS}`;
-// The registry vitest's global setup keeps: while this process is listed, no run's teardown wipes or stops the engine.
-const USERS = `/run/${ENGINE_NETNS}-users`;
 const RELEASE = "2026.08";
 const PROJECT = "idle";
 // Last octet of the project's address on the lab's veth, and its slot: used by no test file.
@@ -59,14 +58,6 @@ const KUMA_START = 'for f in /app/db/patch-*.sql; do ln -sf "$f" /app/db/old_mig
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const log = (m: string): void => void process.stderr.write(`[bench:idle] ${m}\n`);
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 function toMiB(s: string): number {
   const m = /^([\d.]+)\s*([KMGT]?i?B)$/.exec(s.trim());
@@ -174,14 +165,7 @@ function resticPeak(work: string): { version: string; peakMiB: number } | undefi
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("the Docker lab runs as root (network namespaces, dockerd)");
-  mkdirSync(USERS, { recursive: true });
-  const me = join(USERS, String(process.pid));
-  writeFileSync(me, "");
-  const startedEngine = !engineRunning();
-  if (startedEngine) {
-    log("starting the lab's engine");
-    startEngine();
-  }
+  const releaseEngine = useEngine();
   const info = docker(["info", "--format", "{{.ServerVersion}}\t{{.CgroupVersion}}\t{{.CgroupDriver}}\t{{.Driver}}"]).stdout.trim().split("\t");
   const engineContainers = (): number => docker(["ps", "-q"]).stdout.split("\n").filter(Boolean).length;
   const before = { dockerd: procMem(pidOf("dockerd")), containerd: procMem(pidOf("containerd")), containers: engineContainers() };
@@ -320,12 +304,7 @@ async function main(): Promise<void> {
     }
   } finally {
     cleanup();
-    rmSync(me, { force: true });
-    const others = existsSync(USERS) ? readdirSync(USERS).filter((p) => alive(Number(p))) : [];
-    if (startedEngine && others.length === 0) {
-      log("stopping the engine this bench started");
-      stopEngine();
-    }
+    releaseEngine();
   }
 }
 

@@ -12,7 +12,8 @@ import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { BASE_IMAGE, BASE_PACKAGES, labImages, ROOT, type LabImage } from "../../tests/lab/images/catalog";
 import { supabaseShapeSql } from "../../tests/lab/images/shape";
-import { dockerEnv, engineInstalled, engineRunning, startEngine, stopEngine } from "../../tests/lab/engine";
+import { dockerEnv, engineInstalled } from "../../tests/lab/engine";
+import { useEngine } from "../../tests/lab/engineUsers";
 import { seedWorkerEngine } from "../../tests/lab/workerEngine";
 
 const CACHE = process.env.SUPAFLEET_LAB_CACHE ?? "/var/cache/supafleet-lab";
@@ -136,8 +137,7 @@ function build(img: LabImage, base: string, staged: string): void {
 function main(): void {
   if (process.getuid?.() !== 0) die("run as root: the lab's engine runs as root in its own network namespace");
   if (!engineInstalled()) die("no lab engine: run bash scripts/install-test-deps.sh");
-  const wasRunning = engineRunning();
-  startEngine();
+  const release = useEngine();
   const staged = stageImagesDir();
   try {
     const base = buildBase();
@@ -150,7 +150,7 @@ function main(): void {
     if (seeded !== undefined) console.log(`build-images: ${seeded}`);
   } finally {
     rmSync(staged, { recursive: true, force: true });
-    if (!wasRunning) stopEngine();
+    release();
   }
 }
 
