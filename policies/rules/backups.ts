@@ -1,5 +1,5 @@
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { T } from "./types";
+import { resourcesOfType, T } from "./types";
 
 export interface RetentionConfig {
   minRetention: { daily: number; weekly: number; monthly: number };
@@ -24,14 +24,14 @@ export const everyProjectBackedUp: StackValidationPolicy = {
   },
   validateStack: (args, report) => {
     const min = args.getConfig<RetentionConfig>().minRetention;
-    const schedules = new Map(args.resources.filter((r) => r.type === T.backup).map((r) => [String(r.props.job), r]));
-    for (const project of args.resources.filter((r) => r.type === T.project)) {
+    const schedules = new Map(resourcesOfType(args.resources, T.backup).map((r) => [String(r.props.job), r]));
+    for (const project of resourcesOfType(args.resources, T.project)) {
       const schedule = schedules.get(project.name);
       if (schedule === undefined) {
         report(`SupabaseProject ${project.name} has no BackupSchedule.`, project.urn);
         continue;
       }
-      const kept = (schedule.props.retention ?? {}) as Partial<Record<keyof typeof min, number>>;
+      const kept = schedule.props.retention ?? {};
       for (const period of ["daily", "weekly", "monthly"] as const) {
         const n = kept[period] ?? 0;
         if (n < min[period]) report(`BackupSchedule ${schedule.name} keeps ${n} ${period} backups; at least ${min[period]} are required.`, schedule.urn);

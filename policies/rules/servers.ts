@@ -1,20 +1,19 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
-import { T } from "./types";
+import { ofType, T, type Props } from "./types";
 
-const labelsOf = (props: Record<string, unknown>): Record<string, string> => (props.labels ?? {}) as Record<string, string>;
+const labelsOf = (props: Props[typeof T.server]): Record<string, string> => props.labels ?? {};
 
 export const serverHasFirewallAndLabels: ResourceValidationPolicy = {
   name: "server-has-firewall-and-labels",
   description: "Every server has a firewall and carries role and env labels.",
   enforcementLevel: "mandatory",
-  validateResource: (args, report) => {
-    if (args.type !== T.server) return;
-    const firewalls = args.props.firewallIds;
+  validateResource: ofType(T.server, (props, args, report) => {
+    const firewalls = props.firewallIds;
     if (!Array.isArray(firewalls) || firewalls.length === 0) report(`Server ${args.name}: has no firewall (firewallIds is empty).`);
     for (const label of ["role", "env"]) {
-      if (!labelsOf(args.props)[label]) report(`Server ${args.name}: lacks the label "${label}".`);
+      if (!labelsOf(props)[label]) report(`Server ${args.name}: lacks the label "${label}".`);
     }
-  },
+  }),
 };
 
 export interface ProtectionConfig {
@@ -26,13 +25,12 @@ export const serverProtectedInProd: ResourceValidationPolicy = {
   description: "Servers of protected environments (prod) have Hetzner delete and rebuild protection.",
   enforcementLevel: "mandatory",
   configSchema: { properties: { protectedEnvironments: { type: "array", items: { type: "string" }, default: ["prod"] } } },
-  validateResource: (args, report) => {
-    if (args.type !== T.server) return;
-    const env = labelsOf(args.props).env;
+  validateResource: ofType(T.server, (props, args, report) => {
+    const env = labelsOf(props).env;
     if (env === undefined || !args.getConfig<ProtectionConfig>().protectedEnvironments.includes(env)) return;
-    if (args.props.deleteProtection !== true) report(`Server ${args.name}: is in ${env} without delete protection.`);
-    if (args.props.rebuildProtection !== true) report(`Server ${args.name}: is in ${env} without rebuild protection.`);
-  },
+    if (props.deleteProtection !== true) report(`Server ${args.name}: is in ${env} without delete protection.`);
+    if (props.rebuildProtection !== true) report(`Server ${args.name}: is in ${env} without rebuild protection.`);
+  }),
 };
 
 export interface ServerTypeConfig {
@@ -49,10 +47,9 @@ export const serverTypeAllowed: ResourceValidationPolicy = {
   description: "Server types come from the allowed list in the policy config.",
   enforcementLevel: "advisory",
   configSchema: { properties: { allowedServerTypes: { type: "array", items: { type: "string" }, default: DEFAULT_SERVER_TYPES } } },
-  validateResource: (args, report) => {
-    if (args.type !== T.server) return;
+  validateResource: ofType(T.server, (props, args, report) => {
     const allowed = args.getConfig<ServerTypeConfig>().allowedServerTypes;
-    const type = args.props.serverType;
+    const type = props.serverType;
     if (typeof type === "string" && !allowed.includes(type)) report(`Server ${args.name}: type ${type} is not in the allowed list (${allowed.join(", ")}).`);
-  },
+  }),
 };

@@ -1,21 +1,14 @@
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { T } from "./types";
+import { ofType, resourcesOfType, T, type Ingress, type Props } from "./types";
 
-interface Ingress {
-  hostname?: string;
-  path?: string;
-  service?: string;
-}
-
-const ingressesOf = (props: Record<string, unknown>): Ingress[] => ((props.config as { ingresses?: Ingress[] } | undefined)?.ingresses ?? []);
+const ingressesOf = (props: Props[typeof T.tunnelConfig]): Ingress[] => props.config?.ingresses ?? [];
 
 export const tunnelEndsWithCatchAll: ResourceValidationPolicy = {
   name: "tunnel-ends-with-catch-all",
   description: "The tunnel's ingress ends with the single catch-all rule.",
   enforcementLevel: "mandatory",
-  validateResource: (args, report) => {
-    if (args.type !== T.tunnelConfig) return;
-    const rules = ingressesOf(args.props);
+  validateResource: ofType(T.tunnelConfig, (props, args, report) => {
+    const rules = ingressesOf(props);
     const last = rules.at(-1);
     if (last === undefined || last.hostname !== undefined || last.path !== undefined || !String(last.service).startsWith("http_status:")) {
       report(`Tunnel config ${args.name}: the last ingress rule must be the catch-all (no hostname, no path, an http_status service).`);
@@ -23,7 +16,7 @@ export const tunnelEndsWithCatchAll: ResourceValidationPolicy = {
     rules.slice(0, -1).forEach((r, i) => {
       if (r.hostname === undefined) report(`Tunnel config ${args.name}: rule #${i + 1} has no hostname but is not last, so it hides every rule after it.`);
     });
-  },
+  }),
 };
 
 export interface ProtectedHostnamesConfig {
@@ -39,8 +32,8 @@ export const accessForProtectedHostnames: StackValidationPolicy = {
   },
   validateStack: (args, report) => {
     const patterns = args.getConfig<ProtectedHostnamesConfig>().protectedHostnames.map((p) => new RegExp(p));
-    const covered = new Set(args.resources.filter((r) => r.type === T.accessApp).map((r) => r.props.domain as string));
-    for (const config of args.resources.filter((r) => r.type === T.tunnelConfig)) {
+    const covered = new Set(resourcesOfType(args.resources, T.accessApp).map((r) => r.props.domain));
+    for (const config of resourcesOfType(args.resources, T.tunnelConfig)) {
       for (const rule of ingressesOf(config.props)) {
         const host = rule.hostname;
         if (host !== undefined && patterns.some((p) => p.test(host)) && !covered.has(host)) {
@@ -57,13 +50,13 @@ export const accessNeverEveryone: ResourceValidationPolicy = {
   name: "access-never-everyone",
   description: "No Access policy includes everyone.",
   enforcementLevel: "mandatory",
-  validateResource: (args, report) => {
-    if (args.type === T.accessPolicy && includesEveryone(args.props.includes)) {
-      report(`Access policy ${args.name}: includes everyone.`);
-    }
-    if (args.type === T.accessApp) {
-      const inline = Array.isArray(args.props.policies) ? (args.props.policies as { includes?: unknown }[]) : [];
+  validateResource: [
+    ofType(T.accessPolicy, (props, args, report) => {
+      if (includesEveryone(props.includes)) report(`Access policy ${args.name}: includes everyone.`);
+    }),
+    ofType(T.accessApp, (props, args, report) => {
+      const inline = Array.isArray(props.policies) ? props.policies : [];
       if (inline.some((p) => includesEveryone(p.includes))) report(`Access application ${args.name}: has a policy that includes everyone.`);
-    }
-  },
+    }),
+  ],
 };
