@@ -1,3 +1,4 @@
+import { forcesReplace } from "./replaceOn";
 import type { ResourceNode, Snapshot } from "./run";
 import { redactInputs } from "./secretEnvelope";
 import { displayType } from "./tree";
@@ -13,29 +14,6 @@ export interface Change {
   readonly paths: string[];
   /** A protected resource this change would delete or replace: `pulumi up` refuses it. */
   readonly protected?: boolean;
-}
-
-/**
- * Inputs whose change makes the provider replace the resource rather than
- * update it. `*` means any input. A replace in a diff is what an operator
- * must look at before merging.
- */
-const FORCE_NEW: Readonly<Record<string, readonly string[]>> = {
-  "hcloud:index/server:Server": ["userData", "image", "location", "sshKeys", "datacenter"],
-  "hcloud:index/primaryIp:PrimaryIp": ["type", "location", "datacenter"],
-  "hcloud:index/sshKey:SshKey": ["publicKey"],
-  "hcloud:index/storageBox:StorageBox": ["location"],
-  "hcloud:index/storageBoxSubaccount:StorageBoxSubaccount": ["storageBoxId", "homeDirectory"],
-  "random:index/randomPassword:RandomPassword": ["*"],
-  "random:index/randomBytes:RandomBytes": ["*"],
-  "tls:index/privateKey:PrivateKey": ["*"],
-  "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared": ["accountId", "name", "tunnelSecret"],
-  "cloudflare:index/dnsRecord:DnsRecord": ["zoneId"],
-};
-
-function forcesReplace(type: string, paths: readonly string[]): boolean {
-  const keys = FORCE_NEW[type] ?? [];
-  return paths.length > 0 && (keys.includes("*") || paths.some((p) => keys.includes(p.split(/[.[]/)[0]!)));
 }
 
 // Fields that name an element of a list, so a diff matches list items by identity, not position.
