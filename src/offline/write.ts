@@ -5,6 +5,15 @@ import type { Snapshot } from "./run";
 import { redactInputs } from "./secretEnvelope";
 import { renderCounts, renderTree } from "./tree";
 
+/**
+ * Resources by parent, then type and name: the mock runtime registers them as their inputs resolve,
+ * and that order varies between runs, so a file in registration order would differ with nothing changed.
+ */
+export function stableOrder<T extends { readonly type: string; readonly name: string; readonly parent?: string }>(resources: readonly T[]): T[] {
+  const key = (r: T): string => `${r.parent ?? ""}\u0000${r.type}::${r.name}`;
+  return [...resources].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
 /** Where one environment's render went, and how many files it holds. */
 export interface Written {
   readonly dir: string;
@@ -25,7 +34,7 @@ export function writeSnapshot(snapshot: Snapshot, outDir: string): Written {
   files.set(
     "resources.json",
     JSON.stringify(
-      snapshot.resources.map((r) => ({ type: r.type, name: r.name, parent: r.parent ?? null, inputs: redactInputs(r.inputs, "marker") })),
+      stableOrder(snapshot.resources).map((r) => ({ type: r.type, name: r.name, parent: r.parent ?? null, inputs: redactInputs(r.inputs, "marker") })),
       null,
       2,
     ) + "\n",

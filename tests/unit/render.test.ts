@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { writeSnapshot } from "../../src/offline/write";
+import { stableOrder, writeSnapshot } from "../../src/offline/write";
 import { runDoc } from "../helpers/offline";
 import { stackDoc } from "../helpers/stacks";
 
@@ -46,5 +46,15 @@ describe.each(["staging", "prod"])("the %s render", (stack) => {
     for (const f of ["nodes/master/cloud-init.yaml", "nodes/master/nftables.nft", "nodes/master/wireguard/peers.conf", "edge/ingress.yaml", "tree.txt", "counts.txt", "resources.json", "outputs.json"]) {
       expect(statSync(join(root, f)).size, f).toBeGreaterThan(0);
     }
+  });
+});
+
+describe("resources.json", () => {
+  it("lists resources by parent, then type and name, whatever order they registered in", () => {
+    const r = (type: string, name: string, parent?: string) => ({ type, name, ...(parent !== undefined ? { parent } : {}) });
+    const registered = [r("b:T", "x", "p::1"), r("a:T", "w"), r("a:T", "y", "p::1"), r("a:T", "v")];
+    const expected = [r("a:T", "v"), r("a:T", "w"), r("a:T", "y", "p::1"), r("b:T", "x", "p::1")];
+    expect(stableOrder(registered)).toEqual(expected);
+    expect(stableOrder([...registered].reverse())).toEqual(expected);
   });
 });
