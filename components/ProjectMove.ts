@@ -2,11 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { FleetComponent } from "../src/component";
 import { workerConnection, type SshPath } from "../src/connections";
-import type { ProjectModel, WorkerModel } from "../src/model/fleet";
+import type { ProjectPlan, WorkerPlan } from "../src/plan/types";
 import { fillTemplate } from "../src/render/templates";
 
 export interface ProjectMoveArgs {
-  readonly project: ProjectModel & { readonly movedFrom: WorkerModel };
+  readonly project: ProjectPlan & { readonly movedFrom: WorkerPlan };
   readonly ssh: SshPath;
   /** On the new worker: the project deployed (empty) and its backup settings in place. */
   readonly arrived: pulumi.Input<pulumi.Resource>[];

@@ -4,12 +4,12 @@ import { FleetComponent } from "../src/component";
 import { workerConnection, type SshPath } from "../src/connections";
 import { seedPayload, type BackupReader } from "../src/backup/seed";
 import type { SchemaPack } from "../src/config/schema";
-import type { ProjectModel } from "../src/model/fleet";
+import type { ProjectPlan } from "../src/plan/types";
 import { fillTemplate } from "../src/render/templates";
 import { containerName } from "../src/supabase/naming";
 
 export interface ProjectSeedArgs {
-  readonly project: ProjectModel;
+  readonly project: ProjectPlan;
   /** The source job's read-only credential (this stack's, or another stack's through its outputs). */
   readonly reader: pulumi.Input<BackupReader>;
   readonly snapshot: string;

@@ -2,14 +2,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { FleetComponent } from "../src/component";
 import { workerConnection, type SshPath } from "../src/connections";
-import type { ProjectModel } from "../src/model/fleet";
+import type { ProjectPlan } from "../src/plan/types";
 import { renderPlain } from "../src/render/artifact";
 import { checksum, renderMigrationBundle } from "../src/rls/bundle";
 import { projectMigrations } from "../src/rls/migrations";
 import { containerName } from "../src/supabase/naming";
 
 export interface RlsPolicySetArgs {
-  readonly project: ProjectModel;
+  readonly project: ProjectPlan;
   readonly ssh: SshPath;
   /** The project's database must be running before migrations apply. */
   readonly after: pulumi.Input<pulumi.Resource>[];

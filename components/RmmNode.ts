@@ -8,7 +8,7 @@ import { workerConnection, type SshPath } from "../src/connections";
 import { labels } from "../src/labels";
 import { serverArgs } from "../src/servers";
 import { keyRounds, spokeKeyRotation, type SpokeHub } from "../src/wireguardKeys";
-import type { RmmModel } from "../src/model/fleet";
+import type { RmmPlan } from "../src/plan/types";
 import { renderPlain, renderWithSecrets } from "../src/render/artifact";
 import { renderNftFile } from "../src/render/nftables";
 import { fillTemplate } from "../src/render/templates";
@@ -27,7 +27,7 @@ export interface RmmNodeArgs {
   readonly protect: boolean;
   readonly location: string;
   readonly image: string;
-  readonly rmm: RmmModel;
+  readonly rmm: RmmPlan;
   readonly zoneId: string;
   readonly wireguard: MeshShape;
   readonly hub: SpokeHub;

@@ -4,7 +4,7 @@ import * as random from "@pulumi/random";
 import * as command from "@pulumi/command";
 import { FleetComponent } from "../src/component";
 import { workerConnection, type SshPath } from "../src/connections";
-import type { ProjectModel } from "../src/model/fleet";
+import type { ProjectPlan } from "../src/plan/types";
 import { renderPlain, renderWithSecrets } from "../src/render/artifact";
 import { fillTemplate, template } from "../src/render/templates";
 import { composeImages, projectCompose, renderCompose } from "../src/supabase/compose";
@@ -18,7 +18,7 @@ import type { ServiceName } from "../src/supabase/services";
 
 export interface SupabaseProjectArgs {
   readonly env: string;
-  readonly project: ProjectModel;
+  readonly project: ProjectPlan;
   readonly ssh: SshPath;
   /** The worker has booted and WireGuard is up. */
   readonly workerReady: pulumi.Resource;

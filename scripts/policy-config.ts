@@ -1,7 +1,7 @@
 // npm run policy-config: writes policies/config.<env>.json for every stack
 // file, for `pulumi preview --policy-pack policies --policy-pack-config …`.
 import { readdirSync, writeFileSync } from "node:fs";
-import { parseConfigValue } from "../src/config/fromPulumi";
+import { parseConfigValue } from "../src/config/configValue";
 import { FleetSchema, OperatorSchema, WireguardSchema } from "../src/config/schema";
 import { policyConfigFor } from "../src/policyConfig";
 import { readStackFile } from "../src/offline/stackFile";

@@ -1,4 +1,5 @@
 import { toYaml } from "../render/yaml";
+import { N8N_PORT } from "./ports";
 import type { WebhookGate } from "./webhookGate";
 
 /**
@@ -6,7 +7,7 @@ import type { WebhookGate } from "./webhookGate";
  * docs/operations.md for where the image and the npm build may differ.
  */
 export const N8N_IMAGE = "n8nio/n8n:1.123.81";
-export const N8N_PORT = 5678;
+export { N8N_PORT };
 export const N8N_CONTAINER = "supafleet-n8n";
 /** Caddy, only as n8n's webhook gate on the mesh. */
 export const GATE_IMAGE = "caddy:2.10.2";

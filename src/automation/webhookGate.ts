@@ -1,7 +1,9 @@
-import { N8N_PORT } from "./n8nCompose";
+import { GATE_PORT, N8N_PORT } from "./ports";
 
-/** Where mesh peers (Tactical RMM) send webhooks: the hub's address, this port, these paths. */
-export const GATE_PORT = 5679;
+export { GATE_PORT };
+
+/** The TRMM workflow's webhook path; the gate lets nothing else through. */
+export const TRMM_WEBHOOK_PATH = "/webhook/supafleet/trmm";
 
 export interface WebhookGate {
   readonly listen: string;

@@ -18,3 +18,10 @@ export const MASTER_NAME = "master";
 
 /** Tactical RMM's server. */
 export const RMM_NAME = "rmm";
+
+/** A tenant's public status page lives on its own hostname, one level deep like every other. */
+export const STATUS_PAGE_PREFIX = "status-";
+
+export function statusPageHostname(tenant: string, domain: string): string {
+  return `${STATUS_PAGE_PREFIX}${tenant}.${domain}`;
+}

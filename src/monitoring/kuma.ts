@@ -1,9 +1,28 @@
-import type { FleetModel, ProjectModel } from "../model/fleet";
+import { statusPageHostname } from "../model/naming";
 import { MASTER_SERVICE_PORTS } from "../render/ingress";
-import { statusPageHostname } from "./statusPages";
+
+/** What the monitors are made from: the fleet's nodes, projects and tenants. */
+export interface KumaFleet {
+  readonly env: string;
+  readonly domain: string;
+  readonly hostnames: { readonly n8n: string };
+  readonly master: { readonly name: string };
+  readonly workers: readonly { readonly name: string; readonly address: string }[];
+  readonly projects: readonly KumaProject[];
+  readonly tenants: readonly { readonly slug: string; readonly name: string; readonly statusPage: boolean }[];
+}
+
+export interface KumaProject {
+  readonly name: string;
+  readonly worker: { readonly name: string; readonly address: string };
+  readonly ports: { readonly gateway: number };
+  readonly hostnames: { readonly api: string; readonly studio: string };
+  readonly tenant: { readonly slug: string };
+  readonly pooledTenants: readonly { readonly slug: string }[];
+}
 
 /**
- * What Uptime Kuma must hold, derived from the fleet model alone: the monitor
+ * What Uptime Kuma must hold, derived from the fleet plan alone: the monitor
  * tree (fleet, workers, then tenant → project), the notifications and the
  * tenants' status pages. Secrets appear only as `${secret:<name>}`
  * references; the reconciler fills them on the master from a root-only file,
@@ -109,7 +128,7 @@ export const workerGroupId = (worker: string): string => `worker/${worker}`;
 export const backupPushId = (job: string): string => `backup/${job}`;
 export const agentPushId = (worker: string): string => `worker/${worker}/agent`;
 
-function projectMonitors(p: ProjectModel): KumaMonitor[] {
+function projectMonitors(p: KumaProject): KumaMonitor[] {
   const g = projectGroupId(p.name);
   const key = headers({ apikey: secretRef(`anonKey:${p.name}`) });
   const wg = `http://${p.worker.address}:${p.ports.gateway}`;
@@ -129,7 +148,7 @@ function projectMonitors(p: ProjectModel): KumaMonitor[] {
   ];
 }
 
-export function kumaDesired(fleet: FleetModel, alerting: { ntfy?: { server: string; topic: string; token: boolean }; telegram?: { chatId: string } }): KumaDesired {
+export function kumaDesired(fleet: KumaFleet, alerting: { ntfy?: { server: string; topic: string; token: boolean }; telegram?: { chatId: string } }): KumaDesired {
   const accessHeaders = headers({ "CF-Access-Client-Id": secretRef("accessClientId"), "CF-Access-Client-Secret": secretRef("accessClientSecret") });
   const fleetMonitors: KumaMonitor[] = [
     group("fleet", `Fleet ${fleet.env}: master and workers`),
@@ -142,10 +161,10 @@ export function kumaDesired(fleet: FleetModel, alerting: { ntfy?: { server: stri
       push(agentPushId(w.name), workerGroupId(w.name), `${w.name} · health agent`, "Pushed every minute by the worker's health agent: containers, disk, memory, WireGuard; silence means the worker is dead", EVERY.agent),
     ]),
   ];
-  const tenants = fleet.config.tenants.filter((t) => fleet.projects.some((p) => p.tenant.slug === t.slug));
+  const tenants = fleet.tenants.filter((t) => fleet.projects.some((p) => p.tenant.slug === t.slug));
   const tenantMonitors = tenants.flatMap((t) => [group(tenantGroupId(t.slug), `tenant ${t.name}`), ...fleet.projects.filter((p) => p.tenant.slug === t.slug).flatMap(projectMonitors)]);
 
-  const statusPages: KumaStatusPage[] = fleet.config.tenants
+  const statusPages: KumaStatusPage[] = fleet.tenants
     .filter((t) => t.statusPage)
     .map((t) => {
       // A pooled tenant's service is its pool's project.

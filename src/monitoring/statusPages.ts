@@ -1,11 +1,6 @@
-import type { IngressRule } from "../render/ingress";
+import type { IngressRule } from "../render/ingressRule";
 
-/** A tenant's public status page lives on its own hostname, one level deep like every other. */
-export const STATUS_PAGE_PREFIX = "status-";
-
-export function statusPageHostname(tenant: string, domain: string): string {
-  return `${STATUS_PAGE_PREFIX}${tenant}.${domain}`;
-}
+export { STATUS_PAGE_PREFIX, statusPageHostname } from "../model/naming";
 
 /**
  * The only paths of Kuma a tenant's status page hostname reaches: the page

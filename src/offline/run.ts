@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { checkFleetConfig } from "../config/load";
 import { loadStackConfig, main } from "../main";
-import type { Fleet } from "../program";
+import type { Fleet } from "../build/fleet";
 import { FleetMocks } from "./mocks";
 import { offlineStackOutputs } from "./stackReferences";
 import { REDACTED } from "./secretEnvelope";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
-import { parseConfigValue } from "../config/fromPulumi";
+import { parseConfigValue } from "../config/configValue";
 import type { StackConfigInput } from "../config/load";
 import { PROJECT_NAMESPACE } from "../config/secrets";
 

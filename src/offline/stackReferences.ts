@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { parseConfigValue } from "../config/fromPulumi";
+import { parseConfigValue } from "../config/configValue";
 import { placeholder, readStackFile } from "./stackFile";
 
 /**

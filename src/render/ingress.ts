@@ -1,5 +1,8 @@
-import type { FleetModel } from "../model/fleet";
-import { statusPageHostname, statusPageRules } from "../monitoring/statusPages";
+import { statusPageHostname } from "../model/naming";
+import { statusPageRules } from "../monitoring/statusPages";
+import type { IngressRule } from "./ingressRule";
+
+export type { HostnameKind, IngressRule } from "./ingressRule";
 
 /**
  * Master services cloudflared reaches: n8n on the master's loopback; Uptime
@@ -17,16 +20,13 @@ export const ORIGIN_DEFAULTS = {
   noHappyEyeballs: true,
 } as const;
 
-export type HostnameKind = "api" | "studio" | "n8n" | "status" | "status-page";
-
-/** One ingress rule, in the provider's shape plus what it is for. */
-export interface IngressRule {
-  readonly hostname?: string;
-  readonly path?: string;
-  readonly service: string;
-  /** Which project or master service the rule belongs to; not sent to Cloudflare. */
-  readonly owner?: string;
-  readonly kind?: HostnameKind;
+/** What the ingress is made from: the projects' gateways, the master's services, the tenants' status pages. */
+export interface IngressFleet {
+  readonly domain: string;
+  readonly wireguard: { readonly hub: string };
+  readonly hostnames: { readonly n8n: string; readonly status: string };
+  readonly projects: readonly { readonly name: string; readonly worker: { readonly address: string }; readonly ports: { readonly gateway: number }; readonly hostnames: { readonly api: string; readonly studio: string } }[];
+  readonly tenants: readonly { readonly slug: string; readonly statusPage: boolean }[];
 }
 
 export const CATCH_ALL: IngressRule = { service: "http_status:404" };
@@ -36,7 +36,7 @@ export const CATCH_ALL: IngressRule = { service: "http_status:404" };
  * so that adding a project inserts its rules without reordering the others;
  * the catch-all is always last.
  */
-export function ingressRules(fleet: FleetModel): IngressRule[] {
+export function ingressRules(fleet: IngressFleet): IngressRule[] {
   const rules: IngressRule[] = fleet.projects.flatMap((p) => [
     { hostname: p.hostnames.api, service: `http://${p.worker.address}:${p.ports.gateway}`, owner: p.name, kind: "api" as const },
     // Studio sits behind the gateway too, on a route that matches its hostname only.
@@ -46,7 +46,7 @@ export function ingressRules(fleet: FleetModel): IngressRule[] {
   rules.push(
     { hostname: fleet.hostnames.n8n, service: `http://127.0.0.1:${MASTER_SERVICE_PORTS.n8n}`, owner: "master", kind: "n8n" },
     { hostname: fleet.hostnames.status, service: kuma, owner: "master", kind: "status" },
-    ...fleet.config.tenants.filter((t) => t.statusPage).flatMap((t) => statusPageRules(t.slug, statusPageHostname(t.slug, fleet.domain), kuma)),
+    ...fleet.tenants.filter((t) => t.statusPage).flatMap((t) => statusPageRules(t.slug, statusPageHostname(t.slug, fleet.domain), kuma)),
   );
   rules.sort((a, b) => (a.hostname ?? "").localeCompare(b.hostname ?? ""));
   return [...rules, CATCH_ALL];

@@ -1,11 +1,11 @@
-import type { SchemaPack, TenantConfig } from "../config/schema";
+import type { SchemaPack } from "../config/schema";
 import { template } from "../render/templates";
 import type { Migration } from "./bundle";
 import { packMigrations } from "./generate";
 import type { Pack } from "./model";
 import { mspOpsPack } from "./packs/mspOps";
 import { tenantRegistryPack } from "./packs/tenantRegistry";
-import { registryTenantsSeedSql, tenantsSeedSql } from "./tenants";
+import { registryTenantsSeedSql, tenantsSeedSql, type TenantRow } from "./tenants";
 
 export const PACKS: Readonly<Record<SchemaPack, Pack>> = {
   "msp-ops": mspOpsPack,
@@ -21,7 +21,7 @@ export function coreMigrations(): Migration[] {
  * A project's migrations, in order: the core (tenant helper, auditor role,
  * token hook), its tenants, then each schema pack.
  */
-export function projectMigrations(packs: readonly SchemaPack[], tenants: readonly TenantConfig[]): Migration[] {
+export function projectMigrations(packs: readonly SchemaPack[], tenants: readonly TenantRow[]): Migration[] {
   return [
     ...coreMigrations(),
     ...(tenants.length > 0 ? [{ id: "0002_supafleet_tenants", sql: tenantsSeedSql(tenants) }] : []),

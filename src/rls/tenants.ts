@@ -2,6 +2,9 @@ import { createHash } from "node:crypto";
 import type { TenantConfig } from "../config/schema";
 import { sqlLiteral } from "./generate";
 
+/** What a project's database records of a tenant. */
+export type TenantRow = Pick<TenantConfig, "slug" | "name" | "isolation" | "plan">;
+
 /**
  * A tenant's id: a name-based (version 5 style) UUID of its slug, so it is the
  * same in every project and every run, and needs no lookup to be known.
@@ -17,7 +20,7 @@ export function tenantUuid(slug: string): string {
 const q = sqlLiteral;
 
 /** Inserts or renames the tenants in `table` by id, with one more column of theirs. */
-function upsertTenantsSql(table: string, column: "isolation" | "plan", tenants: readonly TenantConfig[]): string[] {
+function upsertTenantsSql(table: string, column: "isolation" | "plan", tenants: readonly TenantRow[]): string[] {
   const rows = tenants.map((t) => `  (${q(tenantUuid(t.slug))}, ${q(t.slug)}, ${q(t.name)}, ${q(t[column])})`);
   return [
     `insert into ${table} (id, slug, name, ${column}) values`,
@@ -27,7 +30,7 @@ function upsertTenantsSql(table: string, column: "isolation" | "plan", tenants: 
 }
 
 /** Upserts the project's tenants (its owner and the pooled ones) into supafleet.tenants. */
-export function tenantsSeedSql(tenants: readonly TenantConfig[]): string {
+export function tenantsSeedSql(tenants: readonly TenantRow[]): string {
   return [
     "-- supafleet: the tenants of this project (generated from the stack file).",
     ...upsertTenantsSql("supafleet.tenants", "isolation", tenants),
@@ -41,7 +44,7 @@ export function tenantsSeedSql(tenants: readonly TenantConfig[]): string {
  * public.tenants, with the same ids. Rows the application made itself (its
  * own customers, trials) are left alone: only these are inserted or renamed.
  */
-export function registryTenantsSeedSql(tenants: readonly TenantConfig[]): string {
+export function registryTenantsSeedSql(tenants: readonly TenantRow[]): string {
   return [
     "-- supafleet: the fleet's tenants of this project in the registry (generated from the stack file).",
     ...upsertTenantsSql("public.tenants", "plan", tenants),

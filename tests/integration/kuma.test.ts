@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadFleetConfig } from "../../src/config/load";
-import { buildFleetModel } from "../../src/model/fleet";
+import { planFleet } from "../../src/plan/planFleet";
 import { kumaDesired, type KumaDesired } from "../../src/monitoring/kuma";
 import { KumaClient, TestKuma, reconcile, type KumaMonitorJson } from "../helpers/kuma";
 import { clone, stackDoc, validatorInput, withDeclaredSecrets } from "../helpers/stacks";
@@ -21,7 +21,7 @@ let client: KumaClient;
 
 function desiredFor(doc: Doc): KumaDesired {
   const { config } = loadFleetConfig(withDeclaredSecrets(validatorInput(doc, "staging")));
-  return kumaDesired(buildFleetModel("staging", config), { ntfy: { server: "http://127.0.0.1:9", topic: "fleet", token: true }, telegram: { chatId: "-100200" } });
+  return kumaDesired(planFleet("staging", config), { ntfy: { server: "http://127.0.0.1:9", topic: "fleet", token: true }, telegram: { chatId: "-100200" } });
 }
 
 /** A value for every `${secret:…}` the desired state names, as the secrets file on the master holds them. */

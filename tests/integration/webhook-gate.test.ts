@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gateConfig } from "../../src/automation/webhookGate";
-import { TRMM_WEBHOOK_PATH } from "../../src/automation/wiring";
+import { TRMM_WEBHOOK_PATH } from "../../src/automation/webhookGate";
 import { PingListener } from "../helpers/hcListener";
 
 /** A free loopback port. */

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { buildFleetModel } from "../../src/model/fleet";
+import { planFleet } from "../../src/plan/planFleet";
 import { ingressRules } from "../../src/render/ingress";
 import type { FleetConfig } from "../../src/config/schema";
 import { MUTATIONS, validFleet } from "../helpers/arbitraries";
@@ -35,7 +35,7 @@ describe("config, over generated fleets", () => {
     fc.assert(
       fc.property(validFleet, (doc) => {
         const { config } = check(doc);
-        const model = buildFleetModel("test", config as FleetConfig);
+        const model = planFleet("test", config as FleetConfig);
         const hostnames = ingressRules(model).flatMap((r) => (r.hostname ? [r.hostname] : []));
         expect(new Set(hostnames).size).toBe(hostnames.length);
         const bound = model.projects.flatMap((p) => Object.values(p.ports).map((port) => `${p.worker.address}:${port}`));

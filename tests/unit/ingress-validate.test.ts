@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { validateIngress, type IngressRuleInput } from "../../src/render/ingressValidate";
-import { buildFleetModel } from "../../src/model/fleet";
+import { planFleet } from "../../src/plan/planFleet";
 import { ingressRules, providerIngress } from "../../src/render/ingress";
 import type { FleetConfig } from "../../src/config/schema";
 import { check, stackDoc } from "../helpers/stacks";
@@ -19,7 +19,7 @@ describe("the ingress validator, as cloudflared checks rules", () => {
 
   it("accepts the fleet's own rules for both stacks", () => {
     for (const stack of ["staging", "prod"]) {
-      const model = buildFleetModel(stack, check(stackDoc(stack)).config as FleetConfig);
+      const model = planFleet(stack, check(stackDoc(stack)).config as FleetConfig);
       expect(validateIngress(providerIngress(ingressRules(model)))).toEqual([]);
     }
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadFleetConfig } from "../../src/config/load";
-import { buildFleetModel, type FleetModel } from "../../src/model/fleet";
+import { planFleet } from "../../src/plan/planFleet";
+import type { FleetPlan } from "../../src/plan/types";
 import { FLEET_STATUS_PAGE, kumaDesired, renderMonitorList } from "../../src/monitoring/kuma";
 import { ingressRules } from "../../src/render/ingress";
 import { validateIngress } from "../../src/render/ingressValidate";
@@ -10,7 +11,7 @@ import { check, clone, stackDoc, validatorInput, withDeclaredSecrets } from "../
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Doc = Record<string, any>;
 
-const modelOf = (doc: Doc, stack = "prod"): FleetModel => buildFleetModel(stack, loadFleetConfig(withDeclaredSecrets(validatorInput(doc, stack))).config);
+const modelOf = (doc: Doc, stack = "prod"): FleetPlan => planFleet(stack, loadFleetConfig(withDeclaredSecrets(validatorInput(doc, stack))).config);
 const prod = modelOf(stackDoc("prod") as Doc);
 const desired = kumaDesired(prod, { ntfy: { server: "https://ntfy.sh/", topic: "t", token: false }, telegram: { chatId: "-1" } });
 const ids = desired.monitors.map((m) => m.id);
@@ -86,7 +87,7 @@ describe("a tenant's status page", () => {
   });
 
   it("is off unless the tenant asks, and then the stack refuses a project subdomain that would take its hostname", () => {
-    expect(prod.config.tenants.filter((t) => t.statusPage).map((t) => t.slug)).toEqual(["smarteros"]);
+    expect(prod.tenants.filter((t) => t.statusPage).map((t) => t.slug)).toEqual(["smarteros"]);
     const c = clone(stackDoc("prod")) as Doc;
     c["supafleet:tenants"][0].projects[0].subdomain = "status-ops";
     expect(check(c).issues).toContainEqual({ path: "tenants[0].projects[0].subdomain", message: 'must not start with "status-", which tenants\' status pages use' });

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { TunnelIngress } from "../../components/TunnelIngress";
-import { buildFleetModel } from "../../src/model/fleet";
+import { planFleet } from "../../src/plan/planFleet";
 import { FleetMocks } from "../../src/offline/mocks";
 import { diffSnapshots } from "../../src/offline/diff";
 import { isSecretEnvelope } from "../../src/offline/secretEnvelope";
@@ -26,7 +26,7 @@ const of = (s: Snapshot, type: string): ResourceNode[] => s.resources.filter((r)
 
 describe.each(["staging", "prod"])("the %s tunnel", (stack) => {
   const doc = stackDoc(stack) as Doc;
-  const model = buildFleetModel(stack, check(doc).config as FleetConfig);
+  const model = planFleet(stack, check(doc).config as FleetConfig);
   let s: Snapshot;
   let ingresses: { hostname?: string; service: string }[];
 
@@ -134,7 +134,7 @@ describe("removing a project from prod", () => {
 describe("TunnelIngress on its own", () => {
   it("exports the tunnel token as a secret and refuses rules cloudflared would refuse", async () => {
     await pulumi.runtime.setMocks(new FleetMocks(), "supafleet", "unit", false);
-    const model = buildFleetModel("unit", check(stackDoc("staging")).config as FleetConfig);
+    const model = planFleet("unit", check(stackDoc("staging")).config as FleetConfig);
     const master = { ssh: { masterHost: "198.51.100.1", privateKey: pulumi.secret("key") }, ready: new pulumi.ComponentResource("test:index:Ready", "ready") };
     const args = {
       env: "unit",

@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { PROJECT_FUNCTIONS } from "../../components/SupabaseProject";
 import { FLEET_STATUS_PAGE, KUMA_PORT } from "../monitoring/kuma";
 import { tenantUuid } from "../rls/tenants";
-import type { Fleet } from "../program";
-import type { ProbeTarget } from "./target";
+import type { ProbeTarget } from "../probe/target";
+import type { Fleet } from "./fleet";
 
 /**
  * The stack output `probeTarget`: what scripts/probe.ts needs to probe this
@@ -13,7 +13,7 @@ import type { ProbeTarget } from "./target";
 type Leaves<T> = T extends string | number | boolean ? pulumi.Input<T> : T extends readonly (infer U)[] ? Leaves<U>[] : { [K in keyof T]: Leaves<T[K]> };
 
 export function probeTarget(fleet: Fleet): Leaves<ProbeTarget> {
-  const m = fleet.model;
+  const m = fleet.plan;
   return {
     stack: m.env,
     projects: m.projects.map((p) => {

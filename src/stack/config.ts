@@ -1,18 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfigInput } from "./load";
-
-/** Pulumi hands structured config over as JSON text; plain strings stay strings. */
-export function parseConfigValue(text: string): unknown {
-  const t = text.trim();
-  if (t.startsWith("{") || t.startsWith("[") || t === "true" || t === "false" || /^-?\d+(\.\d+)?$/.test(t)) {
-    try {
-      return JSON.parse(t);
-    } catch {
-      return text;
-    }
-  }
-  return text;
-}
+import { parseConfigValue } from "../config/configValue";
+import type { StackConfigInput } from "../config/load";
 
 // Exported by the SDK at runtime but marked internal in its typings.
 const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret: (key: string) => boolean }).isConfigSecret;
@@ -38,10 +26,4 @@ function currentOrganization(): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** A declared secure value; validation has already proved it is present when required. */
-export function secretValue(key: string): pulumi.Output<string> | undefined {
-  const [namespace, name] = key.split(":") as [string, string];
-  return new pulumi.Config(namespace).getSecret(name);
 }

@@ -1,0 +1,107 @@
+import * as pulumi from "@pulumi/pulumi";
+import { BackupDrill, type DrilledJob } from "../../components/BackupDrill";
+import { BackupSchedule, type BackupAlerting, type BackupCopy } from "../../components/BackupSchedule";
+import { BackupVault } from "../../components/BackupVault";
+import { healthcheckUrl } from "../backup/settings";
+import { masterConnection, workerConnection } from "../connections";
+import { kumaPushBase } from "../monitoring/agent";
+import type { BackupJobPlan, FleetPlan } from "../plan/types";
+import type { Nodes } from "./nodes";
+import type { Projects } from "./projects";
+import type { FleetSecrets } from "./secrets";
+import { stackReference, type StackReferences } from "./stackReferences";
+
+export interface Backups {
+  readonly vault: BackupVault;
+  /** By job: every project's, the retired ones' and the master's. */
+  readonly schedules: Map<string, BackupSchedule>;
+  readonly alerting: BackupAlerting;
+}
+
+/** The plan's alerting with its secrets. */
+export function backupAlerting(plan: FleetPlan, secrets: FleetSecrets): BackupAlerting {
+  const a = plan.backups.alerting;
+  return {
+    ...(a.healthchecksBase !== undefined ? { healthchecksBase: a.healthchecksBase, ...(secrets.healthchecksPingKey !== undefined ? { healthchecksPingKey: secrets.healthchecksPingKey } : {}) } : {}),
+    ...(a.ntfy !== undefined ? { ntfyUrl: a.ntfy.url, ...(secrets.ntfyToken !== undefined ? { ntfyToken: secrets.ntfyToken } : {}) } : {}),
+    ...(a.telegramChat !== undefined ? { telegramChat: a.telegramChat, ...(secrets.telegramBotToken !== undefined ? { telegramToken: secrets.telegramBotToken } : {}) } : {}),
+  };
+}
+
+/** The Storage Box, then the backup jobs of projects (running and retired); the master's comes later. */
+export function buildBackups(plan: FleetPlan, nodes: Nodes, projects: Projects, secrets: FleetSecrets): Backups {
+  const vault = new BackupVault("backups", { env: plan.env, protect: plan.protect, type: plan.backups.vault.type, location: plan.backups.vault.location });
+  const alerting = backupAlerting(plan, secrets);
+  const schedules = new Map<string, BackupSchedule>();
+  const backups: Backups = { vault, schedules, alerting };
+  for (const job of plan.backups.jobs) if (job.kind !== "master") schedules.set(job.job, schedule(plan, backups, secrets, job, nodes, projects));
+  return backups;
+}
+
+/** The master's own state: WireGuard, its firewall, cloudflared's token, Uptime Kuma and n8n data. */
+export function buildMasterBackup(plan: FleetPlan, nodes: Nodes, projects: Projects, backups: Backups, secrets: FleetSecrets): void {
+  const job = plan.backups.jobs.find((j) => j.kind === "master")!;
+  backups.schedules.set(job.job, schedule(plan, backups, secrets, job, nodes, projects));
+}
+
+function schedule(plan: FleetPlan, backups: Backups, secrets: FleetSecrets, job: BackupJobPlan, nodes: Nodes, projects: Projects): BackupSchedule {
+  const b = plan.backups;
+  const copy: BackupCopy | undefined = b.copy !== undefined && secrets.copy !== undefined ? { ...b.copy, ...secrets.copy } : undefined;
+  const common = {
+    env: plan.env,
+    storageBoxId: backups.vault.storageBoxId,
+    retention: b.retention,
+    alerting: backups.alerting,
+    kumaPushBase: kumaPushBase(plan.wireguard.hub),
+    disposable: b.disposable,
+    ...(copy !== undefined ? { copy } : {}),
+  };
+  switch (job.kind) {
+    case "project": {
+      const p = plan.projects.find((x) => x.name === job.job)!;
+      const worker = nodes.workers.get(job.worker)!;
+      return new BackupSchedule({
+        ...common,
+        job: job.job,
+        connection: workerConnection(nodes.master.ssh, p.worker.address),
+        after: [worker.backupTools, projects.projects.get(job.job)!.deployed],
+        dbContainer: job.dbContainer,
+        paths: [...job.paths],
+        vaultKeyPath: job.vaultKeyPath,
+        resticRotation: job.resticRotation,
+      });
+    }
+    case "retired":
+      return new BackupSchedule({ ...common, job: job.job, after: [], dbContainer: job.dbContainer, paths: [...job.paths], vaultKeyPath: job.vaultKeyPath, retired: true, resticRotation: job.resticRotation });
+    case "master":
+      return new BackupSchedule({ ...common, job: job.job, connection: masterConnection(nodes.master.ssh), after: [nodes.master.backupTools], paths: [...job.paths], resticRotation: job.resticRotation });
+  }
+}
+
+/** Staging drills another stack's backups: every job of it, into throwaway databases on one of this stack's workers. */
+export function buildDrills(plan: FleetPlan, nodes: Nodes, backups: Backups, secrets: FleetSecrets, refs: StackReferences): BackupDrill[] {
+  const d = plan.backups.drill;
+  if (d === undefined) return [];
+  const worker = nodes.workers.get(d.worker)!;
+  const a = backups.alerting;
+  const pingKey = secrets.healthchecksPingKey;
+  return [
+    new BackupDrill({
+      stack: d.stack,
+      env: plan.env,
+      jobs: stackReference(refs, d.stack).getOutput("backupReaders") as pulumi.Output<Record<string, DrilledJob>>,
+      defaultImage: d.defaultImage,
+      connection: workerConnection(nodes.master.ssh, plan.workers.find((w) => w.name === d.worker)!.address),
+      after: [worker.backupTools],
+      alerting: {
+        ...(a.healthchecksBase !== undefined && pingKey !== undefined
+          ? { drillHcUrl: (job: string) => pingKey.apply((k) => healthcheckUrl(a.healthchecksBase!, k, `supafleet-${plan.env}-drill-${d.stack}-${job}`)) }
+          : {}),
+        ...(a.ntfyUrl !== undefined ? { ntfyUrl: a.ntfyUrl, ...(a.ntfyToken !== undefined ? { ntfyToken: a.ntfyToken } : {}) } : {}),
+        ...(a.telegramChat !== undefined && a.telegramToken !== undefined ? { telegramChat: a.telegramChat, telegramToken: a.telegramToken } : {}),
+      },
+      drillDay: d.drillDay,
+      retention: d.retention,
+    }),
+  ];
+}

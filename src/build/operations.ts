@@ -1,0 +1,70 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { Automations } from "../../components/Automations";
+import { Monitoring } from "../../components/Monitoring";
+import { TunnelIngress } from "../../components/TunnelIngress";
+import { agentPushId, backupPushId, pushSecret } from "../monitoring/kuma";
+import type { FleetPlan } from "../plan/types";
+import type { Backups } from "./backups";
+import type { Nodes } from "./nodes";
+import type { Projects } from "./projects";
+
+/** The tunnel, its hostnames and their Access applications; a moved project's hostnames wait for its data. */
+export function buildEdge(plan: FleetPlan, nodes: Nodes, restoredMoves: pulumi.Input<pulumi.Input<pulumi.Resource>[]> | undefined): TunnelIngress {
+  const e = plan.edge;
+  return new TunnelIngress("edge", {
+    env: plan.env,
+    protect: plan.protect,
+    ...(restoredMoves !== undefined ? { ingressAfter: restoredMoves } : {}),
+    accountId: e.accountId,
+    zoneId: e.zoneId,
+    ...(e.teamName !== undefined ? { teamName: e.teamName } : {}),
+    rules: e.rules,
+    access: e.access,
+    n8nHostname: plan.hostnames.n8n,
+    master: { ssh: nodes.master.ssh, ready: nodes.master.ready },
+  });
+}
+
+/** Uptime Kuma's monitors, with what each `${secret:name}` of them stands for (src/monitoring/kuma.ts). */
+export function buildMonitoring(plan: FleetPlan, nodes: Nodes, projects: Projects, backups: Backups, tunnel: TunnelIngress): Monitoring {
+  const secrets: Record<string, pulumi.Input<string>> = {
+    accessClientId: tunnel.serviceTokenId,
+    accessClientSecret: tunnel.serviceTokenSecret,
+  };
+  for (const [name, p] of projects.projects) {
+    secrets[`anonKey:${name}`] = p.anonKey;
+    secrets[`dashboardPassword:${name}`] = p.secrets.dashboardPassword;
+  }
+  for (const [name, w] of nodes.workers) secrets[pushSecret(agentPushId(name))] = w.healthPushToken;
+  // The jobs that run (projects and the master), not retired ones.
+  const running = new Set(plan.backups.jobs.filter((j) => j.kind !== "retired").map((j) => j.job));
+  for (const [job, b] of backups.schedules) if (running.has(job)) secrets[pushSecret(backupPushId(job))] = b.pushToken;
+  if (backups.alerting.ntfyToken !== undefined) secrets.ntfyToken = backups.alerting.ntfyToken;
+  if (backups.alerting.telegramToken !== undefined) secrets.telegramBotToken = backups.alerting.telegramToken;
+  return new Monitoring("monitoring", {
+    ssh: nodes.master.ssh,
+    after: [nodes.master.hubSync],
+    hubAddress: plan.wireguard.hub,
+    kumaUrl: plan.monitoring.kumaUrl,
+    desired: plan.monitoring.desired,
+    secrets,
+  });
+}
+
+/** n8n and its workflows, with the secrets their credentials need. */
+export function buildAutomations(plan: FleetPlan, nodes: Nodes, projects: Projects, backups: Backups, monitoring: Monitoring): Automations {
+  const a = plan.automations;
+  const secrets: Record<string, pulumi.Input<string>> = {};
+  if (a.opsProject !== undefined) secrets.opsServiceKey = projects.projects.get(a.opsProject)!.serviceRoleKey;
+  if (backups.alerting.ntfyToken !== undefined) secrets.ntfyToken = backups.alerting.ntfyToken;
+  if (backups.alerting.telegramToken !== undefined) secrets.telegramBotToken = backups.alerting.telegramToken;
+  return new Automations("automations", {
+    ssh: nodes.master.ssh,
+    after: [nodes.master.hubSync, monitoring.reconcile],
+    hostname: a.hostname,
+    ownerEmail: a.ownerEmail,
+    ...(a.gate !== undefined ? { gate: a.gate } : {}),
+    settings: a.settings,
+    secrets,
+  });
+}

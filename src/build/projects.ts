@@ -1,0 +1,94 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { ProjectMove } from "../../components/ProjectMove";
+import { ProjectSeed } from "../../components/ProjectSeed";
+import { RlsPolicySet } from "../../components/RlsPolicySet";
+import { SupabaseProject } from "../../components/SupabaseProject";
+import type { BackupReader } from "../backup/seed";
+import { deferred, type Deferred } from "../deferred";
+import type { FleetPlan, ProjectPlan, WorkerPlan } from "../plan/types";
+import type { Nodes } from "./nodes";
+import type { Backups } from "./backups";
+import type { FleetSecrets } from "./secrets";
+import { readerFromStack, type StackReferences } from "./stackReferences";
+
+export interface Projects {
+  readonly projects: ReadonlyMap<string, SupabaseProject>;
+  /**
+   * What each project's deploy also waits for, known only once backups exist: its backup's sub-account
+   * (so that on removal and on `pulumi destroy` the final backup runs before the credential can go) and,
+   * for a moving project, the final backup and stop on the worker it leaves.
+   */
+  readonly deployAfter: ReadonlyMap<string, Deferred<pulumi.Resource[]>>;
+}
+
+export function buildProjects(plan: FleetPlan, nodes: Nodes, secrets: FleetSecrets): Projects {
+  const deployAfter = new Map(plan.projects.map((p) => [p.name, deferred<pulumi.Resource[]>()]));
+  const projects = new Map<string, SupabaseProject>();
+  for (const p of plan.projects) {
+    projects.set(
+      p.name,
+      new SupabaseProject(p.name, {
+        env: plan.env,
+        project: p,
+        ssh: nodes.master.ssh,
+        workerReady: nodes.workers.get(p.worker.name)!.ready,
+        smtpPassword: secrets.smtpPasswords.get(p.name)!,
+        deployAfter: deployAfter.get(p.name)!.output,
+      }),
+    );
+  }
+  return { projects, deployAfter };
+}
+
+/** Projects moving to another worker: out of the old one, into the new one, then the old one cleaned up. */
+export function buildMoves(plan: FleetPlan, nodes: Nodes, projects: Projects, backups: Backups): ProjectMove[] {
+  const moves: ProjectMove[] = [];
+  for (const p of plan.projects) {
+    const schedule = backups.schedules.get(p.name)!;
+    const after = projects.deployAfter.get(p.name)!;
+    if (p.movedFrom === undefined) {
+      after.resolve([schedule.subaccount]);
+      continue;
+    }
+    const project = { ...p, movedFrom: p.movedFrom } as ProjectPlan & { readonly movedFrom: WorkerPlan };
+    const move = new ProjectMove({ project, ssh: nodes.master.ssh, arrived: [projects.projects.get(p.name)!.deployed, schedule.enabled!] });
+    after.resolve([schedule.subaccount, move.stoppedOnOldWorker]);
+    moves.push(move);
+  }
+  return moves;
+}
+
+/** New projects whose data starts from another's backup; their migrations apply on top of it. */
+export function buildSeeds(plan: FleetPlan, nodes: Nodes, projects: Projects, backups: Backups, refs: StackReferences): Map<string, ProjectSeed> {
+  const seeds = new Map<string, ProjectSeed>();
+  for (const s of plan.backups.seeds) {
+    const p = plan.projects.find((x) => x.name === s.project)!;
+    const reader: pulumi.Input<BackupReader> = s.from.stack === undefined ? backups.schedules.get(s.from.project)!.reader : readerFromStack(refs, s.from.stack, s.from.project);
+    seeds.set(
+      p.name,
+      new ProjectSeed({
+        project: p,
+        reader,
+        snapshot: s.from.snapshot,
+        sourcePaths: s.sourcePaths,
+        paths: s.paths,
+        vaultKeyPath: s.vaultKeyPath,
+        ...(s.anonymise !== undefined ? { anonymise: s.anonymise } : {}),
+        ssh: nodes.master.ssh,
+        after: [projects.projects.get(p.name)!.deployed, nodes.workers.get(p.worker.name)!.backupTools],
+      }),
+    );
+  }
+  return seeds;
+}
+
+/** Each project's tenant data model, under its project: it lives and dies with it. */
+export function buildPolicySets(plan: FleetPlan, nodes: Nodes, projects: Projects, seeds: ReadonlyMap<string, ProjectSeed>): Map<string, RlsPolicySet> {
+  const policySets = new Map<string, RlsPolicySet>();
+  for (const p of plan.projects.filter((m) => m.schemaPacks.length > 0)) {
+    const seed = seeds.get(p.name);
+    const project = projects.projects.get(p.name)!;
+    policySets.set(p.name, new RlsPolicySet({ project: p, ssh: nodes.master.ssh, after: [project.deployed, ...(seed !== undefined ? [seed.done] : [])] }, { parent: project }));
+  }
+  return policySets;
+}

@@ -1,0 +1,80 @@
+import type { FleetConfig } from "../config/schema";
+import { retiredName, SCHEMA_PACKS } from "../config/schema";
+import { RELEASES } from "../supabase/releases";
+import { containerName, volumeName } from "../supabase/naming";
+import type { AlertingPlan, BackupJobPlan, BackupsPlan, ProjectPlan, SeedPlan } from "./types";
+
+export const MASTER_BACKUP_PATHS = ["/etc/wireguard", "/etc/nftables.d", "/etc/supafleet", "/opt/supafleet/master"];
+
+/**
+ * What a project's backup covers besides its database: storage objects, its non-secret config (the
+ * Compose release and the edge functions) and the database's config volume, which holds the Vault key.
+ */
+export function projectBackupPaths(project: string): string[] {
+  return [
+    `/var/lib/docker/volumes/${volumeName(project, "storage")}/_data`,
+    `/opt/supafleet/projects/${project}/releases/current`,
+    `/opt/supafleet/projects/${project}/assets`,
+    vaultKeyPath(project),
+  ];
+}
+
+/** Supabase's db-config volume (/etc/postgresql-custom in the db container): the Vault's root key. */
+export function vaultKeyPath(project: string): string {
+  return `/var/lib/docker/volumes/${volumeName(project, "db-config")}/_data`;
+}
+
+/** Where alerts go; whether ntfy has a token is known from the secure keys set (its token is optional). */
+export function planAlerting(a: FleetConfig["alerting"], ntfyTokenSet: boolean): AlertingPlan {
+  return {
+    ...(a.healthchecks !== undefined ? { healthchecksBase: a.healthchecks.baseUrl } : {}),
+    ...(a.ntfy !== undefined ? { ntfy: { server: a.ntfy.server, topic: a.ntfy.topic, url: `${a.ntfy.server.replace(/\/+$/, "")}/${a.ntfy.topic}`, token: ntfyTokenSet } } : {}),
+    ...(a.telegram !== undefined ? { telegramChat: a.telegram.chatId } : {}),
+  };
+}
+
+/** Each project's job in project order, then the retired ones, then the master's. */
+export function backupJobs(cfg: FleetConfig, projects: readonly ProjectPlan[], master: string): BackupJobPlan[] {
+  const job = (name: string) => ({ job: name, dbContainer: containerName(name, "db"), paths: projectBackupPaths(name), vaultKeyPath: vaultKeyPath(name) });
+  return [
+    ...projects.map((p): BackupJobPlan => ({ kind: "project", ...job(p.name), worker: p.worker.name, resticRotation: p.rotate.restic })),
+    ...cfg.backups.retired.map((r): BackupJobPlan => ({ kind: "retired", ...job(retiredName(r)), resticRotation: typeof r === "string" ? 0 : r.rotate.restic })),
+    { kind: "master", job: master, paths: MASTER_BACKUP_PATHS, resticRotation: cfg.backups.master?.rotate.restic ?? 0 },
+  ];
+}
+
+/** New projects whose data starts from another's backup; a copy from another stack is anonymised by every pack's hook. */
+export function seedPlans(projects: readonly ProjectPlan[]): SeedPlan[] {
+  return projects.flatMap((p): SeedPlan[] => {
+    const from = p.restoreFrom;
+    if (from === undefined) return [];
+    return [
+      {
+        project: p.name,
+        from,
+        sourcePaths: projectBackupPaths(from.project),
+        paths: projectBackupPaths(p.name),
+        vaultKeyPath: vaultKeyPath(p.name),
+        ...(from.stack !== undefined ? { anonymise: SCHEMA_PACKS } : {}),
+      },
+    ];
+  });
+}
+
+export function planBackups(cfg: FleetConfig, projects: readonly ProjectPlan[], master: string, alerting: AlertingPlan): BackupsPlan {
+  const b = cfg.backups;
+  return {
+    vault: { type: b.storageBox.type, location: b.storageBox.location },
+    times: { time: b.time, randomizedDelayMinutes: b.randomizedDelayMinutes, drillDay: b.restoreDrillDay },
+    retention: b.retention,
+    disposable: b.disposable,
+    ...(b.copy !== undefined ? { copy: { repository: b.copy.repository, retention: b.copy.retention ?? b.retention } } : {}),
+    alerting,
+    jobs: backupJobs(cfg, projects, master),
+    seeds: seedPlans(projects),
+    // Staging drills prod: every job of the other stack, into throwaway databases on one of this stack's workers.
+    ...(b.drillOf !== undefined
+      ? { drill: { stack: b.drillOf.stack, worker: b.drillOf.worker, defaultImage: RELEASES[cfg.supabase.release]!.images.db, drillDay: b.restoreDrillDay, retention: b.retention } }
+      : {}),
+  };
+}
