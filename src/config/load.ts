@@ -1,7 +1,8 @@
 import type { z } from "zod";
 import { ConfigError, formatPath, type ConfigIssue } from "./issues";
 import { FLEET_KEYS, FleetSchema, type FleetConfig } from "./schema";
-import { PROJECT_NAMESPACE, isDeclarableSecureKey, looksLikeSecretField, secureKeys, setSecretCommand, type SecureKey } from "./secrets";
+import { plainCredential, plainProviderCredentials, plainSecrets, strayProgramSecrets } from "./credentials";
+import { PROJECT_NAMESPACE, isDeclarableSecureKey, secureKeys, setSecretCommand, type SecureKey } from "./secrets";
 import { validateFleet } from "./validate";
 
 /** A stack's config as Pulumi hands it over: fully qualified keys, values already parsed. */
@@ -34,7 +35,7 @@ export function checkFleetConfig(input: StackConfigInput): {
   issues: ConfigIssue[];
 } {
   const issues: ConfigIssue[] = [];
-  issues.push(...unknownKeys(input), ...misspelledNamespaces(input), ...plainSecrets(input), ...needlessSecrets(input));
+  issues.push(...unknownKeys(input), ...misspelledNamespaces(input), ...plainSecrets(input, FLEET_KEYS), ...needlessSecrets(input));
 
   // Each top-level key is parsed on its own, so one broken section does not hide
   // the problems of the others.
@@ -47,7 +48,7 @@ export function checkFleetConfig(input: StackConfigInput): {
   }
   const partial = sections as Partial<FleetConfig>;
   const secure = secureKeys(partial);
-  issues.push(...secureKeyIssues(secure, input));
+  issues.push(...secureKeyIssues(secure, input), ...plainProviderCredentials(input, secure), ...strayProgramSecrets(input, partial, secure));
   issues.push(...validateFleet(partial, input.stack));
 
   const complete = FLEET_KEYS.every((k) => k in sections);
@@ -127,39 +128,12 @@ function unknownKeys(input: StackConfigInput): ConfigIssue[] {
     .map((k) => ({ path: k, message: `is not a known setting; known settings are ${FLEET_KEYS.join(", ")}` }));
 }
 
-/** A password or token typed straight into structured config is refused, wherever it sits. */
-function plainSecrets(input: StackConfigInput): ConfigIssue[] {
-  const issues: ConfigIssue[] = [];
-  const walk = (value: unknown, root: string, path: PropertyKey[]): void => {
-    if (Array.isArray(value)) value.forEach((v, i) => walk(v, root, [...path, i]));
-    else if (typeof value === "string") {
-      if (/^[a-z][a-z0-9+.-]*:\/\/[^/\s@]*:[^/\s@]*@/i.test(value)) {
-        issues.push({ path: formatPath(root, path), message: "holds a password in its URL (user:password@); remove it and keep the password as a secret" });
-      }
-    } else if (value !== null && typeof value === "object") {
-      for (const [k, v] of Object.entries(value)) {
-        if (looksLikeSecretField(k)) {
-          issues.push({
-            path: formatPath(root, [...path, k]),
-            message: "looks like a secret in plain text; remove it and keep it as a secret in the stack's ESC environment (or with `pulumi config set --secret`)",
-          });
-        } else walk(v, root, [...path, k]);
-      }
-    }
-  };
-  for (const key of FLEET_KEYS) walk(input.values[qualified(key)], key, []);
-  return issues;
-}
-
 function secureKeyIssues(secure: readonly SecureKey[], input: StackConfigInput): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   for (const s of secure) {
     const present = input.values[s.key] !== undefined && input.values[s.key] !== "";
     if (present && !input.secretKeys.has(s.key)) {
-      issues.push({
-        path: s.key,
-        message: `is set in plain text; remove it (from the ESC environment, or pulumi config rm ${s.key} --stack ${input.stack}) and set it again as a secret: ${setSecretCommand(s.key, input.stack, input.organization)}`,
-      });
+      issues.push(plainCredential(s.key, input));
     } else if (!present && s.required) {
       issues.push({ path: s.key, message: `is missing (${s.why}); set it with: ${setSecretCommand(s.key, input.stack, input.organization)}` });
     }

@@ -22,13 +22,26 @@ export const ALERTING_SECRET_KEYS = {
   healthchecksPingKey: "supafleet:healthchecksPingKey",
 } as const;
 
+/**
+ * The secure keys a project may have of its own, by the key's prefix: the
+ * project's name follows it. Each names the project setting that needs it.
+ */
+export const PROJECT_SECRET_FAMILIES = [{ prefix: "supafleet:smtpPassword-", setting: "smtp" }] as const;
+
+/** The project a per-project secure key names, and the setting that needs it; undefined for any other key. */
+export function projectSecretOwner(key: string): { project: string; setting: string } | undefined {
+  const family = PROJECT_SECRET_FAMILIES.find((f) => key.startsWith(f.prefix));
+  const project = family !== undefined ? key.slice(family.prefix.length) : "";
+  return /^[a-z0-9-]+$/.test(project) ? { project, setting: family!.setting } : undefined;
+}
+
 /** Whether a `supafleet:` key is one of the secure keys the program may declare. */
 export function isDeclarableSecureKey(key: string): boolean {
-  return /^supafleet:smtpPassword(-[a-z0-9-]+)?$/.test(key) || ([...Object.values(ALERTING_SECRET_KEYS), ...Object.values(BACKUP_COPY_SECRET_KEYS)] as string[]).includes(key);
+  return key === smtpPasswordKey() || projectSecretOwner(key) !== undefined || ([...Object.values(ALERTING_SECRET_KEYS), ...Object.values(BACKUP_COPY_SECRET_KEYS)] as string[]).includes(key);
 }
 
 export function smtpPasswordKey(projectName?: string): string {
-  return projectName === undefined ? "supafleet:smtpPassword" : `supafleet:smtpPassword-${projectName}`;
+  return projectName === undefined ? "supafleet:smtpPassword" : `${PROJECT_SECRET_FAMILIES[0].prefix}${projectName}`;
 }
 
 /**
@@ -76,8 +89,16 @@ export function escEnvironment(stack: string): string {
  * file for a backend without ESC.
  */
 export function setSecretCommand(key: string, stack: string, organization = "<org>"): string {
-  return `pulumi env set ${organization}/${escEnvironment(stack)} pulumiConfig.${key} <value> --secret (without ESC: pulumi config set --secret ${key} --stack ${stack})`;
+  return `pulumi env set ${organization}/${escEnvironment(stack)} pulumiConfig.${key} <value> --secret (without ESC: pulumi config set --secret ${pathFlag(key)}${key} --stack ${stack})`;
 }
+
+/** How to take a key out of the stack's config, wherever it was set. */
+export function removeCommand(key: string, stack: string, organization = "<org>"): string {
+  return `pulumi env rm ${organization}/${escEnvironment(stack)} pulumiConfig.${key} (without ESC: pulumi config rm ${pathFlag(key)}${key} --stack ${stack})`;
+}
+
+/** A field inside a structured value (tls:proxy.password) is set with --path. */
+export const pathFlag = (key: string): string => (/[.[]/.test(key) ? "--path " : "");
 
 /**
  * Field names that say they hold a secret: password, token, secret anywhere,
