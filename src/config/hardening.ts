@@ -17,7 +17,8 @@ export const MASTER_MIN_MIB = 4096;
  */
 export function checkHardening(cfg: Partial<FleetConfig>, stack: string | undefined): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  if (stack === "prod" && cfg.protect !== true && cfg.unprotectedReason === undefined) {
+  // A refused section is absent from cfg, while one left out of the file is there as undefined (load.ts).
+  if (stack === "prod" && cfg.protect === false && "unprotectedReason" in cfg && cfg.unprotectedReason === undefined) {
     issues.push({ path: "protect", message: "prod must set protect: true; to run prod unprotected on purpose, say why in supafleet:unprotectedReason" });
   }
   if (cfg.backups?.disposable === true && (stack === undefined || !stack.startsWith(E2E_STACK_PREFIX) || cfg.protect === true)) {
@@ -37,7 +38,8 @@ export function checkHardening(cfg: Partial<FleetConfig>, stack: string | undefi
   for (const family of wholeInternetCovered(cfg.access?.webhookSources ?? [])) {
     issues.push({ path: "access.webhookSources", message: `together cover the whole ${family} internet; list the callers' own ranges` });
   }
-  if (cfg.wireguard !== undefined && /^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(cfg.wireguard.subnet)) {
+  // The schema accepted only a parseable subnet (meshSubnet.ts).
+  if (cfg.wireguard !== undefined) {
     for (const pool of DOCKER_ADDRESS_POOLS) {
       if (overlaps(cfg.wireguard.subnet, pool)) issues.push({ path: "wireguard.subnet", message: `overlaps ${pool}, which Docker uses on every node; pick a range outside 172.16.0.0/12` });
     }

@@ -38,13 +38,14 @@ export function checkFleetConfig(input: StackConfigInput): {
   issues.push(...unknownKeys(input), ...misspelledNamespaces(input), ...plainSecrets(input, FLEET_KEYS), ...needlessSecrets(input));
 
   // Each top-level key is parsed on its own, so one broken section does not hide
-  // the problems of the others.
+  // the problems of the others. Only an accepted section is set in `sections`
+  // (as undefined when left out and optional): later checks see nothing else.
   const sections: Partial<Record<keyof FleetConfig, unknown>> = {};
   for (const key of FLEET_KEYS) {
     const schema = FleetSchema.shape[key] as z.ZodType;
     const result = schema.safeParse(input.values[qualified(key)], { reportInput: true });
     if (result.success) sections[key] = result.data;
-    else issues.push(...result.error.issues.flatMap((i) => fromZod(key, i)));
+    else issues.push(...afterRefusal(result.error.issues).flatMap((i) => fromZod(key, i)));
   }
   const partial = sections as Partial<FleetConfig>;
   const secure = secureKeys(partial);
@@ -53,6 +54,12 @@ export function checkFleetConfig(input: StackConfigInput): {
 
   const complete = FLEET_KEYS.every((k) => k in sections);
   return complete && issues.length === 0 ? { config: partial as FleetConfig, secure, issues } : { secure, issues };
+}
+
+/** Zod still measures a value of the wrong type ("expected array to have >=1 items" for a string); once refused, it is not judged again. */
+function afterRefusal(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  const refused = new Set(issues.filter((i) => i.code === "invalid_type").map((i) => JSON.stringify(i.path)));
+  return issues.filter((i) => i.code === "invalid_type" || !refused.has(JSON.stringify(i.path)));
 }
 
 function fromZod(root: string, issue: z.core.$ZodIssue): ConfigIssue[] {

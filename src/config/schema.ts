@@ -3,6 +3,7 @@ import { isCidr, isIpv4 } from "../model/net";
 import { MAX_SLOT } from "../model/ports";
 import { IMAGES, imageProblem, LOCATIONS, SERVER_TYPE_NAMES, STORAGE_BOX_LOCATIONS, STORAGE_BOX_TYPES } from "../model/serverTypes";
 import { withoutHostBits } from "../model/ranges";
+import { meshSubnetProblem } from "./meshSubnet";
 import { sshKeyProblem } from "./sshKey";
 import { RELEASE_NAMES } from "../supabase/releases";
 
@@ -27,9 +28,10 @@ const fqdn = z
   .regex(/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lowercase domain name such as example.com");
 
 const ipv4 = z.string().refine(isIpv4, "must be an IPv4 address such as 10.100.0.2");
+// A zone id (fe80::1%eth0) names an interface of one machine: no firewall takes it as a source range.
 const cidr = z
   .string()
-  .refine(isCidr, "must be a CIDR range such as 198.51.100.0/24")
+  .refine((v) => isCidr(v) && !v.includes("%"), { error: "must be a CIDR range such as 198.51.100.0/24", abort: true })
   .superRefine((v, ctx) => {
     const meant = isCidr(v) ? withoutHostBits(v) : undefined;
     if (meant !== undefined) ctx.addIssue({ code: "custom", message: `${v} has host bits set; did you mean ${meant}?` });
@@ -67,7 +69,7 @@ const sshPublicKey = z
   .string()
   .regex(
     /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}( \S.*)?$/,
-    "must be an OpenSSH public key line such as 'ssh-ed25519 AAAA… name'",
+    { error: "must be an OpenSSH public key line such as 'ssh-ed25519 AAAA… name'", abort: true },
   )
   .superRefine((v, ctx) => {
     const problem = /^\S+ \S+/.test(v) && !/[\u0000-\u001f\u007f]/.test(v) ? sshKeyProblem(v) : undefined;
@@ -114,7 +116,7 @@ export const AccessSchema = z.strictObject({
     .default([]),
   sessionDuration: z
     .string()
-    .regex(/^\d+(m|h)$/, "must be a duration such as 12h or 30m")
+    .regex(/^\d+(m|h)$/, { error: "must be a duration such as 12h or 30m", abort: true })
     .refine((d) => Number.parseInt(d, 10) * (d.endsWith("h") ? 60 : 1) <= MAX_SESSION_HOURS * 60 && Number.parseInt(d, 10) > 0, `must be more than 0 and at most ${MAX_SESSION_HOURS}h`)
     .default("12h"),
   /** Callers of n8n webhooks that cannot send a service token (e.g. the TRMM host). */
@@ -134,7 +136,10 @@ const NodeWireguardSchema = z.strictObject({
 const wireguard = NodeWireguardSchema.optional();
 
 export const WireguardSchema = z.strictObject({
-  subnet: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "must be an IPv4 CIDR such as 10.100.0.0/24"),
+  subnet: z.string().superRefine((v, ctx) => {
+    const problem = meshSubnetProblem(v);
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+  }),
   port: port.default(51820),
   allowWorkerToWorker: z.boolean().default(false),
   /** The hub's own key, rotated in two steps like a worker's (docs/operations.md, "Rotate the hub's WireGuard key"). */
@@ -307,7 +312,7 @@ export const AutomationsSchema = z.strictObject({
 /** A Tactical RMM release tag; alert webhooks work from v0.19.2 on. */
 const trmmRelease = z
   .string({ error: "must be a Tactical RMM release tag such as v1.5.2 (quote it)" })
-  .regex(/^v\d+\.\d+\.\d+$/, "must be a Tactical RMM release tag such as v1.5.2 (quote it)")
+  .regex(/^v\d+\.\d+\.\d+$/, { error: "must be a Tactical RMM release tag such as v1.5.2 (quote it)", abort: true })
   .refine((v) => {
     const [a, b, c] = v.slice(1).split(".").map(Number) as [number, number, number];
     return a > 0 || b > 19 || (b === 19 && c >= 2);

@@ -3,17 +3,7 @@ import { STATUS_PAGE_PREFIX } from "../monitoring/statusPages";
 import { checkHardening } from "./hardening";
 import type { ConfigIssue } from "./issues";
 import { retiredName, type FleetConfig, type ProjectConfig, type TenantConfig } from "./schema";
-import {
-  broadcastAddress,
-  cidrPrefix,
-  containsIpv4,
-  hubAddress,
-  isNetworkAligned,
-  isPrivateIpv4Range,
-  networkAddress,
-  parseIpv4Cidr,
-  type Ipv4Cidr,
-} from "../model/net";
+import { broadcastAddress, cidrPrefix, containsIpv4, hubAddress, networkAddress, parseIpv4Cidr } from "../model/net";
 import { PROJECT_MEMORY_MIB, WORKER_RESERVED_MIB, projectsThatFit } from "../model/sizing";
 import { SERVER_TYPES } from "../model/serverTypes";
 import { MASTER_NAME, RMM_NAME, STUDIO_SUFFIX, dedicatedWorkerName } from "../model/naming";
@@ -33,7 +23,9 @@ interface Placed {
 
 /**
  * Cross-field rules that a schema cannot express. Works on whatever sections
- * parsed, so a broken section never hides the problems of a sound one.
+ * parsed, so a broken section never hides the problems of a sound one. A
+ * section the schema refused is absent from cfg: a rule that needs it says
+ * nothing, rather than reading it as left out (its own issues say why).
  */
 export function validateFleet(cfg: Partial<FleetConfig>, stack?: string): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -64,7 +56,7 @@ function checkBackupSources(cfg: Partial<FleetConfig>, projects: readonly Placed
   if (cfg.deploy !== undefined && cfg.deploy.keyRound === 0 && !cfg.deploy.previousKeyRetired) {
     issues.push({ path: "deploy.previousKeyRetired", message: "there is no previous deploy key at keyRound 0; raise keyRound to rotate" });
   }
-  if (cfg.deploy?.via === "mesh" && !(cfg.operators ?? []).some((o) => o.wireguard !== undefined)) {
+  if (cfg.deploy?.via === "mesh" && cfg.operators !== undefined && !cfg.operators.some((o) => o.wireguard !== undefined)) {
     issues.push({ path: "deploy.via", message: "mesh needs an operator on the mesh (operators[].wireguard) to run pulumi up from" });
   }
   for (const p of projects) {
@@ -263,10 +255,10 @@ function checkKeyRounds(cfg: Partial<FleetConfig>, projects: readonly Placed[]):
 
 function checkAddresses(cfg: Partial<FleetConfig>, projects: readonly Placed[]): ConfigIssue[] {
   const wg = cfg.wireguard!;
+  // The schema accepts only a usable subnet (meshSubnet.ts); this is for the type checker.
   const subnet = parseIpv4Cidr(wg.subnet);
-  if (subnet === undefined) return [{ path: "wireguard.subnet", message: "must be an IPv4 CIDR such as 10.100.0.0/24" }];
-  const issues = subnetIssues(subnet);
-  if (issues.length > 0) return issues;
+  if (subnet === undefined) return [];
+  const issues: ConfigIssue[] = [];
 
   const addresses = [
     ...(cfg.workers ?? []).map((w, i) => ({ address: w.address, path: `workers[${i}].address` })),
@@ -288,14 +280,6 @@ function checkAddresses(cfg: Partial<FleetConfig>, projects: readonly Placed[]):
   }
   issues.push(...unique(addresses, (a) => a.address, (a) => a.path, "WireGuard address"));
   return issues;
-}
-
-function subnetIssues(subnet: Ipv4Cidr): ConfigIssue[] {
-  const path = "wireguard.subnet";
-  if (!isNetworkAligned(subnet.text)) return [{ path, message: `${subnet.text} has host bits set; did you mean ${networkAddress(subnet)}/${subnet.prefix}?` }];
-  if (subnet.prefix < 16 || subnet.prefix > 28) return [{ path, message: "must be between a /16 and a /28" }];
-  if (!isPrivateIpv4Range(subnet)) return [{ path, message: "must be a private (RFC 1918) range" }];
-  return [];
 }
 
 function checkOperators(operators: NonNullable<FleetConfig["operators"]>): ConfigIssue[] {
