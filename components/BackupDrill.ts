@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { FleetComponent } from "../src/component";
+import { FleetComponent } from "../src/resources/component";
 import { renderBackupEnv } from "../src/backup/settings";
 import type { BackupReader } from "../src/backup/seed";
 import type { RetentionConfig } from "../src/config/schema";

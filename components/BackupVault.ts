@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as hcloud from "@pulumi/hcloud";
 import * as random from "@pulumi/random";
-import { FleetComponent } from "../src/component";
-import { labels } from "../src/labels";
+import { FleetComponent } from "../src/resources/component";
+import { labels } from "../src/resources/labels";
 import { STORAGE_BOX_PASSWORD } from "../src/backup/settings";
 
 export interface BackupVaultArgs {

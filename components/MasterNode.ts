@@ -1,14 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
-import { WRITE_RELEASE_FILE } from "../src/infraRelease";
+import { WRITE_RELEASE_FILE } from "../src/resources/infraRelease";
 import * as hcloud from "@pulumi/hcloud";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import * as command from "@pulumi/command";
 import type { OperatorConfig } from "../src/config/schema";
-import { FleetComponent } from "../src/component";
-import { masterConnection, type SshPath } from "../src/connections";
-import { labels } from "../src/labels";
-import { serverArgs } from "../src/servers";
+import { FleetComponent } from "../src/resources/component";
+import { masterConnection, type SshPath } from "../src/resources/connections";
+import { labels } from "../src/resources/labels";
+import { serverArgs } from "../src/resources/servers";
 import { wireguardPublicKey } from "../src/model/wireguard";
 import { renderWithSecrets, renderPlain } from "../src/render/artifact";
 import { INSTALL_AUTHORIZED_KEYS, renderAuthorizedKeys } from "../src/render/authorizedKeys";
@@ -22,7 +22,7 @@ import { hubInterfaceConfig, operatorConfig, type MeshShape } from "../src/rende
 import { template } from "../src/render/templates";
 import { renderWgConf } from "../src/render/wireguardConf";
 import { HUB_SWITCH, hubNextPayload } from "../src/render/wireguardRotation";
-import { keyRounds, type HubKeyState, type KeyRound } from "../src/wireguardKeys";
+import { keyRounds, type HubKeyState, type KeyRound } from "../src/resources/wireguardKeys";
 import { KUMA_PORT } from "../src/monitoring/kuma";
 
 /** In the client config of an operator who keeps their own private key. */
@@ -45,7 +45,7 @@ export interface MasterNodeArgs {
   /** The hub's WireGuard key round (wireguard.hubRotation). */
   readonly hubKey: KeyRound;
   readonly backupTimes: BackupTimes;
-  /** Workers, known only after they are built: see src/deferred.ts. */
+  /** Workers, known only after they are built: see src/resources/deferred.ts. */
   readonly workerPeers: pulumi.Input<HubPeer[]>;
   /** Tactical RMM's node, a peer of the hub whose alert webhooks may reach n8n's gate on this port. */
   readonly rmm?: { readonly peer: pulumi.Input<HubPeer>; readonly webhookPort: number };

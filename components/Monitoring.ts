@@ -2,11 +2,11 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as command from "@pulumi/command";
-import { FleetComponent } from "../src/component";
-import { masterConnection, writeRootOnlyFile, type SshPath } from "../src/connections";
+import { FleetComponent } from "../src/resources/component";
+import { masterConnection, writeRootOnlyFile, type SshPath } from "../src/resources/connections";
 import { renderPlain } from "../src/render/artifact";
 import { template } from "../src/render/templates";
-import { everyUp } from "../src/runStamp";
+import { everyUp } from "../src/resources/runStamp";
 import { renderMonitorList, type KumaDesired } from "../src/monitoring/kuma";
 import { KUMA_IMAGE, kumaCompose } from "../src/monitoring/kumaCompose";
 

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { FleetComponent } from "../src/component";
-import { workerConnection, type SshPath } from "../src/connections";
+import { FleetComponent } from "../src/resources/component";
+import { workerConnection, type SshPath } from "../src/resources/connections";
 import type { ProjectPlan, WorkerPlan } from "../src/plan/types";
 import { fillTemplate } from "../src/render/templates";
 

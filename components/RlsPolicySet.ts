@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { FleetComponent } from "../src/component";
-import { workerConnection, type SshPath } from "../src/connections";
+import { FleetComponent } from "../src/resources/component";
+import { workerConnection, type SshPath } from "../src/resources/connections";
 import type { ProjectPlan } from "../src/plan/types";
 import { renderPlain } from "../src/render/artifact";
 import { checksum, renderMigrationBundle } from "../src/rls/bundle";

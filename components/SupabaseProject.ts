@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as command from "@pulumi/command";
-import { FleetComponent } from "../src/component";
-import { workerConnection, type SshPath } from "../src/connections";
+import { FleetComponent } from "../src/resources/component";
+import { workerConnection, type SshPath } from "../src/resources/connections";
 import type { ProjectPlan } from "../src/plan/types";
 import { renderPlain, renderWithSecrets } from "../src/render/artifact";
 import { fillTemplate, template } from "../src/render/templates";
@@ -13,8 +13,8 @@ import { projectEnv, renderEnvFile, type ProjectSecretValues } from "../src/supa
 import { signApiKey, opaqueApiKey } from "../src/supabase/keys";
 import { kongConfig, renderKongConfig } from "../src/supabase/kong";
 import { containerName } from "../src/supabase/naming";
-import { RELEASES } from "../src/supabase/releases";
-import type { ServiceName } from "../src/supabase/services";
+import { RELEASES } from "../src/model/releases";
+import type { ServiceName } from "../src/model/services";
 
 export interface SupabaseProjectArgs {
   readonly env: string;

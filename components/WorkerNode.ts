@@ -1,12 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { WRITE_RELEASE_FILE } from "../src/infraRelease";
+import { WRITE_RELEASE_FILE } from "../src/resources/infraRelease";
 import * as hcloud from "@pulumi/hcloud";
 import * as random from "@pulumi/random";
 import * as command from "@pulumi/command";
-import { FleetComponent } from "../src/component";
-import { workerConnection, type SshPath } from "../src/connections";
-import { labels } from "../src/labels";
-import { serverArgs } from "../src/servers";
+import { FleetComponent } from "../src/resources/component";
+import { workerConnection, type SshPath } from "../src/resources/connections";
+import { labels } from "../src/resources/labels";
+import { serverArgs } from "../src/resources/servers";
 import { renderPlain, renderWithSecrets } from "../src/render/artifact";
 import { renderNftFile } from "../src/render/nftables";
 import { template } from "../src/render/templates";
@@ -19,7 +19,7 @@ import { workerRuleset, type WorkerFirewallArgs } from "../src/render/hostFirewa
 import type { HubPeer } from "../src/render/hub";
 import { renderWgConf } from "../src/render/wireguardConf";
 import { workerConfig, type MeshShape } from "../src/render/mesh";
-import { keyRounds, spokeKeyRotation, type KeyRound, type SpokeHub } from "../src/wireguardKeys";
+import { keyRounds, spokeKeyRotation, type KeyRound, type SpokeHub } from "../src/resources/wireguardKeys";
 
 export interface WorkerNodeArgs {
   readonly env: string;

@@ -3,7 +3,7 @@
 import { readdirSync, writeFileSync } from "node:fs";
 import { parseConfigValue } from "../src/config/configValue";
 import { FleetSchema, OperatorSchema, WireguardSchema } from "../src/config/schema";
-import { policyConfigFor } from "../src/policyConfig";
+import { policyConfigFor } from "../src/offline/policyConfig";
 import { readStackFile } from "../src/offline/stackFile";
 
 for (const file of readdirSync(".").filter((f) => /^Pulumi\.[a-z0-9-]+\.yaml$/.test(f))) {

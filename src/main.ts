@@ -3,7 +3,7 @@ import { buildFleet, type Fleet } from "./build/fleet";
 import { stackOutputs } from "./build/outputs";
 import { ConfigError } from "./config/issues";
 import { loadFleetConfig, type LoadedConfig } from "./config/load";
-import { infraRelease } from "./infraRelease";
+import { infraRelease } from "./resources/infraRelease";
 import { planFleet } from "./plan/planFleet";
 import { readStackConfig } from "./stack/config";
 import { readSecrets } from "./stack/secrets";

@@ -3,20 +3,13 @@ import { BackupDrill, type DrilledJob } from "../../components/BackupDrill";
 import { BackupSchedule, type BackupAlerting, type BackupCopy } from "../../components/BackupSchedule";
 import { BackupVault } from "../../components/BackupVault";
 import { healthcheckUrl } from "../backup/settings";
-import { masterConnection, workerConnection } from "../connections";
+import { masterConnection, workerConnection } from "../resources/connections";
 import { kumaPushBase } from "../monitoring/agent";
 import type { BackupJobPlan, FleetPlan } from "../plan/types";
-import type { Nodes } from "./nodes";
-import type { Projects } from "./projects";
+import type { Backups, Nodes, Projects } from "./parts";
 import type { FleetSecrets } from "./secrets";
 import { stackReference, type StackReferences } from "./stackReferences";
 
-export interface Backups {
-  readonly vault: BackupVault;
-  /** By job: every project's, the retired ones' and the master's. */
-  readonly schedules: Map<string, BackupSchedule>;
-  readonly alerting: BackupAlerting;
-}
 
 /** The plan's alerting with its secrets. */
 export function backupAlerting(plan: FleetPlan, secrets: FleetSecrets): BackupAlerting {

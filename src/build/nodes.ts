@@ -4,10 +4,11 @@ import { RmmNode } from "../../components/RmmNode";
 import { WorkerNode } from "../../components/WorkerNode";
 import { GATE_PORT } from "../automation/ports";
 import { masterBackupTimes } from "../backup/tools";
-import { deferred } from "../deferred";
+import { deferred } from "../resources/deferred";
 import { kumaPushBase } from "../monitoring/agent";
 import type { FleetPlan } from "../plan/types";
 import type { HubPeer } from "../render/hub";
+import type { Nodes } from "./parts";
 
 /** What every server of the stack shares. */
 export interface NodeCommon {
@@ -19,11 +20,6 @@ export interface NodeCommon {
   readonly releaseFile: string;
 }
 
-export interface Nodes {
-  readonly master: MasterNode;
-  readonly workers: ReadonlyMap<string, WorkerNode>;
-  readonly rmm?: RmmNode;
-}
 
 /** The master, then every worker and Tactical RMM's node, which dial the master's hub. */
 export function buildNodes(plan: FleetPlan, node: NodeCommon): Nodes {

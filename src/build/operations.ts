@@ -4,9 +4,7 @@ import { Monitoring } from "../../components/Monitoring";
 import { TunnelIngress } from "../../components/TunnelIngress";
 import { agentPushId, backupPushId, pushSecret } from "../monitoring/kuma";
 import type { FleetPlan } from "../plan/types";
-import type { Backups } from "./backups";
-import type { Nodes } from "./nodes";
-import type { Projects } from "./projects";
+import type { Backups, Nodes, Projects } from "./parts";
 
 /** The tunnel, its hostnames and their Access applications; a moved project's hostnames wait for its data. */
 export function buildEdge(plan: FleetPlan, nodes: Nodes, restoredMoves: pulumi.Input<pulumi.Input<pulumi.Resource>[]> | undefined): TunnelIngress {

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { RELEASES } from "../supabase/releases";
+import { RELEASES } from "../model/releases";
 import type { Fleet } from "./fleet";
 import { probeTarget } from "./probeTarget";
 

@@ -4,22 +4,12 @@ import { ProjectSeed } from "../../components/ProjectSeed";
 import { RlsPolicySet } from "../../components/RlsPolicySet";
 import { SupabaseProject } from "../../components/SupabaseProject";
 import type { BackupReader } from "../backup/seed";
-import { deferred, type Deferred } from "../deferred";
+import { deferred } from "../resources/deferred";
 import type { FleetPlan, ProjectPlan, WorkerPlan } from "../plan/types";
-import type { Nodes } from "./nodes";
-import type { Backups } from "./backups";
+import type { Backups, Nodes, Projects } from "./parts";
 import type { FleetSecrets } from "./secrets";
 import { readerFromStack, type StackReferences } from "./stackReferences";
 
-export interface Projects {
-  readonly projects: ReadonlyMap<string, SupabaseProject>;
-  /**
-   * What each project's deploy also waits for, known only once backups exist: its backup's sub-account
-   * (so that on removal and on `pulumi destroy` the final backup runs before the credential can go) and,
-   * for a moving project, the final backup and stop on the worker it leaves.
-   */
-  readonly deployAfter: ReadonlyMap<string, Deferred<pulumi.Resource[]>>;
-}
 
 export function buildProjects(plan: FleetPlan, nodes: Nodes, secrets: FleetSecrets): Projects {
   const deployAfter = new Map(plan.projects.map((p) => [p.name, deferred<pulumi.Resource[]>()]));

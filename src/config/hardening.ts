@@ -1,6 +1,6 @@
 import type { ConfigIssue } from "./issues";
 import type { FleetConfig } from "./schema";
-import { DOCKER_ADDRESS_POOLS } from "../render/bootData";
+import { DOCKER_ADDRESS_POOLS } from "../model/net";
 import { overlaps, wholeInternetCovered } from "../model/ranges";
 import { CX_LOCATIONS, SERVER_TYPES } from "../model/serverTypes";
 

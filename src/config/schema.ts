@@ -5,7 +5,7 @@ import { IMAGES, imageProblem, LOCATIONS, SERVER_TYPE_NAMES, STORAGE_BOX_LOCATIO
 import { withoutHostBits } from "../model/ranges";
 import { meshSubnetProblem } from "./meshSubnet";
 import { sshKeyProblem } from "./sshKey";
-import { RELEASE_NAMES } from "../supabase/releases";
+import { RELEASE_NAMES } from "../model/releases";
 
 /**
  * The shape of a stack file. Each top-level key here is one `supafleet:<key>`

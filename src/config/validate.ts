@@ -1,12 +1,11 @@
-import { RELEASES } from "../supabase/releases";
-import { STATUS_PAGE_PREFIX } from "../monitoring/statusPages";
+import { RELEASES } from "../model/releases";
 import { checkHardening } from "./hardening";
 import type { ConfigIssue } from "./issues";
 import { retiredName, type FleetConfig, type ProjectConfig, type TenantConfig } from "./schema";
 import { broadcastAddress, cidrPrefix, containsIpv4, hubAddress, networkAddress, parseIpv4Cidr } from "../model/net";
 import { PROJECT_MEMORY_MIB, WORKER_RESERVED_MIB, projectsThatFit } from "../model/sizing";
 import { SERVER_TYPES } from "../model/serverTypes";
-import { MASTER_NAME, RMM_NAME, STUDIO_SUFFIX, dedicatedWorkerName } from "../model/naming";
+import { MASTER_NAME, RMM_NAME, STATUS_PAGE_PREFIX, STUDIO_SUFFIX, dedicatedWorkerName } from "../model/naming";
 
 /** Hostnames under the fleet's domain that supafleet or its neighbours (TRMM, mail) use. */
 export const RESERVED_SUBDOMAINS: ReadonlySet<string> = new Set([

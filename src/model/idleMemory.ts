@@ -1,4 +1,4 @@
-import type { ServiceName } from "../supabase/services";
+import type { ServiceName } from "./services";
 
 /**
  * What each container uses at idle, in MiB: the figures the memory limits in

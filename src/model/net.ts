@@ -75,3 +75,9 @@ export function hubAddress(c: Ipv4Cidr): string {
 export function isPrivateIpv4Range(c: Ipv4Cidr): boolean {
   return ipaddr.IPv4.parse(networkAddress(c)).range() === "private" && ipaddr.IPv4.parse(broadcastAddress(c)).range() === "private";
 }
+
+/**
+ * Docker's address ranges, pinned rather than left to Docker's defaults, so
+ * that the config rule keeping the mesh out of them is exact.
+ */
+export const DOCKER_ADDRESS_POOLS = ["172.17.0.0/16", "172.20.0.0/14"] as const;

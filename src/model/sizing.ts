@@ -1,4 +1,4 @@
-import { SERVICES, type ServiceName } from "../supabase/services";
+import { SERVICES, type ServiceName } from "./services";
 import { HOST_MEASURED_MIB } from "./idleMemory";
 
 /**

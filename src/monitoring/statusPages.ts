@@ -1,6 +1,5 @@
 import type { IngressRule } from "../render/ingressRule";
 
-export { STATUS_PAGE_PREFIX, statusPageHostname } from "../model/naming";
 
 /**
  * The only paths of Kuma a tenant's status page hostname reaches: the page

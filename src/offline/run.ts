@@ -6,8 +6,8 @@ import { FleetMocks } from "./mocks";
 import { offlineStackOutputs } from "./stackReferences";
 import { REDACTED } from "./secretEnvelope";
 import { placeholder, stackConfigInput, type EngineConfig } from "./stackFile";
-import { fixInfraRelease } from "../infraRelease";
-import { fixRunStamp } from "../runStamp";
+import { fixInfraRelease } from "../resources/infraRelease";
+import { fixRunStamp } from "../resources/runStamp";
 
 /** One registered resource, with its parent and the inputs the provider would receive. */
 export interface ResourceNode {

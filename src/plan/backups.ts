@@ -1,6 +1,6 @@
 import type { FleetConfig } from "../config/schema";
 import { retiredName, SCHEMA_PACKS } from "../config/schema";
-import { RELEASES } from "../supabase/releases";
+import { RELEASES } from "../model/releases";
 import { containerName, volumeName } from "../supabase/naming";
 import type { AlertingPlan, BackupJobPlan, BackupsPlan, ProjectPlan, SeedPlan } from "./types";
 

@@ -1,6 +1,8 @@
 import { renderCloudConfigWithinLimit, type CloudConfig, type WriteFile } from "./cloudConfig";
 import { renderNftFile, type NftTable } from "./nftables";
 import { fillTemplate, template } from "./templates";
+import { DOCKER_ADDRESS_POOLS } from "../model/net";
+
 
 /** `rmm` is Tactical RMM's host: its installer wants a fresh server, so it gets no Docker and no backup tools. */
 export type NodeRole = "master" | "worker" | "rmm";
@@ -30,11 +32,6 @@ export function bootPackages(role: NodeRole): string[] {
   return [...BASE_PACKAGES, ...(role !== "rmm" ? FLEET_PACKAGES : [])];
 }
 
-/**
- * Docker's address ranges, pinned rather than left to Docker's defaults, so
- * that the config rule keeping the mesh out of them is exact.
- */
-export const DOCKER_ADDRESS_POOLS = ["172.17.0.0/16", "172.20.0.0/14"] as const;
 
 /** Docker's own defaults: a port published without an address binds to loopback, never 0.0.0.0. */
 export const DOCKER_DAEMON = {

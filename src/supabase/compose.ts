@@ -2,8 +2,8 @@ import { toYaml } from "../render/yaml";
 import type { ProjectPorts } from "../model/ports";
 import { SERVICE_MEMORY_MIB } from "../model/sizing";
 import { containerName, networkName, volumeName } from "./naming";
-import type { SupabaseRelease } from "./releases";
-import { SERVICES, type ServiceName } from "./services";
+import type { SupabaseRelease } from "../model/releases";
+import { SERVICES, type ServiceName } from "../model/services";
 
 /** The subset of the Compose specification supafleet writes. */
 export interface ComposeService {

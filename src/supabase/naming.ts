@@ -1,4 +1,4 @@
-import type { ServiceName } from "./services";
+import type { ServiceName } from "../model/services";
 
 /**
  * Names on a worker are prefixed with the project, so two projects on one

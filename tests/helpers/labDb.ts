@@ -5,7 +5,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { template } from "../../src/render/templates";
 import { volumeName } from "../../src/supabase/naming";
-import { RELEASES, RELEASE_NAMES } from "../../src/supabase/releases";
+import { RELEASES, RELEASE_NAMES } from "../../src/model/releases";
 import { docker, dockerEnv, ENGINE_NETNS } from "../lab/engine";
 import { LAB_SUBNET, release, type LabProject } from "../lab/project";
 

@@ -5,9 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderBackupEnv } from "../../src/backup/settings";
+import { projectBackupPaths, vaultKeyPath as planVaultKeyPath } from "../../src/plan/backups";
 import { signApiKey } from "../../src/supabase/keys";
-import { volumeName } from "../../src/supabase/naming";
-import { RELEASES } from "../../src/supabase/releases";
+import { RELEASES } from "../../src/model/releases";
 import { PingListener } from "../helpers/hcListener";
 import { useFastKey } from "../helpers/resticFastKey";
 import { ROOT } from "../helpers/stacks";
@@ -93,13 +93,13 @@ async function firstDeploy(p: LabProject, rel: string): Promise<void> {
 }
 
 /**
- * What a project's backup covers besides its database, as projectBackupPaths (src/program.ts) lists it, on the
- * lab: the project's root for /opt/supafleet, the engine's data root for /var/lib/docker. (Importing
- * src/program.ts would load all of Pulumi into this file for four paths.)
+ * What a project's backup covers besides its database, as the plan lists it (projectBackupPaths), on the
+ * lab: the project's root for /opt/supafleet/projects/<name>, the engine's data root for /var/lib/docker.
  */
-const storagePath = (p: LabProject): string => `${dockerRoot}/volumes/${volumeName(p.name, "storage")}/_data`;
-const vaultKeyPath = (p: LabProject): string => `${dockerRoot}/volumes/${volumeName(p.name, "db-config")}/_data`;
-const pathsOf = (p: LabProject): string[] => [storagePath(p), p.dir("releases", "current"), p.dir("assets"), vaultKeyPath(p)];
+const onLab = (p: LabProject, path: string): string => path.replace(/^\/var\/lib\/docker\//, `${dockerRoot}/`).replace(`/opt/supafleet/projects/${p.name}/`, `${p.dir()}/`);
+const pathsOf = (p: LabProject): string[] => projectBackupPaths(p.name).map((path) => onLab(p, path));
+const storagePath = (p: LabProject): string => pathsOf(p)[0]!;
+const vaultKeyPath = (p: LabProject): string => onLab(p, planVaultKeyPath(p.name));
 /** The project's own repository: the new worker's copy uses the one the project had. */
 const repository = (p: LabProject): string => join(work, `repo-${p === into ? up.name : p.name}`);
 

@@ -10,7 +10,7 @@ import { projectCompose, renderCompose } from "../../src/supabase/compose";
 import { projectEnv, renderEnvFile } from "../../src/supabase/env";
 import { signApiKey } from "../../src/supabase/keys";
 import { kongConfig, renderKongConfig } from "../../src/supabase/kong";
-import { RELEASES, type SupabaseRelease } from "../../src/supabase/releases";
+import { RELEASES, type SupabaseRelease } from "../../src/model/releases";
 import { containerName, networkName } from "../../src/supabase/naming";
 import { docker, dockerEnv } from "./engine";
 

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { RELEASES } from "../../src/supabase/releases";
+import { RELEASES } from "../../src/model/releases";
 import { alive, docker, dockerEnv, startEngine, stopEngine } from "./engine";
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ResourceNode, Snapshot } from "../../src/offline/run";
-import { policyConfigFor } from "../../src/policyConfig";
+import { policyConfigFor } from "../../src/offline/policyConfig";
 import type { FleetConfig } from "../../src/config/schema";
 import { runDoc } from "../helpers/offline";
 import { packConfig, runPack } from "../helpers/policyPack";

@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { projectPorts } from "../../src/model/ports";
 import { projectCompose, renderCompose } from "../../src/supabase/compose";
-import { RELEASES, RELEASE_NAMES } from "../../src/supabase/releases";
+import { RELEASES, RELEASE_NAMES } from "../../src/model/releases";
 
 // No Docker engine here, so `docker compose config` cannot check the file; the published spec can.
 /**

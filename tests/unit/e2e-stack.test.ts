@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { checkFleetConfig } from "../../src/config/load";
 import { engineConfigFromYaml, stackConfigInput } from "../../src/offline/stackFile";
 import { runOffline, type Snapshot } from "../../src/offline/run";
-import { policyConfigFor } from "../../src/policyConfig";
+import { policyConfigFor } from "../../src/offline/policyConfig";
 import { renderE2eStackFile, type E2eInput } from "../../src/e2e/stack";
 import type { FleetConfig } from "../../src/config/schema";
 import { runPack } from "../helpers/policyPack";

@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { infraRelease, releaseFile } from "../../src/infraRelease";
+import { infraRelease, releaseFile } from "../../src/resources/infraRelease";
 
 describe("the infra release a pulumi up records", () => {
   it("is this checkout's commit, with git describe and whether the tree has uncommitted changes", () => {

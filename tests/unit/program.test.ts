@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RELEASES } from "../../src/supabase/releases";
+import { RELEASES } from "../../src/model/releases";
 import { isSecretEnvelope } from "../../src/offline/secretEnvelope";
 import { countByType, displayType } from "../../src/offline/tree";
 import type { Snapshot } from "../../src/offline/run";

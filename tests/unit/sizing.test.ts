@@ -22,8 +22,8 @@ import {
 import { kumaCompose } from "../../src/monitoring/kumaCompose";
 import { projectCompose } from "../../src/supabase/compose";
 import { projectPorts } from "../../src/model/ports";
-import { RELEASES } from "../../src/supabase/releases";
-import { SERVICES } from "../../src/supabase/services";
+import { RELEASES } from "../../src/model/releases";
+import { SERVICES } from "../../src/model/services";
 import { ROOT, check, clone, stackDoc } from "../helpers/stacks";
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -2,8 +2,8 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { GATE_IMAGE, N8N_IMAGE } from "../../../src/automation/n8nCompose";
 import { KUMA_IMAGE } from "../../../src/monitoring/kumaCompose";
-import { RELEASES } from "../../../src/supabase/releases";
-import type { ServiceName } from "../../../src/supabase/services";
+import { RELEASES } from "../../../src/model/releases";
+import type { ServiceName } from "../../../src/model/services";
 
 /**
  * Every image the lab's engine needs, under the exact names the rendered

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Artifact, Rendered } from "./render/artifact";
+import type { Artifact, Rendered } from "../render/artifact";
 
 /**
  * What every supafleet component shares: its rendered files, so the offline

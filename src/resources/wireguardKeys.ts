@@ -2,9 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as command from "@pulumi/command";
 import type { types } from "@pulumi/command";
-import { wireguardPublicKey } from "./model/wireguard";
-import { template } from "./render/templates";
-import { confirmKeyCommand, stagedKeyPayload } from "./render/wireguardRotation";
+import { wireguardPublicKey } from "../model/wireguard";
+import { template } from "../render/templates";
+import { confirmKeyCommand, stagedKeyPayload } from "../render/wireguardRotation";
 
 /** A WireGuard key's round (`keyRound`), and whether the previous round is retired (`previousKeyRetired`). */
 export interface KeyRound {

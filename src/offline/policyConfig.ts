@@ -1,5 +1,5 @@
-import { SERVER_TYPE_NAMES } from "./model/serverTypes";
-import type { FleetConfig } from "./config/schema";
+import { SERVER_TYPE_NAMES } from "../model/serverTypes";
+import type { FleetConfig } from "../config/schema";
 
 /**
  * The policy pack's config for one stack, derived from its stack file so the
