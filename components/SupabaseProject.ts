@@ -75,7 +75,7 @@ export class SupabaseProject extends FleetComponent {
     const child = { parent: this };
     const p = args.project;
     const release = RELEASES[p.release];
-    if (release === undefined) throw new Error(`project ${name}: unknown release ${p.release}`);
+    if (release === undefined) throw new pulumi.ResourceError(`project ${name}: unknown release ${p.release}`, this);
     this.release = p.release;
 
     // Letters and digits only: these end up in URLs and env files unquoted.

@@ -54,7 +54,7 @@ export class TunnelIngress extends FleetComponent {
     const { accountId } = args;
     const provided = providerIngress(args.rules);
     const invalid = validateIngress(provided);
-    if (invalid.length > 0) throw new Error(`tunnel ingress rules would be refused by cloudflared:\n  ${invalid.join("\n  ")}`);
+    if (invalid.length > 0) throw new pulumi.ResourceError(`tunnel ingress rules would be refused by cloudflared:\n  ${invalid.join("\n  ")}`, this);
 
     const secret = new random.RandomBytes(`${name}-tunnel-secret`, { length: 32 }, child);
     this.tunnel = new cloudflare.ZeroTrustTunnelCloudflared(
