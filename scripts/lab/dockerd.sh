@@ -31,6 +31,8 @@ start() {
   for bin in ip nsenter iptables; do command -v "$bin" >/dev/null || die "missing $bin"; done
   export PATH="$PREFIX/usr/bin:$PREFIX/usr/sbin:$PATH"
   if alive "$RUN/dockerd.pid" && DOCKER_HOST="unix://$RUN/docker.sock" docker info >/dev/null 2>&1; then return 0; fi
+  # A dockerd left without its pid file still holds the data root's lock: nothing else could start.
+  if ! alive "$RUN/dockerd.pid" && pgrep -f "dockerd .*--exec-root $RUN/exec" >/dev/null; then stop; fi
   [ -e "/var/run/netns/$NETNS" ] || { ip netns add "$NETNS"; ip -n "$NETNS" link set lo up; }
   if [ "$NETNS" = supafleet-dk ] && ! ip -n "$NETNS" link show sfdk-lab >/dev/null 2>&1; then
     # An earlier namespace deleted while a process still held it keeps the old pair's far end:
@@ -73,6 +75,12 @@ stop() {
     for i in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
   done
+  # Daemons whose pid file went (an interrupted start or stop) are found by the paths they were given.
+  for f in "dockerd .*--exec-root $RUN/exec" "containerd --root .* --state $RUN/containerd"; do
+    pkill -f "$f" 2>/dev/null || continue
+    for i in $(seq 1 100); do pgrep -f "$f" >/dev/null || break; sleep 0.1; done
+    pkill -9 -f "$f" 2>/dev/null || true
+  done
   # containerd's shims outlive it by design; the lab's containers die with the lab.
   pkill -9 -f "containerd-shim.*$RUN/containerd" 2>/dev/null || true
   # A dockerd that had to be killed leaves its mounts (the default sandbox's netns, the data root).
@@ -82,9 +90,12 @@ stop() {
   rm -rf "$RUN"
 }
 
+# One start or stop at a time per engine: a start must not take a starting dockerd for a stray one.
+lock() { exec 9> "/run/$NETNS.lock"; flock 9; }
+
 case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
+  start) lock; start ;;
+  stop) lock; stop ;;
   env) client_env ;;
   *) die "usage: dockerd.sh start|stop|env [NETNS]" ;;
 esac
