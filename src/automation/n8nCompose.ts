@@ -70,7 +70,7 @@ export function n8nCompose(hostname: string, gate: WebhookGate | undefined): str
       env_file: [N8N_ENV_FILE],
       environment: n8nEnvironment(hostname),
       volumes: [`${N8N_DIR}/data:/home/node/.n8n`],
-      healthcheck: { test: ["CMD", "node", "-e", probe], interval: "30s", timeout: "10s", retries: 5, start_period: "60s" },
+      healthcheck: { test: ["CMD", "node", "-e", probe], interval: "30s", timeout: "10s", retries: 5, start_period: "60s", start_interval: "2s" },
       logging,
     },
   };

@@ -32,7 +32,7 @@ export function kumaCompose(hubAddress: string): string {
         mem_limit: "512m",
         environment: { UPTIME_KUMA_HOST: hubAddress, UPTIME_KUMA_PORT: String(KUMA_PORT), UPTIME_KUMA_DB_TYPE: "sqlite", TZ: "UTC" },
         volumes: [`${KUMA_DIR}/data:/app/data`, `${KUMA_DIR}/bin:/supafleet:ro`],
-        healthcheck: { test: ["CMD", "node", "-e", probe], interval: "30s", timeout: "10s", retries: 5, start_period: "60s" },
+        healthcheck: { test: ["CMD", "node", "-e", probe], interval: "30s", timeout: "10s", retries: 5, start_period: "60s", start_interval: "2s" },
         logging: { driver: "json-file", options: { "max-size": "10m", "max-file": "3" } },
       },
     },

@@ -16,7 +16,7 @@ export interface ComposeService {
   readonly ports?: readonly string[];
   readonly volumes?: readonly string[];
   readonly depends_on?: Readonly<Record<string, { readonly condition: "service_healthy" | "service_started" }>>;
-  readonly healthcheck?: { readonly test: readonly string[]; readonly interval: string; readonly timeout: string; readonly retries: number; readonly start_period?: string };
+  readonly healthcheck?: { readonly test: readonly string[]; readonly interval: string; readonly timeout: string; readonly retries: number; readonly start_period?: string; readonly start_interval?: string };
   readonly networks?: Readonly<Record<string, { readonly aliases: readonly string[] }>>;
   readonly labels?: Readonly<Record<string, string>>;
 }
@@ -45,7 +45,9 @@ export const REALTIME_HOST = "realtime-dev.realtime";
 
 /** `${NAME}`: filled by Compose from the project's .env, which holds every secret. */
 const v = (name: string): string => `\${${name}}`;
-const health = (test: readonly string[], startPeriod = "10s") => ({ test, interval: "10s", timeout: "5s", retries: 5, start_period: startPeriod });
+// While a service starts, Docker checks every second (start_interval, Docker 25+), so a deploy and a
+// rollback move on as soon as each service is healthy, not at the next 10 s check.
+const health = (test: readonly string[], startPeriod = "10s") => ({ test, interval: "10s", timeout: "5s", retries: 5, start_period: startPeriod, start_interval: "1s" });
 const healthy = { condition: "service_healthy" as const };
 const started = { condition: "service_started" as const };
 
