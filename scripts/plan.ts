@@ -11,6 +11,7 @@ import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { renderPlanComment, type StackPlan } from "../src/offline/comment";
 import { diffSnapshots, renderDiff } from "../src/offline/diff";
+import { stackTraceHint, useOfflinePlanProcess } from "../src/offline/process";
 import { runOffline } from "../src/offline/run";
 import { engineConfigFromYaml, readStackFile, StackFileError, type EngineConfig } from "../src/offline/stackFile";
 import { renderCounts, renderTree } from "../src/offline/tree";
@@ -61,9 +62,9 @@ function baseConfig(stack: string, base: Base): { config: EngineConfig; label: s
 
 async function mainCli(): Promise<void> {
   // Pulumi captures a stack trace for every promise and resource it creates;
-  // source-mapping each one would double the plan's run time, and a config
-  // error is reported without a trace anyway.
-  process.setSourceMapsEnabled(false);
+  // capturing, formatting and source-mapping them was most of the plan's run
+  // time, and a config error is reported without a trace anyway.
+  useOfflinePlanProcess();
   let args;
   try {
     args = parseArgs({
@@ -122,5 +123,7 @@ async function mainCli(): Promise<void> {
 
 mainCli().catch((e: unknown) => {
   if (e instanceof StackFileError) fail(e.message, 1);
+  const hint = stackTraceHint();
+  if (hint !== undefined) process.stderr.write(`${hint}\n`);
   throw e;
 });

@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import { FleetMocks } from "../../src/offline/mocks";
+import { useOfflinePlanProcess } from "../../src/offline/process";
 import { runOffline } from "../../src/offline/run";
 import { engineConfigFromYaml } from "../../src/offline/stackFile";
 import { generatedFleet } from "./fleet";
@@ -15,9 +16,8 @@ class Bare extends pulumi.CustomResource {
 }
 
 async function measure(): Promise<void> {
-  // As in scripts/plan.ts: Pulumi captures a stack trace for every promise and
-  // resource, and source-mapping each one would dominate the run.
-  process.setSourceMapsEnabled(false);
+  // As in scripts/plan.ts (src/offline/process.ts says why), for both modes.
+  useOfflinePlanProcess();
   const [mode, nText] = process.argv.slice(2);
   const n = Number(nText);
   if ((mode !== "fleet" && mode !== "baseline") || !Number.isInteger(n) || n < 1) {
@@ -25,6 +25,7 @@ async function measure(): Promise<void> {
     process.exit(2);
   }
   const start = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
   let resources = n;
   if (mode === "fleet") {
     const config = engineConfigFromYaml(stringify({ config: generatedFleet(n) }), "bench");
@@ -40,8 +41,11 @@ async function measure(): Promise<void> {
     await (pulumi.runtime as unknown as { waitForRPCs: () => Promise<void> }).waitForRPCs();
   }
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  // CPU time of all the process's threads (the GC's helpers too): less swayed than wall time by other load on the machine.
+  const cpu = process.cpuUsage(cpuStart);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
   const peakMiB = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(JSON.stringify({ mode, n, resources, ms, peakMiB }) + "\n");
+  process.stdout.write(JSON.stringify({ mode, n, resources, ms, cpuMs, peakMiB }) + "\n");
 }
 
 measure().catch((e: unknown) => {

@@ -60,6 +60,19 @@ export function promiseOf<T>(o: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => o.apply((v) => { resolve(v); return v; }));
 }
 
+/**
+ * A value once its Outputs and promises have settled. For dependsOn this is
+ * what `pulumi.output(deps)` gave, at the top and one level down (the only
+ * levels where a Resource counts), without wrapping each list of resources in
+ * an Output: the SDK would walk every Resource in it, its children and their
+ * Outputs included, looking for unknowns.
+ */
+async function settled(value: unknown): Promise<unknown> {
+  if (pulumi.Output.isInstance(value)) return settled(await promiseOf(value as pulumi.Output<unknown>));
+  if (value instanceof Promise) return settled(await value);
+  return value;
+}
+
 /** Adds a marked placeholder for every secure key the config declares and lacks. */
 export function withPlaceholders(stack: string, cfg: EngineConfig): EngineConfig {
   const { secure } = checkFleetConfig(stackConfigInput(stack, cfg));
@@ -133,8 +146,9 @@ export async function runOffline(stack: string, engineConfig: EngineConfig): Pro
   // dependsOn may hold Outputs (a deferred list); resolved here, to the keys of the resources it names.
   const dependencyKeys = new Map<string, string[]>();
   for (const [key, deps] of dependsOn) {
-    const list = (await promiseOf(pulumi.output(deps as pulumi.Input<unknown>) as pulumi.Output<unknown>)) as unknown;
-    const resources = (Array.isArray(list) ? list : [list]).filter((r): r is pulumi.Resource => r instanceof pulumi.Resource);
+    const top = await settled(deps);
+    const list = Array.isArray(top) ? await Promise.all(top.map(settled)) : [top];
+    const resources = list.filter((r): r is pulumi.Resource => r instanceof pulumi.Resource);
     const named = resources.map((r) => keys.get(r)).filter((k): k is string => k !== undefined);
     if (named.length > 0) dependencyKeys.set(key, named);
   }
