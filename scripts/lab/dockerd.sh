@@ -46,7 +46,7 @@ start() {
   mkdir -p "$RUN" "$DATA"
   if ! alive "$RUN/containerd.pid"; then
     nsenter --net="/var/run/netns/$NETNS" setsid containerd --root "$DATA/containerd" --state "$RUN/containerd" \
-      --address "$RUN/containerd.sock" > "$RUN/containerd.log" 2>&1 < /dev/null &
+      --address "$RUN/containerd.sock" > "$RUN/containerd.log" 2>&1 < /dev/null 9>&- &
     echo $! > "$RUN/containerd.pid"
   fi
   # overlay2 shares image layers between containers; vfs (copies) where the filesystem cannot.
@@ -56,7 +56,7 @@ start() {
   [ -z "${SUPAFLEET_LAB_DOCKER_CONFIG:-}" ] || settings=(--config-file "$SUPAFLEET_LAB_DOCKER_CONFIG")
   nsenter --net="/var/run/netns/$NETNS" setsid dockerd --containerd "$RUN/containerd.sock" --data-root "$DATA/docker" \
     --exec-root "$RUN/exec" -H "unix://$RUN/docker.sock" --pidfile "$RUN/dockerd.pid" --storage-driver "$driver" \
-    "${settings[@]}" >> "$RUN/dockerd.log" 2>&1 < /dev/null &
+    "${settings[@]}" >> "$RUN/dockerd.log" 2>&1 < /dev/null 9>&- &
   local i
   for i in $(seq 1 "$((START_TIMEOUT * 5))"); do
     if DOCKER_HOST="unix://$RUN/docker.sock" docker info >/dev/null 2>&1; then return 0; fi
@@ -91,6 +91,7 @@ stop() {
 }
 
 # One start or stop at a time per engine: a start must not take a starting dockerd for a stray one.
+# The daemons are started without the lock's descriptor (9>&-), or they would hold it for their lifetime.
 lock() { exec 9> "/run/$NETNS.lock"; flock 9; }
 
 case "${1:-}" in
