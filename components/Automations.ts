@@ -5,7 +5,7 @@ import * as command from "@pulumi/command";
 import { FleetComponent } from "../src/resources/component";
 import { masterConnection, writeRootOnlyFile, type SshPath } from "../src/resources/connections";
 import { renderPlain } from "../src/render/artifact";
-import { template } from "../src/render/templates";
+import { renderScript } from "../src/render/script";
 import { everyUp } from "../src/resources/runStamp";
 import { N8N_IMAGE, GATE_IMAGE, n8nCompose } from "../src/automation/n8nCompose";
 import { gateConfig, type WebhookGate } from "../src/automation/webhookGate";
@@ -67,8 +67,8 @@ export class Automations extends FleetComponent {
       install.name,
       {
         connection,
-        create: template("master/n8n-install.sh"),
-        update: template("master/n8n-install.sh"),
+        create: renderScript("master/n8n-install.sh"),
+        update: renderScript("master/n8n-install.sh"),
         stdin: pulumi.secret(
           encryptionKey.apply((key) => JSON.stringify({ images: [N8N_IMAGE, ...(gate !== null ? [GATE_IMAGE] : [])], compose, gate, extensions: desired.extensions, env: { N8N_ENCRYPTION_KEY: key } })),
         ),
@@ -99,7 +99,7 @@ export class Automations extends FleetComponent {
     const desiredText = digest.apply((d) => JSON.stringify({ workflows: desired.workflows, credentials: desired.credentials, secretsDigest: d }, null, 1));
     this.keep(renderPlain("automation/n8n-desired.json", desiredText));
     const rec = this.child("reconcile");
-    this.reconcile = new command.remote.Command(rec.name, { connection, ...everyUp(template("master/n8n-reconcile.sh")), stdin: desiredText }, { ...rec.opts, dependsOn: [n8n, secrets] });
+    this.reconcile = new command.remote.Command(rec.name, { connection, ...everyUp(renderScript("master/n8n-reconcile.sh")), stdin: desiredText }, { ...rec.opts, dependsOn: [n8n, secrets] });
 
     this.registerOutputs({ editor: `https://${args.hostname}/`, workflows: this.workflows, gate: args.gate?.listen ?? null });
   }

@@ -5,6 +5,7 @@ import { renderBackupEnv } from "../src/backup/settings";
 import type { BackupReader } from "../src/backup/seed";
 import type { RetentionConfig } from "../src/config/schema";
 import type { types } from "@pulumi/command";
+import { renderScript } from "../src/render/script";
 import { fillTemplate, template } from "../src/render/templates";
 
 /** Another stack's job, as that stack's outputs describe it: its read-only credential and database image. */
@@ -79,7 +80,7 @@ export class BackupDrill extends FleetComponent {
       }),
     );
     const install = this.child("install");
-    new command.remote.Command(install.name, { connection: args.connection, create: template("worker/remote-drill-install.sh"), stdin: payload }, { ...install.opts, dependsOn: args.after });
+    new command.remote.Command(install.name, { connection: args.connection, create: renderScript("worker/remote-drill-install.sh"), stdin: payload }, { ...install.opts, dependsOn: args.after });
     this.registerOutputs({ stack: args.stack });
   }
 }

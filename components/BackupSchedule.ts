@@ -9,7 +9,7 @@ import { STORAGE_BOX_PASSWORD, healthcheckUrl, renderBackupEnv } from "../src/ba
 import type { BackupReader } from "../src/backup/seed";
 import type { RetentionConfig } from "../src/config/schema";
 import { renderWithSecrets } from "../src/render/artifact";
-import { fillTemplate } from "../src/render/templates";
+import { renderScript } from "../src/render/script";
 
 /** Where alerts and health pings go; the secret parts come from secure config. */
 export interface BackupAlerting {
@@ -198,14 +198,13 @@ export class BackupSchedule extends FleetComponent {
     );
 
     if (!args.retired && args.connection !== undefined) {
-      const drill = args.dbContainer !== undefined ? `"supafleet-drill@${name}.timer"` : "";
       const enable = this.child("enable");
       this.enabled = new command.remote.Command(
         enable.name,
         {
           connection: args.connection,
-          create: fillTemplate("worker/backup-enable.sh", { name, drillTimer: drill }),
-          delete: fillTemplate("worker/backup-disable.sh", { name }),
+          create: renderScript("worker/backup-enable.sh", { PROJECT: name, DRILL: args.dbContainer !== undefined ? 1 : 0 }),
+          delete: renderScript("worker/backup-disable.sh", { PROJECT: name }),
           stdin: settings,
         },
         { ...enable.opts, dependsOn: args.after },

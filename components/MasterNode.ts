@@ -19,7 +19,7 @@ import { bootMasterSets, masterRuleset } from "../src/render/hostFirewall";
 import { renderNftFile } from "../src/render/nftables";
 import { hubPeerSet, hubSyncPayload, type HubPeer } from "../src/render/hub";
 import { hubInterfaceConfig, operatorConfig, type MeshShape } from "../src/render/mesh";
-import { template } from "../src/render/templates";
+import { renderScript } from "../src/render/script";
 import { renderWgConf } from "../src/render/wireguardConf";
 import { HUB_SWITCH, hubNextPayload } from "../src/render/wireguardRotation";
 import { keyRounds, type HubKeyState, type KeyRound } from "../src/resources/wireguardKeys";
@@ -212,7 +212,7 @@ export class MasterNode extends FleetComponent {
       `${name}-hub-sync`,
       {
         connection: masterConnection(this.ssh),
-        create: template("host/hub-sync.sh"),
+        create: renderScript("host/hub-sync.sh"),
         stdin: pulumi.all([peersConf, nftables]).apply(([peers, nft]) => hubSyncPayload(peers, nft)),
       },
       { ...child, dependsOn: [this.ready] },
@@ -225,7 +225,7 @@ export class MasterNode extends FleetComponent {
     if (args.hubKey.round > 0 && args.hubKey.previousRetired) {
       const next = new command.remote.Command(
         `${name}-wireguard-next`,
-        { connection: masterConnection(this.ssh), create: template("host/install-files.sh"), stdin: pulumi.secret(hubKeys.current.base64.apply((k) => hubNextPayload(renderWgConf(hubInterfaceConfig(mesh, k))))) },
+        { connection: masterConnection(this.ssh), create: renderScript("host/install-files.sh"), stdin: pulumi.secret(hubKeys.current.base64.apply((k) => hubNextPayload(renderWgConf(hubInterfaceConfig(mesh, k))))) },
         { ...child, dependsOn: [this.ready] },
       );
       switched = new command.remote.Command(
@@ -238,7 +238,7 @@ export class MasterNode extends FleetComponent {
 
     this.backupTools = new command.remote.Command(
       `${name}-backup-tools`,
-      { connection: masterConnection(this.ssh), create: template("host/install-files.sh"), stdin: backupToolsPayload(args.backupTimes) },
+      { connection: masterConnection(this.ssh), create: renderScript("host/install-files.sh"), stdin: backupToolsPayload(args.backupTimes) },
       { ...child, dependsOn: [this.ready] },
     );
 

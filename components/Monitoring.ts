@@ -5,6 +5,7 @@ import * as command from "@pulumi/command";
 import { FleetComponent } from "../src/resources/component";
 import { masterConnection, writeRootOnlyFile, type SshPath } from "../src/resources/connections";
 import { renderPlain } from "../src/render/artifact";
+import { renderScript } from "../src/render/script";
 import { template } from "../src/render/templates";
 import { everyUp } from "../src/resources/runStamp";
 import { renderMonitorList, type KumaDesired } from "../src/monitoring/kuma";
@@ -56,7 +57,7 @@ export class Monitoring extends FleetComponent {
       install.name,
       {
         connection,
-        create: template("master/kuma-install.sh"),
+        create: renderScript("master/kuma-install.sh"),
         stdin: pulumi.secret(
           pulumi.all([this.adminPassword]).apply(([password]) =>
             JSON.stringify({ image: KUMA_IMAGE, compose, reconcile: template("master/kuma-reconcile.cjs"), admin: { username: ADMIN, password } }),
@@ -90,7 +91,7 @@ export class Monitoring extends FleetComponent {
     const rec = this.child("reconcile");
     this.reconcile = new command.remote.Command(
       rec.name,
-      { connection, ...everyUp(template("master/kuma-reconcile.sh")), stdin: desiredText },
+      { connection, ...everyUp(renderScript("master/kuma-reconcile.sh")), stdin: desiredText },
       { ...rec.opts, dependsOn: [kuma, secrets] },
     );
 

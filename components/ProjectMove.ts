@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import { FleetComponent } from "../src/resources/component";
 import { workerConnection, type SshPath } from "../src/resources/connections";
 import type { ProjectPlan, WorkerPlan } from "../src/plan/types";
-import { fillTemplate } from "../src/render/templates";
+import { renderScript } from "../src/render/script";
 
 export interface ProjectMoveArgs {
   readonly project: ProjectPlan & { readonly movedFrom: WorkerPlan };
@@ -30,7 +30,7 @@ export class ProjectMove extends FleetComponent {
   constructor(args: ProjectMoveArgs, opts?: pulumi.ComponentResourceOptions) {
     const p = args.project;
     super("supafleet:index:ProjectMove", `${p.name}-move`, opts);
-    const script = (file: string): string => fillTemplate(`worker/${file}`, { project: p.name });
+    const script = (file: string): string => renderScript(`worker/${file}`, { PROJECT: p.name });
     const from = workerConnection(args.ssh, p.movedFrom.address);
     const to = workerConnection(args.ssh, p.worker.address);
 

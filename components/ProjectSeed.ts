@@ -5,7 +5,7 @@ import { workerConnection, type SshPath } from "../src/resources/connections";
 import { seedPayload, type BackupReader } from "../src/backup/seed";
 import type { SchemaPack } from "../src/config/schema";
 import type { ProjectPlan } from "../src/plan/types";
-import { fillTemplate } from "../src/render/templates";
+import { renderScript } from "../src/render/script";
 import { containerName } from "../src/supabase/naming";
 
 export interface ProjectSeedArgs {
@@ -43,7 +43,7 @@ export class ProjectSeed extends FleetComponent {
       run.name,
       {
         connection: workerConnection(args.ssh, p.worker.address),
-        create: fillTemplate("worker/project-seed.sh", { project: p.name }),
+        create: renderScript("worker/project-seed.sh", { PROJECT: p.name }),
         update: `echo "project-seed(${p.name}): seeded when it was created; restoreFrom applies to a new project only"`,
         stdin: pulumi.secret(
           pulumi.output(args.reader).apply((reader) =>

@@ -11,7 +11,7 @@ import { keyRounds, spokeKeyRotation, type SpokeHub } from "../src/resources/wir
 import type { RmmPlan } from "../src/plan/types";
 import { renderPlain, renderWithSecrets } from "../src/render/artifact";
 import { renderNftFile } from "../src/render/nftables";
-import { fillTemplate } from "../src/render/templates";
+import { renderScript } from "../src/render/script";
 import { INSTALL_AUTHORIZED_KEYS } from "../src/render/authorizedKeys";
 import { nodeReadyCommand, renderBootData } from "../src/render/bootData";
 import { rmmFirewallRules } from "../src/render/cloudFirewall";
@@ -124,12 +124,12 @@ export class RmmNode extends FleetComponent {
     new command.remote.Command(`${name}-authorized-keys`, { connection, create: INSTALL_AUTHORIZED_KEYS, stdin: args.authorizedKeys }, { ...child, dependsOn: [this.ready] });
     new command.remote.Command(`${name}-release`, { connection, create: WRITE_RELEASE_FILE, stdin: args.releaseFile }, { ...child, dependsOn: [this.ready] });
 
-    const prepare = fillTemplate("rmm/prepare.sh", {
-      release: r.release,
-      rmmHost: r.hostnames.rmm,
-      apiHost: r.hostnames.api,
-      meshHost: r.hostnames.mesh,
-      alertWebhookUrl: args.alertWebhookUrl,
+    const prepare = renderScript("rmm/rmm-prepare.sh", {
+      RELEASE: r.release,
+      RMM_HOST: r.hostnames.rmm,
+      API_HOST: r.hostnames.api,
+      MESH_HOST: r.hostnames.mesh,
+      ALERT_WEBHOOK_URL: args.alertWebhookUrl,
     });
     this.keep(renderPlain(`nodes/${name}/prepare.sh`, prepare));
     new command.remote.Command(`${name}-prepare`, { connection, create: prepare, update: prepare }, { ...child, dependsOn: [this.ready] });

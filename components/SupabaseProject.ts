@@ -6,7 +6,8 @@ import { FleetComponent } from "../src/resources/component";
 import { workerConnection, type SshPath } from "../src/resources/connections";
 import type { ProjectPlan } from "../src/plan/types";
 import { renderPlain, renderWithSecrets } from "../src/render/artifact";
-import { fillTemplate, template } from "../src/render/templates";
+import { renderScript } from "../src/render/script";
+import { template } from "../src/render/templates";
 import { composeImages, projectCompose, renderCompose } from "../src/supabase/compose";
 import { passwordChangeSql } from "../src/supabase/dbPassword";
 import { projectEnv, renderEnvFile, type ProjectSecretValues } from "../src/supabase/env";
@@ -138,12 +139,12 @@ export class SupabaseProject extends FleetComponent {
     this.keep(renderPlain(`projects/${name}/compose.yaml`, composeText));
 
     const connection = workerConnection(args.ssh, p.worker.address);
-    const script = (file: string): string => fillTemplate(`worker/${file}`, { project: name });
+    const script = (file: string): string => renderScript(`worker/${file}`, { PROJECT: name });
     const dbPassword = new command.remote.Command(
       `${name}-db-password`,
       {
         connection,
-        create: fillTemplate("worker/db-password.sh", { project: name, container: containerName(name, "db") }),
+        create: renderScript("worker/db-password.sh", { PROJECT: name, CONTAINER: containerName(name, "db") }),
         stdin: pulumi.secret(this.secrets.postgresPassword.apply(passwordChangeSql)),
       },
       { ...child, dependsOn: [args.workerReady] },
@@ -163,7 +164,7 @@ export class SupabaseProject extends FleetComponent {
       {
         connection,
         // The health gate's API probe goes through the project's gateway, on the worker's mesh address.
-        create: fillTemplate("worker/project-deploy.sh", { project: name, gateway: `${p.worker.address}:${p.ports.gateway}` }),
+        create: renderScript("worker/project-deploy.sh", { PROJECT: name, GATEWAY: `${p.worker.address}:${p.ports.gateway}` }),
         delete: script("project-remove.sh"),
         stdin: composeText,
       },

@@ -7,7 +7,7 @@ import { masterConnection, type SshPath } from "../src/resources/connections";
 import { renderPlain } from "../src/render/artifact";
 import { ORIGIN_DEFAULTS, providerIngress, type IngressRule } from "../src/render/ingress";
 import { validateIngress } from "../src/render/ingressValidate";
-import { fillTemplate } from "../src/render/templates";
+import { renderScript } from "../src/render/script";
 import { toYaml } from "../src/render/yaml";
 
 export const CLOUDFLARED_IMAGE = "cloudflare/cloudflared:2025.11.1";
@@ -150,7 +150,7 @@ export class TunnelIngress extends FleetComponent {
     this.tunnelToken = pulumi.secret(cloudflare.getZeroTrustTunnelCloudflaredTokenOutput({ accountId, tunnelId: this.tunnel.id }, child).token);
     new command.remote.Command(
       `${name}-cloudflared`,
-      { connection: masterConnection(args.master.ssh), create: fillTemplate("host/cloudflared-install.sh", { image: CLOUDFLARED_IMAGE }), stdin: this.tunnelToken },
+      { connection: masterConnection(args.master.ssh), create: renderScript("host/cloudflared-install.sh", { IMAGE: CLOUDFLARED_IMAGE }), stdin: this.tunnelToken },
       { ...child, dependsOn: [args.master.ready, this.tunnelConfig] },
     );
 

@@ -9,7 +9,7 @@ import { labels } from "../src/resources/labels";
 import { serverArgs } from "../src/resources/servers";
 import { renderPlain, renderWithSecrets } from "../src/render/artifact";
 import { renderNftFile } from "../src/render/nftables";
-import { template } from "../src/render/templates";
+import { renderScript } from "../src/render/script";
 import { INSTALL_AUTHORIZED_KEYS } from "../src/render/authorizedKeys";
 import { nodeReadyCommand, renderBootData } from "../src/render/bootData";
 import { backupToolsPayload, type BackupTimes } from "../src/backup/tools";
@@ -138,7 +138,7 @@ export class WorkerNode extends FleetComponent {
     this.keep(renderPlain(`nodes/${name}/nftables.nft`, managed));
     new command.remote.Command(
       `${name}-firewall`,
-      { connection: workerConnection(args.ssh, args.address), create: template("host/firewall-sync.sh"), update: template("host/firewall-sync.sh"), stdin: managed },
+      { connection: workerConnection(args.ssh, args.address), create: renderScript("host/firewall-sync.sh"), update: renderScript("host/firewall-sync.sh"), stdin: managed },
       { ...child, dependsOn: [this.ready] },
     );
 
@@ -150,7 +150,7 @@ export class WorkerNode extends FleetComponent {
 
     this.backupTools = new command.remote.Command(
       `${name}-backup-tools`,
-      { connection: workerConnection(args.ssh, args.address), create: template("host/install-files.sh"), stdin: backupToolsPayload(args.backupTimes) },
+      { connection: workerConnection(args.ssh, args.address), create: renderScript("host/install-files.sh"), stdin: backupToolsPayload(args.backupTimes) },
       { ...child, dependsOn: [this.ready] },
     );
 
@@ -160,7 +160,7 @@ export class WorkerNode extends FleetComponent {
       `${name}-health-agent`,
       {
         connection: workerConnection(args.ssh, args.address),
-        create: template("host/install-files.sh"),
+        create: renderScript("host/install-files.sh"),
         stdin: pulumi.secret(this.healthPushToken.apply((token) => healthAgentPayload(`${args.kumaPushBase}${token}`))),
       },
       { ...child, dependsOn: [this.ready] },

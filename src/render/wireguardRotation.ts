@@ -1,3 +1,4 @@
+import { renderScript } from "./script";
 import { fillTemplate, template } from "./templates";
 import { TOOLS_DIR } from "../backup/tools";
 
@@ -23,7 +24,7 @@ export function stagedKeyPayload(nextConf: string, hub: string): string {
 
 /** Fails unless the spoke is on this public key, its hub peer is the hub's, and nothing is left staged. */
 export function confirmKeyCommand(publicKey: string, hubPublicKey: string): string {
-  return fillTemplate("host/wireguard-confirm.sh", { publicKey, hubPublicKey });
+  return renderScript("host/wireguard-confirm.sh", { PUBLIC_KEY: publicKey, HUB_PUBLIC_KEY: hubPublicKey });
 }
 
 export const HUB_SWITCH = `${TOOLS_DIR}/wireguard-hub-switch.sh`;

@@ -3,7 +3,7 @@ import * as random from "@pulumi/random";
 import * as command from "@pulumi/command";
 import type { types } from "@pulumi/command";
 import { wireguardPublicKey } from "../model/wireguard";
-import { template } from "../render/templates";
+import { renderScript } from "../render/script";
 import { confirmKeyCommand, stagedKeyPayload } from "../render/wireguardRotation";
 
 /** A WireGuard key's round (`keyRound`), and whether the previous round is retired (`previousKeyRetired`). */
@@ -76,7 +76,7 @@ export function spokeKeyRotation(
   const nextConf = pulumi.all([a.keys.current.base64, a.hub.nextPublicKey, a.hub.ipv4Address]).apply(([key, hubKey, hubIp]) => a.render(key, hubKey, hubIp));
   const staged = new command.remote.Command(
     `${name}-wireguard-next`,
-    { connection: a.connection, create: template("host/install-files.sh"), stdin: pulumi.secret(nextConf.apply((conf) => stagedKeyPayload(conf, a.hubAddress))) },
+    { connection: a.connection, create: renderScript("host/install-files.sh"), stdin: pulumi.secret(nextConf.apply((conf) => stagedKeyPayload(conf, a.hubAddress))) },
     { ...opts, dependsOn: [a.ready] },
   );
   if (inStep1(a.key) || inStep1(hub.key)) return;

@@ -1,10 +1,8 @@
-#!/usr/bin/env bash
 # supafleet: run cloudflared on the master with the tunnel token read from stdin.
 # Re-run only when the token or the pinned image changes; that is the only restart.
-set -euo pipefail
+#   IMAGE   cloudflared's pinned image
 
-die() { echo "cloudflared-install: $*" >&2; exit 1; }
-command -v docker >/dev/null || die "docker is not installed"
+need docker
 token=$(cat)
 [ -n "$token" ] || die "no tunnel token on stdin"
 
@@ -12,7 +10,8 @@ install -d -m 0700 /etc/supafleet
 umask 077
 printf 'TUNNEL_TOKEN=%s\n' "$token" > /etc/supafleet/cloudflared.env
 
-cat > /etc/systemd/system/supafleet-cloudflared.service <<'UNIT'
+# The unit's own line continuations are doubled: this here-document expands $IMAGE.
+cat > /etc/systemd/system/supafleet-cloudflared.service <<UNIT
 [Unit]
 Description=supafleet: Cloudflare Tunnel connector
 After=docker.service network-online.target
@@ -22,8 +21,8 @@ Requires=docker.service
 Restart=always
 RestartSec=5
 ExecStartPre=-/usr/bin/docker rm -f supafleet-cloudflared
-ExecStart=/usr/bin/docker run --rm --name supafleet-cloudflared --network host \
-  --env-file /etc/supafleet/cloudflared.env {{image}} \
+ExecStart=/usr/bin/docker run --rm --name supafleet-cloudflared --network host \\
+  --env-file /etc/supafleet/cloudflared.env $IMAGE \\
   tunnel --no-autoupdate --metrics 127.0.0.1:20241 run
 ExecStop=/usr/bin/docker stop supafleet-cloudflared
 
@@ -31,8 +30,8 @@ ExecStop=/usr/bin/docker stop supafleet-cloudflared
 WantedBy=multi-user.target
 UNIT
 
-docker pull {{image}} >/dev/null
+docker pull "$IMAGE" >/dev/null
 systemctl daemon-reload
 systemctl enable supafleet-cloudflared.service
 systemctl restart supafleet-cloudflared.service
-echo "cloudflared-install: running {{image}}"
+echo "cloudflared-install: running $IMAGE"

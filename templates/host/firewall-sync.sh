@@ -1,10 +1,7 @@
-#!/usr/bin/env bash
 # supafleet: replace this node's host firewall in place with the managed ruleset on stdin
 # (boot data's, plus what changes later, such as operators' database grants).
-set -euo pipefail
 
-die() { echo "firewall-sync: $*" >&2; exit 1; }
-command -v nft >/dev/null || die "missing nft"
+need nft
 [ -d /etc/nftables.d ] || die "/etc/nftables.d not found; has boot finished?"
 umask 077
 cat > /etc/nftables.d/supafleet.nft.new

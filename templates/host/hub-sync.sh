@@ -1,11 +1,8 @@
-#!/usr/bin/env bash
 # supafleet: replace the hub's peer set and firewall sets in place.
 # Reads a JSON payload on stdin: {"peers": "<wg peer sections>", "nftables": "<table file>"}.
 # Never restarts wg0: `wg syncconf` adds, removes and updates peers live.
-set -euo pipefail
 
-die() { echo "hub-sync: $*" >&2; exit 1; }
-for bin in jq wg wg-quick nft; do command -v "$bin" >/dev/null || die "missing $bin"; done
+need jq wg wg-quick nft
 [ -f /etc/wireguard/wg0.conf ] || die "/etc/wireguard/wg0.conf not found; has boot finished?"
 
 payload=$(cat)

@@ -1,12 +1,9 @@
-#!/usr/bin/env bash
 # supafleet: install files from a JSON payload on stdin:
 #   {"files": {"/absolute/path": {"content": "...", "mode": "0755"}}, "enable": ["x.timer"]}
 # Each file is written atomically; systemd reloads if a unit changed, then
 # starts and enables the units listed under "enable", if any.
-set -euo pipefail
 
-die() { echo "install-files: $*" >&2; exit 1; }
-command -v jq >/dev/null || die "missing jq"
+need jq
 payload=$(cat)
 [ -n "$payload" ] || die "empty payload on stdin"
 

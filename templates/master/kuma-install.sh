@@ -1,4 +1,3 @@
-#!/usr/bin/env bash
 # supafleet: install Uptime Kuma on the master. stdin, one JSON object:
 #   { image, compose, reconcile, admin: { username, password } }
 # A fresh Kuma asks first for its database, then for an admin account, and
@@ -7,10 +6,8 @@
 # account from this script through `docker exec`, and only then does Kuma start
 # where anything else can reach it (the hub's WireGuard address, for cloudflared
 # and the workers' pushes).
-set -euo pipefail
 
-die() { echo "kuma-install: $*" >&2; exit 1; }
-for bin in docker jq; do command -v "$bin" >/dev/null || die "missing $bin"; done
+need docker jq
 payload=$(cat)
 [ -n "$payload" ] || die "empty payload on stdin"
 image=$(jq -er '.image' <<<"$payload") || die "payload has no image"

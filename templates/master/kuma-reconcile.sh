@@ -1,11 +1,8 @@
-#!/usr/bin/env bash
 # supafleet: make Uptime Kuma match the model. stdin: the desired state (no
 # secrets in it: only ${secret:name} references). The admin account and the
 # secrets come from the root-only file that monitoring-secrets writes.
-set -euo pipefail
 
-die() { echo "kuma-reconcile: $*" >&2; exit 1; }
-for bin in docker jq; do command -v "$bin" >/dev/null || die "missing $bin"; done
+need docker jq
 SECRETS="${KUMA_SECRETS:-/etc/supafleet/monitoring/secrets.json}"
 CONTAINER="${KUMA_CONTAINER:-supafleet-kuma}"
 [ -r "$SECRETS" ] || die "cannot read $SECRETS (monitoring-secrets writes it)"

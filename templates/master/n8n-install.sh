@@ -1,12 +1,9 @@
-#!/usr/bin/env bash
 # supafleet: install n8n (and its webhook gate) on the master. stdin, one JSON object:
 #   { images: [...], compose, gate: <Caddy JSON> | null, extensions: [{name, text}], env: { N8N_ENCRYPTION_KEY } }
 # n8n listens on loopback only; its public hostname sits behind Cloudflare
 # Access. The owner account is made by n8n-reconcile.sh right after this.
-set -euo pipefail
 
-die() { echo "n8n-install: $*" >&2; exit 1; }
-for bin in docker jq install; do command -v "$bin" >/dev/null || die "missing $bin"; done
+need docker jq install
 docker compose version >/dev/null 2>&1 || die "docker compose (v2) is missing"
 payload=$(cat)
 [ -n "$payload" ] || die "empty payload on stdin"

@@ -1,4 +1,3 @@
-#!/usr/bin/env bash
 # supafleet: make n8n match the model, on the master, as root.
 # stdin: the desired state {workflows, credentials, secretsDigest}:
 # no secrets in it, only ${secret:NAME} references. The owner account and the
@@ -11,10 +10,8 @@
 # imported workflows and their activation when it restarts, so it is restarted
 # when (and only when) something changed. Custom credential types (custom/)
 # are n8n-install.sh's to put in place; this script only uses them.
-set -euo pipefail
 
-die() { echo "n8n-reconcile: $*" >&2; exit 1; }
-for bin in docker jq curl sha256sum; do command -v "$bin" >/dev/null || die "missing $bin"; done
+need docker jq curl sha256sum
 SECRETS="${N8N_SECRETS:-/etc/supafleet/automation/secrets.json}"
 CONTAINER="${N8N_CONTAINER:-supafleet-n8n}"
 DATA="${N8N_DATA:-/opt/supafleet/master/n8n/data}" # n8n's folder on the host, /home/node/.n8n inside

@@ -1,6 +1,5 @@
-#!/usr/bin/env bash
-# supafleet: stop scheduling backups of {{name}}. Its repository and snapshots
-# stay on the Storage Box; its settings file is kept for a later restore.
-set -euo pipefail
-systemctl disable --now "supafleet-backup@{{name}}.timer" "supafleet-drill@{{name}}.timer" > /dev/null 2>&1 || true
-echo "backup-disable({{name}}): timers disabled; repository kept"
+# supafleet: stop scheduling backups of a job (PROJECT: a project, or master). Its
+# repository and snapshots stay on the Storage Box; its settings file is kept for a later restore.
+
+systemctl disable --now "supafleet-backup@$PROJECT.timer" "supafleet-drill@$PROJECT.timer" > /dev/null 2>&1 || true
+echo "backup-disable($PROJECT): timers disabled; repository kept"

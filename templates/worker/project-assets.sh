@@ -1,15 +1,12 @@
-#!/usr/bin/env bash
 # supafleet: write one project's non-secret files (database init SQL, edge
 # functions) from a JSON payload on stdin: {"files": {"<relative path>": "<content>"}}.
 # The directory is replaced whole, so a removed function disappears too.
-set -euo pipefail
+#   PROJECT   the project
 
-PROJECT="{{project}}"
 ROOT="${SUPAFLEET_ROOT:-/opt/supafleet}"
 DIR="$ROOT/projects/$PROJECT"
 
-die() { echo "project-assets($PROJECT): $*" >&2; exit 1; }
-command -v jq >/dev/null || die "missing jq"
+need jq
 
 payload=$(cat)
 [ -n "$payload" ] || die "empty payload on stdin"

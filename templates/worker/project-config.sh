@@ -1,16 +1,13 @@
-#!/usr/bin/env bash
 # supafleet: stage one project's secrets (.env and kong.yml) from a JSON payload
 # on stdin: {"env": "...", "kong": "..."}. They go to secrets/staged/; the deploy
 # puts them live together with the images, and puts the previous ones back if
 # the new release fails. Root-only files; nothing is printed.
-set -euo pipefail
+#   PROJECT   the project
 
-PROJECT="{{project}}"
 ROOT="${SUPAFLEET_ROOT:-/opt/supafleet}"
 DIR="$ROOT/projects/$PROJECT"
 
-die() { echo "project-config($PROJECT): $*" >&2; exit 1; }
-command -v jq >/dev/null || die "missing jq"
+need jq
 
 payload=$(cat)
 [ -n "$payload" ] || die "empty payload on stdin"

@@ -1,4 +1,3 @@
-#!/usr/bin/env bash
 # supafleet: deploy one project's release as one unit: the compose file (on
 # stdin) with the secrets the config step staged (.env, kong.yml). Before an
 # upgrade (the images change) it takes a tagged pre-upgrade snapshot. The gate
@@ -6,10 +5,9 @@
 # key. If the gate fails, the previous images, .env and kong.yml go back, and
 # the script exits non-zero with the reason, so `pulumi up` fails visibly.
 # Data lives in named volumes: nothing here ever removes one.
-set -euo pipefail
+#   PROJECT   the project
+#   GATEWAY   its API gateway, address:port on the worker's mesh address
 
-PROJECT="{{project}}"
-GATEWAY="{{gateway}}"
 ROOT="${SUPAFLEET_ROOT:-/opt/supafleet}"
 LIB="${SUPAFLEET_LIB:-/usr/local/lib/supafleet}"
 BACKUP_CONFIG="${SUPAFLEET_BACKUP_CONFIG:-/etc/supafleet/backup/$PROJECT.env}"
@@ -20,23 +18,17 @@ WAIT_TIMEOUT="${SUPAFLEET_WAIT_TIMEOUT:-300}"
 ROLLBACK_WAIT_TIMEOUT="${SUPAFLEET_ROLLBACK_WAIT_TIMEOUT:-$WAIT_TIMEOUT}"
 PROBE_TRIES="${SUPAFLEET_PROBE_TRIES:-15}"
 
-die() { echo "project-deploy($PROJECT): $*" >&2; exit 1; }
-say() { echo "project-deploy($PROJECT): $*" >&2; }
-for bin in docker curl sha256sum find timeout; do command -v "$bin" >/dev/null || die "missing $bin"; done
+need docker curl sha256sum find timeout
 [ -f "$SECRETS/staged/.env" ] || [ -f "$SECRETS/.env" ] || die "no secrets at $SECRETS; the config step must run first"
 [ -d "$DIR/assets" ] || die "no assets at $DIR/assets; the assets step must run first"
 
 # Hashes that recreate containers whose bind-mounted files changed.
 tree_sha() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1); }
-# compose [--within SECONDS] RELEASE ENV_FILE ARGS…: with --within, the command is bounded by it.
+# compose [--within SECONDS] RELEASE ENV_FILE ARGS…: project_compose, with the hashes the compose file reads.
 compose() {
-  local limit=()
-  if [ "$1" = --within ]; then limit=(timeout --kill-after=30 "$2"); shift 2; fi
-  local release="$1" env="$2"; shift 2
   FUNCTIONS_SHA256="$(tree_sha "$DIR/assets/functions")" \
   KONG_CONFIG_SHA256="$(sha256sum "$SECRETS/kong.yml" 2>/dev/null | cut -d' ' -f1)" \
-    "${limit[@]}" docker compose --project-name "$PROJECT" --project-directory "$release" \
-      -f "$release/compose.yaml" --env-file "$env" "$@"
+    project_compose "$@"
 }
 images() { grep -E '^ +image: ' "$1" | sed 's/^ *//' | sort; }
 
@@ -63,8 +55,8 @@ probe() {
 # unhealthy service is tried again until the limit. `up` converges: the next one finishes what a
 # cut-off one left half done.
 healthy() {
-  local limit="${2:-$WAIT_TIMEOUT}" deadline left log rc
-  deadline=$((SECONDS + limit))
+  local seconds="${2:-$WAIT_TIMEOUT}" deadline left log rc
+  deadline=$((SECONDS + seconds))
   log=$(mktemp)
   while left=$((deadline - SECONDS)); [ "$left" -gt 0 ]; do
     rc=0
@@ -75,12 +67,12 @@ healthy() {
       probe
       return
     fi
-    grep -q ' is unhealthy' "$log" && [ "$((deadline - SECONDS))" -gt 5 ] || break
-    say "not healthy yet; trying again until ${limit}s have passed"
+    if ! grep -q ' is unhealthy' "$log" || [ "$((deadline - SECONDS))" -le 5 ]; then break; fi
+    say "not healthy yet; trying again until ${seconds}s have passed"
     sleep 5
   done
   rm -f "$log"
-  say "services did not become healthy within ${limit}s"
+  say "services did not become healthy within ${seconds}s"
   return 1
 }
 

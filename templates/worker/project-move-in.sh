@@ -1,15 +1,12 @@
-#!/usr/bin/env bash
 # supafleet: the second step of moving a project, run on its new worker once
 # the project is deployed there and its backups are set up: the whole project
 # (roles, database, files, the Vault key) restored from the snapshot the old
 # worker took (its id on stdin), and verified by restore.sh.
-set -euo pipefail
+#   PROJECT   the project
 
-PROJECT="{{project}}"
 LIB="${SUPAFLEET_LIB:-/usr/local/lib/supafleet}"
 BACKUP_CONFIG="${SUPAFLEET_BACKUP_CONFIG:-/etc/supafleet/backup/$PROJECT.env}"
 
-die() { echo "project-move-in($PROJECT): $*" >&2; exit 1; }
 id=$(tail -n 1)
 [[ "$id" =~ ^[0-9a-f]{64}$ ]] || die "expected the move's snapshot id on stdin, got '$id'"
 [ -f "$BACKUP_CONFIG" ] || die "no backup settings at $BACKUP_CONFIG: the backup step must run on this worker first"

@@ -1,14 +1,11 @@
-#!/usr/bin/env bash
-# supafleet: seed project {{project}}, once, from another project's backup.
+# supafleet: seed a project, once, from another project's backup.
 # stdin, one JSON object: { settings, options, [anonymise] }: restore settings
 # that read the source's repository through its read-only credential, the
 # options for restore.sh, and the SQL that anonymises a copy from another
 # environment. Runs restore.sh --whole, which verifies what it restored.
-set -euo pipefail
+#   PROJECT   the project seeded
 
-PROJECT="{{project}}"
-die() { echo "project-seed($PROJECT): $*" >&2; exit 1; }
-for bin in jq; do command -v "$bin" >/dev/null || die "missing $bin"; done
+need jq
 TOOLS="${SUPAFLEET_TOOLS:-/usr/local/lib/supafleet}"
 [ -r "$TOOLS/restore.sh" ] || die "backup tools are not installed"
 payload=$(cat)

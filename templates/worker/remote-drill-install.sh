@@ -1,12 +1,9 @@
-#!/usr/bin/env bash
 # supafleet: install the monthly drill of another stack's backups on this worker.
 # stdin, one JSON object: { stack, jobs: { "<stack>-<job>": settings }, unit, timer }.
 # Each job gets its settings (root-only; they hold its read-only credential) and
 # a timer; jobs the other stack no longer has lose both.
-set -euo pipefail
 
-die() { echo "remote-drill-install: $*" >&2; exit 1; }
-for bin in jq systemctl; do command -v "$bin" >/dev/null || die "missing $bin"; done
+need jq systemctl
 payload=$(cat)
 [ -n "$payload" ] || die "empty payload on stdin"
 stack=$(jq -er '.stack' <<<"$payload") || die "payload names no stack"

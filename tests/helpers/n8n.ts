@@ -4,12 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { N8N_CONTAINER, N8N_DIR, N8N_ENV_FILE, N8N_IMAGE, N8N_PORT, n8nCompose } from "../../src/automation/n8nCompose";
+import { renderScript } from "../../src/render/script";
 import { docker, dockerEnv, ENGINE_NETNS } from "../lab/engine";
-import { ROOT } from "./stacks";
 
 export { N8N_CONTAINER };
-export const N8N_INSTALL = join(ROOT, "templates/master/n8n-install.sh");
-export const N8N_RECONCILE = join(ROOT, "templates/master/n8n-reconcile.sh");
+/** The scripts as the Automations component renders them. */
+export const N8N_INSTALL = renderScript("master/n8n-install.sh");
+export const N8N_RECONCILE = renderScript("master/n8n-reconcile.sh");
 
 export interface Run {
   code: number | null;
@@ -91,12 +92,12 @@ export class LabN8n {
   install(encryptionKey: string, extensions: { name: string; text: string }[], timeoutMs: number): Promise<Run> {
     mkdirSync(this.home, { recursive: true });
     const payload = { images: [N8N_IMAGE], compose: this.compose(), gate: null, extensions, env: { N8N_ENCRYPTION_KEY: encryptionKey } };
-    return runAsync(["bash", N8N_INSTALL], { input: JSON.stringify(payload), netns: true, env: { ...process.env, N8N_DIR: this.dir, N8N_ENV_FILE: this.envFile }, timeoutMs });
+    return runAsync(["bash", "-c", N8N_INSTALL], { input: JSON.stringify(payload), netns: true, env: { ...process.env, N8N_DIR: this.dir, N8N_ENV_FILE: this.envFile }, timeoutMs });
   }
 
   /** n8n-reconcile.sh with the desired state on stdin, in n8n's network namespace (it talks to 127.0.0.1:5678). */
   reconcile(desired: object, secretsFile: string, timeoutMs: number): Promise<Run> {
-    return runAsync(["bash", N8N_RECONCILE], { input: JSON.stringify(desired), netns: true, env: { ...process.env, N8N_SECRETS: secretsFile, N8N_DATA: this.data }, timeoutMs });
+    return runAsync(["bash", "-c", N8N_RECONCILE], { input: JSON.stringify(desired), netns: true, env: { ...process.env, N8N_SECRETS: secretsFile, N8N_DATA: this.data }, timeoutMs });
   }
 
   /** The n8n CLI in the container (`docker exec [-i] [-e K=V]… supafleet-n8n n8n …`). */

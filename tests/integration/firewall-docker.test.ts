@@ -11,6 +11,7 @@ import { hubPeerSet, hubSyncPayload, type HubPeer } from "../../src/render/hub";
 import { hubInterfaceConfig, operatorConfig, workerConfig, type MeshShape } from "../../src/render/mesh";
 import { renderNftFile } from "../../src/render/nftables";
 import { template } from "../../src/render/templates";
+import { renderScript } from "../../src/render/script";
 import { renderWgConf } from "../../src/render/wireguardConf";
 import { signApiKey } from "../../src/supabase/keys";
 import { docker, dockerEnv, requireEngine, startEngine, stopEngine } from "../lab/engine";
@@ -170,7 +171,7 @@ function dnatToDb(): number {
 const pgReady = (from: string, wait = 1): string => lab.try(from, ["pg_isready", "-h", WG.w1, "-p", String(project.ports.db), "-t", String(wait)]).stdout.trim();
 
 const workerFirewall = (a: Omit<WorkerFirewallArgs, "subnet"> = {}): string => renderNftFile(workerRuleset({ subnet: mesh.subnet, ...a }));
-const firewallSync = (ruleset: string): string => lab.exec("w1", ["bash", "-c", template("host/firewall-sync.sh")], { input: ruleset });
+const firewallSync = (ruleset: string): string => lab.exec("w1", ["bash", "-c", renderScript("host/firewall-sync.sh")], { input: ruleset });
 
 beforeAll(async () => {
   requireEngine();
@@ -187,7 +188,7 @@ beforeAll(async () => {
   lab.exec("master", ["wg-quick", "up", "wg0"], { env: USERSPACE });
   const state = hubPeerSet(OPERATOR_RANGES, operatorPeers, workerPeers);
   const nft = renderNftFile(masterRuleset({ wireguardPort: mesh.port, allowWorkerToWorker: false, sets: state.firewall }));
-  lab.exec("master", ["bash", "-c", template("host/hub-sync.sh")], { input: hubSyncPayload(renderWgConf({ peers: state.peers }), nft) });
+  lab.exec("master", ["bash", "-c", renderScript("host/hub-sync.sh")], { input: hubSyncPayload(renderWgConf({ peers: state.peers }), nft) });
 
   // Each worker as its boot data leaves it: the firewall first, then WireGuard.
   for (const w of ["w1", "w2"] as const) {

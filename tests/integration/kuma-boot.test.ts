@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KUMA_PORT } from "../../src/monitoring/kuma";
 import { KUMA_DIR, KUMA_IMAGE, kumaCompose } from "../../src/monitoring/kumaCompose";
 import { template } from "../../src/render/templates";
+import { renderScript } from "../../src/render/script";
 import { ADDONS, KumaClient } from "../helpers/kuma";
-import { ROOT } from "../helpers/stacks";
 import { docker, dockerEnv, ENGINE_NETNS, requireEngine } from "../lab/engine";
 
 /**
@@ -131,7 +131,7 @@ async function watchEvents<T>(during: () => Promise<T>): Promise<{ result: T; ev
 
 /** Runs kuma-install.sh as the master does (root, the engine's CLI), and probes Kuma until it exits. */
 async function install(): Promise<{ code: number | null; out: string; probes: number; answers: { needSetup: boolean; adminExisted: boolean }[]; setupNetworks: string[] }> {
-  const p = track(spawn("bash", [join(ROOT, "templates/master/kuma-install.sh")], { env: dockerEnv({ ...process.env, KUMA_DIR: kumaDir }), stdio: ["pipe", "pipe", "pipe"] }));
+  const p = track(spawn("bash", ["-c", renderScript("master/kuma-install.sh")], { env: dockerEnv({ ...process.env, KUMA_DIR: kumaDir }), stdio: ["pipe", "pipe", "pipe"] }));
   let out = "";
   p.stdout.on("data", (d: Buffer) => (out += d.toString()));
   p.stderr.on("data", (d: Buffer) => (out += d.toString()));

@@ -7,6 +7,7 @@ import { hubPeerSet, hubSyncPayload, type HubPeer } from "../../src/render/hub";
 import { hubInterfaceConfig, operatorConfig, workerConfig, type MeshShape } from "../../src/render/mesh";
 import { renderNftFile } from "../../src/render/nftables";
 import { template } from "../../src/render/templates";
+import { renderScript } from "../../src/render/script";
 import { renderWgConf } from "../../src/render/wireguardConf";
 import { eventually, Lab, type Sweep } from "./netns/lab";
 
@@ -102,7 +103,7 @@ beforeAll(async () => {
   ssh.kill("SIGKILL");
 
   // Then what `pulumi up` does over SSH: the real hub-sync script with the real payload.
-  lab.exec("master", ["bash", "-c", template("host/hub-sync.sh")], { input: hubPayload(["w1", "w2"]) });
+  lab.exec("master", ["bash", "-c", renderScript("host/hub-sync.sh")], { input: hubPayload(["w1", "w2"]) });
 
   // A database-like listener on every address of w1 and w2, port 5432.
   for (const w of ["w1", "w2"]) {
@@ -167,7 +168,7 @@ describe("the WireGuard mesh and host firewalls, in network namespaces", () => {
 
   it("a database grant in the stack file opens that port to that operator, and nothing else", { timeout: SWEEPS }, async () => {
     const managed = renderNftFile(workerRuleset({ subnet: mesh.subnet, databaseGrants: [{ operator: "op", address: WG.op, port: 5432 }] }));
-    lab.exec("w1", ["bash", "-c", template("host/firewall-sync.sh")], { input: managed });
+    lab.exec("w1", ["bash", "-c", renderScript("host/firewall-sync.sh")], { input: managed });
     await eventually(() => probe("op", WG.w1, 5432).ok, "operator → w1's Postgres, granted");
     // The worker sees the operator's WireGuard address: the packet came in on wg0, forwarded by the hub.
     expect(probe("op", WG.w1, 5432).answer).toBe(`hello from ${WG.op}`);
@@ -222,7 +223,7 @@ describe("the WireGuard mesh and host firewalls, in network namespaces", () => {
     });
     await new Promise((r) => setTimeout(r, 800));
 
-    const synced = lab.exec("master", ["bash", "-c", template("host/hub-sync.sh")], { input: hubPayload(["w1"]) });
+    const synced = lab.exec("master", ["bash", "-c", renderScript("host/hub-sync.sh")], { input: hubPayload(["w1"]) });
     expect(synced).toContain("hub-sync: 2 peers");
 
     const { code, out } = await held;

@@ -249,7 +249,7 @@ describe("project-deploy.sh on a real Docker engine", () => {
     // Every program the script runs, with its full argv, recorded by strace.
     const trace = join(p.root, "execve.trace");
     const scriptFile = join(p.root, "deploy.sh");
-    writeFileSync(scriptFile, p.script("project-deploy.sh", { gateway: p.gateway }));
+    writeFileSync(scriptFile, p.script("project-deploy.sh", { GATEWAY: p.gateway }));
     const r = p.run(`exec strace -f --seccomp-bpf -qq -e trace=execve -s 65536 -o ${trace} bash ${scriptFile}`, p.composeText(ORIGINAL), { SUPAFLEET_PROBE_TRIES: "4", SUPAFLEET_PROBE_INTERVAL: "2" });
     expect(r.stderr).toContain(`the API through the gateway (${p.gateway}) answered 401, not 200, after 4 tries`);
     expect(r.stderr).toContain("rolled back to the previous images, .env and kong.yml, which are healthy");
@@ -379,7 +379,7 @@ describe("project-deploy.sh on a real Docker engine", () => {
 });
 
 describe("db-password.sh on the project's real database container", () => {
-  const dbPassword = (project: LabProject): string => project.script("db-password.sh", { container: project.container("db") });
+  const dbPassword = (project: LabProject): string => project.script("db-password.sh", { CONTAINER: project.container("db") });
 
   it("skips on the first deploy, when the database container is not running yet", () => {
     const r = p3.run(dbPassword(p3), passwordChangeSql("NewPassword123"));
@@ -455,7 +455,7 @@ describe("project-deploy.sh and a service that starts slowly", () => {
     expect(p4.run(p4.script("project-assets.sh"), JSON.stringify({ files: { "functions/main/index.ts": "// main\n" } })).status).toBe(0);
 
     let ready = false;
-    const r = await p4.runAsync(p4.script("project-deploy.sh", { gateway: `127.0.0.1:${port}` }), compose, { SUPAFLEET_WAIT_TIMEOUT: "120" }, (stderr) => {
+    const r = await p4.runAsync(p4.script("project-deploy.sh", { GATEWAY: `127.0.0.1:${port}` }), compose, { SUPAFLEET_WAIT_TIMEOUT: "120" }, (stderr) => {
       if (!ready && stderr.includes("not healthy yet")) {
         ready = true;
         docker(["exec", "dep4-slow-1", "touch", "/tmp/ready"]);

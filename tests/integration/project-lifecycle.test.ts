@@ -71,7 +71,7 @@ function sh(p: LabProject, script: string, stdin = "", extra: Record<string, str
   });
 }
 const step = (p: LabProject, file: string, stdin = "", extra: Record<string, string> = {}): Promise<ScriptRun> =>
-  sh(p, p.script(file, file === "project-deploy.sh" ? { gateway: p.gateway } : {}), stdin, { SUPAFLEET_BACKUP_CONFIG: settingsFile(p), ...extra });
+  sh(p, p.script(file, file === "project-deploy.sh" ? { GATEWAY: p.gateway } : {}), stdin, { SUPAFLEET_BACKUP_CONFIG: settingsFile(p), ...extra });
 const deploy = (p: LabProject, rel: string | ReturnType<typeof release>, extra: Record<string, string> = {}): Promise<ScriptRun> =>
   step(p, "project-deploy.sh", p.composeText(typeof rel === "string" ? release(rel) : rel, typeof rel === "string" ? rel : "lab"), extra);
 

@@ -14,7 +14,7 @@ import { volumeName } from "../../src/supabase/naming";
 import { seed } from "../helpers/rlsData";
 import { ROOT } from "../helpers/stacks";
 import { seedPayload } from "../../src/backup/seed";
-import { fillTemplate } from "../../src/render/templates";
+import { renderScript } from "../../src/render/script";
 import { useFastKey } from "../helpers/resticFastKey";
 import { composeDb, composeDown, type LabDb, volumePath } from "../helpers/labDb";
 import { docker, dockerEnv, requireEngine } from "../lab/engine";
@@ -308,7 +308,7 @@ describe("seeding a staging project from prod's backup (restoreFrom across stack
       anonymise: ["msp-ops", "tenant-registry"],
     });
     const seedScript = join(work, "project-seed.sh");
-    writeFileSync(seedScript, fillTemplate("worker/project-seed.sh", { project: copyProject.name }));
+    writeFileSync(seedScript, renderScript("worker/project-seed.sh", { PROJECT: copyProject.name }));
     seeded = await run(seedScript, [], scriptEnv({ SUPAFLEET_TOOLS: SCRIPTS, PROJECT_ENV: copyProject.dir("secrets", ".env"), SUPAFLEET_CACHE_DIR: join(work, "cache2") }), payload);
   }, 240_000);
 

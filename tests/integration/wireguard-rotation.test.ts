@@ -10,6 +10,7 @@ import { hubPeerSet, hubSyncPayload } from "../../src/render/hub";
 import { hubInterfaceConfig, workerConfig, type MeshShape } from "../../src/render/mesh";
 import { renderNftFile } from "../../src/render/nftables";
 import { template } from "../../src/render/templates";
+import { renderScript } from "../../src/render/script";
 import { renderWgConf } from "../../src/render/wireguardConf";
 import { confirmKeyCommand, HUB_SWITCH, hubNextPayload, stagedKeyPayload } from "../../src/render/wireguardRotation";
 import { eventually, Lab } from "./netns/lab";
@@ -55,11 +56,11 @@ let rotator: { proc: ChildProcess; out: string[]; exit: Promise<number | null> }
 const ping = (from: string, to: string): boolean => lab.try(from, ["ping", "-c", "1", "-W", "1", to]).status === 0;
 const liveKey = (host: string): string => lab.exec(host, ["wg", "show", "wg0", "public-key"]).trim();
 const staged = (): boolean => lab.try("w1", ["test", "-e", "/etc/wireguard/next/wg0.conf"]).status === 0;
-const hubSync = (w1PublicKey: string): string => lab.exec("master", ["bash", "-c", template("host/hub-sync.sh")], { input: hubPayload(w1PublicKey) });
+const hubSync = (w1PublicKey: string): string => lab.exec("master", ["bash", "-c", renderScript("host/hub-sync.sh")], { input: hubPayload(w1PublicKey) });
 
 /** pulumi up's `<spoke>-wireguard-next`: install-files with the staged payload, systemctl faked. */
 function stage(privateKey: string, host: "w1" | "w2" = "w1", conf = w1Conf(privateKey)): void {
-  lab.exec(host, ["bash", "-c", template("host/install-files.sh")], { input: stagedKeyPayload(conf, mesh.hub), env: { PATH: `${fakeBin}:${process.env.PATH}` } });
+  lab.exec(host, ["bash", "-c", renderScript("host/install-files.sh")], { input: stagedKeyPayload(conf, mesh.hub), env: { PATH: `${fakeBin}:${process.env.PATH}` } });
 }
 
 /** What systemd would do for `enable --now`: run the installed unit's ExecStart. */
@@ -176,7 +177,7 @@ describe("rotating a worker's WireGuard key, with wireguard-go in namespaces", (
     expect(ping("master", WG.w1) && ping("master", WG.w2)).toBe(true);
 
     // Step 2 on the master: stage its next interface config, then schedule the switch.
-    lab.exec("master", ["bash", "-c", template("host/install-files.sh")], { input: hubNextPayload(renderWgConf(hubInterfaceConfig(mesh, keys.masterNext.privateKey))), env: { PATH: `${fakeBin}:${process.env.PATH}` } });
+    lab.exec("master", ["bash", "-c", renderScript("host/install-files.sh")], { input: hubNextPayload(renderWgConf(hubInterfaceConfig(mesh, keys.masterNext.privateKey))), env: { PATH: `${fakeBin}:${process.env.PATH}` } });
     const scheduled = lab.exec("master", [HUB_SWITCH, "schedule"], { env: { PATH: `${fakeBin}:${process.env.PATH}` } });
     expect(scheduled).toContain(`the hub moves to key ${keys.masterNext.publicKey} in 5 s`);
     // The command returned before the switch: the session that asked for it is still on the old key.

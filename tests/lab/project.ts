@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { projectPorts, type ProjectPorts } from "../../src/model/ports";
-import { fillTemplate, template } from "../../src/render/templates";
+import { renderScript } from "../../src/render/script";
+import { template } from "../../src/render/templates";
 import { projectCompose, renderCompose } from "../../src/supabase/compose";
 import { projectEnv, renderEnvFile } from "../../src/supabase/env";
 import { signApiKey } from "../../src/supabase/keys";
@@ -159,8 +160,9 @@ export class LabProject {
     });
   }
 
-  script(file: string, slots: Record<string, string> = {}): string {
-    return fillTemplate(`worker/${file}`, { project: this.name, ...slots });
+  /** A worker script as the program renders it for this project, with any other values it takes. */
+  script(file: string, values: Record<string, string> = {}): string {
+    return renderScript(`worker/${file}`, { PROJECT: this.name, ...values });
   }
 
   /** The config and assets steps, as SupabaseProject runs them; `files` adds to or replaces the project's files. */
@@ -178,11 +180,11 @@ export class LabProject {
   }
 
   deploy(rel: SupabaseRelease, extra: Record<string, string> = {}): ScriptRun {
-    return this.run(this.script("project-deploy.sh", { gateway: this.gateway }), this.composeText(rel), extra);
+    return this.run(this.script("project-deploy.sh", { GATEWAY: this.gateway }), this.composeText(rel), extra);
   }
 
   deployAsync(rel: SupabaseRelease, extra: Record<string, string> = {}): Promise<ScriptRun> {
-    return this.runAsync(this.script("project-deploy.sh", { gateway: this.gateway }), this.composeText(rel), extra);
+    return this.runAsync(this.script("project-deploy.sh", { GATEWAY: this.gateway }), this.composeText(rel), extra);
   }
 
   /** `docker inspect` of each of the project's containers: name → { state, health, image, id }. */

@@ -51,7 +51,10 @@ describe("backups in the prod program", () => {
       expect(env).toContain("TELEGRAM_CHAT='-1001234567890'");
       if (name === "master") expect(env).not.toContain("DB_CONTAINER");
       else expect(env).toContain(`DB_CONTAINER='${name}-db'`);
-      expect(cmd.inputs.delete).toContain(`supafleet-backup@${name}.timer`);
+      expect(cmd.inputs.delete).toContain(`\nPROJECT='${name}'\n`);
+      expect(cmd.inputs.delete).toContain('systemctl disable --now "supafleet-backup@$PROJECT.timer"');
+      // Only a job with a database has a drill.
+      expect(cmd.inputs.create).toContain(`\nDRILL='${name === "master" ? 0 : 1}'\n`);
     }
     const file = s.files.find((f) => f.path === "backups/ops.env")!;
     expect(file.content).toContain("RESTIC_PASSWORD='<redacted:resticPassword>'");

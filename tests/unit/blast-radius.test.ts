@@ -373,7 +373,7 @@ describe("rotating a worker's WireGuard key in two steps", () => {
     // Every other peer of the hub is as it was.
     expect(hubPeers(second).replace(fresh, old)).toBe(hubPeers(first));
     const confirm = find(second, `${worker}-wireguard-confirm`);
-    expect(confirm.inputs.create).toContain(`want='${fresh}'`);
+    expect(confirm.inputs.create).toContain(`\nPUBLIC_KEY='${fresh}'\n`);
     expect(confirm.dependsOn).toEqual(expect.arrayContaining([find(second, "master-hub-sync").key, find(second, `${worker}-wireguard-next`).key]));
     expect(unwrap(find(second, `${worker}-server`).inputs.userData)).toContain(keyOf(second, `${worker}-wireguard-key-r1`));
   });
@@ -432,7 +432,7 @@ describe("rotating the hub's WireGuard key in two steps", () => {
     expect(switchCmd.dependsOn).toEqual(expect.arrayContaining([find(second, "master-wireguard-next").key, find(second, "master-hub-sync").key]));
     for (const s of spokes(second)) {
       const confirm = find(second, `${s}-wireguard-confirm`);
-      expect(confirm.inputs.create, s).toContain(`want_hub='${fresh}'`);
+      expect(confirm.inputs.create, s).toContain(`\nHUB_PUBLIC_KEY='${fresh}'\n`);
       expect(confirm.dependsOn, s).toContain(switchCmd.key);
     }
   });

@@ -1,13 +1,12 @@
-#!/usr/bin/env bash
 # supafleet: make Tactical RMM's server ready for its installer, which stays a
 # manual step (it asks for the names and a DNS-01 TXT record, and wants a fresh
 # host). Idempotent: runs on every change of the pinned release.
-set -euo pipefail
+#   RELEASE                          Tactical RMM's pinned release tag
+#   RMM_HOST, API_HOST, MESH_HOST    its three hostnames
+#   ALERT_WEBHOOK_URL                where its alerts go
 
-RELEASE="{{release}}"
-die() { echo "rmm-prepare: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "run as root"
-for bin in curl useradd install; do command -v "$bin" >/dev/null || die "missing $bin"; done
+need curl useradd install
 [ "$(uname -m)" = x86_64 ] || die "Tactical RMM needs x86_64, this is $(uname -m)"
 
 # The installer refuses root: it runs as a sudo user of its own.
@@ -27,11 +26,11 @@ fi
 
 install -d -m 0755 /etc/supafleet
 cat > /etc/supafleet/rmm.json <<JSON
-{"release": "${RELEASE}", "hostnames": {"rmm": "{{rmmHost}}", "api": "{{apiHost}}", "mesh": "{{meshHost}}"}, "alertWebhook": "{{alertWebhookUrl}}"}
+{"release": "${RELEASE}", "hostnames": {"rmm": "${RMM_HOST}", "api": "${API_HOST}", "mesh": "${MESH_HOST}"}, "alertWebhook": "${ALERT_WEBHOOK_URL}"}
 JSON
 
 if [ -d /rmm ]; then
   echo "rmm-prepare: Tactical RMM is installed; to move to ${RELEASE}, follow the upgrade runbook in docs/operations.md"
 else
-  echo "rmm-prepare: ready; as tactical, run ${script} (names: {{rmmHost}}, {{apiHost}}, {{meshHost}})"
+  echo "rmm-prepare: ready; as tactical, run ${script} (names: ${RMM_HOST}, ${API_HOST}, ${MESH_HOST})"
 fi
