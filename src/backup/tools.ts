@@ -1,3 +1,4 @@
+import { PRELUDE } from "../render/script";
 import { fillTemplate, template } from "../render/templates";
 
 /** What every node runs its backups with: the scripts and the systemd units. */
@@ -10,10 +11,19 @@ export interface BackupTimes {
 
 export const TOOLS_DIR = "/usr/local/lib/supafleet";
 
+/**
+ * The prelude the installed tools source from beside them (templates/lib/prelude.sh):
+ * every payload that installs one of them brings it along.
+ */
+export function toolsPrelude(): Record<string, { content: string; mode: string }> {
+  return { [`${TOOLS_DIR}/prelude.sh`]: { content: template(PRELUDE), mode: "0644" } };
+}
+
 /** The install-files payload that puts the backup tools on a node. */
 export function backupToolsPayload(t: BackupTimes): string {
   const file = (content: string, mode: string) => ({ content, mode });
   const files: Record<string, { content: string; mode: string }> = {
+    ...toolsPrelude(),
     [`${TOOLS_DIR}/backup-lib.sh`]: file(template("worker/backup-lib.sh"), "0644"),
     [`${TOOLS_DIR}/backup.sh`]: file(template("worker/backup.sh"), "0755"),
     [`${TOOLS_DIR}/restore.sh`]: file(template("worker/restore.sh"), "0755"),

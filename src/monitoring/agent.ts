@@ -1,4 +1,4 @@
-import { TOOLS_DIR } from "../backup/tools";
+import { TOOLS_DIR, toolsPrelude } from "../backup/tools";
 import { template } from "../render/templates";
 import { KUMA_PORT } from "./kuma";
 
@@ -12,6 +12,7 @@ export function healthAgentPayload(pushUrl: string): string {
   const file = (content: string, mode: string) => ({ content, mode });
   return JSON.stringify({
     files: {
+      ...toolsPrelude(),
       [`${TOOLS_DIR}/health-agent.sh`]: file(template("worker/health-agent.sh"), "0755"),
       "/etc/systemd/system/supafleet-health-agent.service": file(template("worker/systemd/supafleet-health-agent.service"), "0644"),
       "/etc/systemd/system/supafleet-health-agent.timer": file(template("worker/systemd/supafleet-health-agent.timer"), "0644"),

@@ -1,6 +1,6 @@
 import { renderScript } from "./script";
 import { fillTemplate, template } from "./templates";
-import { TOOLS_DIR } from "../backup/tools";
+import { TOOLS_DIR, toolsPrelude } from "../backup/tools";
 
 /** Where a spoke keeps its next wg-quick config while the hub still knows the live key. */
 export const STAGED_WG_CONF = "/etc/wireguard/next/wg0.conf";
@@ -15,6 +15,7 @@ export function stagedKeyPayload(nextConf: string, hub: string): string {
   return JSON.stringify({
     files: {
       [STAGED_WG_CONF]: { content: nextConf, mode: "0600" },
+      ...toolsPrelude(),
       [`${TOOLS_DIR}/wireguard-rotate.sh`]: { content: template("host/wireguard-rotate.sh"), mode: "0755" },
       [`/etc/systemd/system/${ROTATE_UNIT}`]: { content: fillTemplate("host/systemd/supafleet-wireguard-rotate.service", { hub }), mode: "0644" },
     },
@@ -34,6 +35,7 @@ export function hubNextPayload(nextConf: string): string {
   return JSON.stringify({
     files: {
       [STAGED_WG_CONF]: { content: nextConf, mode: "0600" },
+      ...toolsPrelude(),
       [HUB_SWITCH]: { content: template("host/wireguard-hub-switch.sh"), mode: "0755" },
     },
   });

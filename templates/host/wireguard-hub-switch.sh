@@ -6,11 +6,17 @@
 # is on its new key, no spoke and no operator still on the old one can reach it, until their rotate unit
 # (or a new client config) moves them.
 set -euo pipefail
+SCRIPT=wireguard-hub-switch
+# die, say and need: the prelude every supafleet script shares (templates/lib/prelude.sh),
+# installed beside this script; run from a checkout (as the tests do), it is in ../lib.
+prelude_dir=$(dirname "$0")
+[ -r "$prelude_dir/prelude.sh" ] || prelude_dir="$prelude_dir/../lib"
+# shellcheck source=prelude.sh
+. "$prelude_dir/prelude.sh"
 
 LIVE=/etc/wireguard/wg0.conf
 NEXT=/etc/wireguard/next/wg0.conf
-die() { echo "wireguard-hub-switch: $*" >&2; exit 1; }
-for bin in wg awk; do command -v "$bin" >/dev/null || die "missing $bin"; done
+need wg awk
 private_key() { awk '$1 == "PrivateKey" { print $3 }' "$1"; }
 
 case "${1:-}" in
@@ -24,7 +30,7 @@ case "${1:-}" in
       echo "wireguard-hub-switch: already on key $next_public"
       exit 0
     fi
-    command -v systemd-run >/dev/null || die "missing systemd-run"
+    need systemd-run
     systemd-run --quiet --collect --unit="supafleet-hub-switch-$(date +%s)" --on-active=5 "$(readlink -f "$0")" apply
     echo "wireguard-hub-switch: the hub moves to key $next_public in 5 s"
     ;;

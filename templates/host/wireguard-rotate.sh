@@ -9,6 +9,13 @@
 # once the hub stops answering the live config, it tries the staged one, keeps it
 # if the hub answers, and goes back otherwise. Exits once the staged config is live.
 set -euo pipefail
+SCRIPT=wireguard-rotate
+# die, say and need: the prelude every supafleet script shares (templates/lib/prelude.sh),
+# installed beside this script; run from a checkout (as the tests do), it is in ../lib.
+prelude_dir=$(dirname "$0")
+[ -r "$prelude_dir/prelude.sh" ] || prelude_dir="$prelude_dir/../lib"
+# shellcheck source=prelude.sh
+. "$prelude_dir/prelude.sh"
 
 HUB=${1:?usage: wireguard-rotate.sh <hub mesh address>}
 LIVE=/etc/wireguard/wg0.conf
@@ -18,9 +25,7 @@ CHECK_EVERY=${SUPAFLEET_WG_CHECK_EVERY:-3}   # seconds between pings of the hub
 MISSES=${SUPAFLEET_WG_MISSES:-3}             # unanswered pings in a row before the staged key is tried
 TRY_FOR=${SUPAFLEET_WG_TRY_FOR:-15}          # seconds the staged key gets to reach the hub
 
-die() { echo "wireguard-rotate: $*" >&2; exit 1; }
-say() { echo "wireguard-rotate: $*"; }
-for bin in wg wg-quick ping awk; do command -v "$bin" >/dev/null || die "missing $bin"; done
+need wg wg-quick ping awk
 for n in "$CHECK_EVERY" "$MISSES" "$TRY_FOR"; do [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "timings must be whole seconds above 0, not '$n'"; done
 [ -f "$LIVE" ] || die "$LIVE not found"
 

@@ -6,8 +6,12 @@
 #   [COPY_REPOSITORY, COPY_PASSWORD, COPY_KEEP_DAILY/WEEKLY/MONTHLY, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY]
 # Written for restic 0.14.0, Debian 12's (what the nodes install), and newer.
 
-die() { echo "$SCRIPT($PROJECT): $*" >&2; exit 1; }
-say() { echo "$SCRIPT($PROJECT): $*" >&2; }
+# die, say and need: the prelude every supafleet script shares (templates/lib/prelude.sh),
+# installed beside these tools; run from a checkout (as the tests do), it is in ../lib.
+prelude_dir=$(dirname "${BASH_SOURCE[0]}")
+[ -r "$prelude_dir/prelude.sh" ] || prelude_dir="$prelude_dir/../lib"
+# shellcheck source=prelude.sh
+. "$prelude_dir/prelude.sh"
 
 # Settings only: a missing tool is reported by require_tools, once the alert channels are known.
 load_config() {

@@ -11,6 +11,7 @@
 # Pings start/success/fail, pushes to Uptime Kuma, alerts on failure, and exits non-zero on any failure.
 set -euo pipefail
 SCRIPT=backup
+# shellcheck source=backup-lib.sh
 . "$(dirname "$0")/backup-lib.sh"
 load_config "${1:-}"
 MODE="${2:-run}"

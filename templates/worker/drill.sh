@@ -10,6 +10,7 @@
 #   drill.sh <config> [scratch database]
 set -euo pipefail
 SCRIPT=drill
+# shellcheck source=backup-lib.sh
 . "$(dirname "$0")/backup-lib.sh"
 load_config "${1:-}"
 SCRATCH="${2:-supafleet_drill}"

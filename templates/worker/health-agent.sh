@@ -6,8 +6,14 @@
 # reason to its Uptime Kuma push monitor. Silence means the worker is dead.
 #   health-agent.sh [settings file]     default /etc/supafleet/health-agent.env
 set -euo pipefail
+SCRIPT=health-agent
+# die, say and need: the prelude every supafleet script shares (templates/lib/prelude.sh),
+# installed beside this script; run from a checkout (as the tests do), it is in ../lib.
+prelude_dir=$(dirname "$0")
+[ -r "$prelude_dir/prelude.sh" ] || prelude_dir="$prelude_dir/../lib"
+# shellcheck source=prelude.sh
+. "$prelude_dir/prelude.sh"
 
-die() { echo "health-agent: $*" >&2; exit 1; }
 CONF="${1:-/etc/supafleet/health-agent.env}"
 [ -r "$CONF" ] || die "cannot read $CONF"
 set -a
@@ -23,7 +29,7 @@ MEM_MIN_AVAILABLE_PCT="${MEM_MIN_AVAILABLE_PCT:-10}"
 MEMINFO="${MEMINFO:-/proc/meminfo}"
 # WireGuard re-handshakes every two minutes while packets flow, and the hub's keepalive keeps them flowing.
 HANDSHAKE_MAX_AGE="${HANDSHAKE_MAX_AGE:-300}"
-for bin in docker curl df wg awk; do command -v "$bin" >/dev/null || die "missing $bin"; done
+need docker curl df wg awk
 install -d -m 0700 "$STATE_DIR"
 
 problems=()

@@ -24,6 +24,7 @@
 # SQL after the data is restored and verified.
 set -euo pipefail
 SCRIPT=restore
+# shellcheck source=backup-lib.sh
 . "$(dirname "$0")/backup-lib.sh"
 load_config "${1:-}"
 shift || true
