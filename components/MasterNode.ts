@@ -147,7 +147,7 @@ export class MasterNode extends FleetComponent {
     this.ssh = { masterHost: args.deployVia === "mesh" ? args.wireguard.hub : this.ipv4Address, privateKey: deployKey.privateKeyOpenssh };
     this.ready = new command.remote.Command(
       `${name}-ready`,
-      { connection: masterConnection(this.ssh), create: nodeReadyCommand("wg show wg0 listen-port") },
+      { connection: masterConnection(this.ssh), create: nodeReadyCommand("listen-port") },
       { ...child, dependsOn: [this.server] },
     );
     new command.remote.Command(

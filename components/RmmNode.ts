@@ -113,7 +113,7 @@ export class RmmNode extends FleetComponent {
     const connection = workerConnection(args.ssh, r.address);
     this.ready = new command.remote.Command(
       `${name}-ready`,
-      { connection, create: nodeReadyCommand("wg show wg0 latest-handshakes") },
+      { connection, create: nodeReadyCommand("latest-handshakes") },
       { ...child, dependsOn: [this.server, args.hubSynced] },
     );
     spokeKeyRotation(

@@ -116,7 +116,7 @@ export class WorkerNode extends FleetComponent {
 
     this.ready = new command.remote.Command(
       `${name}-ready`,
-      { connection: workerConnection(args.ssh, args.address), create: nodeReadyCommand("wg show wg0 latest-handshakes") },
+      { connection: workerConnection(args.ssh, args.address), create: nodeReadyCommand("latest-handshakes") },
       { ...child, dependsOn: [this.server, args.hubSynced] },
     );
 

@@ -1,4 +1,5 @@
 import type { OperatorConfig } from "../config/schema";
+import { renderScript } from "./script";
 
 /**
  * root's authorized_keys on every node: the program's deploy key first, so
@@ -18,12 +19,4 @@ export function renderAuthorizedKeys(deployPublicKeys: string | readonly string[
 }
 
 /** Replaces authorized_keys atomically, refusing input that lacks the deploy key. */
-export const INSTALL_AUTHORIZED_KEYS = [
-  "set -euo pipefail",
-  "tmp=$(mktemp /root/.ssh/authorized_keys.XXXXXX)",
-  'cat > "$tmp"',
-  'grep -q " supafleet-deploy$" "$tmp" || { echo "authorized_keys: refusing a set without the deploy key" >&2; rm -f "$tmp"; exit 1; }',
-  'chmod 600 "$tmp"',
-  'mv "$tmp" /root/.ssh/authorized_keys',
-  "echo \"authorized_keys: $(grep -vc '^#' /root/.ssh/authorized_keys) keys\"",
-].join("\n");
+export const INSTALL_AUTHORIZED_KEYS = renderScript("host/authorized-keys.sh");

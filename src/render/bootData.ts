@@ -1,5 +1,6 @@
 import { renderCloudConfigWithinLimit, type CloudConfig, type WriteFile } from "./cloudConfig";
 import { renderNftFile, type NftTable } from "./nftables";
+import { renderScript } from "./script";
 import { fillTemplate, template } from "./templates";
 import { DOCKER_ADDRESS_POOLS } from "../model/net";
 
@@ -100,12 +101,9 @@ export function renderBootData(a: BootDataArgs): string {
 
 /**
  * What every node's ready command checks once boot data has run: the sshd
- * jail is really active (not only fail2ban running), then WireGuard.
+ * jail is really active (not only fail2ban running), then WireGuard, by what
+ * `wg show wg0` answers: the hub's listen-port, a spoke's latest-handshakes.
  */
-export function nodeReadyCommand(wireguardCheck: string): string {
-  return [
-    "cloud-init status --wait >/dev/null",
-    'fail2ban-client status sshd >/dev/null 2>&1 || { echo "fail2ban has no active sshd jail" >&2; exit 1; }',
-    wireguardCheck,
-  ].join("; ");
+export function nodeReadyCommand(wgShow: "listen-port" | "latest-handshakes"): string {
+  return renderScript("host/node-ready.sh", { WG_SHOW: wgShow });
 }

@@ -1,5 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { types } from "@pulumi/command";
+import { renderScript } from "./render/script";
 
 type Connection = types.input.remote.ConnectionArgs;
 
@@ -30,6 +31,5 @@ export function workerConnection(p: SshPath, wireguardAddress: string): Connecti
 
 /** A command that writes its stdin to a root-only file, atomically: secrets the master's scripts read. */
 export function writeRootOnlyFile(path: string): string {
-  const dir = path.slice(0, path.lastIndexOf("/"));
-  return `set -euo pipefail; umask 077; install -d -m 0700 ${dir}; cat > ${path}.new; mv ${path}.new ${path}`;
+  return renderScript("host/root-only-file.sh", { FILE: path });
 }

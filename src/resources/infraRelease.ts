@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
+import { renderScript } from "./render/script";
 
 /** Which commit of supafleet a `pulumi up` ran from: recorded in the stack outputs and on every host. */
 export interface InfraRelease {
@@ -46,10 +47,4 @@ export function releaseFile(r: InfraRelease, stack: string): string {
 }
 
 /** Writes the release file; re-run whenever its content (the commit) changes. */
-export const WRITE_RELEASE_FILE = [
-  "set -euo pipefail",
-  "install -d -m 0755 /etc/supafleet",
-  "cat > /etc/supafleet/release.new",
-  "chmod 0644 /etc/supafleet/release.new",
-  "mv /etc/supafleet/release.new /etc/supafleet/release",
-].join("\n");
+export const WRITE_RELEASE_FILE = renderScript("host/release-file.sh");

@@ -1,3 +1,7 @@
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { accessVerdict } from "../../src/probe/checks/access";
 import { probeEmail } from "../../src/probe/checks/auth";
@@ -89,9 +93,7 @@ describe("backup", () => {
     const run = runner(0, `backup(crm): snapshot saved\n${line}\n`);
     expect(await checkBackup("crm", hops, run)).toEqual({ ok: true, detail: line });
     expect(run.calls).toEqual([[hops, backupCommand("crm")]]);
-    expect(backupCommand("crm")).toBe(
-      "set -euo pipefail; RESTIC_CACHE_DIR=/var/cache/supafleet/restic /usr/local/lib/supafleet/backup.sh '/etc/supafleet/backup/crm.env' run && /usr/local/lib/supafleet/drill.sh '/etc/supafleet/backup/crm.env' supafleet_probe",
-    );
+    expect(backupCommand("crm")).toContain("\nPROJECT='crm'\nSCRATCH_DB='supafleet_probe'\n");
   });
   it("fails when the drill fails, with its reason", async () => {
     expect(await checkBackup("crm", hops, runner(1, "drill(crm): FAILED: the restored database does not match what was recorded\n"))).toEqual({
@@ -108,8 +110,32 @@ describe("backup", () => {
     expect(drillVerdict("crm2", { code: 0, stdout: "", stderr: line }).ok).toBe(false);
     expect(drillVerdict("crm", { code: 0, stdout: line, stderr: "" }).ok).toBe(true);
   });
-  it("quotes the project name for the remote shell", () => {
-    expect(backupCommand("a'b")).toContain(`'/etc/supafleet/backup/a'\\''b.env'`);
+  it("runs backup.sh, then drill.sh only if the backup passed, each on the project's settings; the name is quoted for the remote shell", () => {
+    const lib = mkdtempSync(join(tmpdir(), "supafleet-probe-"));
+    try {
+      const log = join(lib, "calls");
+      const tool = (name: string, rc: number): void => {
+        writeFileSync(join(lib, name), `#!/bin/sh\nprintf '%s|%s|%s\\n' "${name}" "$RESTIC_CACHE_DIR" "$*" >> '${log}'\nexit ${rc}\n`);
+        chmodSync(join(lib, name), 0o755);
+      };
+      const run = (): number | null =>
+        spawnSync("bash", ["--norc", "-c", backupCommand("a'b $x")], { env: { PATH: process.env.PATH, SUPAFLEET_LIB: lib }, stdio: ["ignore", "pipe", "pipe"] }).status;
+      tool("backup.sh", 0);
+      tool("drill.sh", 0);
+      expect(run()).toBe(0);
+      tool("backup.sh", 3);
+      expect(run()).toBe(3);
+      expect(spawnSync("cat", [log], { encoding: "utf8" }).stdout).toBe(
+        [
+          "backup.sh|/var/cache/supafleet/restic|/etc/supafleet/backup/a'b $x.env run",
+          "drill.sh||/etc/supafleet/backup/a'b $x.env supafleet_probe",
+          "backup.sh|/var/cache/supafleet/restic|/etc/supafleet/backup/a'b $x.env run",
+          "",
+        ].join("\n"),
+      );
+    } finally {
+      rmSync(lib, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { renderScript } from "../../render/script";
 import type { Outcome } from "../result";
 
 /** The worker, reached through the master as jump host: both by mesh address. */
@@ -15,14 +16,11 @@ export interface RemoteResult {
 
 export type RemoteRunner = (hops: Hops, command: string) => Promise<RemoteResult>;
 
-const shellQuote = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
-
 export const SCRATCH_DB = "supafleet_probe";
 
 /** A fresh backup, then the drill restoring it into a scratch database (docs/backups.md). */
 export function backupCommand(project: string): string {
-  const env = shellQuote(`/etc/supafleet/backup/${project}.env`);
-  return `set -euo pipefail; RESTIC_CACHE_DIR=/var/cache/supafleet/restic /usr/local/lib/supafleet/backup.sh ${env} run && /usr/local/lib/supafleet/drill.sh ${env} ${SCRATCH_DB}`;
+  return renderScript("worker/backup-probe.sh", { PROJECT: project, SCRATCH_DB });
 }
 
 /** ssh as the runner has it: the key given, never a prompt, the mesh hosts learnt on first use. */
