@@ -97,6 +97,6 @@ describe("the plan", () => {
     const desired = JSON.parse(reconcile.inputs.stdin as string) as Doc;
     expect(desired.workflows.map((w: Doc) => w.id).sort()).toEqual(["sfWfBackupRepo01", "sfWfBilling00001", "sfWfOnboarding01", "sfWfTrmmIngest01"].sort());
     // The update script carries the run's stamp: the reconcile runs on every pulumi up.
-    expect(reconcile.inputs.update as string).toMatch(/^# supafleet: re-applied on every pulumi up/);
+    expect(reconcile.inputs.update as string).toMatch(/^#!\/usr\/bin\/env bash\n# supafleet: re-applied on every pulumi up \(offline plan\)\n# supafleet: make n8n match/);
   });
 });
