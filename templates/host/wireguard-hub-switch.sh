@@ -6,7 +6,7 @@
 # is on its new key, no spoke and no operator still on the old one can reach it, until their rotate unit
 # (or a new client config) moves them.
 set -euo pipefail
-SCRIPT=wireguard-hub-switch
+SCRIPT='wireguard-hub-switch'
 # die, say and need: the prelude every supafleet script shares (templates/lib/prelude.sh),
 # installed beside this script; run from a checkout (as the tests do), it is in ../lib.
 prelude_dir=$(dirname "$0")

@@ -9,7 +9,7 @@
 # once the hub stops answering the live config, it tries the staged one, keeps it
 # if the hub answers, and goes back otherwise. Exits once the staged config is live.
 set -euo pipefail
-SCRIPT=wireguard-rotate
+SCRIPT='wireguard-rotate'
 # die, say and need: the prelude every supafleet script shares (templates/lib/prelude.sh),
 # installed beside this script; run from a checkout (as the tests do), it is in ../lib.
 prelude_dir=$(dirname "$0")

@@ -6,12 +6,15 @@
 # this file too. Messages name $SCRIPT, and $PROJECT when it is set.
 
 # die MESSAGE…: the message on stderr, then exit 1.
+# shellcheck disable=SC2317 # a library: a script that ends in exit and never calls this one is not wrong
 die() { echo "${SCRIPT:-supafleet}${PROJECT:+($PROJECT)}: $*" >&2; exit 1; }
 
 # say MESSAGE…: a progress message, on stderr (stdout is for what a script reports).
+# shellcheck disable=SC2317 # a library: a script that ends in exit and never calls this one is not wrong
 say() { echo "${SCRIPT:-supafleet}${PROJECT:+($PROJECT)}: $*" >&2; }
 
 # need COMMAND…: dies naming the first command that is not installed.
+# shellcheck disable=SC2317 # a library: a script that ends in exit and never calls this one is not wrong
 need() {
   local bin
   for bin in "$@"; do command -v "$bin" >/dev/null || die "missing $bin"; done
@@ -20,10 +23,11 @@ need() {
 # project_compose [--within SECONDS] RELEASE ENV_FILE ARGS…: Docker Compose on one
 # release of $PROJECT (a folder holding its compose.yaml) with that env file. With
 # --within, the command is killed if it runs longer.
+# shellcheck disable=SC2317 # a library: a script that ends in exit and never calls this one is not wrong
 project_compose() {
-  local limit=()
-  if [ "$1" = --within ]; then limit=(timeout --kill-after=30 "$2"); shift 2; fi
+  local bounded=()
+  if [ "$1" = --within ]; then bounded=(timeout --kill-after=30 "$2"); shift 2; fi
   local release="$1" env="$2"; shift 2
-  "${limit[@]}" docker compose --project-name "$PROJECT" --project-directory "$release" \
+  "${bounded[@]}" docker compose --project-name "$PROJECT" --project-directory "$release" \
     -f "$release/compose.yaml" --env-file "$env" "$@"
 }

@@ -73,6 +73,7 @@ fi
 # Credentials, with the secrets filled in: n8n's import:credentials encrypts a
 # plain `data` object with its encryption key. The digest of what was imported
 # (a hash of secrets, never the secrets) tells whether anything changed.
+# shellcheck disable=SC2016 # a jq program: $v and $ARGS are jq's, not the shell's
 fill='def fill($v): walk(if type == "string" then gsub("\\$\\{secret:(?<n>[A-Za-z0-9_]+)\\}"; (if ($v[.n] | type) == "string" then $v[.n] else error("no value for secret \(.n)") end)) else . end);'
 creds=$( { printf '%s\n' "$secrets"; cat "$work/desired.json"; } | jq -cs "$fill"' .[0].values as $v | [.[1].credentials[] | {id, name, type, data: (.data | fill($v))}]') \
   || die "cannot fill the credentials' secrets from $SECRETS (see jq's message above)"

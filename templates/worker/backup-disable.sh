@@ -1,5 +1,6 @@
-# supafleet: stop scheduling backups of a job (PROJECT: a project, or master). Its
-# repository and snapshots stay on the Storage Box; its settings file is kept for a later restore.
+# supafleet: stop scheduling a job's backups. Its repository and snapshots stay on
+# the Storage Box; its settings file is kept for a later restore.
+#   PROJECT   the job: a project, or master
 
 systemctl disable --now "supafleet-backup@$PROJECT.timer" "supafleet-drill@$PROJECT.timer" > /dev/null 2>&1 || true
 echo "backup-disable($PROJECT): timers disabled; repository kept"

@@ -20,7 +20,7 @@ load_config() {
   [ -n "$file" ] || { echo "$SCRIPT: usage: $SCRIPT <config file> …" >&2; exit 2; }
   [ -r "$file" ] || { echo "$SCRIPT: cannot read $file" >&2; exit 2; }
   set -a
-  # shellcheck disable=SC1090
+  # shellcheck disable=SC1090 # the settings file the caller names (root-only, written by backup-enable)
   . "$file"
   set +a
   PROJECT="${PROJECT:?$file sets no PROJECT}"
@@ -38,11 +38,11 @@ load_config() {
 
 # Prints what is missing, if anything: restic, curl, jq, flock, docker for a database, sshpass for SFTP.
 missing_tools() {
-  local bin missing=()
-  for bin in restic curl jq flock; do command -v "$bin" >/dev/null || missing+=("$bin"); done
-  if [ -n "${DB_CONTAINER:-}" ]; then command -v docker >/dev/null || missing+=(docker); fi
-  if [[ "$RESTIC_REPOSITORY" == sftp://* && -n "${SFTP_PASSWORD:-}" ]]; then command -v sshpass >/dev/null || missing+=(sshpass); fi
-  echo "${missing[*]}"
+  local bin absent=()
+  for bin in restic curl jq flock; do command -v "$bin" >/dev/null || absent+=("$bin"); done
+  if [ -n "${DB_CONTAINER:-}" ]; then command -v docker >/dev/null || absent+=(docker); fi
+  if [[ "$RESTIC_REPOSITORY" == sftp://* && -n "${SFTP_PASSWORD:-}" ]]; then command -v sshpass >/dev/null || absent+=(sshpass); fi
+  echo "${absent[*]}"
 }
 
 # Storage Box sub-accounts log in with their password over SFTP on port 23; sshpass reads it from the environment.
@@ -228,6 +228,7 @@ psql_in_db() {
 
 # Row counts, newest timestamps and checksums of the tables that hold the
 # project's data, as one JSON object: recorded at dump time, compared by the drill.
+# shellcheck disable=SC2034 # used by backup.sh and restore.sh, which source this file
 STATS_SQL=$(cat <<'SQL'
 create or replace function pg_temp.supafleet_stats() returns jsonb language plpgsql as $fn$
 declare

@@ -10,7 +10,7 @@
 #   backup.sh <config> rekey   after a rotation: the key of RESTIC_PREVIOUS_PASSWORD replaced by one for RESTIC_PASSWORD
 # Pings start/success/fail, pushes to Uptime Kuma, alerts on failure, and exits non-zero on any failure.
 set -euo pipefail
-SCRIPT=backup
+SCRIPT='backup'
 # shellcheck source=backup-lib.sh
 . "$(dirname "$0")/backup-lib.sh"
 load_config "${1:-}"
@@ -71,7 +71,7 @@ drop_pending() {
   ids=$(r snapshots --json --host "$PROJECT" --tag "project:$PROJECT,pending" 2>> "$LOG" | jq -r '.[] | select(.tags | index("pending")) | .id') \
     || fail "cannot list snapshots: $(restic_meaning 1 "$LOG")"
   [ -z "$ids" ] && return 0
-  # shellcheck disable=SC2086
+  # shellcheck disable=SC2086 # one snapshot id per word
   r_exclusive forget $ids >> "$LOG" || fail "cannot forget the pending snapshots of an earlier failed run: $(restic_meaning 1 "$LOG")"
   say "forgot $(wc -w <<<"$ids") pending snapshot(s) of an earlier failed run"
 }

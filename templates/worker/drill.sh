@@ -9,7 +9,7 @@
 # that image, which the drill removes whatever happens.
 #   drill.sh <config> [scratch database]
 set -euo pipefail
-SCRIPT=drill
+SCRIPT='drill'
 # shellcheck source=backup-lib.sh
 . "$(dirname "$0")/backup-lib.sh"
 load_config "${1:-}"
@@ -64,4 +64,4 @@ fi
 line=$(tail -n 1 "$WORK/out")
 taken=$(sed -n 's/.*(taken \([^)]*\)).*/\1/p' <<<"$line")
 rpo=$(( ($(date +%s) - $(date -u -d "$taken" +%s)) / 60 ))
-finish 1 "$(sed "s/; RTO/; RPO ${rpo} min, RTO/" <<<"$line")"
+finish 1 "${line/; RTO/; RPO ${rpo} min, RTO}"

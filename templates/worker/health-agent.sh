@@ -6,7 +6,7 @@
 # reason to its Uptime Kuma push monitor. Silence means the worker is dead.
 #   health-agent.sh [settings file]     default /etc/supafleet/health-agent.env
 set -euo pipefail
-SCRIPT=health-agent
+SCRIPT='health-agent'
 # die, say and need: the prelude every supafleet script shares (templates/lib/prelude.sh),
 # installed beside this script; run from a checkout (as the tests do), it is in ../lib.
 prelude_dir=$(dirname "$0")
@@ -17,7 +17,7 @@ prelude_dir=$(dirname "$0")
 CONF="${1:-/etc/supafleet/health-agent.env}"
 [ -r "$CONF" ] || die "cannot read $CONF"
 set -a
-# shellcheck disable=SC1090
+# shellcheck disable=SC1090 # the agent's settings file, given or the default
 . "$CONF"
 set +a
 : "${PUSH_URL:?$CONF sets no PUSH_URL}"
@@ -90,7 +90,8 @@ fi
 
 if [ "${#problems[@]}" -gt 0 ]; then
   status=down
-  msg=$(IFS=';'; echo "${problems[*]}" | sed 's/;/; /g')
+  msg=$(IFS=';'; echo "${problems[*]}")
+  msg=${msg//;/; }
 else
   status=up
   msg="ok: $projects projects, $containers containers; disk ${disk}%, memory ${mem}% free, handshake $wgage"

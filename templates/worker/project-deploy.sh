@@ -135,6 +135,8 @@ after=""
 if [ -n "$PRE_UPGRADE" ]; then
   # Not restored automatically: the previous images usually run on a migrated schema, and a restore
   # would drop what was written since. The operator decides (docs/operations.md, "Upgrade a release").
+  # The project's backup settings, which backup-enable writes.
+  # shellcheck source=/dev/null
   db=$(set +u; . "$BACKUP_CONFIG" > /dev/null 2>&1; echo "${DB_NAME:-postgres}")
   after="; if the new images migrated the database and the old ones misbehave on it: bash $LIB/restore.sh $BACKUP_CONFIG --target $db --snapshot $PRE_UPGRADE --replace"
 fi

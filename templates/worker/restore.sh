@@ -23,7 +23,7 @@
 # (and empties vault.secrets, which no other key can read), --anonymise FILE runs FILE's
 # SQL after the data is restored and verified.
 set -euo pipefail
-SCRIPT=restore
+SCRIPT='restore'
 # shellcheck source=backup-lib.sh
 . "$(dirname "$0")/backup-lib.sh"
 load_config "${1:-}"
