@@ -27,6 +27,7 @@ PACKAGES=(
   mmdebstrap        # scripts/lab/build-boot-rootfs.sh: a tree of each node image, for the boot-image test
                     # (and the lab's images' Debian base, scripts/lab/build-images.ts)
   iptables          # the lab's dockerd writes its NAT rules with it, inside its own namespace
+  shellcheck        # every script in templates/ and every one the plan renders (tests/unit/shellcheck.test.ts)
 )
 
 if [ "$(id -u)" -eq 0 ]; then

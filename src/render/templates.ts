@@ -16,10 +16,13 @@ export function template(relPath: string): string {
 }
 
 /**
- * Fills `{{name}}` slots. Every slot must be given and every value used, so a
- * renamed slot fails loudly instead of shipping a literal `{{…}}` to a server.
+ * Fills `{{name}}` slots of a file that is not a shell script (a systemd unit,
+ * sshd's config). Every slot must be given and every value used, so a renamed
+ * slot fails loudly instead of shipping a literal `{{…}}` to a server. A shell
+ * script takes its values quoted, as variables: renderScript (./script.ts).
  */
 export function fillTemplate(relPath: string, values: Readonly<Record<string, string | number>>): string {
+  if (relPath.endsWith(".sh")) throw new Error(`template ${relPath} is a shell script: render it with renderScript, which quotes its values`);
   const text = template(relPath);
   const used = new Set<string>();
   const out = text.replace(/\{\{([a-zA-Z0-9_]+)\}\}/g, (_, name: string) => {

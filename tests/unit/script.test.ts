@@ -1,7 +1,10 @@
 import { spawnSync } from "node:child_process";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { composeScript, shellQuote } from "../../src/render/script";
+import { fillTemplate, TEMPLATES_DIR } from "../../src/render/templates";
 
 /** Runs a rendered script in bash; stdout as bytes. */
 function bash(script: string, env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: Buffer; stderr: string } {
@@ -87,6 +90,14 @@ describe("composeScript", () => {
     expect(() => composeScript("worker/hello.sh", 'echo "{{project}}"\n')).toThrow(/template slot \{\{project\}\}/);
     expect(() => composeScript("worker/hello.sh", "#!/usr/bin/env bash\necho hi\n")).toThrow(/whole script/);
     expect(composeScript("worker/hello.sh", "docker inspect -f '{{if .State.Running}}{{.Id}}{{else}}-{{end}}' x\n")).toContain("{{end}}");
+  });
+
+  it("leaves no {{slot}} in any shell script in templates/, and fillTemplate refuses to fill one", () => {
+    const scripts = (readdirSync(TEMPLATES_DIR, { recursive: true }) as string[]).filter((f) => f.endsWith(".sh"));
+    expect(scripts.length).toBeGreaterThan(30);
+    const slotted = scripts.filter((f) => /\{\{\s*(?!(?:end|else)\s*\}\})[A-Za-z_][A-Za-z0-9_]*\s*\}\}/.test(readFileSync(join(TEMPLATES_DIR, f), "utf8")));
+    expect(slotted).toEqual([]);
+    expect(() => fillTemplate("host/install-files.sh", {})).toThrow(/renderScript/);
   });
 
 });
