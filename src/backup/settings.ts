@@ -1,5 +1,6 @@
 import type { RandomPasswordArgs } from "@pulumi/random";
 import type { RetentionConfig } from "../config/schema";
+import { shellQuote } from "../render/script";
 import { PASSWORD_ROLES } from "../supabase/dbPassword";
 
 /** Hetzner's rules for Storage Box and sub-account passwords, with characters that need no quoting anywhere. */
@@ -43,8 +44,6 @@ export interface BackupSettings {
 }
 
 /** Single-quoted for bash: nothing inside is expanded. */
-const sh = (v: string): string => `'${v.replaceAll("'", `'\\''`)}'`;
-
 export function renderBackupEnv(s: BackupSettings): string {
   if ([...s.paths, ...(s.sourcePaths ?? [])].some((p) => /\s/.test(p))) throw new Error(`backup paths of ${s.name} must not contain spaces`);
   const entries: [string, string | undefined][] = [
@@ -86,7 +85,7 @@ export function renderBackupEnv(s: BackupSettings): string {
     ["COPY_KEEP_WEEKLY", s.copy ? String(s.copy.retention.weekly) : undefined],
     ["COPY_KEEP_MONTHLY", s.copy ? String(s.copy.retention.monthly) : undefined],
   ];
-  return ["# supafleet: backup settings; holds secrets. Mode 0600, root only.", ...entries.filter(([, v]) => v !== undefined && v !== "").map(([k, v]) => `${k}=${sh(v!)}`)].join("\n") + "\n";
+  return ["# supafleet: backup settings; holds secrets. Mode 0600, root only.", ...entries.filter(([, v]) => v !== undefined && v !== "").map(([k, v]) => `${k}=${shellQuote(v!)}`)].join("\n") + "\n";
 }
 
 /** A healthchecks.io slug URL: <base>/<ping key>/<slug>. */

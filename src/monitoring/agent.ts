@@ -1,4 +1,5 @@
 import { TOOLS_DIR, toolsPrelude } from "../backup/tools";
+import { shellQuote } from "../render/script";
 import { template } from "../render/templates";
 import { KUMA_PORT } from "./kuma";
 
@@ -16,7 +17,7 @@ export function healthAgentPayload(pushUrl: string): string {
       [`${TOOLS_DIR}/health-agent.sh`]: file(template("worker/health-agent.sh"), "0755"),
       "/etc/systemd/system/supafleet-health-agent.service": file(template("worker/systemd/supafleet-health-agent.service"), "0644"),
       "/etc/systemd/system/supafleet-health-agent.timer": file(template("worker/systemd/supafleet-health-agent.timer"), "0644"),
-      "/etc/supafleet/health-agent.env": file(`# supafleet: the health agent's push URL; it holds a token. Mode 0600.\nPUSH_URL='${pushUrl}'\n`, "0600"),
+      "/etc/supafleet/health-agent.env": file(`# supafleet: the health agent's push URL; it holds a token. Mode 0600.\nPUSH_URL=${shellQuote(pushUrl)}\n`, "0600"),
     },
     enable: ["supafleet-health-agent.timer"],
   });
