@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkAccess } from "../../src/probe/checks/access";
 import { checkKuma } from "../../src/probe/checks/kuma";
 import { masterVerdict, sweep, workerVerdict } from "../../src/probe/checks/ports";
-import type { RemoteRunner } from "../../src/probe/checks/backup";
+import { backupCommand, type RemoteRunner } from "../../src/probe/checks/backup";
 import type { CheckResult } from "../../src/probe/result";
 import { runProbe, type ProbeOptions } from "../../src/probe/run";
 import type { ProbeTarget } from "../../src/probe/target";
@@ -343,9 +343,10 @@ describe("scripts/probe.ts", () => {
     expect(ok.stdout).toMatch(/14 checks: 14 passed, 0 failed, 0 skipped/);
     expect(ok.status).toBe(0);
     expect(JSON.parse(readFileSync(join(work, "out.json"), "utf8"))).toMatchObject({ stack: "test", ok: true });
-    const sshArgs = readFileSync(join(work, "ssh-args"), "utf8").split("\n");
-    expect(sshArgs.slice(0, 9)).toEqual(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new", "-i", key, "-J", "root@10.8.0.1", "root@10.8.0.2"]);
-    expect(sshArgs[9]).toMatch(/backup\.sh '\/etc\/supafleet\/backup\/p1\.env' run && \/usr\/local\/lib\/supafleet\/drill\.sh '\/etc\/supafleet\/backup\/p1\.env' supafleet_probe$/);
+    const sshArgs = readFileSync(join(work, "ssh-args"), "utf8");
+    expect(sshArgs.split("\n").slice(0, 9)).toEqual(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new", "-i", key, "-J", "root@10.8.0.1", "root@10.8.0.2"]);
+    // The last argument is the whole rendered script (worker/backup-probe.sh), for the worker's shell.
+    expect(sshArgs.endsWith(`root@10.8.0.2\n${backupCommand("p1")}\n`)).toBe(true);
 
     api.modes.storage = "corrupt";
     const bad = await cli(args, env);
