@@ -4,17 +4,16 @@
 # (backup.sh, restore.sh, drill.sh, health-agent.sh, the WireGuard switches)
 # source it from beside them: every payload that installs one of them installs
 # this file too. Messages name $SCRIPT, and $PROJECT when it is set.
+# Each part below is one function with its comment, parts apart by a blank line
+# (none inside one): a rendered script carries only the parts it calls.
 
 # die MESSAGE…: the message on stderr, then exit 1.
-# shellcheck disable=SC2317 # a library: a script that ends in exit and never calls this one is not wrong
 die() { echo "${SCRIPT:-supafleet}${PROJECT:+($PROJECT)}: $*" >&2; exit 1; }
 
 # say MESSAGE…: a progress message, on stderr (stdout is for what a script reports).
-# shellcheck disable=SC2317 # a library: a script that ends in exit and never calls this one is not wrong
 say() { echo "${SCRIPT:-supafleet}${PROJECT:+($PROJECT)}: $*" >&2; }
 
 # need COMMAND…: dies naming the first command that is not installed.
-# shellcheck disable=SC2317 # a library: a script that ends in exit and never calls this one is not wrong
 need() {
   local bin
   for bin in "$@"; do command -v "$bin" >/dev/null || die "missing $bin"; done
@@ -23,7 +22,6 @@ need() {
 # project_compose [--within SECONDS] RELEASE ENV_FILE ARGS…: Docker Compose on one
 # release of $PROJECT (a folder holding its compose.yaml) with that env file. With
 # --within, the command is killed if it runs longer.
-# shellcheck disable=SC2317 # a library: a script that ends in exit and never calls this one is not wrong
 project_compose() {
   local bounded=()
   if [ "$1" = --within ]; then bounded=(timeout --kill-after=30 "$2"); shift 2; fi

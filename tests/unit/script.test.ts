@@ -79,6 +79,21 @@ describe("composeScript", () => {
     expect(bare.status).toBe(1);
   });
 
+  it("carries only the prelude's functions the body calls, and those they call", () => {
+    const need = composeScript("host/x.sh", "need jq\n");
+    expect(need).toContain("need() {");
+    expect(need).toContain("die() {");
+    expect(need).not.toContain("say() {");
+    expect(need).not.toContain("project_compose() {");
+    const compose = composeScript("worker/x.sh", 'project_compose "$DIR" "$DIR/.env" ps\n', { PROJECT: "crm" });
+    expect(compose).toContain("project_compose() {");
+    // A comment line naming a function does not bring it in; a body that calls none has no prelude at all.
+    const none = composeScript("host/x.sh", "# we never die here\necho ok\n");
+    expect(none).not.toContain("templates/lib/prelude.sh");
+    expect(none).not.toContain("die() {");
+    expect(bash(none).stdout.toString()).toBe("ok\n");
+  });
+
   it("refuses a value the script never uses, a name that is not a plain upper-case one, and a reserved name", () => {
     expect(() => composeScript("worker/hello.sh", body, { WHERE: "w1", ELSEWHERE: "w2" })).toThrow(/never uses \$ELSEWHERE/);
     expect(() => composeScript("worker/hello.sh", body, { WHERE: "w1", where: "x" })).toThrow(/where is not a name/);
