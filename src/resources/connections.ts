@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { types } from "@pulumi/command";
-import { renderScript } from "./render/script";
+import { renderScript } from "../render/script";
 
 type Connection = types.input.remote.ConnectionArgs;
 

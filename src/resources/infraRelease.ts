@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
-import { renderScript } from "./render/script";
+import { renderScript } from "../render/script";
 
 /** Which commit of supafleet a `pulumi up` ran from: recorded in the stack outputs and on every host. */
 export interface InfraRelease {
