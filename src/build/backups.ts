@@ -23,40 +23,40 @@ export function backupAlerting(plan: FleetPlan, secrets: FleetSecrets): BackupAl
 
 /** The Storage Box, then the backup jobs of projects (running and retired); the master's comes later. */
 export function buildBackups(plan: FleetPlan, nodes: Nodes, projects: Projects, secrets: FleetSecrets): Backups {
-  const vault = new BackupVault("backups", { env: plan.env, protect: plan.protect, type: plan.backups.vault.type, location: plan.backups.vault.location });
-  const alerting = backupAlerting(plan, secrets);
-  const schedules = new Map<string, BackupSchedule>();
-  const backups: Backups = { vault, schedules, alerting };
-  for (const job of plan.backups.jobs) if (job.kind !== "master") schedules.set(job.job, schedule(plan, backups, secrets, job, nodes, projects));
-  return backups;
-}
-
-/** The master's own state: WireGuard, its firewall, cloudflared's token, Uptime Kuma and n8n data. */
-export function buildMasterBackup(plan: FleetPlan, nodes: Nodes, projects: Projects, backups: Backups, secrets: FleetSecrets): void {
-  const job = plan.backups.jobs.find((j) => j.kind === "master")!;
-  backups.schedules.set(job.job, schedule(plan, backups, secrets, job, nodes, projects));
-}
-
-function schedule(plan: FleetPlan, backups: Backups, secrets: FleetSecrets, job: BackupJobPlan, nodes: Nodes, projects: Projects): BackupSchedule {
   const b = plan.backups;
+  const vault = new BackupVault("backups", { env: plan.env, protect: plan.protect, type: b.vault.type, location: b.vault.location });
+  const alerting = backupAlerting(plan, secrets);
   const copy: BackupCopy | undefined = b.copy !== undefined && secrets.copy !== undefined ? { ...b.copy, ...secrets.copy } : undefined;
+  // What every job shares, worked out once.
   const common = {
     env: plan.env,
-    storageBoxId: backups.vault.storageBoxId,
+    storageBoxId: vault.storageBoxId,
     retention: b.retention,
-    alerting: backups.alerting,
+    alerting,
     kumaPushBase: kumaPushBase(plan.wireguard.hub),
     disposable: b.disposable,
     ...(copy !== undefined ? { copy } : {}),
   };
+  const backups: Backups = { vault, schedules: new Map(), alerting, common };
+  for (const job of b.jobs) if (job.kind !== "master") backups.schedules.set(job.job, schedule(backups, job, nodes, projects));
+  return backups;
+}
+
+/** The master's own state: WireGuard, its firewall, cloudflared's token, Uptime Kuma and n8n data. */
+export function buildMasterBackup(plan: FleetPlan, nodes: Nodes, projects: Projects, backups: Backups): void {
+  const job = plan.backups.jobs.find((j) => j.kind === "master")!;
+  backups.schedules.set(job.job, schedule(backups, job, nodes, projects));
+}
+
+function schedule(backups: Backups, job: BackupJobPlan, nodes: Nodes, projects: Projects): BackupSchedule {
+  const common = backups.common;
   switch (job.kind) {
     case "project": {
-      const p = plan.projects.find((x) => x.name === job.job)!;
       const worker = nodes.workers.get(job.worker)!;
       return new BackupSchedule({
         ...common,
         job: job.job,
-        connection: workerConnection(nodes.master.ssh, p.worker.address),
+        connection: workerConnection(nodes.master.ssh, worker.address),
         after: [worker.backupTools, projects.projects.get(job.job)!.deployed],
         dbContainer: job.dbContainer,
         paths: [...job.paths],
@@ -84,7 +84,7 @@ export function buildDrills(plan: FleetPlan, nodes: Nodes, backups: Backups, sec
       env: plan.env,
       jobs: stackReference(refs, d.stack).getOutput("backupReaders") as pulumi.Output<Record<string, DrilledJob>>,
       defaultImage: d.defaultImage,
-      connection: workerConnection(nodes.master.ssh, plan.workers.find((w) => w.name === d.worker)!.address),
+      connection: workerConnection(nodes.master.ssh, worker.address),
       after: [worker.backupTools],
       alerting: {
         ...(a.healthchecksBase !== undefined && pingKey !== undefined

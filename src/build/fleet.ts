@@ -53,7 +53,7 @@ export function buildFleet(plan: FleetPlan, secrets: FleetSecrets, release: Infr
   const backups = buildBackups(plan, nodes, projects, secrets);
   const moves = buildMoves(plan, nodes, projects, backups);
   if (plan.edge.waitsForMoves) restoredMoves.resolve(moves.map((m) => m.restored));
-  buildMasterBackup(plan, nodes, projects, backups, secrets);
+  buildMasterBackup(plan, nodes, projects, backups);
   const refs: StackReferences = new Map();
   const seeds = buildSeeds(plan, nodes, projects, backups, refs);
   const drills = buildDrills(plan, nodes, backups, secrets, refs);

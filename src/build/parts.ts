@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import type { BackupAlerting, BackupSchedule } from "../../components/BackupSchedule";
+import type { BackupAlerting, BackupSchedule, BackupScheduleArgs } from "../../components/BackupSchedule";
 import type { BackupVault } from "../../components/BackupVault";
 import type { MasterNode } from "../../components/MasterNode";
 import type { RmmNode } from "../../components/RmmNode";
@@ -29,4 +29,6 @@ export interface Backups {
   /** By job: every project's, the retired ones' and the master's. */
   readonly schedules: Map<string, BackupSchedule>;
   readonly alerting: BackupAlerting;
+  /** The settings every job shares: the Storage Box, retention, alerting, Kuma's push base, the second copy. */
+  readonly common: Omit<BackupScheduleArgs, "job" | "after" | "paths">;
 }

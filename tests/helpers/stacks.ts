@@ -42,3 +42,15 @@ export function withDeclaredSecrets(input: StackConfigInput): StackConfigInput {
 export function check(config: Record<string, unknown>, stack?: string): ReturnType<typeof checkFleetConfig> {
   return checkFleetConfig(withDeclaredSecrets(validatorInput(config, stack)));
 }
+
+/** The README's worked example: a new tenant with one project on prod's w2 ("Add a tenant by pull request"). */
+export function kitaTenant(): Record<string, unknown> {
+  return {
+    slug: "kita-sonnenschein",
+    name: "Kita Sonnenschein e.V.",
+    contact: { name: "Maria Berg", email: "leitung@kita-sonnenschein.de" },
+    plan: "starter",
+    isolation: "shared",
+    projects: [{ name: "kita", subdomain: "kita", slot: 7, placement: { worker: "w2" }, schemaPacks: ["msp-ops"] }],
+  };
+}

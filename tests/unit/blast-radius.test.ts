@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { diffSnapshots, type Change } from "../../src/offline/diff";
 import type { Snapshot } from "../../src/offline/run";
 import { runDoc } from "../helpers/offline";
-import { clone, stackDoc } from "../helpers/stacks";
+import { clone, kitaTenant, stackDoc } from "../helpers/stacks";
 import { wireguardPublicKey } from "../../src/model/wireguard";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -39,14 +39,7 @@ describe("blast radius in prod", () => {
 
   it("adding a project on an existing worker adds only its resources and updates only the ingress", async () => {
     const c = clone(prod);
-    c["supafleet:tenants"].push({
-      slug: "kita-sonnenschein",
-      name: "Kita Sonnenschein e.V.",
-      contact: { name: "Maria Berg", email: "leitung@kita-sonnenschein.de" },
-      plan: "starter",
-      isolation: "shared",
-      projects: [{ name: "kita", subdomain: "kita", slot: 7, placement: { worker: "w2" }, schemaPacks: ["msp-ops"] }],
-    });
+    c["supafleet:tenants"].push(kitaTenant());
     const head = await runDoc("prod", c);
     expect(head.error).toBeUndefined();
     const changes = diffSnapshots(base, head);

@@ -24,7 +24,7 @@ import { projectCompose } from "../../src/supabase/compose";
 import { projectPorts } from "../../src/model/ports";
 import { RELEASES } from "../../src/model/releases";
 import { SERVICES } from "../../src/model/services";
-import { ROOT, check, clone, stackDoc } from "../helpers/stacks";
+import { ROOT, check, clone, kitaTenant, stackDoc } from "../helpers/stacks";
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -209,14 +209,7 @@ describe("the placement check follows the budget", () => {
     const withKita = (serverType: string): Doc => {
       const c = clone(stackDoc("prod")) as Doc;
       c["supafleet:workers"][1].serverType = serverType;
-      c["supafleet:tenants"].push({
-        slug: "kita-sonnenschein",
-        name: "Kita Sonnenschein e.V.",
-        contact: { name: "Maria Berg", email: "leitung@kita-sonnenschein.de" },
-        plan: "starter",
-        isolation: "shared",
-        projects: [{ name: "kita", subdomain: "kita", slot: 7, placement: { worker: "w2" }, schemaPacks: ["msp-ops"] }],
-      });
+      c["supafleet:tenants"].push(kitaTenant());
       return c;
     };
     expect((stackDoc("prod") as Doc)["supafleet:workers"][1]).toMatchObject({ name: "w2", serverType: "cx43" });
