@@ -8,7 +8,7 @@ import { renderBackupEnv } from "../../src/backup/settings";
 import { dockerEnv, requireEngine } from "../lab/engine";
 import { PingListener } from "./hcListener";
 import { LabDb, removeLabAddress } from "./labDb";
-import { useFastKey } from "./resticFastKey";
+import { initRepository } from "./resticFastKey";
 import { ROOT } from "./stacks";
 
 export const SCRIPTS = join(ROOT, "templates/worker");
@@ -106,8 +106,7 @@ export class BackupRig {
   reset(): void {
     this.repo = mkdtempSync(join(this.work, "repo-"));
     rmSync(this.repo, { recursive: true });
-    this.restic(["init"]);
-    useFastKey(this.repo, RESTIC_PASSWORD);
+    initRepository(this.repo, RESTIC_PASSWORD);
     this.listener.received.length = 0;
   }
 

@@ -1,5 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, scryptSync } from "node:crypto";
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /**
@@ -91,4 +93,32 @@ export function useFastKey(repo: string, password: string): void {
     writeFileSync(join(dir, id), text, { mode: 0o400 });
     rmSync(join(dir, name));
   }
+}
+
+/** One fast-keyed repository per password, made once per test process: what `initRepository` copies. */
+const templates = new Map<string, string>();
+let templateRoot: string | undefined;
+
+/**
+ * Makes a new local repository at `repo` (which must not exist), opened by
+ * `password` with a fast key. `restic init` tunes its key derivation first,
+ * about 3 s of CPU each time; a test that wants a fresh repository gets a copy
+ * of one the real restic made once in this process. Copies share the
+ * repository ID and master key, which no test compares across repositories.
+ */
+export function initRepository(repo: string, password: string): void {
+  let template = templates.get(password);
+  if (template === undefined) {
+    if (templateRoot === undefined) {
+      const root = mkdtempSync(join(tmpdir(), "supafleet-restic-template-"));
+      templateRoot = root;
+      process.once("exit", () => rmSync(root, { recursive: true, force: true }));
+    }
+    template = join(templateRoot, String(templates.size));
+    const init = spawnSync("restic", ["init", "-r", template], { encoding: "utf8", env: { ...process.env, RESTIC_PASSWORD: password } });
+    if (init.status !== 0) throw new Error(`restic init failed: ${init.stderr}`);
+    useFastKey(template, password);
+    templates.set(password, template);
+  }
+  cpSync(template, repo, { recursive: true, errorOnExist: true, force: false });
 }

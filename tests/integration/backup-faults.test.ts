@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { BackupRig, RESTIC_PASSWORD, SCRIPTS, waitFor } from "../helpers/backupRig";
-import { useFastKey } from "../helpers/resticFastKey";
+import { initRepository } from "../helpers/resticFastKey";
 
 /**
  * Each defect the backup scripts had, provoked for real on the lab's Docker
@@ -88,8 +88,7 @@ describe("a full disk", () => {
     const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=6m", "tmpfs", mnt()], { encoding: "utf8" });
     expect(mounted.status, mounted.stderr).toBe(0);
     const repo = join(mnt(), "repo");
-    spawnSync("restic", ["init", "-r", repo], { env: { ...process.env, RESTIC_PASSWORD } });
-    useFastKey(repo, RESTIC_PASSWORD);
+    initRepository(repo, RESTIC_PASSWORD);
     const big = join(rig.work, "big");
     mkdirSync(big, { recursive: true });
     writeFileSync(join(big, "blob.bin"), randomBytes(12_000_000));

@@ -10,7 +10,7 @@ import { PASSWORD_ROLES, passwordChangeSql } from "../../src/supabase/dbPassword
 import { networkName, volumeName } from "../../src/supabase/naming";
 import { docker, requireEngine } from "../lab/engine";
 import { LabProject, release, type ScriptRun } from "../lab/project";
-import { useFastKey } from "../helpers/resticFastKey";
+import { initRepository } from "../helpers/resticFastKey";
 
 /**
  * The real deploy, config, assets, remove and db-password scripts, run as the
@@ -134,9 +134,7 @@ async function sql<T = Record<string, unknown>>(text: string, user = "postgres",
 function backupSettings(): Record<string, string> {
   const repo = join(p.root, "restic");
   if (!existsSync(repo)) {
-    const init = spawnSync("restic", ["init", "-r", repo], { encoding: "utf8", env: { ...process.env, RESTIC_PASSWORD } });
-    if (init.status !== 0) throw new Error(`restic init: ${init.stderr}`);
-    useFastKey(repo, RESTIC_PASSWORD);
+    initRepository(repo, RESTIC_PASSWORD);
   }
   const file = join(p.root, "backup.env");
   writeFileSync(

@@ -9,7 +9,7 @@ import { projectBackupPaths, vaultKeyPath as planVaultKeyPath } from "../../src/
 import { signApiKey } from "../../src/supabase/keys";
 import { RELEASES } from "../../src/model/releases";
 import { PingListener } from "../helpers/hcListener";
-import { useFastKey } from "../helpers/resticFastKey";
+import { initRepository, useFastKey } from "../helpers/resticFastKey";
 import { ROOT } from "../helpers/stacks";
 import { docker, dockerEnv, requireEngine } from "../lab/engine";
 import { UNHEALTHY_SUFFIX } from "../lab/images/catalog";
@@ -130,10 +130,8 @@ function settingsFile(p: LabProject, overrides: Record<string, string> = {}): st
 
 const restic = (p: LabProject, args: string[], password = PASSWORD): ReturnType<typeof spawnSync> =>
   spawnSync("restic", ["-r", repository(p), ...args], { encoding: "utf8", env: { ...process.env, RESTIC_PASSWORD: password, RESTIC_CACHE_DIR: join(work, "restic-cache") } });
-function initRepository(p: LabProject): void {
-  const r = restic(p, ["init"]);
-  expect(r.status, String(r.stderr)).toBe(0);
-  useFastKey(repository(p), PASSWORD);
+function initProjectRepository(p: LabProject): void {
+  initRepository(repository(p), PASSWORD);
 }
 const snapshots = (p: LabProject, tag?: string): { id: string; time: string; tags: string[] }[] =>
   JSON.parse(String(restic(p, ["snapshots", "--json", ...(tag ? ["--tag", tag] : [])]).stdout) || "[]");
@@ -239,7 +237,7 @@ beforeAll(async () => {
   requireEngine();
   dockerRoot = docker(["info", "--format", "{{.DockerRootDir}}"]).stdout.trim();
   await listener.start();
-  initRepository(up);
+  initProjectRepository(up);
   // Both workers' projects at once: the new worker's (into) is deployed fresh at the project's next release, and waits for the move.
   await Promise.all([firstDeploy(up, OLD), firstDeploy(into, NEW)]);
   seed(up);
@@ -506,7 +504,7 @@ describe("rotating the restic password (rotate.restic)", () => {
   beforeAll(() => {
     mkdirSync(files, { recursive: true });
     writeFileSync(join(files, "notes.txt"), "the master's files\n");
-    initRepository(master);
+    initProjectRepository(master);
   });
 
   it("adds a key for the new password, removes the old one, keeps the reader's, and a second run changes nothing", async () => {

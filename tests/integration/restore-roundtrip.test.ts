@@ -15,7 +15,7 @@ import { seed } from "../helpers/rlsData";
 import { ROOT } from "../helpers/stacks";
 import { seedPayload } from "../../src/backup/seed";
 import { renderScript } from "../../src/render/script";
-import { useFastKey } from "../helpers/resticFastKey";
+import { initRepository, useFastKey } from "../helpers/resticFastKey";
 import { composeDb, composeDown, type LabDb, volumePath } from "../helpers/labDb";
 import { docker, dockerEnv, requireEngine } from "../lab/engine";
 import { LabProject } from "../lab/project";
@@ -206,8 +206,7 @@ beforeAll(async () => {
   writeFileSync(join(d.functions, "hello/index.ts"), 'Deno.serve(() => new Response("hi"));\n');
   before = await fingerprint(source);
 
-  spawnSync("restic", ["init", "-r", repo], { env: { ...process.env, RESTIC_PASSWORD } });
-  useFastKey(repo, RESTIC_PASSWORD);
+  initRepository(repo, RESTIC_PASSWORD);
   writeFileSync(join(work, "reader-key"), READER_KEY);
   const b = await script("backup.sh", [settings("source"), "run"]);
   expect(b.stderr).toContain(`backup(${JOB}): done`);
