@@ -5,8 +5,9 @@ export const STACK_TRACES_ENV = "SUPAFLEET_PLAN_STACK_TRACES";
 
 /**
  * Settings for a process that runs the offline plan (`npm run plan`, the plan
- * benchmark), and only for one: `pulumi up` never calls this, and neither do
- * the tests, so their errors keep their traces.
+ * benchmark), and only for one: `pulumi up` never calls this. A test process
+ * keeps its traces: runOffline turns them off only while the plan runs
+ * (withoutStackTraces).
  *
  * The Pulumi SDK records a stack trace for every promise it wraps
  * (`debuggablePromise`: about 170,000 for 100 projects, four for each Output
@@ -28,9 +29,40 @@ export const STACK_TRACES_ENV = "SUPAFLEET_PLAN_STACK_TRACES";
 export function useOfflinePlanProcess(env: NodeJS.ProcessEnv = process.env): void {
   process.setSourceMapsEnabled(false);
   if (env[STACK_TRACES_ENV] === "1") return;
+  tracesOff();
+}
+
+type Callsites = { callsites?: () => unknown[] };
+let scoped = 0;
+let restore: (() => void) | undefined;
+
+/** Turns the traces off and returns what puts them back. */
+function tracesOff(): () => void {
+  const resource = pulumi.Resource as unknown as Callsites;
+  const before = { limit: Error.stackTraceLimit, callsites: resource.callsites };
   Error.stackTraceLimit = 0;
-  const resource = pulumi.Resource as unknown as { callsites?: () => unknown[] };
   if (typeof resource.callsites === "function") resource.callsites = () => [];
+  return () => {
+    Error.stackTraceLimit = before.limit;
+    resource.callsites = before.callsites;
+  };
+}
+
+/**
+ * Runs `fn` with the traces off as useOfflinePlanProcess turns them off, and
+ * puts them back after: for a process that runs the plan among other work, a
+ * test file for one (vitest maps each trace through source maps, which made
+ * the plan's traces most of a program test's CPU). Runs that overlap share
+ * one scope: the traces come back when the last ends.
+ */
+export async function withoutStackTraces<T>(fn: () => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+  if (env[STACK_TRACES_ENV] === "1") return fn();
+  if (scoped++ === 0) restore = tracesOff();
+  try {
+    return await fn();
+  } finally {
+    if (--scoped === 0) restore?.();
+  }
 }
 
 /** The line added to an unexpected error's report while traces are off. */

@@ -3,6 +3,7 @@ import { checkFleetConfig } from "../config/load";
 import { loadStackConfig, main } from "../main";
 import type { Fleet } from "../build/fleet";
 import { FleetMocks } from "./mocks";
+import { withoutStackTraces } from "./process";
 import { offlineStackOutputs } from "./stackReferences";
 import { REDACTED } from "./secretEnvelope";
 import { placeholder, stackConfigInput, type EngineConfig } from "./stackFile";
@@ -91,7 +92,11 @@ export function withPlaceholders(stack: string, cfg: EngineConfig): EngineConfig
  * repeatedly in one process: each run installs fresh mocks and config and
  * waits for the previous run's work to settle first.
  */
-export async function runOffline(stack: string, engineConfig: EngineConfig): Promise<Snapshot> {
+export function runOffline(stack: string, engineConfig: EngineConfig): Promise<Snapshot> {
+  return withoutStackTraces(() => run(stack, engineConfig));
+}
+
+async function run(stack: string, engineConfig: EngineConfig): Promise<Snapshot> {
   await waitForRPCs();
   const cfg = withPlaceholders(stack, engineConfig);
   const mocks = new FleetMocks(offlineStackOutputs);
