@@ -44,7 +44,7 @@ export type LabImage = {
     }
 );
 
-const standinFiles = ["standin/standin.mjs", "standin/bin/kong", "standin/bin/postgrest", "standin/bin/imgproxy", "standin/bin/edge-runtime"].map((f) =>
+const standinFiles = ["standin/standin.mjs", "standin/bin/kong", "standin/bin/postgrest", "standin/bin/imgproxy", "standin/bin/edge-runtime", "standin/bin/standin-check"].map((f) =>
   join(IMAGES_DIR, f),
 );
 

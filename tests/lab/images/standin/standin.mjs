@@ -4,8 +4,7 @@
 // uses. Where the deploy gate depends on it, it behaves for real: the gateway
 // enforces Kong's key-auth and ACLs from the mounted kong.yml and proxies, and
 // PostgREST's stand-in answers only while it can log in to the database.
-//   node standin.mjs serve <service>     run the service
-//   node standin.mjs check <service>     its healthcheck (exit 0 when healthy)
+//   node standin.mjs serve <service>     run the service (bin/standin-check is its healthcheck)
 // STANDIN_HEALTH=never keeps it unhealthy: the image tag for a broken release.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -27,8 +26,8 @@ const SERVICES = {
   studio: { port: 3000, health: "/api/platform/profile" },
 };
 const spec = SERVICES[service];
-if (!spec || !["serve", "check"].includes(mode)) {
-  console.error(`standin: usage: standin.mjs serve|check <${Object.keys(SERVICES).join("|")}>`);
+if (!spec || mode !== "serve") {
+  console.error(`standin: usage: standin.mjs serve <${Object.keys(SERVICES).join("|")}>`);
   process.exit(2);
 }
 
@@ -105,16 +104,6 @@ async function handle(req, res) {
     return json(res, 200, { swagger: "2.0", info: { title: "standin PostgREST" } });
   }
   return json(res, 200, { service });
-}
-
-if (mode === "check") {
-  const port = spec.admin ?? spec.port;
-  try {
-    const r = await fetch(`http://127.0.0.1:${port}${spec.health}`);
-    process.exit(r.ok ? 0 : 1);
-  } catch {
-    process.exit(1);
-  }
 }
 
 const serve = (port) =>
