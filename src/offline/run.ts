@@ -92,8 +92,14 @@ export function withPlaceholders(stack: string, cfg: EngineConfig): EngineConfig
  * repeatedly in one process: each run installs fresh mocks and config and
  * waits for the previous run's work to settle first.
  */
-export function runOffline(stack: string, engineConfig: EngineConfig): Promise<Snapshot> {
-  return withoutStackTraces(() => run(stack, engineConfig));
+export async function runOffline(stack: string, engineConfig: EngineConfig): Promise<Snapshot> {
+  try {
+    return await withoutStackTraces(() => run(stack, engineConfig));
+  } finally {
+    // A process that goes on to other work (a test worker does) sees the real stamp and release again.
+    fixRunStamp(undefined);
+    fixInfraRelease(undefined);
+  }
 }
 
 async function run(stack: string, engineConfig: EngineConfig): Promise<Snapshot> {

@@ -13,8 +13,8 @@ export interface InfraRelease {
 
 let fixed: InfraRelease | undefined;
 
-/** The offline plan fixes it, so that renders of two commits differ only where the fleet does. */
-export function fixInfraRelease(release: InfraRelease): void {
+/** The offline plan fixes it while it runs (undefined lets go), so that renders of two commits differ only where the fleet does. */
+export function fixInfraRelease(release: InfraRelease | undefined): void {
   fixed = release;
 }
 

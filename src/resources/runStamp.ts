@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 
 let fixed: string | undefined;
 
-/** The offline plan fixes the stamp, so that two renders of the same stack are byte for byte equal. */
-export function fixRunStamp(stamp: string): void {
+/** The offline plan fixes the stamp while it runs (undefined lets go), so that two renders of the same stack are byte for byte equal. */
+export function fixRunStamp(stamp: string | undefined): void {
   fixed = stamp;
 }
 
