@@ -26,7 +26,8 @@ import { eventually, Lab, type Sweep } from "./netns/lab";
  * a project's stack as the program renders it, published on the worker's WireGuard address, deployed by the real
  * project-config, project-assets and project-deploy scripts run on the worker. Full TCP sweeps (nmap, all 65535
  * ports) then show who reaches what: the hub the gateway and the database, nobody else anything, before and after
- * dockerd restarts and firewall-sync reloads the supafleet table; and neither removes the other's rules.
+ * dockerd restarts. A firewall-sync reload then leaves the whole ruleset (nft, Docker's tables included) the very
+ * one those sweeps proved, rule for rule; and neither removes the other's rules.
  */
 const mesh: MeshShape = { subnet: "10.100.0.0/24", prefix: 24, hub: "10.100.0.1", port: 51820 };
 const UNDERLAY = { master: "192.0.2.1", w1: "192.0.2.2", w2: "192.0.2.3", op: "192.0.2.10", inet: "192.0.2.100" } as const;
@@ -89,6 +90,10 @@ let dockerdStarted = false;
 /** What the worker's firewall holds, and Docker's rules beside it, as `nft` and `iptables` list them on the worker. */
 const supafleetTable = (): string => lab.exec("w1", ["nft", "list", "table", "inet", "supafleet"]);
 const dockerRules = (): string => ["nat", "filter"].map((t) => lab.exec("w1", ["iptables", "-t", t, "-S"])).join("");
+/** Every table of the worker's netfilter, Docker's included, without counters: what decides what a sweep finds. */
+const ruleset = (): string => lab.exec("w1", ["nft", "--stateless", "list", "ruleset"]);
+/** The ruleset the sweeps after dockerd's restart proved. */
+let swept: string | undefined;
 /** Docker's DNAT of each published port to its container, on the WireGuard address only. */
 function expectDockerPublishing(rules: string): void {
   expect(rules).toMatch(/^-N DOCKER$/m);
@@ -306,15 +311,20 @@ describe("the host firewall and Docker together, on a worker", () => {
     expectDockerPublishing(dockerRules());
     expect(apiFromHub()).toBe("200");
     expect(pgReady("master", 10)).toContain("accepting connections");
+    const proved = ruleset();
     await sweepAll("again");
+    expect(ruleset()).toBe(proved);
+    swept = proved;
   });
 
-  it("firewall-sync reloads the supafleet table: Docker's rules are untouched, and the sweeps say the same", { timeout: SWEEPS }, async () => {
+  it("firewall-sync reloads the supafleet table: Docker's rules are untouched, and the whole ruleset is the one the sweeps proved", async () => {
+    expect(swept, "needs the sweeps after dockerd's restart").toBeDefined();
     const rules = dockerRules();
     expect(firewallSync(workerFirewall())).toMatch(/^firewall-sync: \d+ accept rules$/m);
     expect(dockerRules()).toBe(rules);
+    // firewall-sync changes nothing but nftables: the same ruleset, rule for rule, lets through what the sweeps found, no more.
+    expect(ruleset()).toBe(swept);
     expect(apiFromHub()).toBe("200");
-    await sweepAll("again");
   });
 
   it("a database grant opens the project's Postgres, behind Docker's DNAT, to that operator and to no other port", { timeout: SWEEPS }, async () => {
