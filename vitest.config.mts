@@ -10,8 +10,9 @@ export default defineConfig({
     // The lab's real Docker engine: started once for the run, stopped after it (tests/lab/globalSetup.ts).
     globalSetup: ["./tests/lab/globalSetup.ts"],
     // vitest's default is one fewer than the cores: one worker on a 2-core CI machine. The integration
-    // tests spend much of their time waiting on PostgreSQL, restic and wireguard-go, so three overlap well.
-    maxWorkers: 3,
+    // tests spend much of their time waiting (WireGuard handshakes, healthchecks, n8n), so four keep both
+    // cores busy; five gained nothing and starved the nmap sweeps (docs/benchmarks.md).
+    maxWorkers: 4,
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ["./tests/helpers/progressReporter.ts", ...(report ? [["json", { outputFile: report }] as [string, object]] : [])],
