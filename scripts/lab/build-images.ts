@@ -9,7 +9,7 @@ import { spawnSync, type SpawnSyncOptions } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { BASE_IMAGE, BASE_PACKAGES, labImages, ROOT, type LabImage } from "../../tests/lab/images/catalog";
 import { supabaseShapeSql } from "../../tests/lab/images/shape";
 import { dockerEnv, engineInstalled } from "../../tests/lab/engine";
@@ -112,7 +112,8 @@ function stageImagesDir(): string {
 
 function build(img: LabImage, base: string, staged: string): void {
   const inputs = img.inputs.map((f) => readFileSync(f.startsWith(join(ROOT, "tests/lab/images")) ? f.replace(join(ROOT, "tests/lab/images"), staged) : f));
-  const recipe = img.kind === "build" ? img.dockerfile : JSON.stringify([img.trees, img.changes]);
+  // The trees by their place in the checkout: a clone elsewhere (CI's) holds the same images.
+  const recipe = img.kind === "build" ? img.dockerfile : JSON.stringify([img.trees.map((t) => ({ from: relative(ROOT, t.from), to: t.to })), img.changes]);
   const digest = sha(base, recipe, ...inputs);
   const [first, ...tags] = img.names;
   if (!force && img.names.every((n) => labelOf(n) === digest)) return;
