@@ -33,7 +33,8 @@ start() {
   if alive "$RUN/dockerd.pid" && DOCKER_HOST="unix://$RUN/docker.sock" docker info >/dev/null 2>&1; then return 0; fi
   # A dockerd left without its pid file still holds the data root's lock: nothing else could start.
   if ! alive "$RUN/dockerd.pid" && pgrep -f "dockerd .*--exec-root $RUN/exec" >/dev/null; then stop; fi
-  [ -e "/var/run/netns/$NETNS" ] || { ip netns add "$NETNS"; ip -n "$NETNS" link set lo up; }
+  # A namespace this script makes is its own to remove; one a lab made (a worker's) is the lab's, with what else runs in it.
+  [ -e "/var/run/netns/$NETNS" ] || { ip netns add "$NETNS"; ip -n "$NETNS" link set lo up; mkdir -p "$RUN"; : > "$RUN/netns-own"; }
   if [ "$NETNS" = supafleet-dk ] && ! ip -n "$NETNS" link show sfdk-lab >/dev/null 2>&1; then
     # An earlier namespace deleted while a process still held it keeps the old pair's far end:
     # sfdk-host is then left on the host without its peer here, and goes.
@@ -86,7 +87,7 @@ stop() {
   # A dockerd that had to be killed leaves its mounts (the default sandbox's netns, the data root).
   awk -v run="$RUN/" -v data="$DATA/" 'index($2, run) == 1 || index($2, data) == 1 { print $2 }' /proc/mounts \
     | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-  [ ! -e "/var/run/netns/$NETNS" ] || ip netns del "$NETNS"
+  if [ -e "$RUN/netns-own" ] && [ -e "/var/run/netns/$NETNS" ]; then ip netns del "$NETNS"; fi
   rm -rf "$RUN"
 }
 
