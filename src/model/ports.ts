@@ -23,3 +23,21 @@ export function projectPorts(slot: number): ProjectPorts {
   // base + 1 was Studio's before it moved behind the gateway; it stays unused so db never moves.
   return { gateway: base, db: base + 2 };
 }
+
+/**
+ * A project's Studio on the master, by slot like its worker ports: the socket
+ * the waker listens on (cloudflared's origin) and the port the Studio
+ * container publishes on loopback while it runs. Both bind 127.0.0.1 only.
+ */
+export const STUDIO_PORT_BASE = 30000;
+
+export interface StudioPorts {
+  readonly listen: number;
+  readonly container: number;
+}
+
+export function studioPorts(slot: number): StudioPorts {
+  projectPorts(slot);
+  const base = STUDIO_PORT_BASE + slot * 2;
+  return { listen: base, container: base + 1 };
+}
