@@ -1,0 +1,171 @@
+import { randomBytes } from "node:crypto";
+import { lookup } from "node:dns/promises";
+import { request } from "node:http";
+import { connect } from "node:net";
+import CryptoJS from "crypto-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { networkName } from "../../src/supabase/naming";
+import { docker, requireEngine } from "../lab/engine";
+import { LabProject, release, type ScriptRun } from "../lab/project";
+
+/**
+ * Studio on the master (issue 25) reaches a project's pg-meta only through the project's gateway route
+ * `/pg/` (key-auth, acl admin), over WireGuard. One project deployed by the real config, assets and
+ * deploy scripts on the lab's engine (the real postgres-meta and PostgreSQL, the gateway stand-in
+ * enforcing the rendered kong.yml); this process stands where the master would, outside the project's
+ * network, and calls the gateway exactly as upstream Studio's server side does:
+ * - apps/studio/lib/api/self-hosted/constants.ts: POSTGRES_HOST (default `db`), POSTGRES_PORT, POSTGRES_DB,
+ *   POSTGRES_USER_READ_WRITE (supafleet sets `postgres`), PG_META_CRYPTO_KEY;
+ * - util.ts: the connection string `postgresql://user:pass@host:port/db`, `crypto.AES.encrypt(s, key).toString()`;
+ * - query.ts: `POST ${pgMetaUrl}/query` with `{ query }` and header `x-connection-encrypted`;
+ * - apiHelpers.ts constructHeaders(): in self-hosted mode, adds header `apiKey: SUPABASE_SERVICE_KEY`.
+ */
+const p = new LabProject("spm", 40);
+/** The project's PG_META_CRYPTO_KEY, which the master's Studio for it holds too. */
+const CRYPTO_KEY = randomBytes(16).toString("hex");
+let deployed: ScriptRun;
+
+/** Studio's connection string for the project, as its env on the master builds it: host `db`, as upstream. */
+const connectionString = (password = p.postgresPassword): string => `postgresql://postgres:${encodeURIComponent(password)}@db:5432/postgres`;
+const encrypt = (s: string, key = CRYPTO_KEY): string => CryptoJS.AES.encrypt(s, key).toString();
+/** STUDIO_PG_META_URL on the master: the project's gateway on the worker's WireGuard address, route /pg. */
+const pgMetaUrl = (): string => `http://${p.gateway}/pg`;
+
+/** constructHeaders() of Studio's server side, self-hosted: only these headers, and the service key as `apiKey` (null: none). */
+function studioHeaders(apiKey: string | null = p.serviceRoleKey, encrypted = encrypt(connectionString())): Record<string, string> {
+  return { "Content-Type": "application/json", "x-connection-encrypted": encrypted, ...(apiKey === null ? {} : { apiKey }) };
+}
+
+/** executeQuery() of Studio's self-hosted query.ts. */
+async function studioQuery(query: string, headers = studioHeaders()): Promise<{ status: number; body: unknown }> {
+  const r = await fetch(`${pgMetaUrl()}/query`, { method: "POST", headers, body: JSON.stringify({ query }) });
+  return { status: r.status, body: (await r.json()) as unknown };
+}
+
+/** A raw request with the header names cased exactly as given (fetch sends them lower-cased). */
+function rawPost(path: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: p.address, port: p.ports.gateway, path, method: "POST", headers: { ...headers, "Content-Length": String(Buffer.byteLength(body)) } }, (res) => {
+      let text = "";
+      res.setEncoding("utf8").on("data", (d: string) => (text += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** Whether a TCP connection to host:port opens, and the error if not. */
+function tcp(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port, timeout: 3000 });
+    s.once("connect", () => {
+      s.destroy();
+      resolve("open");
+    });
+    s.once("timeout", () => {
+      s.destroy();
+      resolve("timeout");
+    });
+    s.once("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+  });
+}
+
+beforeAll(async () => {
+  requireEngine();
+  await p.start();
+  p.configure({ env: p.envText({ PG_META_CRYPTO_KEY: CRYPTO_KEY }) });
+  deployed = await p.deployAsync(release("2026.02"), { SUPAFLEET_WAIT_TIMEOUT: "240" });
+}, 300_000);
+
+afterAll(() => p.stop());
+
+describe("Studio on the master reaches pg-meta through the project's gateway, as upstream Studio calls it", () => {
+  it("runs SQL in the project's database with the service key and the encrypted connection string, and lists the table", async () => {
+    expect(deployed.status, deployed.stderr).toBe(0);
+    const marker = `made through the gateway ${randomBytes(4).toString("hex")}`;
+
+    const created = await studioQuery(`create table public.studio_notes (id bigint generated always as identity primary key, note text not null); insert into public.studio_notes (note) values ('${marker}');`);
+    expect(created).toEqual({ status: 200, body: [] });
+    expect(await studioQuery("select note from public.studio_notes")).toEqual({ status: 200, body: [{ note: marker }] });
+
+    // The real database has it, read with pg on the project's own port (an operator's way in, not Studio's),
+    // made by the connection string's user, not pg-meta's own (supabase_admin).
+    const c = await p.client();
+    try {
+      expect((await c.query("select note from public.studio_notes")).rows).toEqual([{ note: marker }]);
+      expect((await c.query("select tableowner from pg_tables where schemaname = 'public' and tablename = 'studio_notes'")).rows).toEqual([{ tableowner: "postgres" }]);
+    } finally {
+      await c.end();
+    }
+
+    // The Table Editor's list: GET /tables, with the headers Studio passes on (constructHeaders keeps x-connection-encrypted).
+    const tables = await fetch(`${pgMetaUrl()}/tables?included_schemas=public`, { headers: studioHeaders() });
+    expect(tables.status).toBe(200);
+    const list = (await tables.json()) as { schema: string; name: string; columns?: { name: string }[] }[];
+    const notes = list.find((t) => t.schema === "public" && t.name === "studio_notes");
+    expect(notes, JSON.stringify(list.map((t) => `${t.schema}.${t.name}`))).toBeDefined();
+    expect(notes!.columns?.map((col) => col.name).sort()).toEqual(["id", "note"]);
+  });
+
+  it("accepts Studio's `apiKey` header whatever its case, as Kong's key-auth does", async () => {
+    const body = JSON.stringify({ query: "select 1 as one" });
+    for (const name of ["apiKey", "apikey", "APIKEY"]) {
+      const r = await rawPost("/pg/query", { "Content-Type": "application/json", "x-connection-encrypted": encrypt(connectionString()), [name]: p.serviceRoleKey }, body);
+      expect(r, name).toEqual({ status: 200, body: JSON.stringify([{ one: 1 }]) });
+    }
+  });
+
+  it("refuses without a key (401), with the anon key (403) and with a wrong key (401), and runs nothing", async () => {
+    const attempt = (apiKey: string | null): Promise<{ status: number; body: unknown }> =>
+      studioQuery("create table public.studio_refused (id int)", studioHeaders(apiKey));
+    expect((await attempt(null)).status).toBe(401);
+    expect((await attempt(p.anonKey)).status).toBe(403);
+    expect((await attempt(`${p.serviceRoleKey.slice(0, -4)}AAAA`)).status).toBe(401);
+    expect((await attempt("not-a-key")).status).toBe(401);
+    // The list too.
+    expect((await fetch(`${pgMetaUrl()}/tables`, { headers: studioHeaders(null) })).status).toBe(401);
+    expect((await fetch(`${pgMetaUrl()}/tables`, { headers: studioHeaders(p.anonKey) })).status).toBe(403);
+
+    // A Studio holding another PG_META_CRYPTO_KEY gets past the gateway but pg-meta cannot read its connection string.
+    const otherKey = await studioQuery("create table public.studio_refused (id int)", studioHeaders(p.serviceRoleKey, encrypt(connectionString(), "another-crypto-key")));
+    // (Decrypting with the wrong key gives an empty string or bytes that are not UTF-8: either way, no connection.)
+    expect(otherKey.status).toBe(500);
+    expect(JSON.stringify(otherKey.body)).toMatch(/failed to (get|process) upstream connection details/);
+
+    const c = await p.client();
+    try {
+      expect((await c.query("select to_regclass('public.studio_refused') as t")).rows).toEqual([{ t: null }]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it("does not publish pg-meta's own port: nothing answers on the worker's address at 8080, and Docker maps no port for meta", async () => {
+    // The gateway answers on the same address, so a refusal at 8080 is about the port, not the route.
+    expect(await tcp(p.address, p.ports.gateway)).toBe("open");
+    expect(await tcp(p.address, 8080)).toBe("ECONNREFUSED");
+    expect(docker(["port", p.container("meta")]).stdout.trim()).toBe("");
+    const bindings = JSON.parse(docker(["inspect", "-f", "{{json .HostConfig.PortBindings}}", p.container("meta")]).stdout) as Record<string, unknown> | null;
+    expect(bindings ?? {}).toEqual({});
+    // Of the whole project, only the gateway and the database are published, both on the worker's address.
+    const published = docker(["ps", "--filter", `label=com.docker.compose.project=${p.name}`, "--format", "{{.Names}} {{.Ports}}"])
+      .stdout.split("\n")
+      .filter((l) => l.includes("->"))
+      .sort();
+    expect(published).toEqual([`${p.container("db")} ${p.address}:${p.ports.db}->5432/tcp`, `${p.container("gateway")} ${p.address}:${p.ports.gateway}->8000/tcp`]);
+  });
+
+  it("resolves the connection string's host `db` on the worker: pg-meta connects over the project's network, so the master needs no database port", async () => {
+    // The master cannot resolve `db` at all.
+    await expect(lookup("db")).rejects.toThrow();
+    const meta = JSON.parse(docker(["inspect", "-f", "{{json .NetworkSettings.Networks}}", p.container("meta")]).stdout) as Record<string, { IPAddress: string }>;
+    const metaAddress = meta[networkName(p.name)]?.IPAddress;
+    expect(metaAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    // The session pg-meta opened for Studio: the user Studio named, on the database's in-network port (5432,
+    // not the published one), from pg-meta's address on the project's network.
+    const r = await studioQuery("select current_user as user, inet_server_port() as port, host(inet_client_addr()) as client");
+    expect(r).toEqual({ status: 200, body: [{ user: "postgres", port: 5432, client: metaAddress }] });
+    expect(p.ports.db).not.toBe(5432);
+  });
+});
