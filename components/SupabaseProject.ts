@@ -67,7 +67,7 @@ export class SupabaseProject extends FleetComponent {
   /** Postgres on the WireGuard network, for operators and automations. */
   readonly connectionString: pulumi.Output<string>;
   readonly release: string;
-  readonly images: Readonly<Record<ServiceName, { image: string }>>;
+  readonly images: Readonly<Partial<Record<ServiceName, { image: string }>>>;
   /** Completes once every service is healthy; later steps (migrations, backups) wait on it. */
   readonly deployed: command.remote.Command;
 
@@ -124,14 +124,14 @@ export class SupabaseProject extends FleetComponent {
     } as Record<keyof ProjectSecretValues, pulumi.Input<string>>;
     const envFile = this.keep(
       renderWithSecrets(`projects/${name}/secrets/.env`, values, (s) =>
-        renderEnvFile(projectEnv({ project: name, tenantName: p.tenant.name, apiUrl: this.apiUrl, smtp: p.smtp, secrets: s })),
+        renderEnvFile(projectEnv({ project: name, tenantName: p.tenant.name, apiUrl: this.apiUrl, smtp: p.smtp, secrets: s, studioOnWorker: p.studio === "worker" })),
       ),
     );
     const kongFile = this.keep(
-      renderWithSecrets(`projects/${name}/secrets/kong.yml`, values, (s) => renderKongConfig(kongConfig(s, p.hostnames.studio))),
+      renderWithSecrets(`projects/${name}/secrets/kong.yml`, values, (s) => renderKongConfig(kongConfig(s, { services: p.services, studioHostname: p.hostnames.studio }))),
     );
 
-    const compose = projectCompose({ project: name, release, bindAddress: p.worker.address, ports: p.ports, accessTokenHook: p.schemaPacks.length > 0 });
+    const compose = projectCompose({ project: name, release, bindAddress: p.worker.address, ports: p.ports, accessTokenHook: p.schemaPacks.length > 0, services: p.services });
     this.images = composeImages(compose);
     // A digest of the secret files, so that a changed secret redeploys; a hash reveals nothing of them.
     const configDigest = pulumi.unsecret(pulumi.all([envFile, kongFile]).apply(([e, k]) => sha256(`${e}\0${k}`)));

@@ -1,3 +1,4 @@
+import { MASTER_ADDON_LIMIT_MIB } from "../model/masterSizing";
 import { toYaml } from "../render/yaml";
 import { N8N_PORT } from "./ports";
 import type { WebhookGate } from "./webhookGate";
@@ -66,7 +67,7 @@ export function n8nCompose(hostname: string, gate: WebhookGate | undefined): str
       container_name: N8N_CONTAINER,
       restart: "unless-stopped",
       network_mode: "host",
-      mem_limit: "1g",
+      mem_limit: `${MASTER_ADDON_LIMIT_MIB.n8n}m`,
       env_file: [N8N_ENV_FILE],
       environment: n8nEnvironment(hostname),
       volumes: [`${N8N_DIR}/data:/home/node/.n8n`],
@@ -80,7 +81,7 @@ export function n8nCompose(hostname: string, gate: WebhookGate | undefined): str
       container_name: GATE_CONTAINER,
       restart: "unless-stopped",
       network_mode: "host",
-      mem_limit: "64m",
+      mem_limit: `${MASTER_ADDON_LIMIT_MIB.gate}m`,
       read_only: true,
       cap_drop: ["ALL"],
       command: ["caddy", "run", "--config", "/etc/caddy/gate.json"],

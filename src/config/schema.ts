@@ -186,6 +186,17 @@ export const RestoreFromSchema = z.strictObject({
 /** A rotation counter: only ever raised; 0 is the secret made first. */
 const rotation = z.number().int("must be a whole number").min(0, "must be 0 or more");
 
+/**
+ * The services a project can leave out; the rest (db, meta, auth, rest, gateway) are its API.
+ * Each defaults to on, so a project that says nothing runs the full API.
+ */
+const ServicesSchema = z.strictObject({
+  realtime: z.boolean().default(true),
+  storage: z.boolean().default(true),
+  imgproxy: z.boolean().default(true),
+  functions: z.boolean().default(true),
+});
+
 export const ProjectSchema = z.strictObject({
   name: slug,
   subdomain: dnsLabel,
@@ -197,6 +208,14 @@ export const ProjectSchema = z.strictObject({
     .refine((packs) => new Set(packs).size === packs.length, { error: (i) => `lists a schema pack twice (${(i.input as string[]).filter((p, n, a) => a.indexOf(p) !== n).join(", ")}); list each once` })
     .default([]),
   acceptsPooledTenants: z.boolean().default(false),
+  /** What runs on the worker besides the API: `services: { functions: false }` leaves the edge runtime out. */
+  services: ServicesSchema.default({ realtime: true, storage: true, imgproxy: true, functions: true }),
+  /**
+   * Where the project's Studio runs: on the master, started on its first request and stopped when idle
+   * (docs/studio.md), or on its worker behind the gateway, as before issue 25. Moving a project to the
+   * master is a reviewed change of that project alone (docs/operations.md, "Move a Studio to the master").
+   */
+  studio: z.enum(["master", "worker"], { error: () => "must be master or worker" }).default("master"),
   smtp: SmtpSchema.optional(),
   /** Seeds this new project once from another's backup; later changes do not restore again. */
   restoreFrom: RestoreFromSchema.optional(),
@@ -336,6 +355,15 @@ export const RmmSchema = z.strictObject({
     .default({ rmm: "rmm", api: "api", mesh: "mesh" }),
 });
 
+/**
+ * The Studios on the master: at most `maxRunning` at once (the master's memory is checked for that many),
+ * each stopped after `idleMinutes` without a request.
+ */
+export const StudiosSchema = z.strictObject({
+  maxRunning: z.number().int("must be a whole number").min(1, "must be at least 1").max(50, "must be at most 50").default(2),
+  idleMinutes: z.number().int("must be a whole number").min(1, "must be at least 1").max(24 * 60, "must be at most 1440 (a day)").default(30),
+});
+
 /** Every `supafleet:<key>` the program reads, with its schema. */
 export const FleetSchema = z.strictObject({
   domain: fqdn,
@@ -360,6 +388,7 @@ export const FleetSchema = z.strictObject({
   alerting: AlertingSchema,
   automations: AutomationsSchema.default({ reportTime: "07:00", pollSeconds: 30 }),
   rmm: RmmSchema.optional(),
+  studios: StudiosSchema.default({ maxRunning: 2, idleMinutes: 30 }),
   /**
    * How `pulumi up` reaches the servers: through the master's public address
    * (SSH from the operators' ranges; the first `up` has no mesh yet), or over
@@ -392,6 +421,8 @@ export const retiredName = (r: RetiredJob): string => (typeof r === "string" ? r
 export type RetentionConfig = z.infer<typeof RetentionSchema>;
 export type AutomationsConfig = z.infer<typeof AutomationsSchema>;
 export type RmmConfig = z.infer<typeof RmmSchema>;
+export type StudiosConfig = z.infer<typeof StudiosSchema>;
+export type ServicesConfig = z.infer<typeof ServicesSchema>;
 export type SchemaPack = (typeof SCHEMA_PACKS)[number];
 export type Isolation = TenantConfig["isolation"];
 

@@ -1,9 +1,10 @@
 import { RELEASES } from "../model/releases";
 import { checkHardening } from "./hardening";
+import { checkProjectShape } from "./projectShape";
 import type { ConfigIssue } from "./issues";
 import { retiredName, type FleetConfig, type ProjectConfig, type TenantConfig } from "./schema";
 import { broadcastAddress, cidrPrefix, containsIpv4, hubAddress, networkAddress, parseIpv4Cidr } from "../model/net";
-import { PROJECT_MEMORY_MIB, WORKER_RESERVED_MIB, projectsThatFit } from "../model/sizing";
+import { checkMasterMemory, checkWorkerMemory } from "./capacity";
 import { SERVER_TYPES } from "../model/serverTypes";
 import { MASTER_NAME, RMM_NAME, STATUS_PAGE_PREFIX, STUDIO_SUFFIX, dedicatedWorkerName } from "../model/naming";
 
@@ -34,6 +35,7 @@ export function validateFleet(cfg: Partial<FleetConfig>, stack?: string): Config
   issues.push(...checkProjects(projects));
   if (cfg.workers) issues.push(...checkWorkers(cfg, projects));
   issues.push(...checkKeyRounds(cfg, projects));
+  issues.push(...checkMasterMemory(cfg, projects));
   if (cfg.wireguard) issues.push(...checkAddresses(cfg, projects));
   if (cfg.operators) issues.push(...checkOperators(cfg.operators));
   if (cfg.operators && cfg.tenants) issues.push(...checkDatabaseAccess(cfg.operators, projects));
@@ -170,6 +172,7 @@ function checkProjects(projects: readonly Placed[]): ConfigIssue[] {
     if (subdomain.startsWith(STATUS_PAGE_PREFIX)) {
       issues.push({ path: `${p.path}.subdomain`, message: `must not start with "${STATUS_PAGE_PREFIX}", which tenants' status pages use` });
     }
+    issues.push(...checkProjectShape(p.project, p.path));
     if (p.project.acceptsPooledTenants && p.project.schemaPacks.length === 0) {
       issues.push({ path: `${p.path}.schemaPacks`, message: "a project that accepts pooled tenants needs a schema pack, whose row-level security keeps them apart" });
     }
@@ -187,7 +190,6 @@ function checkWorkers(cfg: Partial<FleetConfig>, projects: readonly Placed[]): C
     }
   });
   const index = new Map(workers.map((w, i) => [w.name, i]));
-  const onWorker = new Map<string, Placed[]>();
   for (const p of projects) {
     const placement = p.project.placement;
     const from = p.project.movedFrom;
@@ -197,39 +199,16 @@ function checkWorkers(cfg: Partial<FleetConfig>, projects: readonly Placed[]): C
       else if (from === placement.worker) issues.push({ path: at, message: `names the worker the project is placed on (${from}); movedFrom is the worker it leaves` });
       if (!index.has(from)) issues.push({ path: at, message: `names worker "${from}", which is not declared; the worker a project leaves must stay until the move has run` });
     }
-    if ("worker" in placement) {
-      if (!index.has(placement.worker)) {
-        const known = workers.map((w) => w.name).join(", ") || "none";
-        // Most often a worker taken out of the stack file while it still holds this project.
-        issues.push({
-          path: `${p.path}.placement.worker`,
-          message: `names worker "${placement.worker}", which is not declared (workers: ${known}); a worker that still holds projects stays until they have moved (docs/operations.md, "Move a project")`,
-        });
-      } else {
-        onWorker.set(placement.worker, [...(onWorker.get(placement.worker) ?? []), p]);
-      }
-    } else {
-      const type = SERVER_TYPES[placement.dedicated.serverType];
-      if (type && projectsThatFit(type.memoryMiB) < 1) {
-        issues.push({
-          path: `${p.path}.placement.dedicated.serverType`,
-          message: `${placement.dedicated.serverType} has ${type.memoryMiB} MiB, less than one project needs (${PROJECT_MEMORY_MIB} MiB + ${WORKER_RESERVED_MIB} MiB reserved)`,
-        });
-      }
-    }
-  }
-  for (const [name, placed] of onWorker) {
-    const i = index.get(name)!;
-    const type = SERVER_TYPES[workers[i]!.serverType];
-    if (type === undefined) continue;
-    const need = placed.length * PROJECT_MEMORY_MIB + WORKER_RESERVED_MIB;
-    if (need > type.memoryMiB) {
+    if ("worker" in placement && !index.has(placement.worker)) {
+      const known = workers.map((w) => w.name).join(", ") || "none";
+      // Most often a worker taken out of the stack file while it still holds this project.
       issues.push({
-        path: `workers[${i}].serverType`,
-        message: `${workers[i]!.serverType} has ${type.memoryMiB} MiB but its ${placed.length} projects (${placed.map((p) => p.project.name).join(", ")}) need ${need} MiB (${PROJECT_MEMORY_MIB} MiB each + ${WORKER_RESERVED_MIB} MiB reserved); it fits ${projectsThatFit(type.memoryMiB)}`,
+        path: `${p.path}.placement.worker`,
+        message: `names worker "${placement.worker}", which is not declared (workers: ${known}); a worker that still holds projects stays until they have moved (docs/operations.md, "Move a project")`,
       });
     }
   }
+  issues.push(...checkWorkerMemory(cfg, projects));
   return issues;
 }
 

@@ -1,5 +1,6 @@
 import { SERVICES, type ServiceName } from "./services";
-import { HOST_MEASURED_MIB } from "./idleMemory";
+import { HOST_MEASURED_MIB, typicalIdleMiB } from "./idleMemory";
+import { API_ONLY_SERVICES, FULL_SERVICES, workerServices } from "./projectServices";
 
 /**
  * The headroom rule: a hard limit is at least half again the service's idle
@@ -11,7 +12,21 @@ export function headroomLimit(idleMiB: number): number {
 }
 
 /**
- * Memory limit per service of one project, in MiB. Each figure becomes that
+ * The reservation rule: a service's typical idle figure (typicalIdleMiB()) and a tenth more, at least
+ * 8 MiB more, rounded up to 8 MiB. It is the container's mem_reservation, the memory the kernel
+ * reclaims from it last, and the placement budget sums it.
+ */
+export function reservationFor(idleMiB: number): number {
+  return Math.ceil(Math.max(idleMiB * 1.1, idleMiB + 8) / 8) * 8;
+}
+
+/** Each service's reservation, in MiB. */
+export const SERVICE_RESERVATION_MIB: Readonly<Record<ServiceName, number>> = Object.fromEntries(
+  SERVICES.map((s) => [s, reservationFor(typicalIdleMiB(s))]),
+) as Record<ServiceName, number>;
+
+/**
+ * Hard memory limit per service of one project, in MiB. Each figure becomes that
  * container's hard limit (mem_limit), and their sum is most of the per-project
  * budget the placement check uses, so an overfull worker is refused at preview
  * time rather than found by the OOM killer. None is below headroomLimit() of
@@ -40,25 +55,28 @@ export const ABOVE_RULE: Readonly<Partial<Record<ServiceName, string>>> = {
   studio: "published figures range from 87 to 145 MiB and grow as pages load",
 };
 
-/** Containers, and published ports (db and gateway), per project. */
-export const CONTAINERS_PER_PROJECT = SERVICES.length;
+/** Published ports per project: db and gateway. */
 export const PUBLISHED_PORTS_PER_PROJECT = 2;
 
-/**
- * What a project costs outside its containers' limits: one containerd shim per
- * container and one docker-proxy per published port, as measured, rounded up to 32 MiB.
- */
-export const PROJECT_RUNTIME_MIB =
-  Math.ceil((CONTAINERS_PER_PROJECT * HOST_MEASURED_MIB.shimPerContainer + PUBLISHED_PORTS_PER_PROJECT * HOST_MEASURED_MIB.dockerProxyPerPort) / 32) * 32;
+/** What a project costs outside its containers: a containerd shim each, a docker-proxy per published port; rounded up to 8 MiB. */
+export function runtimeMiB(containers: number): number {
+  return Math.ceil((containers * HOST_MEASURED_MIB.shimPerContainer + PUBLISHED_PORTS_PER_PROJECT * HOST_MEASURED_MIB.dockerProxyPerPort) / 8) * 8;
+}
 
-/** The per-project budget: every container's hard limit, plus the runtime's own cost per project. */
-export const PROJECT_MEMORY_MIB = Object.values(SERVICE_MEMORY_MIB).reduce((a, b) => a + b, 0) + PROJECT_RUNTIME_MIB;
+/** What the placement budget counts for a project running these services on its worker. */
+export function projectBudgetMiB(services: readonly ServiceName[]): number {
+  return services.reduce((sum, s) => sum + SERVICE_RESERVATION_MIB[s], 0) + runtimeMiB(services.length);
+}
+
+/** A full project (its Studio on the master) and an API-only one: what bench/density and docs/sizing.md compare. */
+export const FULL_PROJECT_MIB = projectBudgetMiB(workerServices({ services: FULL_SERVICES, studio: "master" }));
+export const API_ONLY_PROJECT_MIB = projectBudgetMiB(workerServices({ services: API_ONLY_SERVICES, studio: "master" }));
 
 /** What a worker keeps for itself, whatever it runs; docs/sizing.md gives the reasons. */
 export const WORKER_RESERVATION_MIB = {
   /** Debian's kernel and base system: systemd, journald, sshd, cron, unattended-upgrades (an estimate: no Debian host runs here). */
   os: 320,
-  /** dockerd and containerd, as measured with a project running. */
+  /** dockerd and containerd, as measured with many projects running (bench/runtime). */
   docker: 256,
   /** fail2ban (Python), WireGuard (in the kernel), nftables, the health agent and firewall-sync runs. */
   agents: 128,
@@ -70,6 +88,10 @@ export const WORKER_RESERVATION_MIB = {
 
 export const WORKER_RESERVED_MIB = Object.values(WORKER_RESERVATION_MIB).reduce((a, b) => a + b, 0);
 
-export function projectsThatFit(memoryMiB: number): number {
-  return Math.max(0, Math.floor((memoryMiB - WORKER_RESERVED_MIB) / PROJECT_MEMORY_MIB));
+/** How many projects of one budget fit a worker of this much memory. */
+export function projectsThatFit(memoryMiB: number, perProjectMiB = FULL_PROJECT_MIB): number {
+  return Math.max(0, Math.floor((memoryMiB - WORKER_RESERVED_MIB) / perProjectMiB));
 }
+
+/** Containers of a full project, its Studio on the master. */
+export const CONTAINERS_PER_PROJECT = workerServices({ services: FULL_SERVICES, studio: "master" }).length;

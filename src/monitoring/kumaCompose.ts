@@ -1,3 +1,4 @@
+import { MASTER_ADDON_LIMIT_MIB } from "../model/masterSizing";
 import { toYaml } from "../render/yaml";
 import { KUMA_PORT } from "./kuma";
 
@@ -29,7 +30,7 @@ export function kumaCompose(hubAddress: string): string {
         container_name: "supafleet-kuma",
         restart: "unless-stopped",
         network_mode: "host",
-        mem_limit: "512m",
+        mem_limit: `${MASTER_ADDON_LIMIT_MIB.kuma}m`,
         environment: { UPTIME_KUMA_HOST: hubAddress, UPTIME_KUMA_PORT: String(KUMA_PORT), UPTIME_KUMA_DB_TYPE: "sqlite", TZ: "UTC" },
         volumes: [`${KUMA_DIR}/data:/app/data`, `${KUMA_DIR}/bin:/supafleet:ro`],
         healthcheck: { test: ["CMD", "node", "-e", probe], interval: "30s", timeout: "10s", retries: 5, start_period: "60s", start_interval: "2s" },

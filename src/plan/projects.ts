@@ -2,6 +2,7 @@ import type { FleetConfig, ProjectConfig, TenantConfig } from "../config/schema"
 import { smtpPasswordKey } from "../config/secrets";
 import { apiHostname, dedicatedWorkerName, studioHostname } from "../model/naming";
 import { projectPorts } from "../model/ports";
+import { workerServices } from "../model/projectServices";
 import { dedicatedWorker } from "./nodes";
 import type { ProjectPlan, TenantPlan, WorkerPlan } from "./types";
 
@@ -49,6 +50,8 @@ function planProject(cfg: FleetConfig, tenant: TenantPlan, p: ProjectConfig, wor
     schemaPacks: p.schemaPacks,
     pooledTenants,
     hostnames: { api: apiHostname(p.subdomain, cfg.domain), studio: studioHostname(p.subdomain, cfg.domain) },
+    studio: p.studio,
+    services: workerServices(p),
     smtp: p.smtp ?? cfg.smtp,
     smtpPasswordKey: p.smtp ? smtpPasswordKey(p.name) : smtpPasswordKey(),
     ...(p.restoreFrom !== undefined ? { restoreFrom: p.restoreFrom } : {}),

@@ -4,6 +4,8 @@ import type { BackupTimes } from "../backup/tools";
 import type { FleetConfig, Isolation, OperatorConfig, RetentionConfig, SchemaPack, SmtpConfig, TenantConfig } from "../config/schema";
 import type { KumaDesired } from "../monitoring/kuma";
 import type { ProjectPorts } from "../model/ports";
+import type { StudioLayout } from "../model/projectServices";
+import type { ServiceName } from "../model/services";
 import type { IngressRule } from "../render/ingress";
 
 /**
@@ -107,6 +109,9 @@ export interface ProjectPlan {
   /** Tenants whose rows live in this project, kept apart by RLS. */
   readonly pooledTenants: readonly TenantPlan[];
   readonly hostnames: { readonly api: string; readonly studio: string };
+  /** Where its Studio runs, and the containers it runs on its worker (src/model/projectServices.ts). */
+  readonly studio: StudioLayout;
+  readonly services: readonly ServiceName[];
   readonly smtp: SmtpConfig;
   /** The secure config key its SMTP password is read from. */
   readonly smtpPasswordKey: string;

@@ -1,6 +1,6 @@
 import { toYaml } from "../render/yaml";
 import type { ProjectPorts } from "../model/ports";
-import { SERVICE_MEMORY_MIB } from "../model/sizing";
+import { SERVICE_MEMORY_MIB, SERVICE_RESERVATION_MIB } from "../model/sizing";
 import { containerName, networkName, volumeName } from "./naming";
 import type { SupabaseRelease } from "../model/releases";
 import { SERVICES, type ServiceName } from "../model/services";
@@ -11,6 +11,8 @@ export interface ComposeService {
   readonly container_name: string;
   readonly restart: "unless-stopped";
   readonly mem_limit: string;
+  /** What the kernel reclaims from it last; the placement budget sums these (src/model/sizing.ts). */
+  readonly mem_reservation: string;
   readonly environment?: Readonly<Record<string, string>>;
   readonly command?: readonly string[];
   readonly ports?: readonly string[];
@@ -25,7 +27,8 @@ export interface ComposeFile {
   readonly name: string;
   /** Ignored by Compose; records the release and a digest of the secret files, so either change redeploys. */
   readonly "x-supafleet"?: { readonly release: string; readonly "config-sha256": string };
-  readonly services: Readonly<Record<ServiceName, ComposeService>>;
+  /** Only the services the project runs on its worker (src/model/projectServices.ts). */
+  readonly services: Readonly<Partial<Record<ServiceName, ComposeService>>>;
   readonly volumes: Readonly<Record<string, { readonly name: string }>>;
   readonly networks: { readonly default: { readonly name: string } };
 }
@@ -38,6 +41,8 @@ export interface ComposeArgs {
   readonly ports: ProjectPorts;
   /** Whether the tenant hook is installed (projects with schema packs). */
   readonly accessTokenHook: boolean;
+  /** The services it runs on the worker, from workerServices(). */
+  readonly services: readonly ServiceName[];
 }
 
 /** Realtime finds its tenant in the first label of the Host it is called by. */
@@ -61,8 +66,10 @@ export function projectCompose(a: ComposeArgs): ComposeFile {
   const vol = (purpose: Parameters<typeof volumeName>[1]): string => volumeName(a.project, purpose);
   const db = `postgres://%s:${v("POSTGRES_PASSWORD")}@db:5432/postgres`;
   const dbAs = (role: string): string => db.replace("%s", role);
+  const runs = (s: ServiceName): boolean => a.services.includes(s);
+  const only = <T>(s: ServiceName, value: T): Partial<Record<ServiceName, T>> => (runs(s) ? { [s]: value } : {});
 
-  const services: Record<ServiceName, Omit<ComposeService, "image" | "container_name" | "restart" | "mem_limit">> = {
+  const services: Record<ServiceName, Omit<ComposeService, "image" | "container_name" | "restart" | "mem_limit" | "mem_reservation">> = {
     db: {
       command: ["postgres", "-c", "config_file=/etc/postgresql/postgresql.conf", "-c", "log_min_messages=fatal"],
       environment: {
@@ -188,13 +195,13 @@ export function projectCompose(a: ComposeArgs): ComposeFile {
         TENANT_ID: "stub",
         REGION: "stub",
         GLOBAL_S3_BUCKET: "stub",
-        ENABLE_IMAGE_TRANSFORMATION: "true",
-        IMGPROXY_URL: "http://imgproxy:5001",
+        // Without imgproxy, /render/image answers that transformations are off rather than timing out.
+        ...(runs("imgproxy") ? { ENABLE_IMAGE_TRANSFORMATION: "true", IMGPROXY_URL: "http://imgproxy:5001" } : { ENABLE_IMAGE_TRANSFORMATION: "false" }),
         S3_PROTOCOL_ACCESS_KEY_ID: v("S3_PROTOCOL_ACCESS_KEY_ID"),
         S3_PROTOCOL_ACCESS_KEY_SECRET: v("S3_PROTOCOL_ACCESS_KEY_SECRET"),
       },
       volumes: [`${vol("storage")}:/var/lib/storage`],
-      depends_on: { db: healthy, rest: started, imgproxy: started },
+      depends_on: { db: healthy, rest: started, ...only("imgproxy", started) },
       healthcheck: health(["CMD", "wget", "--no-verbose", "--tries=1", "--spider", "http://127.0.0.1:5000/status"]),
     },
     imgproxy: {
@@ -231,7 +238,7 @@ export function projectCompose(a: ComposeArgs): ComposeFile {
       // Holds the API keys, so it sits with the .env in secrets/, outside the release.
       volumes: ["../../secrets/kong.yml:/home/kong/kong.yml:ro,Z"],
       labels: { "supafleet.kong-config-sha256": v("KONG_CONFIG_SHA256") },
-      depends_on: { auth: healthy, rest: started, realtime: started, storage: started, functions: started, meta: started },
+      depends_on: { auth: healthy, rest: started, meta: started, ...only("realtime", started), ...only("storage", started), ...only("functions", started) },
       healthcheck: health(["CMD", "kong", "health"]),
     },
     studio: {
@@ -261,18 +268,21 @@ export function projectCompose(a: ComposeArgs): ComposeFile {
   return {
     name: a.project,
     services: Object.fromEntries(
-      SERVICES.map((s) => [
+      SERVICES.filter(runs).map((s) => [
         s,
         {
           image: a.release.images[s],
           container_name: containerName(a.project, s),
           restart: "unless-stopped" as const,
           mem_limit: `${SERVICE_MEMORY_MIB[s]}m`,
+          mem_reservation: `${SERVICE_RESERVATION_MIB[s]}m`,
           ...services[s],
         },
       ]),
-    ) as Record<ServiceName, ComposeService>,
-    volumes: Object.fromEntries((["db-data", "db-config", "storage", "deno-cache"] as const).map((p) => [vol(p), { name: vol(p) }])),
+    ),
+    volumes: Object.fromEntries(
+      (["db-data", "db-config", ...(runs("storage") ? (["storage"] as const) : []), ...(runs("functions") ? (["deno-cache"] as const) : [])] as const).map((p) => [vol(p), { name: vol(p) }]),
+    ),
     networks: { default: { name: networkName(a.project) } },
   };
 }
@@ -292,6 +302,6 @@ export function composeVariables(c: ComposeFile): string[] {
 }
 
 /** The images of a project, by service: what a preview shows changing on an upgrade. */
-export function composeImages(c: ComposeFile): Record<ServiceName, { image: string }> {
-  return Object.fromEntries(SERVICES.map((s) => [s, { image: c.services[s].image }])) as Record<ServiceName, { image: string }>;
+export function composeImages(c: ComposeFile): Partial<Record<ServiceName, { image: string }>> {
+  return Object.fromEntries(SERVICES.flatMap((s) => (c.services[s] !== undefined ? [[s, { image: c.services[s].image }]] : [])));
 }

@@ -24,6 +24,8 @@ export interface ProjectEnvArgs {
   readonly apiUrl: string;
   readonly smtp: SmtpConfig;
   readonly secrets: ProjectSecretValues;
+  /** Studio runs beside the project (studio: worker): its settings and password go in this .env too. */
+  readonly studioOnWorker: boolean;
 }
 
 export const JWT_EXPIRY_SECONDS = 3600;
@@ -41,8 +43,7 @@ export function projectEnv(a: ProjectEnvArgs): Record<string, string> {
     JWT_EXPIRY: String(JWT_EXPIRY_SECONDS),
     ANON_KEY: s.anonKey,
     SERVICE_ROLE_KEY: s.serviceRoleKey,
-    DASHBOARD_USERNAME,
-    DASHBOARD_PASSWORD: s.dashboardPassword,
+    ...(a.studioOnWorker ? { DASHBOARD_USERNAME, DASHBOARD_PASSWORD: s.dashboardPassword } : {}),
     SECRET_KEY_BASE: s.secretKeyBase,
     VAULT_ENC_KEY: s.vaultEncKey,
     PG_META_CRYPTO_KEY: s.pgMetaCryptoKey,
@@ -68,8 +69,7 @@ export function projectEnv(a: ProjectEnvArgs): Record<string, string> {
     SMTP_SENDER_NAME: a.smtp.senderName,
     PGRST_DB_SCHEMAS: "public,storage,graphql_public",
     FUNCTIONS_VERIFY_JWT: "false",
-    STUDIO_DEFAULT_ORGANIZATION: a.tenantName,
-    STUDIO_DEFAULT_PROJECT: a.project,
+    ...(a.studioOnWorker ? { STUDIO_DEFAULT_ORGANIZATION: a.tenantName, STUDIO_DEFAULT_PROJECT: a.project } : {}),
   };
 }
 

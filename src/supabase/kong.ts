@@ -1,6 +1,7 @@
 import { toYaml } from "../render/yaml";
 import { REALTIME_HOST } from "./compose";
 import { DASHBOARD_USERNAME } from "./env";
+import type { ServiceName } from "../model/services";
 
 /**
  * Kong's declarative config for one project, built as data: upstream's
@@ -77,7 +78,15 @@ function authorizationTransformer(keys: KongKeys): Plugin {
   return { name: "request-transformer", config: { add: { headers: [header] }, replace: { headers: [header] } } };
 }
 
-export function kongConfig(keys: KongKeys, studioHostname: string): KongConfig {
+/** What the gateway routes to: the project's services on its worker, and Studio's hostname when Studio is one of them. */
+export interface KongRouting {
+  readonly services: readonly ServiceName[];
+  readonly studioHostname: string;
+}
+
+export function kongConfig(keys: KongKeys, routing: KongRouting): KongConfig {
+  const runs = (s: ServiceName): boolean => routing.services.includes(s);
+  const when = <T>(s: ServiceName, ...items: T[]): T[] => (runs(s) ? items : []);
   const opaque = keys.publishableKey !== undefined && keys.secretKey !== undefined;
   const cors: Plugin = { name: "cors" };
   const keyAuth = (hide: boolean): Plugin => ({ name: "key-auth", config: { hide_credentials: hide } });
@@ -92,7 +101,7 @@ export function kongConfig(keys: KongKeys, studioHostname: string): KongConfig {
     _format_version: "2.1",
     _transform: true,
     consumers: [
-      { username: "DASHBOARD", basicauth_credentials: [{ username: DASHBOARD_USERNAME, password: keys.dashboardPassword }] },
+      ...when("studio", { username: "DASHBOARD", basicauth_credentials: [{ username: DASHBOARD_USERNAME, password: keys.dashboardPassword }] }),
       { username: "anon", keyauth_credentials: [{ key: keys.anonKey }, ...(opaque ? [{ key: keys.publishableKey! }] : [])] },
       { username: "service_role", keyauth_credentials: [{ key: keys.serviceRoleKey }, ...(opaque ? [{ key: keys.secretKey! }] : [])] },
     ],
@@ -114,17 +123,24 @@ export function kongConfig(keys: KongKeys, studioHostname: string): KongConfig {
         routes: [route("graphql-v1-all", ["/graphql/v1"])],
         plugins: [cors, keyAuth(true), { name: "request-transformer", config: { add: { headers: ["Content-Profile:graphql_public"] } } }, acl("admin", "anon"), ...authHeader],
       },
-      { name: "realtime-v1-ws", url: `http://${REALTIME_HOST}:4000/socket`, routes: [route("realtime-v1-ws", ["/realtime/v1/"])], plugins: [cors, keyAuth(false), acl("admin", "anon"), ...authHeader] },
-      { name: "realtime-v1-rest", url: `http://${REALTIME_HOST}:4000/api`, routes: [route("realtime-v1-rest", ["/realtime/v1/api"])], plugins: [cors, keyAuth(false), acl("admin", "anon"), ...authHeader] },
-      // Tenant administration of Realtime is never public.
-      { name: "realtime-v1-admin", url: `http://${REALTIME_HOST}:4000/api`, routes: [route("realtime-v1-admin", ["/realtime/v1/api/tenants", "/realtime/v1/api/openapi"])], plugins: [deny("Forbidden")] },
+      ...when<KongService>(
+        "realtime",
+        { name: "realtime-v1-ws", url: `http://${REALTIME_HOST}:4000/socket`, routes: [route("realtime-v1-ws", ["/realtime/v1/"])], plugins: [cors, keyAuth(false), acl("admin", "anon"), ...authHeader] },
+        { name: "realtime-v1-rest", url: `http://${REALTIME_HOST}:4000/api`, routes: [route("realtime-v1-rest", ["/realtime/v1/api"])], plugins: [cors, keyAuth(false), acl("admin", "anon"), ...authHeader] },
+        // Tenant administration of Realtime is never public.
+        { name: "realtime-v1-admin", url: `http://${REALTIME_HOST}:4000/api`, routes: [route("realtime-v1-admin", ["/realtime/v1/api/tenants", "/realtime/v1/api/openapi"])], plugins: [deny("Forbidden")] },
+      ),
       // Storage checks keys itself (S3 signatures and signed URLs carry none).
-      { name: "storage-v1", url: "http://storage:5000/", routes: [route("storage-v1-all", ["/storage/v1/"])], plugins: [cors, ...authHeader] },
-      { name: "functions-v1", url: "http://functions:9000/", read_timeout: 150000, routes: [route("functions-v1-all", ["/functions/v1/"])], plugins: [cors, ...authHeader] },
+      ...when<KongService>("storage", { name: "storage-v1", url: "http://storage:5000/", routes: [route("storage-v1-all", ["/storage/v1/"])], plugins: [cors, ...authHeader] }),
+      ...when<KongService>("functions", { name: "functions-v1", url: "http://functions:9000/", read_timeout: 150000, routes: [route("functions-v1-all", ["/functions/v1/"])], plugins: [cors, ...authHeader] }),
+      // Studio's way to the database, wherever Studio runs: the service key (admin) only.
       { name: "meta", url: "http://meta:8080/", routes: [route("meta-all", ["/pg/"])], plugins: [keyAuth(false), acl("admin")] },
-      { name: "mcp-blocked", url: "http://studio:3000/api/mcp", routes: [route("mcp-blocked", ["/mcp", "/api/mcp"])], plugins: [deny("Forbidden")] },
-      // Studio: its own hostname only (behind Cloudflare Access), and the dashboard password.
-      { name: "dashboard", url: "http://studio:3000/", routes: [route("dashboard-all", ["/"], { hosts: [studioHostname] })], plugins: [cors, { name: "basic-auth", config: { hide_credentials: true } }] },
+      ...when<KongService>(
+        "studio",
+        { name: "mcp-blocked", url: "http://studio:3000/api/mcp", routes: [route("mcp-blocked", ["/mcp", "/api/mcp"])], plugins: [deny("Forbidden")] },
+        // Studio on the worker: its own hostname only (behind Cloudflare Access), and the dashboard password.
+        { name: "dashboard", url: "http://studio:3000/", routes: [route("dashboard-all", ["/"], { hosts: [routing.studioHostname] })], plugins: [cors, { name: "basic-auth", config: { hide_credentials: true } }] },
+      ),
     ],
   };
 }

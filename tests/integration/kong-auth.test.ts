@@ -1,3 +1,4 @@
+import { SERVICES } from "../../src/model/services";
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { authorizationExpression, kongConfig, type KongKeys } from "../../src/supabase/kong";
@@ -43,8 +44,8 @@ describe("the gateway's Authorization mapping, in Lua 5.1", () => {
   });
 
   it("is only installed on releases with opaque keys", () => {
-    const withOpaque = JSON.stringify(kongConfig(keys, "ops-studio.example.org"));
-    const legacy = JSON.stringify(kongConfig({ anonKey: keys.anonKey, serviceRoleKey: keys.serviceRoleKey, dashboardPassword: "pw" }, "ops-studio.example.org"));
+    const withOpaque = JSON.stringify(kongConfig(keys, { services: SERVICES, studioHostname: "ops-studio.example.org" }));
+    const legacy = JSON.stringify(kongConfig({ anonKey: keys.anonKey, serviceRoleKey: keys.serviceRoleKey, dashboardPassword: "pw" }, { services: SERVICES, studioHostname: "ops-studio.example.org" }));
     expect(withOpaque).toContain("Authorization:$(");
     expect(legacy).not.toContain("Authorization:$(");
   });

@@ -1,3 +1,5 @@
+import { FULL_SERVICES, workerServices, type ProjectShape } from "../../src/model/projectServices";
+import type { ServiceName } from "../../src/model/services";
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -51,8 +53,14 @@ export class LabProject {
     /** Last octet of this project's address in LAB_SUBNET (10–250), unique per test file. */
     readonly host: number,
     slot = 1,
+    /** Which services it runs; by default a full project whose Studio is on the master. */
+    readonly shape: ProjectShape = { services: FULL_SERVICES, studio: "master" },
   ) {
     this.ports = projectPorts(slot);
+  }
+
+  get services(): ServiceName[] {
+    return workerServices(this.shape);
   }
 
   get address(): string {
@@ -92,7 +100,7 @@ export class LabProject {
   }
 
   composeText(rel: SupabaseRelease, releaseName = "lab"): string {
-    const c = projectCompose({ project: this.name, release: rel, bindAddress: this.address, ports: this.ports, accessTokenHook: false });
+    const c = projectCompose({ project: this.name, release: rel, bindAddress: this.address, ports: this.ports, accessTokenHook: false, services: this.services });
     return renderCompose({ ...c, "x-supafleet": { release: releaseName, "config-sha256": "0".repeat(64) } });
   }
 
@@ -102,6 +110,7 @@ export class LabProject {
       ...projectEnv({
         project: this.name,
         tenantName: "Lab tenant",
+        studioOnWorker: this.shape.studio === "worker",
         apiUrl: `https://${this.name}.lab.invalid`,
         smtp: { host: "smtp.lab.invalid", port: 587, user: "lab", adminEmail: "admin@lab.invalid", senderName: "Lab" },
         secrets: {
@@ -124,7 +133,7 @@ export class LabProject {
   }
 
   kongText(anonKey = this.anonKey): string {
-    return renderKongConfig(kongConfig({ anonKey, serviceRoleKey: this.serviceRoleKey, dashboardPassword: "lab-dashboard" }, `${this.name}-studio.lab.invalid`));
+    return renderKongConfig(kongConfig({ anonKey, serviceRoleKey: this.serviceRoleKey, dashboardPassword: "lab-dashboard" }, { services: this.services, studioHostname: `${this.name}-studio.lab.invalid` }));
   }
 
   private scriptEnv(extra: Record<string, string>): NodeJS.ProcessEnv {

@@ -1,3 +1,4 @@
+import { API_ONLY_SERVICES, FULL_SERVICES, workerServices } from "../../src/model/projectServices";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -52,13 +53,18 @@ const formats = {
   },
   subnet_ip_address: { type: "string" as const, validate: (c: string): boolean => ipaddr.isValidCIDR(c) },
 };
+const SHAPES = {
+  full: workerServices({ services: FULL_SERVICES, studio: "master" }),
+  "full, Studio on the worker": workerServices({ services: FULL_SERVICES, studio: "worker" }),
+  "API only": workerServices({ services: API_ONLY_SERVICES, studio: "master" }),
+};
 const validate = new Ajv2019({ strict: false, allErrors: true, formats }).compile(schema);
 
 describe("rendered compose files follow the Compose specification", () => {
   for (const release of RELEASE_NAMES) {
-    for (const hook of [true, false]) {
-      it(`release ${release}, access-token hook ${hook}`, () => {
-        const c = projectCompose({ project: "acme-crm", release: RELEASES[release]!, bindAddress: "10.100.0.2", ports: projectPorts(3), accessTokenHook: hook });
+    for (const [hook, shape] of [[true, "full, Studio on the worker"], [false, "full"], [true, "API only"]] as const) {
+      it(`release ${release}, access-token hook ${hook}, ${shape}`, () => {
+        const c = projectCompose({ project: "acme-crm", release: RELEASES[release]!, bindAddress: "10.100.0.2", ports: projectPorts(3), accessTokenHook: hook, services: SHAPES[shape] });
         const text = renderCompose({ ...c, "x-supafleet": { release, "config-sha256": "a".repeat(64) } });
         const ok = validate(parse(text));
         expect(validate.errors ?? [], JSON.stringify(validate.errors, null, 2)).toEqual([]);
@@ -68,7 +74,7 @@ describe("rendered compose files follow the Compose specification", () => {
   }
 
   it("rejects a file the spec forbids, so the check is live", () => {
-    const c = projectCompose({ project: "acme-crm", release: RELEASES[RELEASE_NAMES[0]]!, bindAddress: "10.100.0.2", ports: projectPorts(3), accessTokenHook: true });
+    const c = projectCompose({ project: "acme-crm", release: RELEASES[RELEASE_NAMES[0]]!, bindAddress: "10.100.0.2", ports: projectPorts(3), accessTokenHook: true, services: SHAPES.full });
     const broken = { ...c, services: { ...c.services, db: { ...c.services.db, restart: 42, bogus_key: true } } };
     expect(validate(broken)).toBe(false);
     expect(validate({ ...c, name: "Acme CRM" })).toBe(false);
@@ -83,7 +89,7 @@ describe("Docker Compose v2 reads them as written", () => {
       if (!engineInstalled()) throw new Error(`no Docker Compose in ${ENGINE_PREFIX}: run bash scripts/install-test-deps.sh`);
       const dir = mkdtempSync(join(tmpdir(), "supafleet-compose-"));
       try {
-        const c = projectCompose({ project: "acme-crm", release: RELEASES[release]!, bindAddress: "10.100.0.2", ports: projectPorts(3), accessTokenHook: true });
+        const c = projectCompose({ project: "acme-crm", release: RELEASES[release]!, bindAddress: "10.100.0.2", ports: projectPorts(3), accessTokenHook: true, services: SHAPES["full, Studio on the worker"] });
         const text = renderCompose({ ...c, "x-supafleet": { release, "config-sha256": "a".repeat(64) } });
         writeFileSync(join(dir, "compose.yaml"), text);
         // Every variable the file reads, as the deploy's .env and environment give them.

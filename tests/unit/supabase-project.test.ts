@@ -7,7 +7,8 @@ import { isSecretEnvelope } from "../../src/offline/secretEnvelope";
 import { composeVariables, type ComposeFile } from "../../src/supabase/compose";
 import { API_KEY_ISSUED_AT, API_KEY_LIFETIME_SECONDS } from "../../src/supabase/keys";
 import { RELEASES } from "../../src/model/releases";
-import { SERVICES } from "../../src/model/services";
+import { SERVICES, type ServiceName } from "../../src/model/services";
+import { FULL_SERVICES, workerServices } from "../../src/model/projectServices";
 import { UPSTREAM_ENV } from "../fixtures/upstream-env";
 import { runDoc } from "../helpers/offline";
 import { clone, stackDoc } from "../helpers/stacks";
@@ -36,18 +37,22 @@ function secretsOf(project: string): { env: Record<string, string>; kong: Doc } 
 }
 const workerOf = (p: Doc): string => ("worker" in p.placement ? p.placement.worker : `${p.name}-dedicated`);
 const releaseOf = (p: Doc): string => p.release ?? doc["supafleet:supabase"].release;
+/** The services a project runs on its worker, as its stack entry declares them. */
+const servicesOf = (p: Doc): ServiceName[] => workerServices({ services: { ...FULL_SERVICES, ...(p.services ?? {}) }, studio: p.studio ?? "master" });
 
 beforeAll(async () => {
   s = await runDoc("prod", doc);
 });
 
 describe("each prod project's services", () => {
-  it("are the full set, each pinned to its release's image by tag", () => {
+  it("are the set its stack entry asks for, each pinned to its release's image by tag", () => {
+    expect(new Set(projects.map((p) => servicesOf(p).join()))).toHaveLength(3);
     for (const p of projects) {
       const compose = composeOf(p.name);
-      expect(Object.keys(compose.services), p.name).toEqual([...SERVICES]);
-      for (const svc of SERVICES) {
-        const image = compose.services[svc].image;
+      expect(Object.keys(compose.services), p.name).toEqual(servicesOf(p));
+      expect("studio" in compose.services, p.name).toBe(p.studio === "worker");
+      for (const svc of servicesOf(p)) {
+        const image = compose.services[svc]!.image;
         expect(image, `${p.name}/${svc}`).toBe(RELEASES[releaseOf(p)]!.images[svc]);
         expect(image, `${p.name}/${svc}`).toMatch(/^[a-z0-9./-]+:[A-Za-z0-9._-]+$/);
         expect(image.endsWith(":latest"), image).toBe(false);
@@ -60,8 +65,8 @@ describe("each prod project's services", () => {
     for (const p of projects) {
       const compose = composeOf(p.name);
       const upstream = UPSTREAM_ENV[releaseOf(p)]!;
-      for (const svc of SERVICES) {
-        const ours = Object.keys(compose.services[svc].environment ?? {});
+      for (const svc of servicesOf(p)) {
+        const ours = Object.keys(compose.services[svc]!.environment ?? {});
         const missing = upstream[svc].filter((v) => !ours.includes(v));
         expect(missing, `${p.name}/${svc} lacks`).toEqual([]);
       }
@@ -75,7 +80,8 @@ describe("each prod project's services", () => {
       expect(referenced.filter((v) => !(v in env)), p.name).toEqual([]);
       // The .env also feeds kong.yml (dashboard, opaque keys) and the pooler-era VAULT_ENC_KEY upstream keeps.
       const extra = Object.keys(env).filter((k) => !referenced.includes(k));
-      expect(extra.sort(), p.name).toEqual(["DASHBOARD_PASSWORD", "DASHBOARD_USERNAME", "VAULT_ENC_KEY", ...(RELEASES[releaseOf(p)]!.opaqueKeys ? ["SUPABASE_PUBLISHABLE_KEY", "SUPABASE_SECRET_KEY"] : [])].sort());
+      const dashboard = p.studio === "worker" ? ["DASHBOARD_PASSWORD", "DASHBOARD_USERNAME"] : [];
+      expect(extra.sort(), p.name).toEqual([...dashboard, "VAULT_ENC_KEY", ...(RELEASES[releaseOf(p)]!.opaqueKeys ? ["SUPABASE_PUBLISHABLE_KEY", "SUPABASE_SECRET_KEY"] : [])].sort());
       expect(env.SITE_URL).toBe(`https://${p.subdomain}.${doc["supafleet:domain"]}`);
       expect(env.API_EXTERNAL_URL).toBe(`https://${p.subdomain}.${doc["supafleet:domain"]}`);
       expect(env.SMTP_HOST).toBe((p.smtp ?? doc["supafleet:smtp"]).host);
@@ -175,7 +181,7 @@ describe("changing one project's release", () => {
     expect(changes.map((ch) => `${ch.kind} ${ch.name}`).sort()).toEqual(["create ops-publishable-key", "create ops-secret-key", "update ops-config", "update ops-deploy"]);
     const before = composeOf("ops");
     const after = parse(head.resources.find((r) => r.name === "ops-deploy")!.inputs.stdin as string) as ComposeFile;
-    const changed = SERVICES.filter((svc) => before.services[svc].image !== after.services[svc].image);
-    expect(changed).toEqual(["meta", "auth", "rest", "realtime", "storage", "functions", "gateway", "studio"]);
+    const changed = SERVICES.filter((svc) => before.services[svc]?.image !== after.services[svc]?.image);
+    expect(changed).toEqual(["meta", "auth", "rest", "realtime", "storage", "functions", "gateway"]);
   });
 });
