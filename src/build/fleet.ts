@@ -6,6 +6,7 @@ import type { Monitoring } from "../../components/Monitoring";
 import type { RlsPolicySet } from "../../components/RlsPolicySet";
 import type { RmmNode } from "../../components/RmmNode";
 import type { SupabaseProject } from "../../components/SupabaseProject";
+import type { StudioSet } from "../../components/StudioSet";
 import type { TunnelIngress } from "../../components/TunnelIngress";
 import type { WorkerNode } from "../../components/WorkerNode";
 import type { FleetComponent } from "../resources/component";
@@ -17,6 +18,7 @@ import { buildBackups, buildDrills, buildMasterBackup } from "./backups";
 import { buildNodes } from "./nodes";
 import { buildAutomations, buildEdge, buildMonitoring } from "./operations";
 import { buildMoves, buildPolicySets, buildProjects, buildSeeds } from "./projects";
+import { buildStudios } from "./studios";
 import type { FleetSecrets } from "./secrets";
 import type { StackReferences } from "./stackReferences";
 
@@ -26,6 +28,7 @@ export interface Fleet {
   readonly master: MasterNode;
   readonly workers: ReadonlyMap<string, WorkerNode>;
   readonly projects: ReadonlyMap<string, SupabaseProject>;
+  readonly studios: StudioSet;
   readonly tunnel: TunnelIngress;
   readonly vault: BackupVault;
   readonly backups: ReadonlyMap<string, BackupSchedule>;
@@ -47,9 +50,10 @@ export interface Fleet {
 export function buildFleet(plan: FleetPlan, secrets: FleetSecrets, release: InfraRelease): Fleet {
   const nodes = buildNodes(plan, { env: plan.env, protect: plan.protect, location: plan.hosts.location, image: plan.hosts.image, releaseFile: releaseFile(release, plan.env) });
   const projects = buildProjects(plan, nodes, secrets);
-  // The ingress waits for every move's restore, known once the moves exist.
+  const studios = buildStudios(plan, nodes, projects);
+  // The ingress waits for every move's restore, known once the moves exist, and for the master's Studios.
   const restoredMoves = deferred<pulumi.Resource[]>();
-  const tunnel = buildEdge(plan, nodes, plan.edge.waitsForMoves ? restoredMoves.output : undefined);
+  const tunnel = buildEdge(plan, nodes, plan.edge.waitsForMoves ? restoredMoves.output.apply((moved) => [...moved, ...studios.installed]) : studios.installed);
   const backups = buildBackups(plan, nodes, projects, secrets);
   const moves = buildMoves(plan, nodes, projects, backups);
   if (plan.edge.waitsForMoves) restoredMoves.resolve(moves.map((m) => m.restored));
@@ -66,6 +70,7 @@ export function buildFleet(plan: FleetPlan, secrets: FleetSecrets, release: Infr
     ...nodes.workers.values(),
     ...(nodes.rmm !== undefined ? [nodes.rmm] : []),
     ...projects.projects.values(),
+    studios,
     tunnel,
     backups.vault,
     ...backups.schedules.values(),
@@ -82,6 +87,7 @@ export function buildFleet(plan: FleetPlan, secrets: FleetSecrets, release: Infr
     workers: nodes.workers,
     ...(nodes.rmm !== undefined ? { rmm: nodes.rmm } : {}),
     projects: projects.projects,
+    studios,
     tunnel,
     vault: backups.vault,
     backups: backups.schedules,

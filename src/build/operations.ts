@@ -2,17 +2,17 @@ import type * as pulumi from "@pulumi/pulumi";
 import { Automations } from "../../components/Automations";
 import { Monitoring } from "../../components/Monitoring";
 import { TunnelIngress } from "../../components/TunnelIngress";
-import { agentPushId, backupPushId, pushSecret } from "../monitoring/kuma";
+import { agentPushId, backupPushId, dashboardPasswordSecret, pushSecret } from "../monitoring/kuma";
 import type { FleetPlan } from "../plan/types";
 import type { Backups, Nodes, Projects } from "./parts";
 
-/** The tunnel, its hostnames and their Access applications; a moved project's hostnames wait for its data. */
-export function buildEdge(plan: FleetPlan, nodes: Nodes, restoredMoves: pulumi.Input<pulumi.Input<pulumi.Resource>[]> | undefined): TunnelIngress {
+/** The tunnel, its hostnames and their Access applications; they wait for a moved project's data and the master's Studios. */
+export function buildEdge(plan: FleetPlan, nodes: Nodes, ingressAfter: pulumi.Input<pulumi.Input<pulumi.Resource>[]>): TunnelIngress {
   const e = plan.edge;
   return new TunnelIngress("edge", {
     env: plan.env,
     protect: plan.protect,
-    ...(restoredMoves !== undefined ? { ingressAfter: restoredMoves } : {}),
+    ingressAfter,
     accountId: e.accountId,
     zoneId: e.zoneId,
     ...(e.teamName !== undefined ? { teamName: e.teamName } : {}),
@@ -29,9 +29,11 @@ export function buildMonitoring(plan: FleetPlan, nodes: Nodes, projects: Project
     accessClientId: tunnel.serviceTokenId,
     accessClientSecret: tunnel.serviceTokenSecret,
   };
+  // Only a worker Studio is signed in to by a monitor; a master Studio's password stays off the master's Kuma.
+  const workerStudios = new Set(plan.projects.filter((p) => p.studio === "worker").map((p) => p.name));
   for (const [name, p] of projects.projects) {
     secrets[`anonKey:${name}`] = p.anonKey;
-    secrets[`dashboardPassword:${name}`] = p.secrets.dashboardPassword;
+    if (workerStudios.has(name)) secrets[dashboardPasswordSecret(name)] = p.secrets.dashboardPassword;
   }
   for (const [name, w] of nodes.workers) secrets[pushSecret(agentPushId(name))] = w.healthPushToken;
   // The jobs that run (projects and the master), not retired ones.

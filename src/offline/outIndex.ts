@@ -19,6 +19,8 @@ const KINDS: readonly { readonly pattern: RegExp; readonly about: (m: RegExpMatc
   { pattern: /^projects\/([^/]+)\/secrets\/\.env$/, about: (m) => `project ${m[1]}: the Compose environment (secrets redacted)` },
   { pattern: /^projects\/([^/]+)\/secrets\/kong\.yml$/, about: (m) => `project ${m[1]}: API gateway (Kong) declarative config (keys redacted)` },
   { pattern: /^projects\/([^/]+)\/migrations\.sql$/, about: (m) => `project ${m[1]}: schema, grants and row-level security migrations` },
+  { pattern: /^master\/studio\/([^/]+)\/compose\.yaml$/, about: (m) => `project ${m[1]}: its Studio on the master (loopback only, started on request; no secrets)` },
+  { pattern: /^master\/studio\/([^/]+)\/\.env$/, about: (m) => `project ${m[1]}: its Studio's environment on the master (secrets redacted)` },
   { pattern: /^monitoring\/monitors\.txt$/, about: () => "Uptime Kuma: every monitor, by group, with what it checks; notifications and status pages" },
   { pattern: /^monitoring\/kuma-desired\.json$/, about: () => "Uptime Kuma: the state the reconcile makes Kuma match (secrets only as ${secret:…} references)" },
   { pattern: /^monitoring\/kuma-compose\.yaml$/, about: () => "Uptime Kuma: its Compose file on the master (pinned image, hub address only)" },

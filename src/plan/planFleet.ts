@@ -54,6 +54,7 @@ export function planFleet(env: string, cfg: FleetConfig, secretsSet: ReadonlySet
         ...(alerting.telegramChat !== undefined ? { telegram: { chatId: alerting.telegramChat } } : {}),
       }),
     },
+    studios: cfg.studios,
     automations: planAutomations(cfg.automations, { env, hub: wireguard.hub, n8nHostname: hostnames.n8n, ownerEmail: cfg.operators[0]!.email, projects, alerting, ...(rmm !== undefined ? { rmm } : {}) }),
   };
 }

@@ -34,6 +34,8 @@ export interface FleetPlan {
   readonly backups: BackupsPlan;
   readonly monitoring: MonitoringPlan;
   readonly automations: AutomationsPlan;
+  /** The Studios on the master: how many may run at once, and how long one stays awake unused. */
+  readonly studios: { readonly maxRunning: number; readonly idleMinutes: number };
 }
 
 export interface MeshPlan {

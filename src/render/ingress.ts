@@ -1,3 +1,5 @@
+import { studioPorts } from "../model/ports";
+import type { StudioLayout } from "../model/projectServices";
 import { statusPageHostname } from "../model/naming";
 import { statusPageRules } from "../monitoring/statusPages";
 import type { IngressRule } from "./ingressRule";
@@ -25,7 +27,14 @@ export interface IngressFleet {
   readonly domain: string;
   readonly wireguard: { readonly hub: string };
   readonly hostnames: { readonly n8n: string; readonly status: string };
-  readonly projects: readonly { readonly name: string; readonly worker: { readonly address: string }; readonly ports: { readonly gateway: number }; readonly hostnames: { readonly api: string; readonly studio: string } }[];
+  readonly projects: readonly {
+    readonly name: string;
+    readonly slot: number;
+    readonly worker: { readonly address: string };
+    readonly ports: { readonly gateway: number };
+    readonly hostnames: { readonly api: string; readonly studio: string };
+    readonly studio: StudioLayout;
+  }[];
   readonly tenants: readonly { readonly slug: string; readonly statusPage: boolean }[];
 }
 
@@ -39,8 +48,14 @@ export const CATCH_ALL: IngressRule = { service: "http_status:404" };
 export function ingressRules(fleet: IngressFleet): IngressRule[] {
   const rules: IngressRule[] = fleet.projects.flatMap((p) => [
     { hostname: p.hostnames.api, service: `http://${p.worker.address}:${p.ports.gateway}`, owner: p.name, kind: "api" as const },
-    // Studio sits behind the gateway too, on a route that matches its hostname only.
-    { hostname: p.hostnames.studio, service: `http://${p.worker.address}:${p.ports.gateway}`, owner: p.name, kind: "studio" as const },
+    // A Studio on the master: its waker's socket on loopback, which cloudflared (on the master) reaches.
+    // On the worker it sits behind the gateway, on a route that matches its hostname only.
+    {
+      hostname: p.hostnames.studio,
+      service: p.studio === "master" ? `http://127.0.0.1:${studioPorts(p.slot).listen}` : `http://${p.worker.address}:${p.ports.gateway}`,
+      owner: p.name,
+      kind: "studio" as const,
+    },
   ]);
   const kuma = `http://${fleet.wireguard.hub}:${MASTER_SERVICE_PORTS.status}`;
   rules.push(

@@ -2,26 +2,12 @@ import { toYaml } from "../render/yaml";
 import type { ProjectPorts } from "../model/ports";
 import { SERVICE_MEMORY_MIB, SERVICE_RESERVATION_MIB } from "../model/sizing";
 import { containerName, networkName, volumeName } from "./naming";
+import type { ComposeService } from "./composeService";
+import { studioService } from "./studio";
 import type { SupabaseRelease } from "../model/releases";
 import { SERVICES, type ServiceName } from "../model/services";
 
-/** The subset of the Compose specification supafleet writes. */
-export interface ComposeService {
-  readonly image: string;
-  readonly container_name: string;
-  readonly restart: "unless-stopped";
-  readonly mem_limit: string;
-  /** What the kernel reclaims from it last; the placement budget sums these (src/model/sizing.ts). */
-  readonly mem_reservation: string;
-  readonly environment?: Readonly<Record<string, string>>;
-  readonly command?: readonly string[];
-  readonly ports?: readonly string[];
-  readonly volumes?: readonly string[];
-  readonly depends_on?: Readonly<Record<string, { readonly condition: "service_healthy" | "service_started" }>>;
-  readonly healthcheck?: { readonly test: readonly string[]; readonly interval: string; readonly timeout: string; readonly retries: number; readonly start_period?: string; readonly start_interval?: string };
-  readonly networks?: Readonly<Record<string, { readonly aliases: readonly string[] }>>;
-  readonly labels?: Readonly<Record<string, string>>;
-}
+export type { ComposeService } from "./composeService";
 
 export interface ComposeFile {
   readonly name: string;
@@ -242,26 +228,9 @@ export function projectCompose(a: ComposeArgs): ComposeFile {
       healthcheck: health(["CMD", "kong", "health"]),
     },
     studio: {
-      environment: {
-        STUDIO_PG_META_URL: "http://meta:8080",
-        POSTGRES_PASSWORD: v("POSTGRES_PASSWORD"),
-        DEFAULT_ORGANIZATION_NAME: v("STUDIO_DEFAULT_ORGANIZATION"),
-        DEFAULT_PROJECT_NAME: v("STUDIO_DEFAULT_PROJECT"),
-        SUPABASE_URL: "http://gateway:8000",
-        SUPABASE_PUBLIC_URL: v("SUPABASE_PUBLIC_URL"),
-        SUPABASE_ANON_KEY: v("ANON_KEY"),
-        SUPABASE_SERVICE_KEY: v("SERVICE_ROLE_KEY"),
-        AUTH_JWT_SECRET: v("JWT_SECRET"),
-        PG_META_CRYPTO_KEY: v("PG_META_CRYPTO_KEY"),
-        POSTGRES_USER_READ_WRITE: "postgres",
-        NEXT_PUBLIC_ENABLE_LOGS: "false",
-        ENABLED_FEATURES_LOGS_ALL: "false",
-        SNIPPETS_MANAGEMENT_FOLDER: "/app/snippets",
-        EDGE_FUNCTIONS_MANAGEMENT_FOLDER: "/app/edge-functions",
-      },
+      ...studioService({ pgMetaUrl: "http://meta:8080", supabaseUrl: "http://gateway:8000" }),
       // Not published: Studio is reached through the gateway, on its own hostname, behind Access and basic auth.
       depends_on: { meta: healthy },
-      healthcheck: health(["CMD", "node", "-e", "fetch('http://localhost:3000/api/platform/profile').then((r) => { if (r.status !== 200) throw new Error(r.status) })"], "30s"),
     },
   };
 

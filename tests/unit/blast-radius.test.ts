@@ -28,8 +28,9 @@ function expectOnlyMonitorsOf(changes: Change[], owners: RegExp): void {
   expect(changes.find((c) => c.name === "monitoring-secrets")).toMatchObject({ kind: "update", paths: ["stdin"] });
 }
 
-/** A resource belongs to a project (or worker) when its name is that name or starts with it. */
-const belongsTo = (name: string, owner: string): boolean => name === owner || name.startsWith(`${owner}-`) || name.startsWith(`edge-dns-${owner}`) || name.startsWith(`edge-app-${owner}-`);
+/** A resource belongs to a project (or worker) when its name is that name or starts with it; its Studio on the master is in the Studio set. */
+const belongsTo = (name: string, owner: string): boolean =>
+  name === owner || name.startsWith(`${owner}-`) || name.startsWith(`edge-dns-${owner}`) || name.startsWith(`edge-app-${owner}-`) || name === `studios-${owner}` || name === `studios-${owner}-refresh`;
 
 describe("blast radius in prod", () => {
   it("baseline renders", async () => {
@@ -55,7 +56,7 @@ describe("blast radius in prod", () => {
     expect(updates[0]!.paths).toEqual(["config.ingresses[kita-studio.techhilfepro.de]", "config.ingresses[kita.techhilfepro.de]"]);
     // Its monitors are added, and nobody else's change.
     expectOnlyMonitorsOf(changes, /project\/kita|tenant\/kita-sonnenschein|backup\/kita/);
-    expect(updates[1]!.paths).toEqual(expect.arrayContaining(["stdin.monitors[project/kita/edge/rest]", "stdin.monitors[project/kita/wg/rest]", "stdin.monitors[project/kita/studio]", "stdin.monitors[backup/kita]"]));
+    expect(updates[1]!.paths).toEqual(expect.arrayContaining(["stdin.monitors[project/kita/edge/rest]", "stdin.monitors[project/kita/wg/rest]", "stdin.monitors[backup/kita]"]));
   });
 
   it("rotating one project's JWT secret replaces only that secret and rewrites only that project's config and deploy", async () => {
@@ -66,22 +67,33 @@ describe("blast radius in prod", () => {
     const head = await runDoc("prod", c);
     expect(head.error).toBeUndefined();
     const changes = diffSnapshots(base, head);
-    expect(names(changes, "replace")).toEqual([`${project.name}-jwt-secret`]);
+    // Its Studio on the master holds the keys too: its files are rewritten, and an awake Studio restarted.
+    expect(names(changes, "replace")).toEqual([`${project.name}-jwt-secret`, `studios-${project.name}-refresh`]);
     expect(names(changes, "create")).toEqual([]);
     expect(names(changes, "delete")).toEqual([]);
     // Its config and deploy, and Kuma's secrets file: the project's monitors call its API with its anon key.
-    expect(names(changes, "update")).toEqual([`${project.name}-config`, `${project.name}-deploy`, "monitoring-reconcile", "monitoring-secrets"].sort());
+    expect(names(changes, "update")).toEqual([`${project.name}-config`, `${project.name}-deploy`, "monitoring-reconcile", "monitoring-secrets", `studios-${project.name}`].sort());
     // The deploy changes only in the digest of the secret files it carries, the monitors only in the secrets' digest.
     expect(changes.find((u) => u.name === `${project.name}-deploy`)!.paths).toEqual(["stdin"]);
     expect(changes.find((u) => u.name === "monitoring-reconcile")!.paths).toEqual(["stdin.secretsDigest"]);
   });
 
-  it("rotating a dashboard password or the opaque keys touches only that secret, that project's config and deploy", async () => {
+  it("rotating the opaque keys touches only those keys, that project's config and deploy", async () => {
     const c = clone(prod);
     const project = c["supafleet:tenants"].flatMap((t: Doc) => t.projects ?? []).find((p: Doc) => (p.release ?? c["supafleet:supabase"].release) === "2026.08" && p.name !== c["supafleet:automations"]?.opsProject)!;
-    project.rotate = { dashboard: 2, apiKeys: 1 };
+    project.rotate = { apiKeys: 1 };
     const changes = diffSnapshots(base, await runDoc("prod", c));
-    expect(names(changes, "replace")).toEqual([`${project.name}-dashboard-password`, `${project.name}-publishable-key`, `${project.name}-secret-key`]);
+    // Its Studio on the master uses the service_role JWT, not the opaque keys: it is untouched.
+    expect(names(changes, "replace")).toEqual([`${project.name}-publishable-key`, `${project.name}-secret-key`]);
+    expect(names(changes, "update")).toEqual([`${project.name}-config`, `${project.name}-deploy`]);
+  });
+
+  it("rotating a worker Studio's dashboard password touches only that secret, that project's config and deploy, and its Studio monitor", async () => {
+    const c = clone(prod);
+    const project = c["supafleet:tenants"].flatMap((t: Doc) => t.projects ?? []).find((p: Doc) => p.studio === "worker")!;
+    project.rotate = { dashboard: 2 };
+    const changes = diffSnapshots(base, await runDoc("prod", c));
+    expect(names(changes, "replace")).toEqual([`${project.name}-dashboard-password`]);
     expect(names(changes, "update")).toEqual([`${project.name}-config`, `${project.name}-deploy`, "monitoring-reconcile", "monitoring-secrets"].sort());
     expect(changes.find((u) => u.name === "monitoring-reconcile")!.paths).toEqual(["stdin.secretsDigest"]);
   });
@@ -218,6 +230,32 @@ describe("the settled resource tree", () => {
   });
 });
 
+describe("moving one project's Studio from its worker to the master", () => {
+  const c = clone(prod);
+  const project = c["supafleet:tenants"].flatMap((t: Doc) => t.projects ?? []).find((p: Doc) => p.studio === "worker")!;
+  delete project.studio;
+  let changes: Change[];
+
+  it("renders", async () => {
+    const head = await runDoc("prod", c);
+    expect(head.error).toBeUndefined();
+    changes = diffSnapshots(base, head);
+  });
+
+  it("adds that project's Studio to the master's set and changes nothing of any other project", () => {
+    expect(names(changes, "create")).toEqual([`studios-${project.name}`, `studios-${project.name}-refresh`]);
+    expect(names(changes, "delete")).toEqual([]);
+    expect(names(changes, "replace")).toEqual([]);
+    // On the worker: the compose file loses Studio, Kong its dashboard route, the .env Studio's settings.
+    expect(names(changes, "update")).toEqual([`${project.name}-config`, `${project.name}-deploy`, "edge-config", "monitoring-reconcile", "monitoring-secrets"].sort());
+    // The tunnel sends only its Studio hostname to the master's loopback, where the waker listens.
+    expect(changes.find((u) => u.name === "edge-config")!.paths).toEqual([`config.ingresses[${project.subdomain}-studio.techhilfepro.de].service`]);
+    // Kuma stops calling its Studio with the dashboard password (that would wake it on every check).
+    expectOnlyMonitorsOf(changes, new RegExp(`project/${project.name}`));
+    for (const ch of changes) expect(belongsTo(ch.name, project.name) || /^(edge-config|monitoring-(reconcile|secrets))$/.test(ch.name), ch.name).toBe(true);
+  });
+});
+
 describe("moving a project to another worker", () => {
   const c = clone(prod);
   const tenant = c["supafleet:tenants"].find((t: Doc) => (t.projects ?? []).some((p: Doc) => p.placement.worker !== undefined && p.name !== c["supafleet:automations"]?.opsProject));
@@ -237,7 +275,8 @@ describe("moving a project to another worker", () => {
     const changes = diffSnapshots(base, head);
     expect(names(changes, "create")).toEqual([`${project.name}-move`, `${project.name}-move-cleanup`, `${project.name}-move-in`, `${project.name}-move-out`]);
     expect(names(changes, "delete")).toEqual([]);
-    expect(names(changes, "replace")).toEqual([]);
+    // Its Studio on the master now calls the new worker's gateway: an awake one restarts.
+    expect(names(changes, "replace")).toEqual([`studios-${project.name}-refresh`]);
     const others = names(changes, "update").filter((n) => !belongsTo(n, project.name));
     // The tunnel's rules point at the new worker; Kuma's monitors and the workers' health agents follow.
     for (const n of others) expect(n, n).toMatch(/^(edge-config|monitoring-(reconcile|secrets)|w\d-health-agent|w\d-firewall)$/);
@@ -253,7 +292,9 @@ describe("moving a project to another worker", () => {
     expect(deps(`${project.name}-deploy`)).toContain(keyOf(`${project.name}-move-out`));
     expect(deps(`${project.name}-move-in`)).toEqual(expect.arrayContaining([keyOf(`${project.name}-move-out`), keyOf(`${project.name}-deploy`), keyOf(`${project.name}-backup-enable`)]));
     expect(deps(`${project.name}-move-cleanup`)).toEqual([keyOf(`${project.name}-move-in`)]);
-    expect(deps("edge-config")).toEqual([keyOf(`${project.name}-move-in`)]);
+    // The ingress also waits for the Studios on the master to be installed.
+    const studios = head.resources.filter((r) => /^studios-[a-z0-9-]+$/.test(r.name) && r.name !== "studios-tools" && !r.name.endsWith("-refresh")).map((r) => r.key);
+    expect(deps("edge-config").sort()).toEqual([keyOf(`${project.name}-move-in`), ...studios].sort());
     // Out and cleanup run on the worker it leaves; in, on the one it goes to.
     // The connection holds the deploy key, so the whole of it is a secret.
     const host = (n: string): string => {

@@ -22,6 +22,7 @@ function expectedCounts(c: Doc): Record<string, number> {
   const statusPages = c["supafleet:tenants"].filter((t: Doc) => t.statusPage === true).length;
   const drills = c["supafleet:backups"].drillOf !== undefined ? 1 : 0;
   const rmm = c["supafleet:rmm"] !== undefined ? 1 : 0;
+  const masterStudios = projects.filter((p) => (p.studio ?? "master") === "master").length;
   return {
     "supafleet:index:MasterNode": 1,
     "supafleet:index:WorkerNode": W,
@@ -32,6 +33,7 @@ function expectedCounts(c: Doc): Record<string, number> {
     "supafleet:index:TunnelIngress": 1,
     "supafleet:index:Monitoring": 1,
     "supafleet:index:Automations": 1,
+    "supafleet:index:StudioSet": 1,
     ...(rmm > 0 ? { "supafleet:index:RmmNode": 1 } : {}),
     ...(drills > 0 ? { "supafleet:index:BackupDrill": drills, "pulumi:pulumi:StackReference": drills } : {}),
     "hcloud:index/server:Server": 1 + W + rmm,
@@ -49,8 +51,9 @@ function expectedCounts(c: Doc): Record<string, number> {
     "random:index/randomPassword:RandomPassword": 7 * P + 5 * (P + 1) + 1 + W + 1 + 4,
     // Per node: ready, authorized keys, backup tools, release file; the hub sync, cloudflared; per project: password,
     // config, assets, deploy; per backup job: enable; migrations; per worker: health agent and its managed firewall;
-    // Kuma and n8n: install, secrets, reconcile; TRMM's node: ready, authorized keys, prepare, release file.
-    "command:remote:Command": 4 * (1 + W) + 1 + 1 + 4 * P + (P + 1) + withPacks + 2 * W + 3 + 3 + 4 * rmm + drills,
+    // Kuma and n8n: install, secrets, reconcile; TRMM's node: ready, authorized keys, prepare, release file;
+    // the Studios' tools, and each Studio on the master: install and refresh.
+    "command:remote:Command": 4 * (1 + W) + 1 + 1 + 4 * P + (P + 1) + withPacks + 2 * W + 3 + 3 + 4 * rmm + drills + 1 + 2 * masterStudios,
     "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared": 1,
     "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig": 1,
     // Per project API and Studio, n8n and status, tenants' status pages; TRMM's three names, A and AAAA, DNS-only.

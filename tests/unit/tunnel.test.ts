@@ -1,3 +1,4 @@
+import { studioPorts } from "../../src/model/ports";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { TunnelIngress } from "../../components/TunnelIngress";
@@ -42,11 +43,12 @@ describe.each(["staging", "prod"])("the %s tunnel", (stack) => {
     expect(ingresses.filter((r) => r.hostname === undefined)).toHaveLength(1);
   });
 
-  it("routes every project hostname to its worker's WireGuard address and port", () => {
+  it("routes every API hostname to its worker's gateway, and each Studio to where it runs", () => {
     const byHost = new Map(ingresses.map((r) => [r.hostname, r.service]));
     for (const p of model.projects) {
       expect(byHost.get(p.hostnames.api)).toBe(`http://${p.worker.address}:${p.ports.gateway}`);
-      expect(byHost.get(p.hostnames.studio)).toBe(`http://${p.worker.address}:${p.ports.gateway}`);
+      // On the master: its waker's socket on loopback, where cloudflared runs; on the worker: behind the gateway.
+      expect(byHost.get(p.hostnames.studio)).toBe(p.studio === "master" ? `http://127.0.0.1:${studioPorts(p.slot).listen}` : `http://${p.worker.address}:${p.ports.gateway}`);
     }
     expect(byHost.get(`n8n.${doc["supafleet:domain"]}`)).toBe("http://127.0.0.1:5678");
     // Kuma listens on the hub's WireGuard address, where the workers' pushes reach it too.

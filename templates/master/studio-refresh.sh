@@ -1,0 +1,16 @@
+# supafleet: after a project's Studio files on the master change (a new release, a rotated
+# key), recreate its container if it is awake, so the new settings apply now; a sleeping
+# Studio reads them when it next wakes. Installs nothing itself (install-files did).
+#   PROJECT   the project
+
+DIR="${SUPAFLEET_STUDIO_DIR:-/opt/supafleet/studio}/$PROJECT"
+[ -r "$DIR/compose.yaml" ] || die "no Studio is installed: cannot read $DIR/compose.yaml"
+need docker
+
+studio_compose() { PROJECT="$PROJECT-studio" project_compose "$@"; }
+if [ -n "$(docker ps -q --filter "label=supafleet.studio=$PROJECT" --filter status=running)" ]; then
+  studio_compose --within 180 "$DIR" "$DIR/.env" up -d --wait --wait-timeout 120 || die "the awake Studio did not come back healthy with its new settings"
+  echo "studio-refresh($PROJECT): recreated with the new settings"
+else
+  echo "studio-refresh($PROJECT): asleep; the new settings apply when it wakes"
+fi
