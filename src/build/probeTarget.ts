@@ -29,7 +29,8 @@ export function probeTarget(fleet: Fleet): Leaves<ProbeTarget> {
         // The owner first, then the pooled tenants whose rows share its database.
         tenants: [p.tenant, ...p.pooledTenants].map((t) => ({ slug: t.slug, id: tenantUuid(t.slug) })),
         mspOps: p.schemaPacks.includes("msp-ops"),
-        functions: [...PROJECT_FUNCTIONS],
+        functions: p.services.includes("functions") ? [...PROJECT_FUNCTIONS] : [],
+        services: { realtime: p.services.includes("realtime"), storage: p.services.includes("storage"), functions: p.services.includes("functions") },
       };
     }),
     accessProtected: [`https://${m.hostnames.n8n}/`, `https://${m.hostnames.status}/`],

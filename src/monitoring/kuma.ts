@@ -1,4 +1,6 @@
 import { statusPageHostname } from "../model/naming";
+import type { StudioLayout } from "../model/projectServices";
+import type { ServiceName } from "../model/services";
 import { MASTER_SERVICE_PORTS } from "../render/ingress";
 
 /** What the monitors are made from: the fleet's nodes, projects and tenants. */
@@ -19,6 +21,9 @@ export interface KumaProject {
   readonly hostnames: { readonly api: string; readonly studio: string };
   readonly tenant: { readonly slug: string };
   readonly pooledTenants: readonly { readonly slug: string }[];
+  /** Where its Studio runs, and the containers on its worker: a monitor watches only what runs. */
+  readonly studio: StudioLayout;
+  readonly services: readonly ServiceName[];
 }
 
 /**
@@ -85,6 +90,8 @@ export const CLOUDFLARED_METRICS = "127.0.0.1:20241";
 export const secretRef = (name: string): string => `\${secret:${name}}`;
 
 export const pushSecret = (id: string): string => `push:${id}`;
+/** The dashboard password a worker Studio's monitor signs in with; no monitor names a master Studio's. */
+export const dashboardPasswordSecret = (project: string): string => `dashboardPassword:${project}`;
 
 /** How often each kind of check runs, in seconds. */
 const EVERY = { probe: 60, agent: 120, backup: 26 * 3600 } as const;
@@ -114,13 +121,20 @@ const group = (id: string, name: string, parent?: string): KumaMonitor => ({
   ...(parent !== undefined ? { parent } : {}),
 });
 
-/** The checks of one Supabase service, as a client reaches it: through the gateway with the anon key. */
-const SERVICES = [
+/**
+ * The checks of one Supabase service, as a client reaches it: through the gateway with the anon key.
+ * Each watches the container it names; a project that leaves that service out has no route to it
+ * (Kong answers 404), so it gets no such monitor rather than one that is down for good.
+ */
+const SERVICE_CHECKS = [
   { key: "auth", path: "/auth/v1/health", what: "Auth (GoTrue) health" },
   { key: "rest", path: "/rest/v1/", what: "REST (PostgREST) with the anon key" },
   { key: "storage", path: "/storage/v1/status", what: "Storage status" },
   { key: "realtime", path: "/realtime/v1/api/ping", what: "Realtime ping" },
-] as const;
+] as const satisfies readonly { key: ServiceName; path: string; what: string }[];
+
+/** The service checks that apply to a project: those of the services it runs. */
+export const serviceChecks = (p: Pick<KumaProject, "services">): (typeof SERVICE_CHECKS)[number][] => SERVICE_CHECKS.filter((s) => p.services.includes(s.key));
 
 export const projectGroupId = (project: string): string => `project/${project}`;
 export const tenantGroupId = (tenant: string): string => `tenant/${tenant}`;
@@ -132,18 +146,29 @@ function projectMonitors(p: KumaProject): KumaMonitor[] {
   const g = projectGroupId(p.name);
   const key = headers({ apikey: secretRef(`anonKey:${p.name}`) });
   const wg = `http://${p.worker.address}:${p.ports.gateway}`;
+  const checks = serviceChecks(p);
   return [
     group(g, `${p.name} (${p.hostnames.api})`, tenantGroupId(p.tenant.slug)),
-    ...SERVICES.map((s) =>
+    ...checks.map((s) =>
       http(`${g}/edge/${s.key}`, g, `${p.name} · edge · ${s.key}`, `${s.what} through Cloudflare and the tunnel: https://${p.hostnames.api}${s.path}`, `https://${p.hostnames.api}${s.path}`, { headers: key }),
     ),
-    ...SERVICES.map((s) =>
+    ...checks.map((s) =>
       http(`${g}/wg/${s.key}`, g, `${p.name} · worker ${p.worker.name} · ${s.key}`, `${s.what} straight to the gateway over WireGuard: ${wg}${s.path}`, `${wg}${s.path}`, { headers: key }),
     ),
-    http(`${g}/studio`, g, `${p.name} · studio`, `Studio through Cloudflare Access (service token) and the dashboard password`, `https://${p.hostnames.studio}/`, {
-      headers: headers({ "CF-Access-Client-Id": secretRef("accessClientId"), "CF-Access-Client-Secret": secretRef("accessClientSecret") }),
-      basicAuth: { user: "supabase", pass: secretRef(`dashboardPassword:${p.name}`) },
-    }),
+    // A Studio on the master gets no monitor. It is woken by any request that reaches it and sleeps when idle,
+    // so a monitor that reached it would keep it awake for good. One that stops at Cloudflare Access cannot
+    // tell Access from Studio either: Kuma follows redirects (templates/master/kuma-reconcile.cjs), so both
+    // end in a 200 page, and were Access gone it would wake Studio every minute while showing green.
+    // That Studio is behind Access is the e2e probe's access check (src/probe/checks/access.ts), which
+    // does not follow the redirect and never reaches the origin.
+    ...(p.studio === "worker"
+      ? [
+          http(`${g}/studio`, g, `${p.name} · studio`, `Studio on the worker, through Cloudflare Access (service token) and the dashboard password`, `https://${p.hostnames.studio}/`, {
+            headers: headers({ "CF-Access-Client-Id": secretRef("accessClientId"), "CF-Access-Client-Secret": secretRef("accessClientSecret") }),
+            basicAuth: { user: "supabase", pass: secretRef(dashboardPasswordSecret(p.name)) },
+          }),
+        ]
+      : []),
     push(backupPushId(p.name), g, `${p.name} · nightly backup`, `Pushed by the backup job after each run; silent for 26 h means no backup ran`, EVERY.backup),
   ];
 }
@@ -173,7 +198,7 @@ export function kumaDesired(fleet: KumaFleet, alerting: { ntfy?: { server: strin
         slug: t.slug,
         title: t.name,
         hostname: statusPageHostname(t.slug, fleet.domain),
-        groups: projects.map((p) => ({ name: p.hostnames.api, monitors: SERVICES.map((s) => `${projectGroupId(p.name)}/edge/${s.key}`) })),
+        groups: projects.map((p) => ({ name: p.hostnames.api, monitors: serviceChecks(p).map((s) => `${projectGroupId(p.name)}/edge/${s.key}`) })),
       };
     });
 

@@ -1,6 +1,7 @@
 import type { FleetConfig } from "../config/schema";
 import { retiredName, SCHEMA_PACKS } from "../config/schema";
 import { RELEASES } from "../model/releases";
+import { SERVICES, type ServiceName } from "../model/services";
 import { containerName, volumeName } from "../supabase/naming";
 import type { AlertingPlan, BackupJobPlan, BackupsPlan, ProjectPlan, SeedPlan } from "./types";
 
@@ -9,10 +10,12 @@ export const MASTER_BACKUP_PATHS = ["/etc/wireguard", "/etc/nftables.d", "/etc/s
 /**
  * What a project's backup covers besides its database: storage objects, its non-secret config (the
  * Compose release and the edge functions) and the database's config volume, which holds the Vault key.
+ * A project without Storage has no storage volume, so its backup does not name one (`services`, from
+ * workerServices(); a retired job's are unknown, so it names everything a project may have had).
  */
-export function projectBackupPaths(project: string): string[] {
+export function projectBackupPaths(project: string, services: readonly ServiceName[] = SERVICES): string[] {
   return [
-    `/var/lib/docker/volumes/${volumeName(project, "storage")}/_data`,
+    ...(services.includes("storage") ? [`/var/lib/docker/volumes/${volumeName(project, "storage")}/_data`] : []),
     `/opt/supafleet/projects/${project}/releases/current`,
     `/opt/supafleet/projects/${project}/assets`,
     vaultKeyPath(project),
@@ -35,15 +38,20 @@ export function planAlerting(a: FleetConfig["alerting"], ntfyTokenSet: boolean):
 
 /** Each project's job in project order, then the retired ones, then the master's. */
 export function backupJobs(cfg: FleetConfig, projects: readonly ProjectPlan[], master: string): BackupJobPlan[] {
-  const job = (name: string) => ({ job: name, dbContainer: containerName(name, "db"), paths: projectBackupPaths(name), vaultKeyPath: vaultKeyPath(name) });
+  const job = (name: string, services?: readonly ServiceName[]) => ({ job: name, dbContainer: containerName(name, "db"), paths: projectBackupPaths(name, services), vaultKeyPath: vaultKeyPath(name) });
   return [
-    ...projects.map((p): BackupJobPlan => ({ kind: "project", ...job(p.name), worker: p.worker.name, resticRotation: p.rotate.restic })),
+    ...projects.map((p): BackupJobPlan => ({ kind: "project", ...job(p.name, p.services), worker: p.worker.name, resticRotation: p.rotate.restic })),
     ...cfg.backups.retired.map((r): BackupJobPlan => ({ kind: "retired", ...job(retiredName(r)), resticRotation: typeof r === "string" ? 0 : r.rotate.restic })),
     { kind: "master", job: master, paths: MASTER_BACKUP_PATHS, resticRotation: cfg.backups.master?.rotate.restic ?? 0 },
   ];
 }
 
-/** New projects whose data starts from another's backup; a copy from another stack is anonymised by every pack's hook. */
+/**
+ * New projects whose data starts from another's backup; a copy from another stack is anonymised by every pack's hook.
+ * The paths pair up by what the new project keeps: storage files only if it runs Storage. A source that had
+ * none leaves its storage empty (restore.sh finds nothing there and goes on); one that had some while the
+ * new project has no Storage keeps them in its own backup.
+ */
 export function seedPlans(projects: readonly ProjectPlan[]): SeedPlan[] {
   return projects.flatMap((p): SeedPlan[] => {
     const from = p.restoreFrom;
@@ -52,8 +60,8 @@ export function seedPlans(projects: readonly ProjectPlan[]): SeedPlan[] {
       {
         project: p.name,
         from,
-        sourcePaths: projectBackupPaths(from.project),
-        paths: projectBackupPaths(p.name),
+        sourcePaths: projectBackupPaths(from.project, p.services),
+        paths: projectBackupPaths(p.name, p.services),
         vaultKeyPath: vaultKeyPath(p.name),
         ...(from.stack !== undefined ? { anonymise: SCHEMA_PACKS } : {}),
       },

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { absentCheckName, checkAbsent, type GatewayService } from "./checks/absent";
 import { checkAccess } from "./checks/access";
 import { deleteProbeUsers, signInProbeUsers, type AuthState } from "./checks/auth";
 import { checkBackup, sshRunner, type RemoteRunner } from "./checks/backup";
@@ -31,12 +32,29 @@ export interface ProbeOptions {
   sweep?: SweepOptions;
 }
 
+/**
+ * The checks a project gets once it is healthy, in the order they run: each service it runs is used
+ * as a client would; each it left out must have no route on its gateway (src/probe/checks/absent.ts).
+ */
+export function projectChecks(p: Project): string[] {
+  const s = p.services;
+  return [
+    "latency",
+    "auth",
+    ...(p.mspOps ? ["rows", "isolation"] : []),
+    ...(s.realtime ? (p.mspOps ? ["realtime"] : []) : [absentCheckName("realtime")]),
+    ...(s.storage ? ["storage"] : [absentCheckName("storage")]),
+    ...(s.functions ? p.functions.map((f) => `function ${f}`) : [absentCheckName("functions")]),
+    "backup",
+  ];
+}
+
 async function probeProject(target: ProbeTarget, p: Project, opts: ProbeOptions, tag: string, startedAt: number): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
   const health = await waitHealthy(p.apiUrl, p.anonKey, { since: opts.since ?? startedAt, intervalMs: opts.health?.intervalMs ?? 5_000, limitMs: opts.health?.limitMs ?? 900_000 });
   out.push({ name: "healthy", project: p.name, ok: health.ok, detail: health.detail, ms: health.elapsedMs });
-  const later = ["latency", "auth", ...(p.mspOps ? ["rows", "isolation", "realtime"] : []), "storage", ...p.functions.map((f) => `function ${f}`), "backup"];
-  if (!health.ok) return [...out, ...later.map((n) => skip(n, p.name, "the API never answered 200"))];
+  if (!health.ok) return [...out, ...projectChecks(p).map((n) => skip(n, p.name, "the API never answered 200"))];
+  const absent = (s: GatewayService): Promise<CheckResult> => runCheck(absentCheckName(s), p.name, () => checkAbsent(p.apiUrl, p.anonKey, s));
 
   out.push(await runCheck("latency", p.name, () => measureLatency(p.apiUrl, p.anonKey)));
 
@@ -63,10 +81,13 @@ async function probeProject(target: ProbeTarget, p: Project, opts: ProbeOptions,
         const r = row;
         out.push(await runCheck("isolation", p.name, () => checkIsolation(a, b, r, tag)));
       }
-      if (!a || !row) out.push(skip("realtime", p.name, !a ? "no signed-in user" : "no clientes row to open a ticket for"));
-      else {
-        const clienteId = row.id;
-        out.push(await runCheck("realtime", p.name, () => checkRealtime(a, clienteId, tag, opts.realtimeTimeoutMs ?? 15_000)));
+      // Without Realtime, its row comes after the users are gone, with the other services left out.
+      if (p.services.realtime) {
+        if (!a || !row) out.push(skip("realtime", p.name, !a ? "no signed-in user" : "no clientes row to open a ticket for"));
+        else {
+          const clienteId = row.id;
+          out.push(await runCheck("realtime", p.name, () => checkRealtime(a, clienteId, tag, opts.realtimeTimeoutMs ?? 15_000)));
+        }
       }
     }
   } finally {
@@ -74,8 +95,10 @@ async function probeProject(target: ProbeTarget, p: Project, opts: ProbeOptions,
     if (problem) auth.detail += `; cleanup: ${problem}`;
   }
 
-  out.push(await runCheck("storage", p.name, () => checkStorage(p, tag)));
-  for (const f of p.functions) out.push(await runCheck(`function ${f}`, p.name, () => checkFunction(p, f)));
+  if (!p.services.realtime) out.push(await absent("realtime"));
+  out.push(p.services.storage ? await runCheck("storage", p.name, () => checkStorage(p, tag)) : await absent("storage"));
+  if (!p.services.functions) out.push(await absent("functions"));
+  else for (const f of p.functions) out.push(await runCheck(`function ${f}`, p.name, () => checkFunction(p, f)));
 
   const remote = opts.remote ?? (opts.sshKey ? sshRunner(opts.sshKey) : undefined);
   out.push(

@@ -30,6 +30,14 @@ export const ProbeTargetSchema = z.strictObject({
         mspOps: z.boolean(),
         /** Edge functions every project has. */
         functions: z.array(z.string().min(1)),
+        /**
+         * Which services a client can reach through the gateway: the probe uses each one it runs, and
+         * confirms the gateway has no route to one it left out. A target written before projects could
+         * leave services out has none of these, and every project then runs them all.
+         */
+        services: z
+          .strictObject({ realtime: z.boolean().default(true), storage: z.boolean().default(true), functions: z.boolean().default(true) })
+          .default({ realtime: true, storage: true, functions: true }),
       }),
     )
     .min(1),

@@ -5,8 +5,9 @@
 #       The project's whole state onto this worker, which runs the project's stack (a
 #       fresh worker, or a new project): its roles with their passwords set again from
 #       the project's own secrets, the database-level settings, the database, the storage
-#       files, the Vault key and the edge functions. Then it verifies the result before
-#       reporting success. This is the "a worker is gone" command (docs/backups.md).
+#       files (a project without Storage has none: its BACKUP_PATHS name no storage volume),
+#       the Vault key and the edge functions. Then it verifies the result before reporting
+#       success. This is the "a worker is gone" command (docs/backups.md).
 #
 #   restore.sh <config> --target <database> [--at TIME | --snapshot ID] [--replace] [--storage DIR]
 #       The database alone. A new name restores beside the live database (safe, the usual
@@ -197,7 +198,9 @@ verify_vault() {
 
 # The files of the run: storage objects, the Vault key (db-config) and the edge
 # functions, each back where this project keeps it. SOURCE_PATHS names where they
-# were backed up from, when that differs (another project's backup).
+# were backed up from, when that differs (another project's backup). Only the paths
+# the settings name: storage files in a snapshot taken before the project left Storage
+# out have no volume to go to and stay in the snapshot; a path the snapshot lacks is said.
 restore_files() {
   [ -n "$FILES_SNAP" ] || die "no files snapshot to restore storage, functions and the Vault key from"
   r restore "$FILES_SNAP" --target "$WORK/files" > /dev/null 2>> "$WORK/files.err" || die "restoring files failed: $(tail -n 2 "$WORK/files.err")"

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttpServer, request as httpRequest, type Server } from "node:http";
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +10,7 @@ import { checkKuma } from "../../src/probe/checks/kuma";
 import { masterVerdict, sweep, workerVerdict } from "../../src/probe/checks/ports";
 import { backupCommand, type RemoteRunner } from "../../src/probe/checks/backup";
 import type { CheckResult } from "../../src/probe/result";
-import { runProbe, type ProbeOptions } from "../../src/probe/run";
+import { projectChecks, runProbe, type ProbeOptions } from "../../src/probe/run";
 import type { ProbeTarget } from "../../src/probe/target";
 import { ROOT } from "../helpers/stacks";
 import type { SupabaseTestDb } from "../helpers/supabaseDb";
@@ -43,6 +43,27 @@ function accessServer(): Server {
       "/elsewhere": () => res.writeHead(302, { location: "https://example.org/login" }).end(),
     };
     (modes[req.url ?? ""] ?? (() => res.writeHead(404).end()))();
+  });
+}
+
+/** Kong's answer when no route matches the path (3.x; 2.8 sends the message alone). */
+const KONG_NO_ROUTE = JSON.stringify({ message: "no Route matched with those values", request_id: "4b1a0c2e7f9d3a5b6c8e0f1a2b3c4d5e" }, null, 2);
+
+/**
+ * The gateway of a project that left services out, in front of the stand-in: Kong has no route for
+ * their paths and answers its own 404; everything else reaches the stand-in as it was sent.
+ */
+function gatewayWithout(prefixes: readonly string[]): Server {
+  return createHttpServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    if (prefixes.some((p) => path.startsWith(p))) return void res.writeHead(404, { "content-type": "application/json; charset=utf-8" }).end(KONG_NO_ROUTE);
+    const up = new URL(api.url);
+    const forward = httpRequest({ host: up.hostname, port: up.port, path: req.url, method: req.method, headers: { ...req.headers, host: up.host } }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    forward.on("error", (err) => res.writeHead(502).end(String(err)));
+    req.pipe(forward);
   });
 }
 
@@ -101,6 +122,7 @@ function target(over: Partial<ProbeTarget["projects"][number]> = {}): ProbeTarge
         tenants: SLUGS.map((slug) => ({ slug, id: tenantUuid(slug) })),
         mspOps: true,
         functions: ["hello"],
+        services: { realtime: true, storage: true, functions: true },
         ...over,
       },
     ],
@@ -225,6 +247,39 @@ describe("the probe against the stand-ins", () => {
     expect(r.healthy!.detail).toMatch(/1 min 3\d s after the start given by --since/);
   });
 
+  it("for a project that left out Realtime, Storage and functions, confirms the gateway has no route to each, and calls none of them", async () => {
+    const gateway = gatewayWithout(["/realtime/v1/", "/storage/v1/", "/functions/v1/"]);
+    await listening(gateway);
+    try {
+      const t = target({ apiUrl: base(gateway), functions: [], services: { realtime: false, storage: false, functions: false } });
+      const r = await probe({}, t);
+      for (const c of Object.values(r)) expect({ check: c.name, ok: c.ok, detail: c.detail }).toMatchObject({ ok: true });
+      expect(Object.keys(r).sort()).toEqual(["access", "auth", "backup", "first healthy", "functions left out", "healthy", "isolation", "kuma all-up", "latency", "ports master", "realtime left out", "rows", "storage left out"].sort());
+      expect(projectChecks(t.projects[0]!)).toEqual(["latency", "auth", "rows", "isolation", "realtime left out", "storage left out", "functions left out", "backup"]);
+      expect(r["storage left out"]!.detail).toBe(`${base(gateway)}/storage/v1/: 404 "no Route matched with those values": the gateway has no route there, as the project's services say`);
+      // Users and rows went through the same gateway; nothing was stored.
+      expect(r.rows!.ok).toBe(true);
+      expect(api.buckets.size).toBe(0);
+      expect(api.users.size).toBe(0);
+    } finally {
+      await new Promise((done) => gateway.close(done));
+    }
+  });
+
+  it("fails a service the project left out when the gateway still routes to it, even if that service answers 404", async () => {
+    // The stand-in still serves both: Storage refuses the anon key (403), the functions router knows no bare path (its own 404, not Kong's).
+    const r = await probe({}, target({ services: { realtime: true, storage: false, functions: false } }));
+    expect(r.storage).toBeUndefined();
+    expect(r["function hello"]).toBeUndefined();
+    expect(r["storage left out"]).toMatchObject({ ok: false, detail: `${api.url}/storage/v1/: answered 403, not 404: the gateway still routes to a service the project left out` });
+    expect(r["functions left out"]).toMatchObject({
+      ok: false,
+      detail: `${api.url}/functions/v1/: 404 from behind a route (no route GET /functions/v1/), not the gateway's "no Route matched": the service is still routed`,
+    });
+    // What it runs is still checked as before.
+    expect(r.realtime!.ok).toBe(true);
+  });
+
   it("skips backup, as a failure, without an SSH key", async () => {
     const r = await probe({}, target(), { remote: undefined });
     expect(r.backup).toMatchObject({ ok: false, skipped: true, detail: "skipped: no --ssh-key given" });
@@ -332,7 +387,10 @@ describe("scripts/probe.ts", () => {
     chmodSync(join(bin, "ssh"), 0o755);
     const key = write("key", "not a real key");
     const env = { PATH: `${bin}:${process.env.PATH}` };
-    const t = write("target.json", target());
+    // A target stored before projects could leave services out has no `services`: it still gets every check.
+    const stored = target();
+    delete (stored.projects[0] as Partial<ProbeTarget["projects"][number]>).services;
+    const t = write("target.json", stored);
     const args = ["--target", t, "--ports", String(sshPort), "--ssh-port", String(sshPort), "--ssh-key", key, "--json", join(work, "out.json")];
 
     api.reset();

@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { renderBackupEnv } from "../../src/backup/settings";
 import { backupToolsPayload, masterBackupTimes } from "../../src/backup/tools";
+import { API_ONLY_SERVICES, FULL_SERVICES, workerServices } from "../../src/model/projectServices";
+import { projectBackupPaths } from "../../src/plan/backups";
 import { template } from "../../src/render/templates";
 import type { Snapshot } from "../../src/offline/run";
 import { isSecretEnvelope } from "../../src/offline/secretEnvelope";
 import { runDoc } from "../helpers/offline";
-import { stackDoc } from "../helpers/stacks";
+import { clone, stackDoc } from "../helpers/stacks";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Doc = Record<string, any>;
@@ -93,5 +95,38 @@ describe("the backup units", () => {
       expect(text, unit).toContain("CacheDirectory=supafleet");
       expect(text, unit).toContain("Environment=RESTIC_CACHE_DIR=/var/cache/supafleet/restic");
     }
+  });
+});
+
+describe("a project's backup follows its services", () => {
+  const volume = (p: string, v: string): string => `/var/lib/docker/volumes/${p}-${v}/_data`;
+  const config = (p: string): string[] => [`/opt/supafleet/projects/${p}/releases/current`, `/opt/supafleet/projects/${p}/assets`, volume(p, "db-config")];
+  const env = (s: Snapshot, job: string): string => (s.resources.find((r) => r.name === `${job}-backup-enable`)!.inputs.stdin as { value: string }).value;
+  const seed = (s: Snapshot, project: string): string => (JSON.parse((s.resources.find((r) => r.name === `${project}-seed-restore`)!.inputs.stdin as { value: string }).value) as { settings: string }).settings;
+
+  it("names the storage volume only for a project that runs Storage; a retired job's services are unknown, so it names them all", () => {
+    expect(projectBackupPaths("crm", workerServices({ services: FULL_SERVICES, studio: "master" }))).toEqual([volume("crm", "storage"), ...config("crm")]);
+    expect(projectBackupPaths("crm", workerServices({ services: { ...FULL_SERVICES, realtime: false, functions: false }, studio: "worker" }))).toEqual([volume("crm", "storage"), ...config("crm")]);
+    expect(projectBackupPaths("crm", workerServices({ services: API_ONLY_SERVICES, studio: "master" }))).toEqual(config("crm"));
+    expect(projectBackupPaths("crm")).toEqual([volume("crm", "storage"), ...config("crm")]);
+  });
+
+  it("in the program: a project without Storage backs up its database, config and Vault key, and a seed into it pairs up path for path", async () => {
+    const doc = clone(stackDoc("prod")) as Doc;
+    const projects: Doc[] = doc["supafleet:tenants"].flatMap((t: Doc) => t.projects ?? []);
+    const registry = projects.find((p) => p.name === "registry")!;
+    registry.services = { ...registry.services, storage: false, imgproxy: false };
+    // A new API-only project seeded from ops, which has Storage: ops' storage files stay in ops' backup.
+    Object.assign(projects.find((p) => p.name === "smarteros-chat")!, { services: { storage: false, imgproxy: false }, restoreFrom: { project: "ops", snapshot: "latest" } });
+    const s = await runDoc("prod", doc);
+    expect(s.error).toBeUndefined();
+    expect(env(s, "registry")).toContain(`\nBACKUP_PATHS='${config("registry").join(" ")}'\n`);
+    expect(env(s, "registry")).toContain(`\nVAULT_KEY_PATH='${volume("registry", "db-config")}'\n`);
+    expect(env(s, "ops")).toContain(`\nBACKUP_PATHS='${[volume("ops", "storage"), ...config("ops")].join(" ")}'\n`);
+    const settings = seed(s, "smarteros-chat");
+    expect(settings).toContain(`\nSOURCE_PATHS='${config("ops").join(" ")}'\n`);
+    expect(settings).toContain(`\nBACKUP_PATHS='${config("smarteros-chat").join(" ")}'\n`);
+    // Nothing anywhere names the storage volume of a project that has none.
+    for (const p of ["registry", "smarteros-chat"]) expect(JSON.stringify(s.resources), p).not.toContain(`${p}-storage`);
   });
 });

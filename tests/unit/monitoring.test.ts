@@ -2,11 +2,12 @@ import { describe, expect, it } from "vitest";
 import { loadFleetConfig } from "../../src/config/load";
 import { planFleet } from "../../src/plan/planFleet";
 import type { FleetPlan } from "../../src/plan/types";
-import { FLEET_STATUS_PAGE, kumaDesired, renderMonitorList } from "../../src/monitoring/kuma";
+import { FLEET_STATUS_PAGE, kumaDesired, renderMonitorList, type KumaDesired } from "../../src/monitoring/kuma";
 import { ingressRules } from "../../src/render/ingress";
 import { validateIngress } from "../../src/render/ingressValidate";
 import { runDoc } from "../helpers/offline";
 import { check, clone, stackDoc, validatorInput, withDeclaredSecrets } from "../helpers/stacks";
+import type { ServiceName } from "../../src/model/services";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Doc = Record<string, any>;
@@ -17,16 +18,15 @@ const desired = kumaDesired(prod, { ntfy: { server: "https://ntfy.sh/", topic: "
 const ids = desired.monitors.map((m) => m.id);
 
 describe("the monitor set of prod", () => {
-  it("gives every project its API checks through the edge and over WireGuard, Studio and a backup heartbeat, in its tenant's group", () => {
+  it("gives every project its API checks through the edge and over WireGuard, and a backup heartbeat, in its tenant's group", () => {
     for (const p of prod.projects) {
       const g = `project/${p.name}`;
       expect(desired.monitors.find((m) => m.id === g)).toMatchObject({ type: "group", parent: `tenant/${p.tenant.slug}` });
-      for (const s of ["auth", "rest", "storage", "realtime"]) {
+      for (const s of ["auth", "rest", "storage", "realtime"].filter((s) => p.services.includes(s as ServiceName))) {
         expect(desired.monitors.find((m) => m.id === `${g}/edge/${s}`)).toMatchObject({ type: "http", parent: g, url: expect.stringMatching(new RegExp(`^https://${p.hostnames.api.replaceAll(".", "\\.")}/`)) });
         expect(desired.monitors.find((m) => m.id === `${g}/wg/${s}`)).toMatchObject({ type: "http", parent: g, url: expect.stringMatching(new RegExp(`^http://${p.worker.address.replaceAll(".", "\\.")}:${p.ports.gateway}/`)) });
       }
       expect(desired.monitors.find((m) => m.id === `${g}/edge/rest`)!.headers).toContain(`"apikey": "\${secret:anonKey:${p.name}}"`);
-      expect(desired.monitors.find((m) => m.id === `${g}/studio`)).toMatchObject({ url: `https://${p.hostnames.studio}/`, basicAuth: { user: "supabase", pass: `\${secret:dashboardPassword:${p.name}}` } });
       expect(desired.monitors.find((m) => m.id === `backup/${p.name}`)).toMatchObject({ type: "push", parent: g, pushToken: `\${secret:push:backup/${p.name}}` });
     }
   });
@@ -91,5 +91,66 @@ describe("a tenant's status page", () => {
     const c = clone(stackDoc("prod")) as Doc;
     c["supafleet:tenants"][0].projects[0].subdomain = "status-ops";
     expect(check(c).issues).toContainEqual({ path: "tenants[0].projects[0].subdomain", message: 'must not start with "status-", which tenants\' status pages use' });
+  });
+});
+
+describe("monitors follow each project's services and where its Studio runs", () => {
+  // In prod, registry leaves out Realtime and functions, praxis keeps its Studio on its worker, and the rest run everything with Studio on the master.
+  const of = (d: KumaDesired, project: string): string[] =>
+    d.monitors
+      .filter((m) => m.parent === `project/${project}`)
+      .map((m) => m.id)
+      .sort();
+  const api = (project: string, services: string[]): string[] => [...services.flatMap((s) => [`project/${project}/edge/${s}`, `project/${project}/wg/${s}`]), `backup/${project}`];
+
+  it("watches each service a project runs and nothing it left out: registry has no Realtime route, so no Realtime monitor", () => {
+    expect(of(desired, "ops")).toEqual(api("ops", ["auth", "rest", "storage", "realtime"]).sort());
+    expect(of(desired, "registry")).toEqual(api("registry", ["auth", "rest", "storage"]).sort());
+  });
+
+  it("signs in to a Studio on its worker (Access service token, then the dashboard password), and polls no Studio on the master", () => {
+    expect(of(desired, "praxis")).toEqual([...api("praxis", ["auth", "rest", "storage", "realtime"]), "project/praxis/studio"].sort());
+    const praxis = prod.projects.find((p) => p.name === "praxis")!;
+    expect(desired.monitors.find((m) => m.id === "project/praxis/studio")).toMatchObject({
+      url: `https://${praxis.hostnames.studio}/`,
+      headers: expect.stringContaining('"CF-Access-Client-Secret": "${secret:accessClientSecret}"'),
+      basicAuth: { user: "supabase", pass: "${secret:dashboardPassword:praxis}" },
+    });
+    // Any request that reached a master Studio would wake it, and one a minute would keep it from ever sleeping.
+    const onMaster = prod.projects.filter((p) => p.studio === "master");
+    expect(onMaster.length).toBeGreaterThan(3);
+    for (const p of onMaster) {
+      expect(
+        desired.monitors.filter((m) => (m.url ?? "").includes(p.hostnames.studio)),
+        p.name,
+      ).toEqual([]);
+    }
+    const passwords = [...JSON.stringify(desired).matchAll(/\$\{secret:(dashboardPassword:[^}]+)\}/g)].map((m) => m[1]);
+    expect(passwords).toEqual(["dashboardPassword:praxis"]);
+  });
+
+  it("leaves a project without Storage without Storage monitors, on its tenant's public status page too", () => {
+    const doc = clone(stackDoc("prod")) as Doc;
+    const chat = (doc["supafleet:tenants"] as Doc[]).find((t) => t.slug === "smarteros")!.projects.find((p: Doc) => p.name === "smarteros-chat");
+    chat.services = { storage: false, imgproxy: false, realtime: false };
+    const d = kumaDesired(modelOf(doc), {});
+    expect(of(d, "smarteros-chat")).toEqual(api("smarteros-chat", ["auth", "rest"]).sort());
+    const page = d.statusPages.find((p) => p.slug === "smarteros")!;
+    expect(page.groups.find((g) => g.name === "smarteros-chat.techhilfepro.de")!.monitors).toEqual(["project/smarteros-chat/edge/auth", "project/smarteros-chat/edge/rest"]);
+    expect(page.groups.find((g) => g.name === "smarteros.techhilfepro.de")!.monitors).toHaveLength(4);
+    // The fleet page lists exactly the monitors there are.
+    const fleet = d.statusPages.find((p) => p.slug === FLEET_STATUS_PAGE)!.groups.flatMap((g) => g.monitors);
+    expect(fleet.filter((id) => id.startsWith("project/smarteros-chat/")).sort()).toEqual(api("smarteros-chat", ["auth", "rest"]).filter((id) => id.startsWith("project/")).sort());
+  });
+
+  it("hands the master's Kuma exactly the secrets its monitors name: a dashboard password only for a worker Studio", async () => {
+    const s = await runDoc("prod", stackDoc("prod"));
+    const stdin = s.resources.find((r) => r.name === "monitoring-secrets")!.inputs.stdin as { value: string };
+    const held = Object.keys((JSON.parse(stdin.value) as { values: Record<string, string> }).values).sort();
+    // What the program renders for the reconcile, with prod's own alerting (its ntfy has a token).
+    const rendered = s.files.find((f) => f.path === "monitoring/kuma-desired.json")!.content;
+    const named = [...new Set([...rendered.matchAll(/\$\{secret:([^}]+)\}/g)].map((m) => m[1]!))].sort();
+    expect(held).toEqual(named);
+    expect(held.filter((k) => k.startsWith("dashboardPassword:"))).toEqual(["dashboardPassword:praxis"]);
   });
 });

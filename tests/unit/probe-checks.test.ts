@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { absentVerdict } from "../../src/probe/checks/absent";
 import { accessVerdict } from "../../src/probe/checks/access";
 import { probeEmail } from "../../src/probe/checks/auth";
 import { backupCommand, checkBackup, drillVerdict, type Hops, type RemoteRunner } from "../../src/probe/checks/backup";
@@ -10,6 +11,8 @@ import { kumaVerdict, type KumaStatusPage } from "../../src/probe/checks/kuma";
 import { masterVerdict, parsePorts, workerVerdict, type PortState } from "../../src/probe/checks/ports";
 import { percentile } from "../../src/probe/checks/timings";
 import { runCheck, skip } from "../../src/probe/result";
+import { projectChecks } from "../../src/probe/run";
+import { ProbeTargetSchema } from "../../src/probe/target";
 
 describe("runCheck", () => {
   it("turns a throw into a failure with its message, never a crash", async () => {
@@ -162,5 +165,71 @@ describe("percentile", () => {
     expect(percentile(xs, 50)).toBe(10);
     expect(percentile(xs, 95)).toBe(19);
     expect(percentile([5], 95)).toBe(5);
+  });
+});
+
+describe("a service the project left out", () => {
+  const u = "https://crm.example.org/storage/v1/";
+  it.each([
+    ["Kong 3's own 404", 404, true, '{\n  "message":"no Route matched with those values",\n  "request_id":"4b1a0c2e"\n}'],
+    ["Kong 2.8's own 404", 404, true, '{"message":"no Route matched with those values"}'],
+    // Storage (fastify) behind a route, for a path it does not know: the container still runs and is routed.
+    ["Storage's own 404", 404, false, '{"statusCode":404,"error":"Not Found","message":"Route GET:/ not found"}'],
+    ["a 404 page without JSON", 404, false, "<html>Not Found</html>"],
+    ["key-auth on a route that is still there", 401, false, '{"message":"No API key found in request"}'],
+    ["the service answering", 200, false, '{"status":"ok"}'],
+    ["a gateway error", 502, false, '{"message":"An invalid response was received from the upstream server"}'],
+  ])("%s (%i) → ok %s", (_, status, ok, body) => {
+    expect(absentVerdict(u, status, body).ok).toBe(ok);
+  });
+  it("says what was met", () => {
+    expect(absentVerdict(u, 404, '{"message":"no Route matched with those values"}').detail).toBe(`${u}: 404 "no Route matched with those values": the gateway has no route there, as the project's services say`);
+    expect(absentVerdict(u, 404, '{"statusCode":404,"error":"Not Found","message":"Route GET:/ not found"}').detail).toBe(
+      `${u}: 404 from behind a route (Route GET:/ not found), not the gateway's "no Route matched": the service is still routed`,
+    );
+    expect(absentVerdict(u, 401, "").detail).toBe(`${u}: answered 401, not 404: the gateway still routes to a service the project left out`);
+  });
+});
+
+describe("the checks of a project", () => {
+  const project = (over: Record<string, unknown> = {}) =>
+    ProbeTargetSchema.shape.projects.element.parse({
+      name: "crm",
+      apiUrl: "https://crm.example.org",
+      studioUrl: "https://crm-studio.example.org",
+      anonKey: "a",
+      serviceKey: "s",
+      worker: { name: "w1", meshAddress: "10.100.0.11" },
+      tenants: [{ slug: "t", id: "00000000-0000-4000-8000-000000000001" }],
+      mspOps: true,
+      functions: ["hello"],
+      ...over,
+    });
+
+  it("uses every service of a target that predates the choice of services (no `services` in it)", () => {
+    expect(project().services).toEqual({ realtime: true, storage: true, functions: true });
+    expect(projectChecks(project())).toEqual(["latency", "auth", "rows", "isolation", "realtime", "storage", "function hello", "backup"]);
+    // One left out, the others as before.
+    expect(project({ services: { storage: false } }).services).toEqual({ realtime: true, storage: false, functions: true });
+  });
+
+  it("checks each service left out for its missing route instead of using it", () => {
+    expect(projectChecks(project({ services: { realtime: false, storage: false, functions: false } }))).toEqual([
+      "latency",
+      "auth",
+      "rows",
+      "isolation",
+      "realtime left out",
+      "storage left out",
+      "functions left out",
+      "backup",
+    ]);
+    // Realtime is used through msp-ops' tables; without them it is not checked, but its absence still is.
+    expect(projectChecks(project({ mspOps: false }))).toEqual(["latency", "auth", "storage", "function hello", "backup"]);
+    expect(projectChecks(project({ mspOps: false, services: { realtime: false } }))).toEqual(["latency", "auth", "realtime left out", "storage", "function hello", "backup"]);
+  });
+
+  it("refuses a services entry it does not know", () => {
+    expect(() => project({ services: { imgproxy: false } })).toThrow(/imgproxy/);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ProbeTargetSchema } from "../../src/probe/target";
 import { tenantUuid } from "../../src/rls/tenants";
 import { runDoc } from "../helpers/offline";
-import { stackDoc } from "../helpers/stacks";
+import { clone, stackDoc } from "../helpers/stacks";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Doc = Record<string, any>;
@@ -29,5 +29,22 @@ describe("the probeTarget stack output", () => {
     expect(target.hosts.workers.map((w) => w.name).sort()).toEqual(Object.keys(s.outputs.workers as object).sort());
     expect(target.kuma).toEqual({ url: "http://10.100.0.1:3001", statusPages: ["supafleet-fleet"] });
     expect(target.accessProtected).toEqual(["https://n8n.techhilfepro.de/", "https://status.techhilfepro.de/"]);
+  });
+
+  it("says which services each project runs, as its stack file chose them: registry has no Realtime and no functions to call", async () => {
+    const doc = clone(stackDoc("prod")) as Doc;
+    // One project without Storage besides: its target must say so for the probe to look for its missing route.
+    const chat = (doc["supafleet:tenants"] as Doc[]).flatMap((t) => t.projects ?? []).find((p: Doc) => p.name === "smarteros-chat");
+    chat.services = { storage: false, imgproxy: false };
+    const s = await runDoc("prod", doc);
+    expect(s.error).toBeUndefined();
+    const target = ProbeTargetSchema.parse(s.outputs.probeTarget);
+    const of = (name: string) => target.projects.find((p) => p.name === name)!;
+    expect(of("registry")).toMatchObject({ services: { realtime: false, storage: true, functions: false }, functions: [] });
+    expect(of("smarteros-chat")).toMatchObject({ services: { realtime: true, storage: false, functions: true }, functions: ["hello"] });
+    expect(of("ops")).toMatchObject({ services: { realtime: true, storage: true, functions: true }, functions: ["hello"] });
+    // Every Studio is still checked to be behind Access without a token, wherever it runs.
+    expect(of("praxis").studioUrl).toBe("https://praxis-studio.techhilfepro.de");
+    expect(of("ops").studioUrl).toBe("https://ops-studio.techhilfepro.de");
   });
 });
