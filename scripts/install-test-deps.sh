@@ -28,6 +28,7 @@ PACKAGES=(
                     # (and the lab's images' Debian base, scripts/lab/build-images.ts)
   iptables          # the lab's dockerd writes its NAT rules with it, inside its own namespace
   shellcheck        # every script in templates/ and every one the plan renders (tests/unit/shellcheck.test.ts)
+  systemd           # systemd-socket-proxyd, systemd-socket-activate and systemd-analyze: the Studio waker's units and their commands, run for real
 )
 
 if [ "$(id -u)" -eq 0 ]; then
