@@ -65,25 +65,25 @@ export class StudioSet extends FleetComponent {
           renderEnvFile(masterStudioEnv({ tenantName: p.tenant.name, project: p.name, apiUrl: s.apiUrl, secrets })),
         ),
       );
-      const files = env.apply((e) =>
-        JSON.stringify({
-          files: {
-            [`${dir}/compose.yaml`]: { content: compose, mode: "0644" },
-            [`${dir}/.env`]: { content: e, mode: "0600" },
-            ...studioWakerFiles({ project: p.name, ports, idleMinutes: args.idleMinutes }),
-          },
-          enable: [studioSocketUnit(p.name)],
-        }),
+      // The .env alone is secret; the compose file and the waker's files show in a preview as they change.
+      const secrets = new command.remote.Command(
+        `${name}-${p.name}-secrets`,
+        { connection, create: install, stdin: pulumi.secret(env.apply((e) => JSON.stringify({ files: { [`${dir}/.env`]: { content: e, mode: "0600" } } }))) },
+        { ...child, dependsOn: [tools] },
       );
+      const files = JSON.stringify({
+        files: { [`${dir}/compose.yaml`]: { content: compose, mode: "0644" }, ...studioWakerFiles({ project: p.name, ports, idleMinutes: args.idleMinutes }) },
+        enable: [studioSocketUnit(p.name)],
+      });
       const studio = new command.remote.Command(
         `${name}-${p.name}`,
-        { connection, create: install, delete: renderScript("master/studio-remove.sh", { PROJECT: p.name }), stdin: pulumi.secret(files) },
-        { ...child, dependsOn: [tools] },
+        { connection, create: install, delete: renderScript("master/studio-remove.sh", { PROJECT: p.name }), stdin: files },
+        { ...child, dependsOn: [secrets] },
       );
       // An awake Studio picks up new settings now; the digest reveals nothing of the secrets.
       new command.remote.Command(
         `${name}-${p.name}-refresh`,
-        { connection, create: renderScript("master/studio-refresh.sh", { PROJECT: p.name }), triggers: [pulumi.unsecret(files.apply(sha256))] },
+        { connection, create: renderScript("master/studio-refresh.sh", { PROJECT: p.name, LISTEN: `127.0.0.1:${ports.listen}` }), triggers: [pulumi.unsecret(env.apply((e) => sha256(`${files}\0${e}`)))] },
         { ...child, dependsOn: [studio] },
       );
       this.installed.push(studio);

@@ -16,9 +16,20 @@ export function unpinned(image: string): string | undefined {
 /** `image:` lines of a Compose file carried as text, e.g. a deploy command's stdin. */
 const IMAGE_LINE = /^\s*image:\s*["']?([^\s"'#]+)/gm;
 
+/** A JSON payload carried as text (install-files' stdin holds whole files as strings), or undefined. */
+function jsonIn(text: string): unknown {
+  if (!/^\s*[{[]/.test(text)) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Every container image reference in a resource's inputs: `image` fields at
- * any depth, `image:` lines in text (Compose files sent by commands), and a
+ * any depth, `image:` lines in text (Compose files sent by commands, also inside
+ * a JSON payload of files), and a
  * RemoteImage's name. A Hetzner server's `image` is an OS image (debian-13),
  * not a container, and is left alone.
  */
@@ -26,7 +37,9 @@ function imagesIn(type: string, props: Record<string, unknown>): string[] {
   if (type.startsWith("hcloud:")) return [];
   const found: string[] = [];
   const walk = (v: unknown): void => {
-    if (typeof v === "string") for (const m of v.matchAll(IMAGE_LINE)) found.push(m[1]!);
+    const json = typeof v === "string" ? jsonIn(v) : undefined;
+    if (json !== undefined) walk(json);
+    else if (typeof v === "string") for (const m of v.matchAll(IMAGE_LINE)) found.push(m[1]!);
     else if (Array.isArray(v)) v.forEach(walk);
     else if (v !== null && typeof v === "object") {
       for (const [k, x] of Object.entries(v)) {

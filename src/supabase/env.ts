@@ -1,4 +1,5 @@
 import type { SmtpConfig } from "../config/schema";
+import type { ServiceName } from "../model/services";
 
 /** The values only the program knows; each becomes a line of the project's .env. */
 export interface ProjectSecretValues {
@@ -24,8 +25,8 @@ export interface ProjectEnvArgs {
   readonly apiUrl: string;
   readonly smtp: SmtpConfig;
   readonly secrets: ProjectSecretValues;
-  /** Studio runs beside the project (studio: worker): its settings and password go in this .env too. */
-  readonly studioOnWorker: boolean;
+  /** The services on the worker: a left-out one's settings stay out of the .env (a Studio there brings its own). */
+  readonly services: readonly ServiceName[];
 }
 
 export const JWT_EXPIRY_SECONDS = 3600;
@@ -37,21 +38,21 @@ export const DASHBOARD_USERNAME = "supafleet";
  */
 export function projectEnv(a: ProjectEnvArgs): Record<string, string> {
   const s = a.secrets;
+  const only = (service: ServiceName, vars: Record<string, string>): Record<string, string> => (a.services.includes(service) ? vars : {});
   return {
     POSTGRES_PASSWORD: s.postgresPassword,
     JWT_SECRET: s.jwtSecret,
     JWT_EXPIRY: String(JWT_EXPIRY_SECONDS),
     ANON_KEY: s.anonKey,
     SERVICE_ROLE_KEY: s.serviceRoleKey,
-    ...(a.studioOnWorker ? { DASHBOARD_USERNAME, DASHBOARD_PASSWORD: s.dashboardPassword } : {}),
-    SECRET_KEY_BASE: s.secretKeyBase,
+    ...only("studio", { DASHBOARD_USERNAME, DASHBOARD_PASSWORD: s.dashboardPassword }),
+    ...only("realtime", { SECRET_KEY_BASE: s.secretKeyBase }),
     VAULT_ENC_KEY: s.vaultEncKey,
     PG_META_CRYPTO_KEY: s.pgMetaCryptoKey,
-    REALTIME_DB_ENC_KEY: s.realtimeEncKey,
-    S3_PROTOCOL_ACCESS_KEY_ID: s.s3AccessKeyId,
-    S3_PROTOCOL_ACCESS_KEY_SECRET: s.s3AccessKeySecret,
+    ...only("realtime", { REALTIME_DB_ENC_KEY: s.realtimeEncKey }),
+    ...only("storage", { S3_PROTOCOL_ACCESS_KEY_ID: s.s3AccessKeyId, S3_PROTOCOL_ACCESS_KEY_SECRET: s.s3AccessKeySecret }),
     ...(s.publishableKey !== undefined && s.secretKey !== undefined ? { SUPABASE_PUBLISHABLE_KEY: s.publishableKey, SUPABASE_SECRET_KEY: s.secretKey } : {}),
-    SUPABASE_PUBLIC_URL: a.apiUrl,
+    ...only("studio", { SUPABASE_PUBLIC_URL: a.apiUrl }),
     API_EXTERNAL_URL: a.apiUrl,
     SITE_URL: a.apiUrl,
     ADDITIONAL_REDIRECT_URLS: "",
@@ -68,8 +69,8 @@ export function projectEnv(a: ProjectEnvArgs): Record<string, string> {
     SMTP_PASS: s.smtpPassword,
     SMTP_SENDER_NAME: a.smtp.senderName,
     PGRST_DB_SCHEMAS: "public,storage,graphql_public",
-    FUNCTIONS_VERIFY_JWT: "false",
-    ...(a.studioOnWorker ? { STUDIO_DEFAULT_ORGANIZATION: a.tenantName, STUDIO_DEFAULT_PROJECT: a.project } : {}),
+    ...only("functions", { FUNCTIONS_VERIFY_JWT: "false" }),
+    ...only("studio", { STUDIO_DEFAULT_ORGANIZATION: a.tenantName, STUDIO_DEFAULT_PROJECT: a.project }),
   };
 }
 

@@ -1,11 +1,19 @@
 # supafleet: after a project's Studio files on the master change (a new release, a rotated
 # key), recreate its container if it is awake, so the new settings apply now; a sleeping
 # Studio reads them when it next wakes. Installs nothing itself (install-files did).
+# A socket still listening where it used to (its slot changed) is restarted on the new address.
 #   PROJECT   the project
+#   LISTEN    the address its socket must listen on, 127.0.0.1:<port>
 
 DIR="${SUPAFLEET_STUDIO_DIR:-/opt/supafleet/studio}/$PROJECT"
 [ -r "$DIR/compose.yaml" ] || die "no Studio is installed: cannot read $DIR/compose.yaml"
-need docker
+need docker systemctl
+
+socket="supafleet-studio@$PROJECT.socket"
+if ! systemctl show -P Listen "$socket" | grep -qF "$LISTEN "; then
+  systemctl restart "$socket" || die "cannot restart $socket on $LISTEN"
+  say "$socket now listens on $LISTEN"
+fi
 
 studio_compose() { PROJECT="$PROJECT-studio" project_compose "$@"; }
 if [ -n "$(docker ps -q --filter "label=supafleet.studio=$PROJECT" --filter status=running)" ]; then

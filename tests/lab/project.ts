@@ -110,7 +110,7 @@ export class LabProject {
       ...projectEnv({
         project: this.name,
         tenantName: "Lab tenant",
-        studioOnWorker: this.shape.studio === "worker",
+        services: this.services,
         apiUrl: `https://${this.name}.lab.invalid`,
         smtp: { host: "smtp.lab.invalid", port: 587, user: "lab", adminEmail: "admin@lab.invalid", senderName: "Lab" },
         secrets: {

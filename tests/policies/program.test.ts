@@ -74,11 +74,21 @@ describe.each(["staging", "prod"])("the real %s program against the policy pack"
     it("an unpinned image in a project's compose file", async () => {
       const rs = mutate((all) => {
         const deploy = all.find((r) => r.name === "ops-deploy")!;
-        deploy.inputs.stdin = (deploy.inputs.stdin as string).replace(/image: supabase\/studio:\S+/, "image: supabase/studio:latest");
+        deploy.inputs.stdin = (deploy.inputs.stdin as string).replace(/image: supabase\/gotrue:\S+/, "image: supabase/gotrue:latest");
         return all;
       });
       const result = await runPack(rs, packConfig(stack));
-      expect(result.violations.map((v) => v.message)).toEqual(['ops-deploy: image "supabase/studio:latest" uses the latest tag; pin an explicit version tag or a digest.']);
+      expect(result.violations.map((v) => v.message)).toEqual(['ops-deploy: image "supabase/gotrue:latest" uses the latest tag; pin an explicit version tag or a digest.']);
+    });
+
+    it("an unpinned image in a Studio's compose file on the master, inside the files payload", async () => {
+      const rs = mutate((all) => {
+        const studio = all.find((r) => r.name === "studios-ops")!;
+        studio.inputs.stdin = (studio.inputs.stdin as string).replace(/image: supabase\/studio:[^\\\s]+/, "image: supabase/studio");
+        return all;
+      });
+      const result = await runPack(rs, packConfig(stack));
+      expect(result.violations.map((v) => v.message)).toEqual(['studios-ops: image "supabase/studio" has no tag; pin an explicit version tag or a digest.']);
     });
 
     it("a project without backups", async () => {

@@ -30,7 +30,7 @@ function expectOnlyMonitorsOf(changes: Change[], owners: RegExp): void {
 
 /** A resource belongs to a project (or worker) when its name is that name or starts with it; its Studio on the master is in the Studio set. */
 const belongsTo = (name: string, owner: string): boolean =>
-  name === owner || name.startsWith(`${owner}-`) || name.startsWith(`edge-dns-${owner}`) || name.startsWith(`edge-app-${owner}-`) || name === `studios-${owner}` || name === `studios-${owner}-refresh`;
+  name === owner || name.startsWith(`${owner}-`) || name.startsWith(`edge-dns-${owner}`) || name.startsWith(`edge-app-${owner}-`) || name === `studios-${owner}` || name === `studios-${owner}-refresh` || name === `studios-${owner}-secrets`;
 
 describe("blast radius in prod", () => {
   it("baseline renders", async () => {
@@ -72,7 +72,7 @@ describe("blast radius in prod", () => {
     expect(names(changes, "create")).toEqual([]);
     expect(names(changes, "delete")).toEqual([]);
     // Its config and deploy, and Kuma's secrets file: the project's monitors call its API with its anon key.
-    expect(names(changes, "update")).toEqual([`${project.name}-config`, `${project.name}-deploy`, "monitoring-reconcile", "monitoring-secrets", `studios-${project.name}`].sort());
+    expect(names(changes, "update")).toEqual([`${project.name}-config`, `${project.name}-deploy`, "monitoring-reconcile", "monitoring-secrets", `studios-${project.name}-secrets`].sort());
     // The deploy changes only in the digest of the secret files it carries, the monitors only in the secrets' digest.
     expect(changes.find((u) => u.name === `${project.name}-deploy`)!.paths).toEqual(["stdin"]);
     expect(changes.find((u) => u.name === "monitoring-reconcile")!.paths).toEqual(["stdin.secretsDigest"]);
@@ -243,7 +243,7 @@ describe("moving one project's Studio from its worker to the master", () => {
   });
 
   it("adds that project's Studio to the master's set and changes nothing of any other project", () => {
-    expect(names(changes, "create")).toEqual([`studios-${project.name}`, `studios-${project.name}-refresh`]);
+    expect(names(changes, "create")).toEqual([`studios-${project.name}`, `studios-${project.name}-refresh`, `studios-${project.name}-secrets`]);
     expect(names(changes, "delete")).toEqual([]);
     expect(names(changes, "replace")).toEqual([]);
     // On the worker: the compose file loses Studio, Kong its dashboard route, the .env Studio's settings.
@@ -293,7 +293,7 @@ describe("moving a project to another worker", () => {
     expect(deps(`${project.name}-move-in`)).toEqual(expect.arrayContaining([keyOf(`${project.name}-move-out`), keyOf(`${project.name}-deploy`), keyOf(`${project.name}-backup-enable`)]));
     expect(deps(`${project.name}-move-cleanup`)).toEqual([keyOf(`${project.name}-move-in`)]);
     // The ingress also waits for the Studios on the master to be installed.
-    const studios = head.resources.filter((r) => /^studios-[a-z0-9-]+$/.test(r.name) && r.name !== "studios-tools" && !r.name.endsWith("-refresh")).map((r) => r.key);
+    const studios = head.resources.filter((r) => /^studios-[a-z0-9-]+$/.test(r.name) && r.name !== "studios-tools" && !/-(refresh|secrets)$/.test(r.name)).map((r) => r.key);
     expect(deps("edge-config").sort()).toEqual([keyOf(`${project.name}-move-in`), ...studios].sort());
     // Out and cleanup run on the worker it leaves; in, on the one it goes to.
     // The connection holds the deploy key, so the whole of it is a secret.

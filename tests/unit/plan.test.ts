@@ -1,3 +1,4 @@
+import { studioPorts } from "../../src/model/ports";
 import { describe, expect, it } from "vitest";
 import { loadFleetConfig } from "../../src/config/load";
 import { planFleet } from "../../src/plan/planFleet";
@@ -58,7 +59,8 @@ describe("planFleet: moves", () => {
     expect(p.edge.waitsForMoves).toBe(true);
     // Its backup job now runs on the new worker, and its hostnames point there.
     expect(p.backups.jobs.find((j) => j.job === "registry")).toMatchObject({ kind: "project", worker: "w2" });
-    expect(p.edge.rules.filter((r) => r.owner === "registry").map((r) => r.service)).toEqual([`http://10.100.0.3:${registry.ports.gateway}`, `http://10.100.0.3:${registry.ports.gateway}`]);
+    // Its Studio stays on the master's loopback: only its API moves.
+    expect(p.edge.rules.filter((r) => r.owner === "registry").map((r) => r.service)).toEqual([`http://127.0.0.1:${studioPorts(registry.slot).listen}`, `http://10.100.0.3:${registry.ports.gateway}`]);
   });
 
   it("without a move, nothing waits", () => {

@@ -52,8 +52,8 @@ function expectedCounts(c: Doc): Record<string, number> {
     // Per node: ready, authorized keys, backup tools, release file; the hub sync, cloudflared; per project: password,
     // config, assets, deploy; per backup job: enable; migrations; per worker: health agent and its managed firewall;
     // Kuma and n8n: install, secrets, reconcile; TRMM's node: ready, authorized keys, prepare, release file;
-    // the Studios' tools, and each Studio on the master: install and refresh.
-    "command:remote:Command": 4 * (1 + W) + 1 + 1 + 4 * P + (P + 1) + withPacks + 2 * W + 3 + 3 + 4 * rmm + drills + 1 + 2 * masterStudios,
+    // the Studios' tools, and each Studio on the master: its secrets, its files, and a refresh.
+    "command:remote:Command": 4 * (1 + W) + 1 + 1 + 4 * P + (P + 1) + withPacks + 2 * W + 3 + 3 + 4 * rmm + drills + 1 + 3 * masterStudios,
     "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared": 1,
     "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig": 1,
     // Per project API and Studio, n8n and status, tenants' status pages; TRMM's three names, A and AAAA, DNS-only.

@@ -24,7 +24,7 @@ describe("a new project seeded from another project's backup (restoreFrom)", () 
     const head = await runDoc("prod", c);
     expect(head.error).toBeUndefined();
     const changes = diffSnapshots(base, head);
-    for (const ch of changes.filter((x) => x.kind === "create")) expect(ch.name, ch.name).toMatch(/^(ops-yesterday|edge-(dns|app)-ops-yesterday)/);
+    for (const ch of changes.filter((x) => x.kind === "create")) expect(ch.name, ch.name).toMatch(/^(ops-yesterday|edge-(dns|app)-ops-yesterday|studios-ops-yesterday)/);
     expect(changes.filter((x) => x.kind !== "create").map((x) => x.name)).toEqual(["edge-config", "monitoring-reconcile", "monitoring-secrets"]);
     expect(changes.filter((x) => x.name.startsWith("ops-") && !x.name.startsWith("ops-yesterday"))).toEqual([]);
 
