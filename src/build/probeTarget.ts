@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PROJECT_FUNCTIONS } from "../../components/SupabaseProject";
 import { FLEET_STATUS_PAGE, KUMA_PORT } from "../monitoring/kuma";
 import { tenantUuid } from "../rls/tenants";
-import type { ProbeTarget } from "../probe/target";
+import { targetServices, type ProbeTarget } from "../probe/target";
 import type { Fleet } from "./fleet";
 
 /**
@@ -30,7 +30,7 @@ export function probeTarget(fleet: Fleet): Leaves<ProbeTarget> {
         tenants: [p.tenant, ...p.pooledTenants].map((t) => ({ slug: t.slug, id: tenantUuid(t.slug) })),
         mspOps: p.schemaPacks.includes("msp-ops"),
         functions: p.services.includes("functions") ? [...PROJECT_FUNCTIONS] : [],
-        services: { realtime: p.services.includes("realtime"), storage: p.services.includes("storage"), functions: p.services.includes("functions") },
+        services: targetServices(p.services),
       };
     }),
     accessProtected: [`https://${m.hostnames.n8n}/`, `https://${m.hostnames.status}/`],

@@ -52,3 +52,8 @@ export const ProbeTargetSchema = z.strictObject({
 });
 
 export type ProbeTarget = z.infer<typeof ProbeTargetSchema>;
+
+/** What a target says of a project's services, from the containers it runs on its worker (workerServices()). */
+export function targetServices(running: readonly string[]): ProbeTarget["projects"][number]["services"] {
+  return { realtime: running.includes("realtime"), storage: running.includes("storage"), functions: running.includes("functions") };
+}
