@@ -124,7 +124,7 @@ export class SupabaseProject extends FleetComponent {
     } as Record<keyof ProjectSecretValues, pulumi.Input<string>>;
     const envFile = this.keep(
       renderWithSecrets(`projects/${name}/secrets/.env`, values, (s) =>
-        renderEnvFile(projectEnv({ project: name, tenantName: p.tenant.name, apiUrl: this.apiUrl, smtp: p.smtp, secrets: s, studioOnWorker: p.studio === "worker" })),
+        renderEnvFile(projectEnv({ project: name, tenantName: p.tenant.name, apiUrl: this.apiUrl, smtp: p.smtp, secrets: s, services: p.services })),
       ),
     );
     const kongFile = this.keep(
