@@ -258,7 +258,7 @@ describe("project-deploy.sh on a real Docker engine", () => {
     expect(read(p.dir("secrets", "failed", ".env"))).toContain(`ANON_KEY="${refused}"`);
     expect(mode(p.dir("secrets", "failed"), p.dir("secrets", "failed", ".env"))).toEqual(["700", "600"]);
     // The services that read ANON_KEY run with the old one again, and the API answers it.
-    for (const s of ["storage", "functions", "studio"] as const) {
+    for (const s of ["storage", "functions"] as const) {
       const env = JSON.parse(docker(["inspect", "-f", "{{json .Config.Env}}", p.container(s)]).stdout) as string[];
       expect(env.join("\n"), s).not.toContain(refused);
       expect(env.join("\n"), s).toContain(p.anonKey);
