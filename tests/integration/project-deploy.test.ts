@@ -65,7 +65,7 @@ const envWith = (env: string, key: string, value: string): string => {
 async function expectAllUp(project: LabProject, rel = ORIGINAL): Promise<void> {
   await settle(project, 120);
   const cs = project.containers();
-  const services = Object.keys(rel.images) as (keyof typeof rel.images)[];
+  const services = project.services;
   expect(Object.keys(cs).sort()).toEqual(services.map((s) => project.container(s)).sort());
   for (const s of services) {
     const c = cs[project.container(s)]!;
