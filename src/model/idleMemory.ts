@@ -121,3 +121,23 @@ export const HOST_MEASURED_MIB = {
   dockerProxyPerPort: 3.0,
   resticBackupPeak: 106.4,
 } as const;
+
+/** The run of `npm run bench:runtime` the density figures come from. */
+export const RUNTIME_BENCH_RUN = "npm run bench:runtime, 2026-12-07";
+
+/**
+ * What each container and published port adds to a worker as projects pile up, from a clean engine with
+ * the worker's daemon.json running 1 to 20 projects of 8 containers (docs/benchmarks.md): the daemons'
+ * growth per container (a straight line to 160 containers), a shim's PSS at 15 projects, the kernel memory
+ * per container outside any cgroup (machine-wide, so approximate), and a docker-proxy per port. The
+ * daemons with nothing running are in the worker's reserve, not here.
+ */
+export const RUNTIME_MEASURED_MIB = {
+  dockerdPerContainer: 0.55,
+  containerdPerContainer: 0.18,
+  shimPerContainer: 4.7,
+  kernelPerContainer: 0.5,
+  dockerProxyPerPort: 1.1,
+  /** Both daemons with no container: 102.4 + 44.2 MiB RSS. */
+  daemonsEmpty: 146.6,
+} as const;

@@ -1,5 +1,5 @@
 import { SERVICES, type ServiceName } from "./services";
-import { HOST_MEASURED_MIB, typicalIdleMiB } from "./idleMemory";
+import { RUNTIME_MEASURED_MIB, typicalIdleMiB } from "./idleMemory";
 import { API_ONLY_SERVICES, FULL_SERVICES, workerServices } from "./projectServices";
 
 /**
@@ -58,9 +58,13 @@ export const ABOVE_RULE: Readonly<Partial<Record<ServiceName, string>>> = {
 /** Published ports per project: db and gateway. */
 export const PUBLISHED_PORTS_PER_PROJECT = 2;
 
-/** What a project costs outside its containers: a containerd shim each, a docker-proxy per published port; rounded up to 8 MiB. */
+/** What one container costs outside its limit: its shim, the daemons' growth, kernel memory (bench:runtime). */
+export const RUNTIME_PER_CONTAINER_MIB =
+  RUNTIME_MEASURED_MIB.shimPerContainer + RUNTIME_MEASURED_MIB.dockerdPerContainer + RUNTIME_MEASURED_MIB.containerdPerContainer + RUNTIME_MEASURED_MIB.kernelPerContainer;
+
+/** What a project costs outside its containers' limits, per container and per published port; rounded up to 8 MiB. */
 export function runtimeMiB(containers: number): number {
-  return Math.ceil((containers * HOST_MEASURED_MIB.shimPerContainer + PUBLISHED_PORTS_PER_PROJECT * HOST_MEASURED_MIB.dockerProxyPerPort) / 8) * 8;
+  return Math.ceil((containers * RUNTIME_PER_CONTAINER_MIB + PUBLISHED_PORTS_PER_PROJECT * RUNTIME_MEASURED_MIB.dockerProxyPerPort) / 8) * 8;
 }
 
 /** What the placement budget counts for a project running these services on its worker. */
@@ -76,7 +80,7 @@ export const API_ONLY_PROJECT_MIB = projectBudgetMiB(workerServices({ services: 
 export const WORKER_RESERVATION_MIB = {
   /** Debian's kernel and base system: systemd, journald, sshd, cron, unattended-upgrades (an estimate: no Debian host runs here). */
   os: 320,
-  /** dockerd and containerd, as measured with many projects running (bench/runtime). */
+  /** dockerd and containerd with nothing running, and a real worker's images, volumes and logs; their growth per container is in runtimeMiB(). */
   docker: 256,
   /** fail2ban (Python), WireGuard (in the kernel), nftables, the health agent and firewall-sync runs. */
   agents: 128,

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
 import { n8nCompose } from "../../src/automation/n8nCompose";
-import { ADDON_IDLE_MIB, BENCH_RUN, HOST_MEASURED_MIB, IDLE_FIGURES, idleMiB, typicalIdle, typicalIdleMiB } from "../../src/model/idleMemory";
+import { ADDON_IDLE_MIB, BENCH_RUN, HOST_MEASURED_MIB, IDLE_FIGURES, RUNTIME_MEASURED_MIB, idleMiB, typicalIdle, typicalIdleMiB } from "../../src/model/idleMemory";
 import { MASTER_ADDON_LIMIT_MIB, MASTER_RESERVED_MIB, STUDIO_ON_MASTER_MIB, masterMemoryFor, studiosThatFit } from "../../src/model/masterSizing";
 import { FULL_SERVICES, workerServices } from "../../src/model/projectServices";
 import { densityTable, masterTable } from "../../bench/density/table";
@@ -103,12 +103,16 @@ describe("reservations and limits follow the idle figures", () => {
     expect(FULL_PROJECT_MIB).toBe(sum(full.map((s) => SERVICE_RESERVATION_MIB[s])) + runtimeMiB(full.length));
     expect(API_ONLY_PROJECT_MIB).toBe(sum(["db", "meta", "auth", "rest", "gateway"].map((s) => SERVICE_RESERVATION_MIB[s as keyof typeof SERVICE_RESERVATION_MIB])) + runtimeMiB(5));
     expect(CONTAINERS_PER_PROJECT).toBe(full.length);
-    expect(runtimeMiB(9)).toBeGreaterThanOrEqual(9 * HOST_MEASURED_MIB.shimPerContainer + PUBLISHED_PORTS_PER_PROJECT * HOST_MEASURED_MIB.dockerProxyPerPort);
+    const r = RUNTIME_MEASURED_MIB;
+    expect(runtimeMiB(9)).toBeGreaterThanOrEqual(9 * (r.shimPerContainer + r.dockerdPerContainer + r.containerdPerContainer + r.kernelPerContainer) + PUBLISHED_PORTS_PER_PROJECT * r.dockerProxyPerPort);
+    expect(runtimeMiB(9) % 8).toBe(0);
   });
 
   it("the worker's reserve is its itemised parts, each at least what was measured of it", () => {
     expect(WORKER_RESERVED_MIB).toBe(sum(Object.values(WORKER_RESERVATION_MIB)));
+    // The daemons' base on the lab's shared engine, with its images and volumes; their growth is per container.
     expect(WORKER_RESERVATION_MIB.docker).toBeGreaterThanOrEqual(HOST_MEASURED_MIB.dockerd + HOST_MEASURED_MIB.containerd);
+    expect(WORKER_RESERVATION_MIB.docker).toBeGreaterThanOrEqual(RUNTIME_MEASURED_MIB.daemonsEmpty);
     expect(WORKER_RESERVATION_MIB.backup).toBeGreaterThanOrEqual(2 * HOST_MEASURED_MIB.resticBackupPeak);
     expect(MASTER_RESERVED_MIB).toBe(WORKER_RESERVED_MIB + 64 + sum(Object.values(MASTER_ADDON_LIMIT_MIB)));
   });
@@ -143,10 +147,13 @@ describe("docs/sizing.md shows the same figures", () => {
     expect(num(row("**worker reserve**")[1]!)).toBe(WORKER_RESERVED_MIB);
   });
 
-  it("the density tables are bench/density's output", () => {
-    const between = (tag: string): string => sizingMd.slice(sizingMd.indexOf(`<!-- ${tag} begin -->`) + `<!-- ${tag} begin -->`.length, sizingMd.indexOf(`<!-- ${tag} end -->`)).trim();
-    expect(between("bench:density")).toBe(densityTable());
-    expect(between("bench:density-master")).toBe(masterTable());
+  it("the density tables, here and in docs/benchmarks.md, are bench/density's output", () => {
+    const benchmarksMd = readFileSync(join(ROOT, "docs/benchmarks.md"), "utf8");
+    const between = (md: string, tag: string): string => md.slice(md.indexOf(`<!-- ${tag} begin -->`) + `<!-- ${tag} begin -->`.length, md.indexOf(`<!-- ${tag} end -->`)).trim();
+    for (const md of [sizingMd, benchmarksMd]) {
+      expect(between(md, "bench:density")).toBe(densityTable());
+      expect(between(md, "bench:density-master")).toBe(masterTable());
+    }
     expect(densityTable()).toContain(`| cx33 | 8 GiB | 4 | x86 | ${projectsThatFit(8192)} | ${projectsThatFit(8192, API_ONLY_PROJECT_MIB)} | 2 |`);
   });
 
