@@ -58,8 +58,7 @@ start() {
   nsenter --net="/var/run/netns/$NETNS" setsid dockerd --containerd "$RUN/containerd.sock" --data-root "$DATA/docker" \
     --exec-root "$RUN/exec" -H "unix://$RUN/docker.sock" --pidfile "$RUN/dockerd.pid" --storage-driver "$driver" \
     "${settings[@]}" >> "$RUN/dockerd.log" 2>&1 < /dev/null 9>&- &
-  local i
-  for i in $(seq 1 "$((START_TIMEOUT * 5))"); do
+  for _ in $(seq 1 "$((START_TIMEOUT * 5))"); do
     if DOCKER_HOST="unix://$RUN/docker.sock" docker info >/dev/null 2>&1; then return 0; fi
     sleep 0.2
   done
@@ -68,7 +67,7 @@ start() {
 }
 
 stop() {
-  local f pid i ids
+  local f pid ids
   # Kill what still runs first: dockerd stops running containers one by one within its own grace, and
   # the processes of any it had not reached outlive the shims killed below (a bench left 336 behind).
   if alive "$RUN/dockerd.pid"; then
@@ -80,7 +79,7 @@ stop() {
     alive "$RUN/$f.pid" || continue
     pid=$(cat "$RUN/$f.pid")
     kill "$pid" 2>/dev/null || true
-    for i in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
   done
   # Daemons whose pid file went (an interrupted start or stop) are found by the paths they were given.
