@@ -35,7 +35,8 @@ export interface SupabaseProjectArgs {
 export interface ProjectSecrets {
   readonly postgresPassword: pulumi.Output<string>;
   readonly jwtSecret: pulumi.Output<string>;
-  readonly dashboardPassword: pulumi.Output<string>;
+  /** Only for a Studio on the worker (studio: worker): a Studio on the master has no password of its own. */
+  readonly dashboardPassword?: pulumi.Output<string>;
   readonly secretKeyBase: pulumi.Output<string>;
   readonly vaultEncKey: pulumi.Output<string>;
   readonly pgMetaCryptoKey: pulumi.Output<string>;
@@ -90,7 +91,7 @@ export class SupabaseProject extends FleetComponent {
     this.secrets = {
       postgresPassword: password("postgres-password", 32),
       jwtSecret: password("jwt-secret", 48, p.rotate.jwt),
-      dashboardPassword: password("dashboard-password", 24, p.rotate.dashboard),
+      ...(p.studio === "worker" ? { dashboardPassword: password("dashboard-password", 24, p.rotate.dashboard) } : {}),
       secretKeyBase: password("secret-key-base", 64),
       vaultEncKey: password("vault-enc-key", 32),
       pgMetaCryptoKey: password("pg-meta-crypto-key", 32),

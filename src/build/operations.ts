@@ -29,11 +29,10 @@ export function buildMonitoring(plan: FleetPlan, nodes: Nodes, projects: Project
     accessClientId: tunnel.serviceTokenId,
     accessClientSecret: tunnel.serviceTokenSecret,
   };
-  // Only a worker Studio is signed in to by a monitor; a master Studio's password stays off the master's Kuma.
-  const workerStudios = new Set(plan.projects.filter((p) => p.studio === "worker").map((p) => p.name));
+  // Only a Studio on its worker has a password, which its monitor signs in with.
   for (const [name, p] of projects.projects) {
     secrets[`anonKey:${name}`] = p.anonKey;
-    if (workerStudios.has(name)) secrets[dashboardPasswordSecret(name)] = p.secrets.dashboardPassword;
+    if (p.secrets.dashboardPassword !== undefined) secrets[dashboardPasswordSecret(name)] = p.secrets.dashboardPassword;
   }
   for (const [name, w] of nodes.workers) secrets[pushSecret(agentPushId(name))] = w.healthPushToken;
   // The jobs that run (projects and the master), not retired ones.

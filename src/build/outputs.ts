@@ -19,7 +19,7 @@ export function stackOutputs(fleet: Fleet): Record<string, unknown> {
           anonKey: p.anonKey,
           serviceRoleKey: p.serviceRoleKey,
           connectionString: p.connectionString,
-          dashboardPassword: p.secrets.dashboardPassword,
+          ...(p.secrets.dashboardPassword !== undefined ? { dashboardPassword: p.secrets.dashboardPassword } : {}),
           ...(p.publishableKey ? { publishableKey: p.publishableKey, secretKey: p.secretKey } : {}),
         },
       ]),

@@ -7,7 +7,8 @@ export interface ProjectSecretValues {
   readonly jwtSecret: string;
   readonly anonKey: string;
   readonly serviceRoleKey: string;
-  readonly dashboardPassword: string;
+  /** Only with a Studio on the worker. */
+  readonly dashboardPassword?: string;
   readonly secretKeyBase: string;
   readonly vaultEncKey: string;
   readonly pgMetaCryptoKey: string;
@@ -30,6 +31,12 @@ export interface ProjectEnvArgs {
 }
 
 export const JWT_EXPIRY_SECONDS = 3600;
+
+/** A secret a service on the worker needs: its absence is the program's mistake, never a silent empty value. */
+export function required(value: string | undefined, what: string): string {
+  if (value === undefined) throw new Error(`${what} is missing, and a service on the worker needs it`);
+  return value;
+}
 export const DASHBOARD_USERNAME = "supafleet";
 
 /**
@@ -38,21 +45,22 @@ export const DASHBOARD_USERNAME = "supafleet";
  */
 export function projectEnv(a: ProjectEnvArgs): Record<string, string> {
   const s = a.secrets;
-  const only = (service: ServiceName, vars: Record<string, string>): Record<string, string> => (a.services.includes(service) ? vars : {});
+  // A thunk: a left-out service's values are never computed, so a secret it alone needs may be absent.
+  const only = (service: ServiceName, vars: () => Record<string, string>): Record<string, string> => (a.services.includes(service) ? vars() : {});
   return {
     POSTGRES_PASSWORD: s.postgresPassword,
     JWT_SECRET: s.jwtSecret,
     JWT_EXPIRY: String(JWT_EXPIRY_SECONDS),
     ANON_KEY: s.anonKey,
     SERVICE_ROLE_KEY: s.serviceRoleKey,
-    ...only("studio", { DASHBOARD_USERNAME, DASHBOARD_PASSWORD: s.dashboardPassword }),
-    ...only("realtime", { SECRET_KEY_BASE: s.secretKeyBase }),
+    ...only("studio", () => ({ DASHBOARD_USERNAME, DASHBOARD_PASSWORD: required(s.dashboardPassword, "the dashboard password") })),
+    ...only("realtime", () => ({ SECRET_KEY_BASE: s.secretKeyBase })),
     VAULT_ENC_KEY: s.vaultEncKey,
     PG_META_CRYPTO_KEY: s.pgMetaCryptoKey,
-    ...only("realtime", { REALTIME_DB_ENC_KEY: s.realtimeEncKey }),
-    ...only("storage", { S3_PROTOCOL_ACCESS_KEY_ID: s.s3AccessKeyId, S3_PROTOCOL_ACCESS_KEY_SECRET: s.s3AccessKeySecret }),
+    ...only("realtime", () => ({ REALTIME_DB_ENC_KEY: s.realtimeEncKey })),
+    ...only("storage", () => ({ S3_PROTOCOL_ACCESS_KEY_ID: s.s3AccessKeyId, S3_PROTOCOL_ACCESS_KEY_SECRET: s.s3AccessKeySecret })),
     ...(s.publishableKey !== undefined && s.secretKey !== undefined ? { SUPABASE_PUBLISHABLE_KEY: s.publishableKey, SUPABASE_SECRET_KEY: s.secretKey } : {}),
-    ...only("studio", { SUPABASE_PUBLIC_URL: a.apiUrl }),
+    ...only("studio", () => ({ SUPABASE_PUBLIC_URL: a.apiUrl })),
     API_EXTERNAL_URL: a.apiUrl,
     SITE_URL: a.apiUrl,
     ADDITIONAL_REDIRECT_URLS: "",
@@ -69,8 +77,8 @@ export function projectEnv(a: ProjectEnvArgs): Record<string, string> {
     SMTP_PASS: s.smtpPassword,
     SMTP_SENDER_NAME: a.smtp.senderName,
     PGRST_DB_SCHEMAS: "public,storage,graphql_public",
-    ...only("functions", { FUNCTIONS_VERIFY_JWT: "false" }),
-    ...only("studio", { STUDIO_DEFAULT_ORGANIZATION: a.tenantName, STUDIO_DEFAULT_PROJECT: a.project }),
+    ...only("functions", () => ({ FUNCTIONS_VERIFY_JWT: "false" })),
+    ...only("studio", () => ({ STUDIO_DEFAULT_ORGANIZATION: a.tenantName, STUDIO_DEFAULT_PROJECT: a.project })),
   };
 }
 

@@ -1,6 +1,6 @@
 import { toYaml } from "../render/yaml";
 import { REALTIME_HOST } from "./compose";
-import { DASHBOARD_USERNAME } from "./env";
+import { DASHBOARD_USERNAME, required } from "./env";
 import type { ServiceName } from "../model/services";
 
 /**
@@ -51,7 +51,8 @@ export interface KongConfig {
 export interface KongKeys {
   readonly anonKey: string;
   readonly serviceRoleKey: string;
-  readonly dashboardPassword: string;
+  /** Only with a Studio on the worker. */
+  readonly dashboardPassword?: string;
   /** Present on releases that accept opaque keys. */
   readonly publishableKey?: string;
   readonly secretKey?: string;
@@ -101,7 +102,8 @@ export function kongConfig(keys: KongKeys, routing: KongRouting): KongConfig {
     _format_version: "2.1",
     _transform: true,
     consumers: [
-      ...when("studio", { username: "DASHBOARD", basicauth_credentials: [{ username: DASHBOARD_USERNAME, password: keys.dashboardPassword }] }),
+      // Built only with a Studio on the worker, the one case that has a password.
+      ...(runs("studio") ? [{ username: "DASHBOARD", basicauth_credentials: [{ username: DASHBOARD_USERNAME, password: required(keys.dashboardPassword, "the dashboard password") }] }] : []),
       { username: "anon", keyauth_credentials: [{ key: keys.anonKey }, ...(opaque ? [{ key: keys.publishableKey! }] : [])] },
       { username: "service_role", keyauth_credentials: [{ key: keys.serviceRoleKey }, ...(opaque ? [{ key: keys.secretKey! }] : [])] },
     ],

@@ -244,7 +244,8 @@ describe("moving one project's Studio from its worker to the master", () => {
 
   it("adds that project's Studio to the master's set and changes nothing of any other project", () => {
     expect(names(changes, "create")).toEqual([`studios-${project.name}`, `studios-${project.name}-refresh`, `studios-${project.name}-secrets`]);
-    expect(names(changes, "delete")).toEqual([]);
+    // Its dashboard password goes: a Studio on the master has none.
+    expect(names(changes, "delete")).toEqual([`${project.name}-dashboard-password`]);
     expect(names(changes, "replace")).toEqual([]);
     // On the worker: the compose file loses Studio, Kong its dashboard route, the .env Studio's settings.
     expect(names(changes, "update")).toEqual([`${project.name}-config`, `${project.name}-deploy`, "edge-config", "monitoring-reconcile", "monitoring-secrets"].sort());

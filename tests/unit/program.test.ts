@@ -46,9 +46,10 @@ function expectedCounts(c: Doc): Record<string, number> {
     "tls:index/privateKey:PrivateKey": 1,
     // WireGuard keys (master, workers, operators without their own), the tunnel secret, two S3 keys per project, opaque API keys.
     "random:index/randomBytes:RandomBytes": 1 + W + rmm + generatedOperatorKeys + 1 + 2 * P + 2 * opaque,
-    // Seven per project; per backup job restic, sub-account, Kuma push token, reader key and reader sub-account; the Storage Box's own; each
-    // worker's health agent token; Kuma's admin; n8n's encryption key, owner, TRMM webhook and billing signature secrets.
-    "random:index/randomPassword:RandomPassword": 7 * P + 5 * (P + 1) + 1 + W + 1 + 4,
+    // Six per project, and the dashboard password of a Studio on its worker; per backup job restic, sub-account, Kuma push token, reader
+    // key and reader sub-account; the Storage Box's own; each worker's health agent token; Kuma's admin; n8n's encryption key, owner,
+    // TRMM webhook and billing signature secrets.
+    "random:index/randomPassword:RandomPassword": 6 * P + (P - masterStudios) + 5 * (P + 1) + 1 + W + 1 + 4,
     // Per node: ready, authorized keys, backup tools, release file; the hub sync, cloudflared; per project: password,
     // config, assets, deploy; per backup job: enable; migrations; per worker: health agent and its managed firewall;
     // Kuma and n8n: install, secrets, reconcile; TRMM's node: ready, authorized keys, prepare, release file;
