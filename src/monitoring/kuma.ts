@@ -2,6 +2,7 @@ import { statusPageHostname } from "../model/naming";
 import type { StudioLayout } from "../model/projectServices";
 import type { ServiceName } from "../model/services";
 import { MASTER_SERVICE_PORTS } from "../render/ingress";
+import { DASHBOARD_USERNAME } from "../supabase/env";
 
 /** What the monitors are made from: the fleet's nodes, projects and tenants. */
 export interface KumaFleet {
@@ -165,7 +166,7 @@ function projectMonitors(p: KumaProject): KumaMonitor[] {
       ? [
           http(`${g}/studio`, g, `${p.name} · studio`, `Studio on the worker, through Cloudflare Access (service token) and the dashboard password`, `https://${p.hostnames.studio}/`, {
             headers: headers({ "CF-Access-Client-Id": secretRef("accessClientId"), "CF-Access-Client-Secret": secretRef("accessClientSecret") }),
-            basicAuth: { user: "supabase", pass: secretRef(dashboardPasswordSecret(p.name)) },
+            basicAuth: { user: DASHBOARD_USERNAME, pass: secretRef(dashboardPasswordSecret(p.name)) },
           }),
         ]
       : []),

@@ -114,7 +114,7 @@ describe("monitors follow each project's services and where its Studio runs", ()
     expect(desired.monitors.find((m) => m.id === "project/praxis/studio")).toMatchObject({
       url: `https://${praxis.hostnames.studio}/`,
       headers: expect.stringContaining('"CF-Access-Client-Secret": "${secret:accessClientSecret}"'),
-      basicAuth: { user: "supabase", pass: "${secret:dashboardPassword:praxis}" },
+      basicAuth: { user: "supafleet", pass: "${secret:dashboardPassword:praxis}" }, // the gateway's consumer (DASHBOARD_USERNAME)
     });
     // Any request that reached a master Studio would wake it, and one a minute would keep it from ever sleeping.
     const onMaster = prod.projects.filter((p) => p.studio === "master");
