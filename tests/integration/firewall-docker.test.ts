@@ -258,10 +258,10 @@ function health(): Record<string, string> {
   const all = JSON.parse(wdocker(["container", "inspect", ...ids]).stdout) as { Name: string; State: { Health?: { Status: string } } }[];
   return Object.fromEntries(all.map((c) => [c.Name.slice(1), c.State.Health?.Status ?? "none"]));
 }
-/** Every service of the release has its container, running. (Health was the deploy's gate; a loaded machine makes it flap since.) */
+/** Every service the project runs has its container, running. (Health was the deploy's gate; a loaded machine makes it flap since.) */
 function expectStackUp(): void {
   const cs = running();
-  const services = Object.keys(release(WORKER_RELEASE).images) as Parameters<LabProject["container"]>[0][];
+  const services = project.services;
   expect(Object.fromEntries(Object.entries(cs).map(([n, c]) => [n, c[1]]))).toEqual(Object.fromEntries(services.map((s) => [project.container(s), "running"])));
 }
 
