@@ -41,8 +41,9 @@ if [ -n "${DRILL_IMAGE:-}" ]; then
   command -v docker > /dev/null || finish 0 "missing docker on $(hostname)"
   THROWAWAY="supafleet-drill-$PROJECT"
   docker rm -f "$THROWAWAY" > /dev/null 2>&1 || true
-  # No port is published: only docker exec reaches it. Its password never enters argv.
-  docker run -d --rm --name "$THROWAWAY" --env-file <(printf 'POSTGRES_PASSWORD=%s\n' "$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')") "$DRILL_IMAGE" > /dev/null \
+  # No port is published: only docker exec reaches it. Its password never enters argv. Its memory is
+  # bounded: a worker's reserve holds one drill's database beside restic, not an unbounded one.
+  docker run -d --rm --name "$THROWAWAY" --memory "${DRILL_MEMORY:-384m}" --env-file <(printf 'POSTGRES_PASSWORD=%s\n' "$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')") "$DRILL_IMAGE" > /dev/null \
     || finish 0 "cannot start a throwaway database from $DRILL_IMAGE"
   # Over TCP, as the compose healthcheck asks: while the image initialises its empty volume, a
   # temporary server answers on the socket only, then shuts down under a restore that started.
