@@ -1,3 +1,4 @@
+import { API_ONLY_SERVICES } from "../../src/model/projectServices";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
@@ -28,8 +29,8 @@ const FAILING_WAIT = "20";
 const STEP = 400_000;
 
 const p = new LabProject("dep", 10);
-/** Its first release never becomes healthy. */
-const p2 = new LabProject("dep2", 11);
+/** Its first release never becomes healthy. API-only: the failure is auth's, and the fewer containers spare the machine. */
+const p2 = new LabProject("dep2", 11, 1, { services: API_ONLY_SERVICES, studio: "master" });
 /** Never configured, never deployed. */
 const p3 = new LabProject("dep3", 12);
 

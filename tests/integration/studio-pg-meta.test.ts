@@ -29,16 +29,11 @@ import { LabProject, release, type ScriptRun } from "../lab/project";
  * - query.ts: `POST ${pgMetaUrl}/query` with `{ query }` and header `x-connection-encrypted`;
  * - apiHelpers.ts constructHeaders(): in self-hosted mode, adds header `apiKey: SUPABASE_SERVICE_KEY`.
  */
-const p = new LabProject("spm", 40);
+/** API-only (no Realtime, Storage, imgproxy or functions): what pg-meta needs, and the shape the second part checks. */
+const p = new LabProject("spm", 40, 1, { services: API_ONLY_SERVICES, studio: "master" });
 /** The project's PG_META_CRYPTO_KEY, which the master's Studio for it holds too. */
 const CRYPTO_KEY = randomBytes(16).toString("hex");
 let deployed: ScriptRun;
-/**
- * An API-only project (issue 25: no Realtime, Storage, imgproxy or functions), deployed beside `spm`
- * by the same scripts, then backed up and restored whole by backup.sh and restore.sh.
- */
-const apiOnly = new LabProject("spa", 41, 1, { services: API_ONLY_SERVICES, studio: "master" });
-let apiDeployed: ScriptRun;
 const work = mkdtempSync(join(tmpdir(), "supafleet-api-only-"));
 
 /** Studio's connection string for the project, as its env on the master builds it: host `db`, as upstream. */
@@ -89,15 +84,13 @@ function tcp(host: string, port: number): Promise<string> {
 
 beforeAll(async () => {
   requireEngine();
-  await Promise.all([p.start(), apiOnly.start()]);
+  await p.start();
   p.configure({ env: p.envText({ PG_META_CRYPTO_KEY: CRYPTO_KEY }) });
-  apiOnly.configure();
-  [deployed, apiDeployed] = await Promise.all([p.deployAsync(release("2026.02"), { SUPAFLEET_WAIT_TIMEOUT: "240" }), apiOnly.deployAsync(release("2026.02"), { SUPAFLEET_WAIT_TIMEOUT: "240" })]);
+  deployed = await p.deployAsync(release("2026.02"), { SUPAFLEET_WAIT_TIMEOUT: "240" });
 }, 300_000);
 
 afterAll(() => {
   p.stop();
-  apiOnly.stop();
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -191,17 +184,18 @@ describe("Studio on the master reaches pg-meta through the project's gateway, as
   });
 });
 
+// After the pg-meta checks, which it backs up and restores with the rest of the database.
 describe("an API-only project: deployed, backed up and restored whole without a storage volume", () => {
   const LIB = join(ROOT, "templates/worker");
   const PASSWORD = "api-only restic password";
   const repo = join(work, "repo");
   /** The plan's paths on the lab: the engine's data root for /var/lib/docker, the project's root for its folder. */
   const onLab = (path: string, dockerRoot: string): string =>
-    path.replace(/^\/var\/lib\/docker\//, `${dockerRoot}/`).replace(`/opt/supafleet/projects/${apiOnly.name}/`, `${apiOnly.dir()}/`);
+    path.replace(/^\/var\/lib\/docker\//, `${dockerRoot}/`).replace(`/opt/supafleet/projects/${p.name}/`, `${p.dir()}/`);
   const script = (command: string): Promise<ScriptRun> =>
-    apiOnly.runAsync(command, "", { SUPAFLEET_LOCK_DIR: work, SUPAFLEET_SPOOL: join(work, "spool"), RESTIC_CACHE_DIR: join(work, "restic-cache"), TZ: "UTC" });
+    p.runAsync(command, "", { SUPAFLEET_LOCK_DIR: work, SUPAFLEET_SPOOL: join(work, "spool"), RESTIC_CACHE_DIR: join(work, "restic-cache"), TZ: "UTC" });
   const rows = async (): Promise<string[]> => {
-    const c = await apiOnly.client();
+    const c = await p.client();
     try {
       return (await c.query("select nombre from public.clientes order by id")).rows.map((r: { nombre: string }) => r.nombre);
     } finally {
@@ -210,25 +204,25 @@ describe("an API-only project: deployed, backed up and restored whole without a 
   };
 
   it("runs the API alone; the gateway has no Storage, Realtime or functions route; a backup and a whole restore bring its rows back", async () => {
-    expect(apiDeployed.status, apiDeployed.stderr).toBe(0);
-    expect(Object.keys(apiOnly.containers()).sort()).toEqual((["db", "meta", "auth", "rest", "gateway"] as const).map((s) => apiOnly.container(s)).sort());
-    expect(docker(["volume", "ls", "-q", "--filter", `label=com.docker.compose.project=${apiOnly.name}`]).stdout.split("\n").filter(Boolean).sort()).toEqual(["spa-db-config", "spa-db-data"]);
-    expect((await apiOnly.api("/rest/v1/")).status).toBe(200);
+    expect(deployed.status, deployed.stderr).toBe(0);
+    expect(Object.keys(p.containers()).sort()).toEqual((["db", "meta", "auth", "rest", "gateway"] as const).map((s) => p.container(s)).sort());
+    expect(docker(["volume", "ls", "-q", "--filter", `label=com.docker.compose.project=${p.name}`]).stdout.split("\n").filter(Boolean).sort()).toEqual(["spm-db-config", "spm-db-data"]);
+    expect((await p.api("/rest/v1/")).status).toBe(200);
     // What the e2e probe checks for a service a project left out, against the real deploy.
-    for (const s of ["storage", "realtime", "functions"] as const) expect(await checkAbsent(`http://${apiOnly.gateway}`, apiOnly.anonKey, s), s).toMatchObject({ ok: true });
+    for (const s of ["storage", "realtime", "functions"] as const) expect(await checkAbsent(`http://${p.gateway}`, p.anonKey, s), s).toMatchObject({ ok: true });
 
-    const c = await apiOnly.client();
+    const c = await p.client();
     await c.query("create table public.clientes (id serial primary key, nombre text not null); insert into public.clientes (nombre) select 'cliente ' || g from generate_series(1, 50) g;");
     await c.end();
     const before = await rows();
 
     const dockerRoot = docker(["info", "--format", "{{.DockerRootDir}}"]).stdout.trim();
-    const paths = projectBackupPaths(apiOnly.name, apiOnly.services).map((x) => onLab(x, dockerRoot));
+    const paths = projectBackupPaths(p.name, p.services).map((x) => onLab(x, dockerRoot));
     expect(paths.some((x) => x.includes("storage"))).toBe(false);
     initRepository(repo, PASSWORD);
-    const settings = join(work, "spa.env");
-    const env = renderBackupEnv({ name: apiOnly.name, repository: repo, resticPassword: PASSWORD, dbContainer: apiOnly.container("db"), paths, vaultKeyPath: onLab(vaultKeyPath(apiOnly.name), dockerRoot), retention: { daily: 7, weekly: 4, monthly: 6 } });
-    writeFileSync(settings, `${env}PROJECT_ENV='${apiOnly.dir("secrets", ".env")}'\n`, { mode: 0o600 });
+    const settings = join(work, "spm.env");
+    const env = renderBackupEnv({ name: p.name, repository: repo, resticPassword: PASSWORD, dbContainer: p.container("db"), paths, vaultKeyPath: onLab(vaultKeyPath(p.name), dockerRoot), retention: { daily: 7, weekly: 4, monthly: 6 } });
+    writeFileSync(settings, `${env}PROJECT_ENV='${p.dir("secrets", ".env")}'\n`, { mode: 0o600 });
 
     const backup = await script(`bash ${LIB}/backup.sh ${settings} run`);
     expect(backup.status, backup.stderr).toBe(0);
@@ -236,19 +230,19 @@ describe("an API-only project: deployed, backed up and restored whole without a 
     expect(backup.stderr).not.toContain("skipping");
     expect(backup.stderr).toContain(`files: backed up ${paths.join(" ")}`);
 
-    const c2 = await apiOnly.client();
+    const c2 = await p.client();
     await c2.query("delete from public.clientes where id > 10; insert into public.clientes (nombre) values ('after the backup');");
     await c2.end();
     expect(await rows()).not.toEqual(before);
 
     const restored = await script(`bash ${LIB}/restore.sh ${settings} --whole`);
     expect(restored.status, restored.stderr).toBe(0);
-    expect(restored.stdout).toMatch(/^restored spa from snapshot \w+ \(taken [^)]+\): \d+ tables match the recorded figures; [^;]+; \d+ files; RTO \d+s\n$/);
+    expect(restored.stdout).toMatch(/^restored spm from snapshot \w+ \(taken [^)]+\): \d+ tables match the recorded figures; [^;]+; \d+ files; RTO \d+s\n$/);
     expect(await rows()).toEqual(before);
     // The project runs again as deployed: the API answers, and still nothing of what it left out.
-    expect(Object.values(apiOnly.containers()).map((x) => x.state)).toEqual(Array(5).fill("running"));
-    await waitFor(async () => (await apiOnly.api("/rest/v1/")).status === 200, 60_000);
-    expect(await checkAbsent(`http://${apiOnly.gateway}`, apiOnly.anonKey, "storage")).toMatchObject({ ok: true });
+    expect(Object.values(p.containers()).map((x) => x.state)).toEqual(Array(5).fill("running"));
+    await waitFor(async () => (await p.api("/rest/v1/")).status === 200, 60_000);
+    expect(await checkAbsent(`http://${p.gateway}`, p.anonKey, "storage")).toMatchObject({ ok: true });
   }, 120_000);
 });
 
