@@ -287,7 +287,7 @@ describe("a Studio behind its socket, woken on demand", () => {
     holder = undefined;
     await a.waitFor("exited", 20);
     const r = await b.get();
-    expect(r.code).toBe(200);
+    expect(r.code, `${r.error}\n${b.logText()}`).toBe(200);
     expect(b.state()).toBe("running");
     expect(a.state()).toBe("exited");
   });
