@@ -37,10 +37,14 @@ need docker timeout flock
 # The compose project is <project>-studio; project_compose names it after $PROJECT, so it is set for the call only.
 studio_compose() { PROJECT="$PROJECT-studio" project_compose "$@"; }
 
-# The running Studios, one project a line: containers named *-studio that carry the label.
+# The running Studios, one project a line: containers named *-studio that carry the label, of projects
+# installed under $STUDIO_DIR (on the master, every Studio; a Studio of another tree is not ours to count).
 running_studios() {
+  local name project
   docker ps --filter "label=$LABEL" --filter status=running --format "{{.Names}} {{.Label \"$LABEL\"}}" |
-    awk '$1 ~ /-studio$/ && $2 != "" { print $2 }' | sort
+    while read -r name project; do
+      if [[ "$name" == *-studio && -n "$project" && -r "$STUDIO_DIR/$project/compose.yaml" ]]; then echo "$project"; fi
+    done | sort
 }
 
 wake() {
