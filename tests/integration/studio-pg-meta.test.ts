@@ -241,7 +241,8 @@ describe("an API-only project: deployed, backed up and restored whole without a 
     expect(await rows()).toEqual(before);
     // The project runs again as deployed: the API answers, and still nothing of what it left out.
     expect(Object.values(p.containers()).map((x) => x.state)).toEqual(Array(5).fill("running"));
-    await waitFor(async () => (await p.api("/rest/v1/")).status === 200, 60_000);
+    // The gateway comes back after the database: until it listens, a refused connection means "not yet".
+    await waitFor(async () => (await p.api("/rest/v1/").catch(() => undefined))?.status === 200, 60_000);
     expect(await checkAbsent(`http://${p.gateway}`, p.anonKey, "storage")).toMatchObject({ ok: true });
   }, 120_000);
 });
