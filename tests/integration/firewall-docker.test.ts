@@ -1,3 +1,4 @@
+import { API_ONLY_SERVICES } from "../../src/model/projectServices";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -81,7 +82,8 @@ class WorkerProject extends LabProject {
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   }
 }
-const project = new WorkerProject("hlfw", 0);
+// API-only: the firewall sees what a project publishes (gateway and db), the same whatever else it runs.
+const project = new WorkerProject("hlfw", 0, 1, { services: API_ONLY_SERVICES, studio: "master" });
 const PORTS = [project.ports.gateway, project.ports.db].sort((a, b) => a - b);
 
 let releaseLock: (() => void) | undefined;
