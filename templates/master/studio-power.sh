@@ -79,6 +79,9 @@ wake() {
 case "$action" in
   wake) wake ;;
   sleep)
+    # Under the lock a refresh takes too, so a refresh never restarts a Studio this is stopping.
+    exec 9>"$LOCK"
+    flock 9
     studio_compose --within 30 "$dir" "$dir/.env" stop || die "cannot stop the Studio"
     say "asleep"
     ;;

@@ -16,6 +16,11 @@ if ! systemctl show -P Listen "$socket" | grep -qF "$LISTEN "; then
 fi
 
 studio_compose() { PROJECT="$PROJECT-studio" project_compose "$@"; }
+# studio-power's lock: an idle stop cannot fall between "it is awake" and the restart, which would
+# start a Studio outside its waker, holding a place of studios.maxRunning with nothing to stop it.
+need flock
+exec 9>"${SUPAFLEET_STUDIO_LOCK:-/run/supafleet-studio.lock}"
+flock 9
 if [ -n "$(docker ps -q --filter "label=supafleet.studio=$PROJECT" --filter status=running)" ]; then
   studio_compose --within 180 "$DIR" "$DIR/.env" up -d --wait --wait-timeout 120 || die "the awake Studio did not come back healthy with its new settings"
   echo "studio-refresh($PROJECT): recreated with the new settings"

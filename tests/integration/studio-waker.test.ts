@@ -129,7 +129,7 @@ while :; do
 s = socket.socket(fileno=3)
 s.setblocking(False)
 try:
-    while True: s.accept()[0].close(); print("harness: turned a queued connection away")
+    while True: s.accept()[0].close(); print("harness: turned a queued connection away", flush=True)
 except BlockingIOError: pass'
   echo "harness: listening again"
 done
