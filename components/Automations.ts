@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as command from "@pulumi/command";
 import { FleetComponent } from "../src/resources/component";
+import { publicDigest } from "../src/resources/digest";
 import { masterConnection, writeRootOnlyFile, type SshPath } from "../src/resources/connections";
 import { renderPlain } from "../src/render/artifact";
 import { renderScript } from "../src/render/script";
@@ -95,7 +95,7 @@ export class Automations extends FleetComponent {
     );
 
     // A digest of the secrets rides along, so that a rotated key re-imports the credentials; a hash reveals nothing.
-    const digest = pulumi.unsecret(secretsFile.apply((s) => createHash("sha256").update(s).digest("hex")));
+    const digest = publicDigest(secretsFile);
     const desiredText = digest.apply((d) => JSON.stringify({ workflows: desired.workflows, credentials: desired.credentials, secretsDigest: d }, null, 1));
     this.keep(renderPlain("automation/n8n-desired.json", desiredText));
     const rec = this.child("reconcile");

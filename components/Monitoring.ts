@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as command from "@pulumi/command";
 import { FleetComponent } from "../src/resources/component";
+import { publicDigest } from "../src/resources/digest";
 import { masterConnection, writeRootOnlyFile, type SshPath } from "../src/resources/connections";
 import { renderPlain } from "../src/render/artifact";
 import { renderScript } from "../src/render/script";
@@ -84,7 +84,7 @@ export class Monitoring extends FleetComponent {
     );
 
     // A digest of the secrets rides along, so that a rotated key re-runs the reconcile; a hash reveals nothing.
-    const digest = pulumi.unsecret(secretsFile.apply((s) => createHash("sha256").update(s).digest("hex")));
+    const digest = publicDigest(secretsFile);
     const desiredText = digest.apply((d) => JSON.stringify({ ...args.desired, secretsDigest: d }, null, 1));
     this.keep(renderPlain("monitoring/kuma-desired.json", desiredText));
     this.keep(renderPlain("monitoring/monitors.txt", renderMonitorList(args.desired)));

@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { FleetComponent } from "../src/resources/component";
+import { publicDigest } from "../src/resources/digest";
 import { masterConnection, type SshPath } from "../src/resources/connections";
 import { renderPlain, renderWithSecrets } from "../src/render/artifact";
 import { renderScript } from "../src/render/script";
@@ -27,8 +27,6 @@ export interface StudioSetArgs {
   readonly idleMinutes: number;
   readonly studios: readonly MasterStudio[];
 }
-
-const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
 
 /**
  * The Studios on the master (docs/studio.md): the waker's units and script once, then one
@@ -83,7 +81,7 @@ export class StudioSet extends FleetComponent {
       // An awake Studio picks up new settings now; the digest reveals nothing of the secrets.
       new command.remote.Command(
         `${name}-${p.name}-refresh`,
-        { connection, create: renderScript("master/studio-refresh.sh", { PROJECT: p.name, LISTEN: `127.0.0.1:${ports.listen}` }), triggers: [pulumi.unsecret(env.apply((e) => sha256(`${files}\0${e}`)))] },
+        { connection, create: renderScript("master/studio-refresh.sh", { PROJECT: p.name, LISTEN: `127.0.0.1:${ports.listen}` }), triggers: [publicDigest(env.apply((e) => `${files}\0${e}`))] },
         { ...child, dependsOn: [studio] },
       );
       this.installed.push(studio);

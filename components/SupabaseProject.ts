@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as command from "@pulumi/command";
 import { FleetComponent } from "../src/resources/component";
+import { publicDigest } from "../src/resources/digest";
 import { workerConnection, type SshPath } from "../src/resources/connections";
 import type { ProjectPlan } from "../src/plan/types";
 import { renderPlain, renderWithSecrets } from "../src/render/artifact";
@@ -50,7 +50,6 @@ export interface ProjectSecrets {
 export const PROJECT_FUNCTIONS = ["hello"] as const;
 const ASSETS = ["db/roles.sql", "db/jwt.sql", "db/realtime.sql", "functions/main/index.ts", ...PROJECT_FUNCTIONS.map((f) => `functions/${f}/index.ts` as const)] as const;
 
-const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
 
 /**
  * One tenant's Supabase on its worker: its secrets and API keys, its compose
@@ -135,7 +134,7 @@ export class SupabaseProject extends FleetComponent {
     const compose = projectCompose({ project: name, release, bindAddress: p.worker.address, ports: p.ports, accessTokenHook: p.schemaPacks.length > 0, services: p.services });
     this.images = composeImages(compose);
     // A digest of the secret files, so that a changed secret redeploys; a hash reveals nothing of them.
-    const configDigest = pulumi.unsecret(pulumi.all([envFile, kongFile]).apply(([e, k]) => sha256(`${e}\0${k}`)));
+    const configDigest = publicDigest(pulumi.all([envFile, kongFile]).apply(([e, k]) => `${e}\0${k}`));
     const composeText = configDigest.apply((digest) => renderCompose({ ...compose, "x-supafleet": { release: p.release, "config-sha256": digest } }));
     this.keep(renderPlain(`projects/${name}/compose.yaml`, composeText));
 

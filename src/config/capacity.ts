@@ -1,5 +1,5 @@
 import type { ConfigIssue } from "./issues";
-import type { FleetConfig, ProjectConfig } from "./schema";
+import { STUDIOS_DEFAULT, type FleetConfig, type ProjectConfig } from "./schema";
 import { SERVER_TYPES } from "../model/serverTypes";
 import { workerServices } from "../model/projectServices";
 import { WORKER_RESERVED_MIB, projectBudgetMiB } from "../model/sizing";
@@ -23,11 +23,11 @@ export function checkWorkerMemory(cfg: Partial<FleetConfig>, projects: readonly 
     const placement = p.project.placement;
     if (!("dedicated" in placement)) continue;
     const type = SERVER_TYPES[placement.dedicated.serverType];
-    const need = budget(p.project) + WORKER_RESERVED_MIB;
-    if (type !== undefined && need > type.memoryMiB) {
+    const own = budget(p.project);
+    if (type !== undefined && own + WORKER_RESERVED_MIB > type.memoryMiB) {
       issues.push({
         path: `${p.path}.placement.dedicated.serverType`,
-        message: `${placement.dedicated.serverType} has ${type.memoryMiB} MiB, less than the project needs (${budget(p.project)} MiB + ${WORKER_RESERVED_MIB} MiB reserved)`,
+        message: `${placement.dedicated.serverType} has ${type.memoryMiB} MiB, less than the project needs (${own} MiB + ${WORKER_RESERVED_MIB} MiB reserved)`,
       });
     }
   }
@@ -35,8 +35,9 @@ export function checkWorkerMemory(cfg: Partial<FleetConfig>, projects: readonly 
     const type = SERVER_TYPES[w.serverType];
     const placed = projects.filter((p) => "worker" in p.project.placement && p.project.placement.worker === w.name);
     if (type === undefined || placed.length === 0) return;
-    const each = placed.map((p) => `${p.project.name} ${budget(p.project)}`);
-    const need = placed.reduce((sum, p) => sum + budget(p.project), 0) + WORKER_RESERVED_MIB;
+    const budgets = placed.map((p) => budget(p.project));
+    const each = placed.map((p, n) => `${p.project.name} ${budgets[n]}`);
+    const need = budgets.reduce((sum, b) => sum + b, 0) + WORKER_RESERVED_MIB;
     if (need > type.memoryMiB) {
       issues.push({
         path: `workers[${i}].serverType`,
@@ -51,7 +52,7 @@ export function checkWorkerMemory(cfg: Partial<FleetConfig>, projects: readonly 
 export function checkMasterMemory(cfg: Partial<FleetConfig>, projects: readonly Placed[]): ConfigIssue[] {
   const typeName = cfg.hetzner?.masterServerType;
   const type = typeName !== undefined ? SERVER_TYPES[typeName] : undefined;
-  const maxRunning = cfg.studios?.maxRunning ?? 2;
+  const maxRunning = cfg.studios?.maxRunning ?? STUDIOS_DEFAULT.maxRunning;
   if (type === undefined || !projects.some((p) => p.project.studio === "master")) return [];
   if (masterMemoryFor(maxRunning) <= type.memoryMiB) return [];
   return [

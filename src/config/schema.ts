@@ -6,6 +6,7 @@ import { withoutHostBits } from "../model/ranges";
 import { meshSubnetProblem } from "./meshSubnet";
 import { sshKeyProblem } from "./sshKey";
 import { RELEASE_NAMES } from "../model/releases";
+import { FULL_SERVICES } from "../model/projectServices";
 
 /**
  * The shape of a stack file. Each top-level key here is one `supafleet:<key>`
@@ -209,7 +210,7 @@ export const ProjectSchema = z.strictObject({
     .default([]),
   acceptsPooledTenants: z.boolean().default(false),
   /** What runs on the worker besides the API: `services: { functions: false }` leaves the edge runtime out. */
-  services: ServicesSchema.default({ realtime: true, storage: true, imgproxy: true, functions: true }),
+  services: ServicesSchema.default({ ...FULL_SERVICES }),
   /**
    * Where the project's Studio runs: on the master, started on its first request and stopped when idle
    * (docs/studio.md), or on its worker behind the gateway, as before issue 25. Moving a project to the
@@ -359,9 +360,10 @@ export const RmmSchema = z.strictObject({
  * The Studios on the master: at most `maxRunning` at once (the master's memory is checked for that many),
  * each stopped after `idleMinutes` without a request.
  */
+export const STUDIOS_DEFAULT = { maxRunning: 2, idleMinutes: 30 } as const;
 export const StudiosSchema = z.strictObject({
-  maxRunning: z.number().int("must be a whole number").min(1, "must be at least 1").max(50, "must be at most 50").default(2),
-  idleMinutes: z.number().int("must be a whole number").min(1, "must be at least 1").max(24 * 60, "must be at most 1440 (a day)").default(30),
+  maxRunning: z.number().int("must be a whole number").min(1, "must be at least 1").max(50, "must be at most 50").default(STUDIOS_DEFAULT.maxRunning),
+  idleMinutes: z.number().int("must be a whole number").min(1, "must be at least 1").max(24 * 60, "must be at most 1440 (a day)").default(STUDIOS_DEFAULT.idleMinutes),
 });
 
 /** Every `supafleet:<key>` the program reads, with its schema. */
@@ -388,7 +390,7 @@ export const FleetSchema = z.strictObject({
   alerting: AlertingSchema,
   automations: AutomationsSchema.default({ reportTime: "07:00", pollSeconds: 30 }),
   rmm: RmmSchema.optional(),
-  studios: StudiosSchema.default({ maxRunning: 2, idleMinutes: 30 }),
+  studios: StudiosSchema.default(STUDIOS_DEFAULT),
   /**
    * How `pulumi up` reaches the servers: through the master's public address
    * (SSH from the operators' ranges; the first `up` has no mesh yet), or over

@@ -15,10 +15,14 @@ export interface ProjectPorts {
   readonly db: number;
 }
 
-export function projectPorts(slot: number): ProjectPorts {
+function checkSlot(slot: number): void {
   if (!Number.isInteger(slot) || slot < 1 || slot > MAX_SLOT) {
     throw new RangeError(`slot must be an integer from 1 to ${MAX_SLOT}, got ${slot}`);
   }
+}
+
+export function projectPorts(slot: number): ProjectPorts {
+  checkSlot(slot);
   const base = PORT_BASE + slot * PORTS_PER_SLOT;
   // base + 1 was Studio's before it moved behind the gateway; it stays unused so db never moves.
   return { gateway: base, db: base + 2 };
@@ -37,7 +41,7 @@ export interface StudioPorts {
 }
 
 export function studioPorts(slot: number): StudioPorts {
-  projectPorts(slot);
+  checkSlot(slot);
   const base = STUDIO_PORT_BASE + slot * 2;
   return { listen: base, container: base + 1 };
 }

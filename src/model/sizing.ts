@@ -72,8 +72,11 @@ export function projectBudgetMiB(services: readonly ServiceName[]): number {
   return services.reduce((sum, s) => sum + SERVICE_RESERVATION_MIB[s], 0) + runtimeMiB(services.length);
 }
 
+/** The containers of a full project, its Studio on the master. */
+const FULL_PROJECT_SERVICES = workerServices({ services: FULL_SERVICES, studio: "master" });
+
 /** A full project (its Studio on the master) and an API-only one: what bench/density and docs/sizing.md compare. */
-export const FULL_PROJECT_MIB = projectBudgetMiB(workerServices({ services: FULL_SERVICES, studio: "master" }));
+export const FULL_PROJECT_MIB = projectBudgetMiB(FULL_PROJECT_SERVICES);
 export const API_ONLY_PROJECT_MIB = projectBudgetMiB(workerServices({ services: API_ONLY_SERVICES, studio: "master" }));
 
 /** What a worker keeps for itself, whatever it runs; docs/sizing.md gives the reasons. */
@@ -97,5 +100,4 @@ export function projectsThatFit(memoryMiB: number, perProjectMiB = FULL_PROJECT_
   return Math.max(0, Math.floor((memoryMiB - WORKER_RESERVED_MIB) / perProjectMiB));
 }
 
-/** Containers of a full project, its Studio on the master. */
-export const CONTAINERS_PER_PROJECT = workerServices({ services: FULL_SERVICES, studio: "master" }).length;
+export const CONTAINERS_PER_PROJECT = FULL_PROJECT_SERVICES.length;

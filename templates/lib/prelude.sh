@@ -29,3 +29,7 @@ project_compose() {
   "${bounded[@]}" docker compose --project-name "$PROJECT" --project-directory "$release" \
     -f "$release/compose.yaml" --env-file "$env" "$@"
 }
+
+# studio_compose [--within SECONDS] DIR ENV_FILE ARGS…: project_compose on $PROJECT's Studio on the
+# master, whose Compose project is <project>-studio.
+studio_compose() { PROJECT="$PROJECT-studio" project_compose "$@"; }

@@ -9,7 +9,7 @@
 # SUPAFLEET_STUDIO_DIR, SUPAFLEET_STUDIO_MAX_FILE, SUPAFLEET_STUDIO_LOCK and SUPAFLEET_STUDIO_WAKE_TIMEOUT.
 set -euo pipefail
 SCRIPT='studio-power'
-# die, say, need and project_compose: the prelude every supafleet script shares (templates/lib/prelude.sh),
+# die, say, need and studio_compose: the prelude every supafleet script shares (templates/lib/prelude.sh),
 # installed beside this script; run from a checkout (as the tests do), it is in ../lib.
 prelude_dir=$(dirname "$0")
 [ -r "$prelude_dir/prelude.sh" ] || prelude_dir="$prelude_dir/../lib"
@@ -33,9 +33,6 @@ PROJECT="$2"
 dir="$STUDIO_DIR/$PROJECT"
 [ -r "$dir/compose.yaml" ] || die "no Studio is installed: cannot read $dir/compose.yaml"
 need docker timeout flock
-
-# The compose project is <project>-studio; project_compose names it after $PROJECT, so it is set for the call only.
-studio_compose() { PROJECT="$PROJECT-studio" project_compose "$@"; }
 
 # The running Studios, one project a line: containers named *-studio that carry the label, of projects
 # installed under $STUDIO_DIR (on the master, every Studio; a Studio of another tree is not ours to count).

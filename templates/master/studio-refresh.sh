@@ -15,7 +15,6 @@ if ! systemctl show -P Listen "$socket" | grep -qF "$LISTEN "; then
   say "$socket now listens on $LISTEN"
 fi
 
-studio_compose() { PROJECT="$PROJECT-studio" project_compose "$@"; }
 # studio-power's lock: an idle stop cannot fall between "it is awake" and the restart, which would
 # start a Studio outside its waker, holding a place of studios.maxRunning with nothing to stop it.
 need flock

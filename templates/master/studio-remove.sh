@@ -10,7 +10,7 @@ need docker systemctl
 systemctl disable --now "$UNIT.socket" 2>/dev/null || say "no socket $UNIT.socket was enabled"
 systemctl stop "$UNIT.service" 2>/dev/null || true
 if [ -r "$DIR/compose.yaml" ]; then
-  PROJECT="$PROJECT-studio" project_compose --within 120 "$DIR" "$DIR/.env" down --remove-orphans || die "cannot remove the Studio's container; its files stay"
+  studio_compose --within 120 "$DIR" "$DIR/.env" down --remove-orphans || die "cannot remove the Studio's container; its files stay"
 fi
 rm -rf "$DIR" "/etc/systemd/system/$UNIT.socket.d"
 systemctl daemon-reload

@@ -1,3 +1,5 @@
+import { FULL_SERVICES, workerServices, type StudioLayout } from "../../src/model/projectServices";
+import type { ServiceName } from "../../src/model/services";
 import { resolve } from "node:path";
 import { parse, stringify } from "yaml";
 import { readFileSync } from "node:fs";
@@ -53,4 +55,9 @@ export function kitaTenant(): Record<string, unknown> {
     isolation: "shared",
     projects: [{ name: "kita", subdomain: "kita", slot: 7, placement: { worker: "w2" }, schemaPacks: ["msp-ops"] }],
   };
+}
+
+/** The containers a project entry of a stack file runs on its worker, its defaults filled in as the schema fills them. */
+export function entryServices(p: { services?: Record<string, boolean>; studio?: StudioLayout }): ServiceName[] {
+  return workerServices({ services: { ...FULL_SERVICES, ...(p.services ?? {}) }, studio: p.studio ?? "master" });
 }

@@ -31,7 +31,7 @@ import { projectCompose } from "../../src/supabase/compose";
 import { projectPorts } from "../../src/model/ports";
 import { RELEASES } from "../../src/model/releases";
 import { SERVICES } from "../../src/model/services";
-import { ROOT, check, clone, kitaTenant, stackDoc } from "../helpers/stacks";
+import { ROOT, check, clone, entryServices, kitaTenant, stackDoc } from "../helpers/stacks";
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -42,7 +42,7 @@ const mib = (limit: string): number => {
   return Number(m[1]) * (m[2] === "g" ? 1024 : 1);
 };
 const compose = projectCompose({ project: "p", release: RELEASES["2026.08"]!, bindAddress: "10.100.0.2", ports: projectPorts(1), accessTokenHook: false, services: SERVICES });
-const budgetOf = (p: Doc): number => projectBudgetMiB(workerServices({ services: { ...FULL_SERVICES, ...(p.services ?? {}) }, studio: p.studio ?? "master" }));
+const budgetOf = (p: Doc): number => projectBudgetMiB(entryServices(p));
 
 /** A row of a markdown table in docs/sizing.md whose first cell is `first`, as its cells. */
 const sizingMd = readFileSync(join(ROOT, "docs/sizing.md"), "utf8");

@@ -8,10 +8,9 @@ import { composeVariables, type ComposeFile } from "../../src/supabase/compose";
 import { API_KEY_ISSUED_AT, API_KEY_LIFETIME_SECONDS } from "../../src/supabase/keys";
 import { RELEASES } from "../../src/model/releases";
 import { SERVICES, type ServiceName } from "../../src/model/services";
-import { FULL_SERVICES, workerServices } from "../../src/model/projectServices";
 import { UPSTREAM_ENV } from "../fixtures/upstream-env";
 import { runDoc } from "../helpers/offline";
-import { clone, stackDoc } from "../helpers/stacks";
+import { clone, entryServices, stackDoc } from "../helpers/stacks";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Doc = Record<string, any>;
@@ -38,7 +37,7 @@ function secretsOf(project: string): { env: Record<string, string>; kong: Doc } 
 const workerOf = (p: Doc): string => ("worker" in p.placement ? p.placement.worker : `${p.name}-dedicated`);
 const releaseOf = (p: Doc): string => p.release ?? doc["supafleet:supabase"].release;
 /** The services a project runs on its worker, as its stack entry declares them. */
-const servicesOf = (p: Doc): ServiceName[] => workerServices({ services: { ...FULL_SERVICES, ...(p.services ?? {}) }, studio: p.studio ?? "master" });
+const servicesOf = (p: Doc): ServiceName[] => entryServices(p);
 
 beforeAll(async () => {
   s = await runDoc("prod", doc);
