@@ -171,18 +171,37 @@ export const SCHEMA_PACKS = ["msp-ops", "tenant-registry"] as const;
 /** A stack name, as in Pulumi.<stack>.yaml. */
 const stackName = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, "must be a stack name such as prod");
 
+/** A moment in UTC, to the second and written one way only: what a point-in-time restore replays the WAL to. */
+const INSTANT_FORM = "must be a UTC time with seconds and a trailing Z, such as 2026-12-06T14:31:00Z";
+const instant = z
+  .string()
+  .regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, { error: INSTANT_FORM, abort: true })
+  // Date.parse rolls 2026-02-30 over to March 2nd; a moment that does not round-trip is no real one.
+  .refine((v) => !Number.isNaN(Date.parse(v)) && new Date(v).toISOString() === v.replace(/Z$/, ".000Z"), {
+    error: (i) => `${String(i.input)} is not a moment of the calendar; ${INSTANT_FORM}`,
+  });
+
 /**
  * Where a new project's data comes from: another project's backup, in this stack or another
- * (through its read-only credential), at its latest snapshot, a snapshot id, or a time.
+ * (through its read-only credential): a snapshot (the latest, one by id, or the newest taken by a
+ * time), or with `time` a moment, replayed from its WAL archive.
  */
-export const RestoreFromSchema = z.strictObject({
-  project: slug,
-  stack: stackName.optional(),
-  snapshot: z
-    .string()
-    .regex(/^(latest|[0-9a-f]{8,64}|\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d)?)?Z?)$/, "must be latest, a snapshot id (8 to 64 hex digits) or a time such as 2026-11-20T03:00")
-    .default("latest"),
-});
+export const RestoreFromSchema = z
+  .strictObject({
+    project: slug,
+    stack: stackName.optional(),
+    snapshot: z
+      .string()
+      .regex(/^(latest|[0-9a-f]{8,64}|\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d)?)?Z?)$/, "must be latest, a snapshot id (8 to 64 hex digits) or a time such as 2026-11-20T03:00")
+      .optional(),
+    time: instant.optional(),
+  })
+  // Judged before snapshot's default, so a snapshot that was written is told apart from one that was not.
+  .refine((r) => r.snapshot === undefined || r.time === undefined, {
+    path: ["time"],
+    error: "give snapshot or time, not both: snapshot restores one nightly backup as it was, time replays the WAL archive to a moment",
+  })
+  .transform(({ snapshot, ...r }) => ({ ...r, snapshot: snapshot ?? "latest" }));
 
 /** A rotation counter: only ever raised; 0 is the secret made first. */
 const rotation = z.number().int("must be a whole number").min(0, "must be 0 or more");
@@ -220,6 +239,11 @@ export const ProjectSchema = z.strictObject({
   smtp: SmtpSchema.optional(),
   /** Seeds this new project once from another's backup; later changes do not restore again. */
   restoreFrom: RestoreFromSchema.optional(),
+  /**
+   * This project's WAL archiving, over the fleet's `backups.pitr.enabled`: false leaves it out (its
+   * data then goes back to a nightly backup only), true archives even when the fleet does not.
+   */
+  pitr: z.boolean().optional(),
   /**
    * The worker this project is moving away from, with `placement` naming the
    * new one: its data goes across through a final backup (docs/operations.md,
@@ -263,6 +287,21 @@ export const RetentionSchema = z.strictObject({
   monthly: z.number().int().min(6, "must keep at least 6 monthly backups"),
 });
 
+/**
+ * Continuous WAL archiving, so a project can be restored to a moment and not only to last night.
+ * On unless said otherwise: a stack file that says nothing archives every project.
+ */
+export const PITR_DEFAULT = { enabled: true, archiveTimeoutSeconds: 60, alertAfterMinutes: 3, pgWalLimitMiB: 1024 } as const;
+export const PitrSchema = z.strictObject({
+  enabled: z.boolean().default(PITR_DEFAULT.enabled),
+  /** PostgreSQL's archive_timeout: a quiet database still closes a segment this often, so at most this much is lost. */
+  archiveTimeoutSeconds: z.number().int("must be a whole number").min(30, "must be at least 30").max(600, "must be at most 600 (10 minutes)").default(PITR_DEFAULT.archiveTimeoutSeconds),
+  /** How long archiving may fail before Kuma and ntfy say so. */
+  alertAfterMinutes: z.number().int("must be a whole number").min(1, "must be at least 1").max(60, "must be at most 60").default(PITR_DEFAULT.alertAfterMinutes),
+  /** pg_wal grows while archiving fails; past this it alerts, well before the disk fills. */
+  pgWalLimitMiB: z.number().int("must be a whole number").min(256, "must be at least 256").max(65536, "must be at most 65536 (64 GiB)").default(PITR_DEFAULT.pgWalLimitMiB),
+});
+
 export const BackupsSchema = z.strictObject({
   time: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be a time of day such as 02:30").default("02:30"),
   randomizedDelayMinutes: z.number().int().min(0).max(180).default(30),
@@ -301,6 +340,7 @@ export const BackupsSchema = z.strictObject({
   master: z.strictObject({ rotate: z.strictObject({ restic: rotation }) }).optional(),
   /** The monthly drill of another stack's backups (staging drills prod), on one of this stack's workers. */
   drillOf: z.strictObject({ stack: stackName, worker: slug }).optional(),
+  pitr: PitrSchema.default(PITR_DEFAULT),
   storageBox: z.strictObject({
     type: z.enum(STORAGE_BOX_TYPES, { error: () => `must be one of ${STORAGE_BOX_TYPES.join(", ")}` }),
     location: z.enum(STORAGE_BOX_LOCATIONS, { error: () => `Storage Boxes are sold in ${STORAGE_BOX_LOCATIONS.join(" and ")} only` }),
@@ -424,6 +464,8 @@ export type RetentionConfig = z.infer<typeof RetentionSchema>;
 export type AutomationsConfig = z.infer<typeof AutomationsSchema>;
 export type RmmConfig = z.infer<typeof RmmSchema>;
 export type StudiosConfig = z.infer<typeof StudiosSchema>;
+export type PitrConfig = z.infer<typeof PitrSchema>;
+export type RestoreFromConfig = z.infer<typeof RestoreFromSchema>;
 export type ServicesConfig = z.infer<typeof ServicesSchema>;
 export type SchemaPack = (typeof SCHEMA_PACKS)[number];
 export type Isolation = TenantConfig["isolation"];

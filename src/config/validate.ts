@@ -6,6 +6,7 @@ import { retiredName, type FleetConfig, type ProjectConfig, type TenantConfig } 
 import { broadcastAddress, cidrPrefix, containsIpv4, hubAddress, networkAddress, parseIpv4Cidr } from "../model/net";
 import { checkMasterMemory, checkWorkerMemory } from "./capacity";
 import { SERVER_TYPES } from "../model/serverTypes";
+import { walArchiveOf } from "../model/walArchive";
 import { MASTER_NAME, RMM_NAME, STATUS_PAGE_PREFIX, STUDIO_SUFFIX, dedicatedWorkerName } from "../model/naming";
 
 /** Hostnames under the fleet's domain that supafleet or its neighbours (TRMM, mail) use. */
@@ -76,6 +77,7 @@ function checkBackupSources(cfg: Partial<FleetConfig>, projects: readonly Placed
       else if (!names.has(from.project) && !retired.includes(from.project)) {
         issues.push({ path: `${at}.project`, message: `names "${from.project}", which is neither a project of this stack nor in backups.retired` });
       }
+      if (from.time !== undefined && from.project !== p.project.name) issues.push(...checkPitrSource(cfg, projects, from.project, `${at}.time`));
     }
   }
   const drill = cfg.backups?.drillOf;
@@ -87,6 +89,18 @@ function checkBackupSources(cfg: Partial<FleetConfig>, projects: readonly Placed
     }
   }
   return issues;
+}
+
+/**
+ * A point-in-time restore replays the source's WAL archive: a source of this stack that archives none
+ * has nothing to replay. Another stack's project, or a retired one, is not known here; restore.sh says.
+ */
+function checkPitrSource(cfg: Partial<FleetConfig>, projects: readonly Placed[], source: string, path: string): ConfigIssue[] {
+  const found = projects.find((p) => p.project.name === source);
+  // Without backups parsed, whether the fleet archives is unknown; its own issues say why.
+  if (found === undefined || cfg.backups === undefined || walArchiveOf(cfg.backups, found.project) !== undefined) return [];
+  const why = found.project.pitr === false ? `${found.path}.pitr is false` : "backups.pitr.enabled is false and it does not set pitr: true";
+  return [{ path, message: `a point-in-time restore needs the source's WAL archive, and "${source}" archives none (${why}); restore a snapshot instead, or turn its archiving on first` }];
 }
 
 function listProjects(tenants: readonly TenantConfig[]): Placed[] {

@@ -95,3 +95,67 @@ describe("every check sees only values that earlier checks accepted", () => {
     });
   });
 });
+
+describe("backups.pitr, a project's pitr and restoreFrom.time accept what docs/configuration.md documents", () => {
+  /** Every issue of prod after `mutate`, by path. */
+  const issuesOf = (mutate: (c: Doc) => void): Record<string, string[]> => {
+    const c = prod();
+    mutate(c);
+    const by: Record<string, string[]> = {};
+    for (const i of check(c).issues) (by[i.path] ??= []).push(i.message);
+    return by;
+  };
+  const pitr = (p: Doc) => (c: Doc) => (c["supafleet:backups"].pitr = p);
+  const restoreFrom = (r: Doc) => (c: Doc) => (c["supafleet:tenants"][0].projects[1].restoreFrom = r);
+
+  it("takes each pitr field anywhere in its documented range, and a project's pitr either way", () => {
+    const ranges = {
+      archiveTimeoutSeconds: fc.integer({ min: 30, max: 600 }),
+      alertAfterMinutes: fc.integer({ min: 1, max: 60 }),
+      pgWalLimitMiB: fc.integer({ min: 256, max: 65536 }),
+    };
+    fc.assert(
+      fc.property(fc.record({ enabled: fc.boolean(), ...ranges }, { requiredKeys: [] }), fc.option(fc.boolean(), { nil: undefined }), (p, own) => {
+        expect(issuesOf((c) => ((c["supafleet:backups"].pitr = p), own !== undefined && (c["supafleet:tenants"][0].projects[0].pitr = own)))).toEqual({});
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("refuses a pitr number outside its range, or not whole, at its path", () => {
+    expect(issuesOf(pitr({ archiveTimeoutSeconds: 29 }))).toEqual({ "backups.pitr.archiveTimeoutSeconds": ["must be at least 30"] });
+    expect(issuesOf(pitr({ archiveTimeoutSeconds: 601 }))).toEqual({ "backups.pitr.archiveTimeoutSeconds": ["must be at most 600 (10 minutes)"] });
+    expect(issuesOf(pitr({ archiveTimeoutSeconds: 60.5 }))).toEqual({ "backups.pitr.archiveTimeoutSeconds": ["must be an int, not number 60.5"] });
+    expect(issuesOf(pitr({ alertAfterMinutes: 0 }))).toEqual({ "backups.pitr.alertAfterMinutes": ["must be at least 1"] });
+    expect(issuesOf(pitr({ alertAfterMinutes: 61 }))).toEqual({ "backups.pitr.alertAfterMinutes": ["must be at most 60"] });
+    expect(issuesOf(pitr({ pgWalLimitMiB: 255 }))).toEqual({ "backups.pitr.pgWalLimitMiB": ["must be at least 256"] });
+    expect(issuesOf(pitr({ pgWalLimitMiB: 65537 }))).toEqual({ "backups.pitr.pgWalLimitMiB": ["must be at most 65536 (64 GiB)"] });
+    expect(issuesOf(pitr({ enabled: "yes" }))).toEqual({ "backups.pitr.enabled": ['must be a boolean, not string "yes"'] });
+    expect(issuesOf(pitr({ archiveTimeout: 60 }))).toEqual({ "backups.pitr.archiveTimeout": ["is not a known setting (check its spelling and indentation)"] });
+    expect(issuesOf((c) => (c["supafleet:tenants"][0].projects[0].pitr = "off"))).toEqual({ "tenants[0].projects[0].pitr": ['must be a boolean, not string "off"'] });
+  });
+
+  it("takes a time in UTC to the second with a trailing Z, alone or with stack", () => {
+    expect(issuesOf(restoreFrom({ project: "ops", time: "2026-12-06T14:31:00Z" }))).toEqual({});
+    expect(issuesOf(restoreFrom({ project: "ops", stack: "staging", time: "2028-02-29T23:59:59Z" }))).toEqual({});
+  });
+
+  it("refuses a time in any other form, or not in the calendar, naming the form it wants", () => {
+    const form = "must be a UTC time with seconds and a trailing Z, such as 2026-12-06T14:31:00Z";
+    for (const time of ["2026-12-06T14:31Z", "2026-12-06T14:31:00", "2026-12-06 14:31:00Z", "2026-12-06T14:31:00+01:00", "2026-12-06T14:31:00.5Z", "2026-12-06", "latest", "2026-12-06t14:31:00z"]) {
+      expect(issuesOf(restoreFrom({ project: "ops", time })), time).toEqual({ "tenants[0].projects[1].restoreFrom.time": [form] });
+    }
+    expect(issuesOf(restoreFrom({ project: "ops", time: 1765031460 }))).toEqual({ "tenants[0].projects[1].restoreFrom.time": ['must be text, but YAML read it as the number 1765031460; quote it: "1765031460"'] });
+    for (const time of ["2026-02-29T12:00:00Z", "2026-12-06T24:00:00Z", "2026-13-01T00:00:00Z", "2026-12-06T14:60:00Z"]) {
+      expect(issuesOf(restoreFrom({ project: "ops", time })), time).toEqual({ "tenants[0].projects[1].restoreFrom.time": [`${time} is not a moment of the calendar; ${form}`] });
+    }
+  });
+
+  it("refuses time and snapshot together, even snapshot: latest, at time", () => {
+    const both = "give snapshot or time, not both: snapshot restores one nightly backup as it was, time replays the WAL archive to a moment";
+    for (const snapshot of ["latest", "ab12cd34", "2026-11-20T03:00"]) {
+      expect(issuesOf(restoreFrom({ project: "ops", snapshot, time: "2026-12-06T14:31:00Z" })), snapshot).toEqual({ "tenants[0].projects[1].restoreFrom.time": [both] });
+    }
+    expect(issuesOf(restoreFrom({ project: "ops", snapshot: "latest" }))).toEqual({});
+  });
+});

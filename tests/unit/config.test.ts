@@ -125,6 +125,45 @@ describe("bad config is reported in full", () => {
   });
 });
 
+describe("point-in-time recovery: backups.pitr, a project's pitr, restoreFrom.time", () => {
+  const messages = (config: Doc): Record<string, string> => Object.fromEntries(check(config).issues.map((i) => [i.path, i.message]));
+  /** prod with registry (tenants[0].projects[1]) restoring ops (tenants[0].projects[0]) to a moment. */
+  const toMoment = (mutate: (c: Doc, ops: Doc) => void = () => {}, restoreFrom: Doc = { project: "ops", time: "2026-12-06T14:31:00Z" }): Doc => {
+    const c = clone(stackDoc("prod")) as Doc;
+    c["supafleet:tenants"][0].projects[1].restoreFrom = restoreFrom;
+    mutate(c, c["supafleet:tenants"][0].projects[0]);
+    return c;
+  };
+
+  it("lets a project restore to a moment from a source of this stack that archives its WAL", () => {
+    expect(messages(toMoment())).toEqual({});
+    // The fleet archives nothing, but the source opts in.
+    expect(messages(toMoment((c, ops) => ((c["supafleet:backups"].pitr = { enabled: false }), (ops.pitr = true))))).toEqual({});
+  });
+
+  it("refuses a moment from a source that archives none, at time, saying why", () => {
+    expect(messages(toMoment((_, ops) => (ops.pitr = false)))).toEqual({
+      "tenants[0].projects[1].restoreFrom.time":
+        'a point-in-time restore needs the source\'s WAL archive, and "ops" archives none (tenants[0].projects[0].pitr is false); restore a snapshot instead, or turn its archiving on first',
+    });
+    expect(messages(toMoment((c) => (c["supafleet:backups"].pitr = { enabled: false })))).toEqual({
+      "tenants[0].projects[1].restoreFrom.time":
+        'a point-in-time restore needs the source\'s WAL archive, and "ops" archives none (backups.pitr.enabled is false and it does not set pitr: true); restore a snapshot instead, or turn its archiving on first',
+    });
+  });
+
+  it("leaves a snapshot from a source without archiving alone, and a moment from a source it cannot see to restore.sh", () => {
+    expect(messages(toMoment((_, ops) => (ops.pitr = false), { project: "ops", snapshot: "latest" }))).toEqual({});
+    // Another stack's project, or a retired one: whether it archived is not in this stack file.
+    expect(messages(toMoment((c) => (c["supafleet:backups"].pitr = { enabled: false }), { project: "ops", stack: "staging", time: "2026-12-06T14:31:00Z" }))).toEqual({});
+    expect(messages(toMoment((c) => ((c["supafleet:backups"].pitr = { enabled: false }), (c["supafleet:backups"].retired = ["old-ops"])), { project: "old-ops", time: "2026-12-06T14:31:00Z" }))).toEqual({});
+  });
+
+  it("says nothing of the source's archive when backups itself is refused: its own problem says why", () => {
+    expect(messages(toMoment((c, ops) => ((ops.pitr = false), (c["supafleet:backups"].pitr = { alertAfterMinutes: 0 }))))).toEqual({ "backups.pitr.alertAfterMinutes": "must be at least 1" });
+  });
+});
+
 describe("automations and Tactical RMM's node", () => {
   const messages = (config: Doc): Record<string, string> => Object.fromEntries(check(config).issues.map((i) => [i.path, i.message]));
 
