@@ -13,6 +13,8 @@ export interface ProjectSeedArgs {
   /** The source job's read-only credential (this stack's, or another stack's through its outputs). */
   readonly reader: pulumi.Input<BackupReader>;
   readonly snapshot: string;
+  /** A point-in-time restore to this moment, in place of the snapshot. */
+  readonly time?: string;
   /** Where the source's files were backed up from, and where this project keeps the same files. */
   readonly sourcePaths: readonly string[];
   readonly paths: readonly string[];
@@ -55,6 +57,7 @@ export class ProjectSeed extends FleetComponent {
               vaultKeyPath: args.vaultKeyPath,
               reader,
               snapshot: args.snapshot,
+              ...(args.time !== undefined ? { time: args.time } : {}),
               ...(args.anonymise !== undefined ? { anonymise: args.anonymise } : {}),
             }),
           ),
@@ -62,6 +65,6 @@ export class ProjectSeed extends FleetComponent {
       },
       { ...run.opts, dependsOn: args.after },
     );
-    this.registerOutputs({ source: pulumi.output(args.reader).apply((r) => r.job), snapshot: args.snapshot, anonymised: args.anonymise !== undefined });
+    this.registerOutputs({ source: pulumi.output(args.reader).apply((r) => r.job), ...(args.time !== undefined ? { time: args.time } : { snapshot: args.snapshot }), anonymised: args.anonymise !== undefined });
   }
 }

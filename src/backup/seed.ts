@@ -18,6 +18,12 @@ export function snapshotOptions(snapshot: string): string[] {
   return ["--at", snapshot.replace("T", " ").replace(/Z$/, "")];
 }
 
+/** Where a seed restores to: a moment, replayed from the source's WAL archive, or else one snapshot. */
+export function seedOptions(from: { readonly snapshot: string; readonly time?: string | undefined }): string[] {
+  // The schema lets only one of the two be written; snapshot's "latest" is then only its default.
+  return from.time !== undefined ? ["--time", from.time] : snapshotOptions(from.snapshot);
+}
+
 /** The SQL that scrubs a copy for another environment: every project's, then each schema pack's own hook. */
 export function anonymiseSql(packs: readonly SchemaPack[]): string {
   return [template("sql/anonymise/core.sql"), ...packs.map((p) => template(`sql/anonymise/${p}.sql`))].join("\n");
@@ -33,6 +39,8 @@ export interface SeedArgs {
   readonly vaultKeyPath: string;
   readonly reader: BackupReader;
   readonly snapshot: string;
+  /** A point-in-time restore to this moment (restoreFrom.time), in place of the snapshot. */
+  readonly time?: string;
   /** Another environment's data: anonymised with these packs' hooks, and without its Vault key. */
   readonly anonymise?: readonly SchemaPack[];
 }
@@ -57,6 +65,6 @@ export function seedPayload(a: SeedArgs): string {
     vaultKeyPath: a.vaultKeyPath,
     retention: { daily: 7, weekly: 4, monthly: 6 },
   });
-  const options = [...snapshotOptions(a.snapshot), ...(a.anonymise !== undefined ? ["--no-vault-key"] : [])];
+  const options = [...seedOptions(a), ...(a.anonymise !== undefined ? ["--no-vault-key"] : [])];
   return JSON.stringify({ settings, options, ...(a.anonymise !== undefined ? { anonymise: anonymiseSql(a.anonymise) } : {}) });
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { seedOptions, seedPayload as payloadOf, type SeedArgs } from "../../src/backup/seed";
 import { diffSnapshots } from "../../src/offline/diff";
+import type { Snapshot } from "../../src/offline/run";
 import { isSecretEnvelope } from "../../src/offline/secretEnvelope";
 import { runDoc } from "../helpers/offline";
 import { check, clone, stackDoc } from "../helpers/stacks";
@@ -13,6 +15,17 @@ const seedPayload = (s: Awaited<ReturnType<typeof runDoc>>, project: string): { 
   return JSON.parse((cmd.inputs.stdin as { value: string }).value);
 };
 
+/**
+ * Adding `added` creates only its own resources and changes only the fleet-wide ones that list every
+ * project (the ingress, the monitors); none of `source`'s resources is created, replaced, updated or deleted.
+ */
+const expectAddsOnly = (base: Snapshot, head: Snapshot, added: string, source: string): void => {
+  const changes = diffSnapshots(base, head);
+  for (const ch of changes.filter((x) => x.kind === "create")) expect(ch.name, ch.name).toMatch(new RegExp(`^(${added}|edge-(dns|app)-${added}|studios-${added})($|-)`));
+  expect(changes.filter((x) => x.kind !== "create").map((x) => x.name)).toEqual(["edge-config", "monitoring-reconcile", "monitoring-secrets"]);
+  expect(changes.filter((x) => new RegExp(`(^|-)${source}($|-)`).test(x.name) && !x.name.includes(added))).toEqual([]);
+};
+
 describe("a new project seeded from another project's backup (restoreFrom)", () => {
   const prod = stackDoc("prod") as Doc;
 
@@ -23,10 +36,7 @@ describe("a new project seeded from another project's backup (restoreFrom)", () 
     c["supafleet:tenants"][0].projects.push({ name: "ops-yesterday", subdomain: "ops-yesterday", slot: 9, placement: { worker: "w2" }, schemaPacks: ["msp-ops"], restoreFrom: { project: "ops", snapshot: "2026-11-20T03:00" } });
     const head = await runDoc("prod", c);
     expect(head.error).toBeUndefined();
-    const changes = diffSnapshots(base, head);
-    for (const ch of changes.filter((x) => x.kind === "create")) expect(ch.name, ch.name).toMatch(/^(ops-yesterday|edge-(dns|app)-ops-yesterday|studios-ops-yesterday)/);
-    expect(changes.filter((x) => x.kind !== "create").map((x) => x.name)).toEqual(["edge-config", "monitoring-reconcile", "monitoring-secrets"]);
-    expect(changes.filter((x) => x.name.startsWith("ops-") && !x.name.startsWith("ops-yesterday"))).toEqual([]);
+    expectAddsOnly(base, head, "ops-yesterday", "ops");
 
     const payload = seedPayload(head, "ops-yesterday");
     expect(payload.settings).toContain("READ_ONLY='1'");
@@ -42,6 +52,23 @@ describe("a new project seeded from another project's backup (restoreFrom)", () 
     expect(payload.anonymise).toBeUndefined();
     // Its migrations apply on top of the restored data, after the seed.
     expect(head.resources.find((r) => r.name === "ops-yesterday-rls-migrations")).toBeDefined();
+  });
+
+  it("to a moment (time): the seed replays ops's WAL archive to it, and ops is untouched", async () => {
+    const base = await runDoc("prod", prod);
+    const c = clone(prod);
+    c["supafleet:tenants"][0].projects.push({ name: "ops-1431", subdomain: "ops-1431", slot: 9, placement: { worker: "w2" }, schemaPacks: ["msp-ops"], restoreFrom: { project: "ops", time: "2026-12-06T14:31:00Z" } });
+    const head = await runDoc("prod", c);
+    expect(head.error).toBeUndefined();
+    expectAddsOnly(base, head, "ops-1431", "ops");
+
+    const payload = seedPayload(head, "ops-1431");
+    // The moment exactly as written: restore.sh takes --time for a point-in-time restore, where --at picks a snapshot.
+    expect(payload.options).toEqual(["--time", "2026-12-06T14:31:00Z"]);
+    expect(payload.anonymise).toBeUndefined();
+    expect(payload.settings).toContain("READ_ONLY='1'");
+    expect(payload.settings).toContain("SNAPSHOT_HOST='ops'");
+    expect(payload.settings).toContain("DB_CONTAINER='ops-1431-db'");
   });
 
   it("from prod into staging: reads prod's outputs, anonymises with the packs' hooks and leaves prod's Vault key behind", async () => {
@@ -67,6 +94,26 @@ describe("a new project seeded from another project's backup (restoreFrom)", () 
     const paths = check(c).issues.map((i) => `${i.path}: ${i.message}`);
     expect(paths).toContain('tenants[0].projects[2].restoreFrom.project: names "nobody", which is neither a project of this stack nor in backups.retired');
     expect(paths).toContain("tenants[0].projects[3].restoreFrom.stack: names this stack (test); leave stack out to restore from a project of this stack");
+  });
+});
+
+describe("restore.sh's options for a seed", () => {
+  const reader = { job: "ops", repository: "sftp://u1-sub1@u1.your-storagebox.de:23/ops", resticPassword: "r", sftpPassword: "s" };
+  const args = { project: "ops-copy", dbContainer: "ops-copy-db", paths: ["/a"], sourcePaths: ["/b"], vaultKeyPath: "/k", reader, snapshot: "latest" };
+  const options = (extra: Partial<SeedArgs>): string[] => (JSON.parse(payloadOf({ ...args, ...extra })) as { options: string[] }).options;
+
+  it("take a snapshot as before: the latest by default, one by id, or the last one before a time", () => {
+    expect(seedOptions({ snapshot: "latest" })).toEqual([]);
+    expect(seedOptions({ snapshot: "ab12cd34" })).toEqual(["--snapshot", "ab12cd34"]);
+    expect(seedOptions({ snapshot: "2026-11-20T03:00" })).toEqual(["--at", "2026-11-20 03:00"]);
+    expect(options({})).toEqual([]);
+  });
+
+  it("restore to a moment with --time and the moment exactly, in place of the snapshot's options", () => {
+    expect(seedOptions({ snapshot: "latest", time: "2026-12-06T14:31:00Z" })).toEqual(["--time", "2026-12-06T14:31:00Z"]);
+    expect(options({ time: "2026-12-06T14:31:00Z" })).toEqual(["--time", "2026-12-06T14:31:00Z"]);
+    // From another stack, the Vault key stays behind all the same.
+    expect(options({ time: "2026-12-06T14:31:00Z", anonymise: [] })).toEqual(["--time", "2026-12-06T14:31:00Z", "--no-vault-key"]);
   });
 });
 
