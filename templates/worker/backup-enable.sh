@@ -43,5 +43,11 @@ mv "$CONF_DIR/$PROJECT.env.new" "$CONF_DIR/$PROJECT.env"
 )
 timers=("supafleet-backup@$PROJECT.timer")
 [ "$DRILL" = 0 ] || timers+=("supafleet-drill@$PROJECT.timer")
+# The WAL archive ships every minute while the settings name a spool; without one its timer goes.
+if grep -q '^WAL_SPOOL=' "$CONF_DIR/$PROJECT.env"; then
+  timers+=("supafleet-wal@$PROJECT.timer")
+else
+  systemctl disable --now "supafleet-wal@$PROJECT.timer" > /dev/null 2>&1 || true
+fi
 systemctl enable --now "${timers[@]}" > /dev/null
 echo "backup-enable($PROJECT): timers enabled"

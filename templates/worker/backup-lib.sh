@@ -108,6 +108,11 @@ clear_stale_locks() {
   r unlock > /dev/null 2>> "${1:-/dev/null}"
 }
 
+# jq: a restic snapshot's time (RFC 3339, any offset, with or without fractions) as epoch seconds.
+# shellcheck disable=SC2034 # used by wal.sh and restore-pitr.sh, which source this file
+JQ_EPOCH='def epoch: capture("^(?<d>[0-9-]+T[0-9:]+)(\\.[0-9]+)?(?<z>Z|[+-][0-9]{2}:[0-9]{2})$")
+  | (.d + "Z" | fromdateiso8601) - (if .z == "Z" then 0 else ((.z[1:3] | tonumber) * 3600 + (.z[4:6] | tonumber) * 60) * (if .z[0:1] == "+" then 1 else -1 end) end);'
+
 # A value for a curl config file: double-quoted, with \ and " escaped.
 cfg_quote() { local v="${1//\\/\\\\}"; printf '"%s"' "${v//\"/\\\"}"; }
 

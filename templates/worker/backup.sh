@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # supafleet: back up one project (or the master) with restic.
-#   backup.sh <config> run      globals (roles, settings), database, files; retention; the weekly check; the second copy
+#   backup.sh <config> run      globals (roles, settings), database, files, the base backup (with WAL archiving);
+#                               retention; the weekly check; the second copy
+#   backup.sh <config> base     a base backup now (point-in-time recovery starts from one)
 #   backup.sh <config> forget   apply retention only
 #   backup.sh <config> check [full]   verify the repository (a rotating fifth of the data, or all of it)
 #   backup.sh <config> copy     copy to the second repository and apply its retention
@@ -14,6 +16,7 @@ SCRIPT='backup'
 # shellcheck source=backup-lib.sh
 . "$(dirname "$0")/backup-lib.sh"
 load_config "${1:-}"
+CONFIG="$1"
 MODE="${2:-run}"
 
 LOG=$(mktemp)
@@ -56,7 +59,11 @@ stream_snapshot() {
     fail "the $kind dump failed (exit $rc_producer); no snapshot kept"
   fi
   [ "$rc_restic" -eq 0 ] || fail "restic backup of $kind: $(restic_meaning "$rc_restic" "$LOG")"
-  r_exclusive tag --remove pending "$id" >> "$LOG" || fail "the $kind snapshot ${id:0:8} could not be marked complete: $(restic_meaning 1 "$LOG")"
+  local done_tags=() tag
+  if [ -n "${DONE_TAGS_FILE:-}" ] && [ -s "$DONE_TAGS_FILE" ]; then
+    while IFS= read -r tag; do done_tags+=(--add "$tag"); done < "$DONE_TAGS_FILE"
+  fi
+  r_exclusive tag --remove pending "${done_tags[@]}" "$id" >> "$LOG" || fail "the $kind snapshot ${id:0:8} could not be marked complete: $(restic_meaning 1 "$LOG")"
   # Removing the tag rewrote the snapshot under a new id, which records the old one as its
   # original (restic 0.14 reports a new snapshot by its short id).
   LAST_SNAPSHOT=$(r snapshots --json --host "$PROJECT" --tag "kind:$kind" 2>> "$LOG" | jq -r --arg old "$id" '.[] | select((.original // "") | startswith($old)) | .id' | tail -n 1)
@@ -111,11 +118,57 @@ dump_globals() {
   printf -- '%s\n' "$DUMP_COMPLETE"
 }
 
+# A physical copy of the data directory for point-in-time recovery, as a tar
+# stream: PostgreSQL's low-level backup API (pg_backup_start/stop in one
+# session), not pg_basebackup, whose replication connection Supabase's pg_hba.conf
+# does not allow. The backup needs the WAL archived from its start to its stop,
+# which the archive ships. backup_label, from pg_backup_stop, comes last, as a
+# second tar member set; without it a restore would start from the wrong checkpoint.
+# Writes the stop time and the first segment as tags for the snapshot, to $DONE_TAGS_FILE.
+dump_base() {
+  coproc BASE { psql_in_db postgres 2>&1; }
+  local to="${BASE[1]}" from="${BASE[0]}" line start="" label="" rc=0 dir
+  printf '%s\n' "select pg_walfile_name(pg_backup_start('supafleet', true));" '\echo __supafleet_end__' >&"$to"
+  while IFS= read -r line <&"$from"; do [ "$line" = __supafleet_end__ ] && break; start="$line"; done
+  [[ "$start" =~ ^[0-9A-F]{24}$ ]] || { echo "pg_backup_start failed: $start" >&2; return 1; }
+  # GNU tar exits 1 when a file changed as it read it, which the WAL replay puts right; 2 is a real failure.
+  docker exec "$DB_CONTAINER" tar -C /var/lib/postgresql/data -cf - --warning=no-file-changed --warning=no-file-removed --warning=no-file-shrank \
+    --exclude=./pg_wal/* --exclude=./postmaster.pid --exclude=./postmaster.opts --exclude=./pg_replslot/* --exclude=./pg_dynshmem/* \
+    --exclude=./pg_notify/* --exclude=./pg_serial/* --exclude=./pg_snapshots/* --exclude=./pg_stat_tmp/* --exclude=./pg_subtrans/* \
+    --exclude=pgsql_tmp* --exclude=pg_internal.init --exclude=./current_logfiles . || rc=$?
+  printf '%s\n' "select translate(encode(convert_to(labelfile, 'UTF8'), 'base64'), E'\\n', '') from pg_backup_stop(false);" '\echo __supafleet_end__' '\q' >&"$to"
+  while IFS= read -r line <&"$from"; do [ "$line" = __supafleet_end__ ] && break; label="$line"; done
+  wait "$BASE_PID" 2>/dev/null || true
+  [ "$rc" -le 1 ] || { echo "tar of the data directory failed (exit $rc)" >&2; return 1; }
+  dir=$(mktemp -d)
+  if ! base64 -d <<<"$label" > "$dir/backup_label" 2>/dev/null || ! grep -q '^START WAL LOCATION' "$dir/backup_label"; then
+    rm -rf "$dir"; echo "pg_backup_stop gave no backup label: $label" >&2; return 1
+  fi
+  tar -C "$dir" -cf - backup_label
+  rm -rf "$dir"
+  printf '%s\n' "base-stop:$(date -u +%s)" "base-wal:$start" > "$DONE_TAGS_FILE"
+}
+
+# A base backup, when the project archives its WAL.
+base_backup() {
+  [ -n "${WAL_SPOOL:-}" ] && [ -n "${DB_CONTAINER:-}" ] || return 0
+  DONE_TAGS_FILE=$(mktemp)
+  stream_snapshot base base.tar dump_base
+  rm -f "$DONE_TAGS_FILE"
+  DONE_TAGS_FILE=""
+}
+
 forget() {
   local rc=0
-  # Grouped by host and tags: each kind (roles, database, files) keeps its own 7/4/6.
-  r_exclusive forget "${TAGS[@]}" --group-by host,tags --keep-daily "$KEEP_DAILY" --keep-weekly "$KEEP_WEEKLY" --keep-monthly "$KEEP_MONTHLY" --prune >> "$LOG" || rc=$?
+  # Grouped by host and tags: each kind (roles, database, files, base) keeps its own 7/4/6.
+  r_exclusive forget "${TAGS[@]}" --group-by host,tags --keep-daily "$KEEP_DAILY" --keep-weekly "$KEEP_WEEKLY" --keep-monthly "$KEEP_MONTHLY" >> "$LOG" || rc=$?
   [ "$rc" -eq 0 ] || fail "restic forget: $(restic_meaning "$rc" "$LOG")"
+  # Then the WAL that the oldest base backup still kept does not need.
+  if [ -n "${WAL_SPOOL:-}" ]; then
+    bash "$(dirname "$0")/wal.sh" "$CONFIG" prune >> "$LOG" 2>&1 || fail "pruning the WAL archive: $(tail -n 1 "$LOG")"
+  fi
+  r_exclusive prune >> "$LOG" || rc=$?
+  [ "$rc" -eq 0 ] || fail "restic prune: $(restic_meaning "$rc" "$LOG")"
 }
 
 check() {
@@ -165,6 +218,7 @@ run() {
   if [ -n "${DB_CONTAINER:-}" ]; then
     stream_snapshot roles roles.sql dump_globals
     stream_snapshot database database.sql dump_database
+    base_backup
   fi
   local paths=() p
   for p in ${BACKUP_PATHS:-}; do
@@ -247,11 +301,18 @@ rekey() {
 
 case "$MODE" in
   run) run ;;
+  base)
+    exec 9> "${SUPAFLEET_LOCK_DIR:-/run/lock}/supafleet-backup-$PROJECT.lock"
+    flock -w "${SUPAFLEET_LOCK_WAIT:-600}" 9 || fail "another backup of $PROJECT kept running; no base backup taken"
+    [ -n "${WAL_SPOOL:-}" ] || die "$PROJECT does not archive its WAL (backups.pitr): a base backup alone restores nothing"
+    clear_stale_locks "$LOG" || fail "cannot open the repository: $(restic_meaning 1 "$LOG")"
+    base_backup
+    echo "$LAST_SNAPSHOT" ;;
   rekey) rekey ;;
   snapshot) snapshot "${3:-}" "${4:-}" ;;
   verify) verify "${3:-}" ;;
   forget) clear_stale_locks "$LOG" || fail "cannot open the repository: $(restic_meaning 1 "$LOG")"; forget; say "retention applied" ;;
   check) clear_stale_locks "$LOG" || fail "cannot open the repository: $(restic_meaning 1 "$LOG")"; check "${3:-}" ;;
   copy) copy ;;
-  *) die "unknown mode '$MODE' (run, forget, check, copy, snapshot, verify, rekey)" ;;
+  *) die "unknown mode '$MODE' (run, base, forget, check, copy, snapshot, verify, rekey)" ;;
 esac

@@ -189,7 +189,8 @@ export async function composeDb(p: LabProject): Promise<LabDb> {
   mkdirSync(p.dir("secrets"), { recursive: true, mode: 0o700 });
   mkdirSync(p.dir("assets", "db"), { recursive: true });
   mkdirSync(p.dir("assets", "functions"), { recursive: true });
-  for (const f of ["roles.sql", "jwt.sql", "realtime.sql"]) writeFileSync(p.dir("assets", "db", f), template(`supabase/db/${f}`));
+  for (const f of ["roles.sql", "jwt.sql", "realtime.sql", "wal-archive.sh"]) writeFileSync(p.dir("assets", "db", f), template(`supabase/db/${f}`));
+  mkdirSync(join(p.walRoot, p.name), { recursive: true });
   writeFileSync(p.dir("secrets", ".env"), p.envText(), { mode: 0o600 });
   writeFileSync(join(rel, "compose.yaml"), p.composeText(release(RELEASE_NAMES[RELEASE_NAMES.length - 1]!)));
   // Whatever a run that was killed left of this project goes first.
@@ -203,7 +204,7 @@ export async function composeDb(p: LabProject): Promise<LabDb> {
   mkdirSync(data, { recursive: true });
   const v = await dockerAsync(["volume", "create", "--opt", "type=none", "--opt", "o=bind", "--opt", `device=${data}`, volumeName(p.name, "db-data")]);
   if (v.status !== 0) throw new Error(`docker volume create for ${p.name} failed: ${v.stderr}`);
-  const r = await dockerAsync(composeArgs(p, ["up", "-d", "db"]), { FUNCTIONS_SHA256: "", KONG_CONFIG_SHA256: "" });
+  const r = await dockerAsync(composeArgs(p, ["up", "-d", "db"]), composeEnv(p));
   if (r.status !== 0) throw new Error(`docker compose up db of ${p.name} failed: ${r.stderr}`);
   const db = new LabDb(p.container("db"), p.address, p.ports.db, p.postgresPassword);
   await db.ready();
@@ -212,10 +213,13 @@ export async function composeDb(p: LabProject): Promise<LabDb> {
 
 /** Everything of the project's compose project goes: containers, its network and its volumes. */
 export function composeDown(p: LabProject): void {
-  spawnSync("docker", composeArgs(p, ["down", "-v", "--timeout", "5"]), { env: dockerEnv({ ...process.env, FUNCTIONS_SHA256: "", KONG_CONFIG_SHA256: "" }), stdio: "ignore" });
+  spawnSync("docker", composeArgs(p, ["down", "-v", "--timeout", "5"]), { env: dockerEnv({ ...process.env, ...composeEnv(p) }), stdio: "ignore" });
   docker(["volume", "rm", "-f", volumeName(p.name, "db-data")], { allowFail: true });
   rmSync(dataDir(p), { recursive: true, force: true });
 }
+
+/** What the deploy's environment gives compose: digests it ignores here, and where the WAL spools are. */
+const composeEnv = (p: LabProject): Record<string, string> => ({ FUNCTIONS_SHA256: "", KONG_CONFIG_SHA256: "", SUPAFLEET_WAL_ROOT: p.walRoot });
 
 const dataDir = (p: LabProject): string => join("/dev/shm", `supafleet-${p.name}-db-data`);
 

@@ -47,6 +47,13 @@ export class LabProject {
   readonly jwtSecret = randomBytes(32).toString("hex");
   anonKey = "";
   serviceRoleKey = "";
+  /** WAL archiving, as a project with backups.pitr has it; its spools are under walRoot. */
+  walArchive: { archiveTimeoutSeconds: number } | undefined;
+
+  /** Where this project's WAL spool folder goes (SUPAFLEET_WAL_ROOT for compose): <walRoot>/<name>. */
+  get walRoot(): string {
+    return join(this.root, "wal");
+  }
 
   constructor(
     readonly name: string,
@@ -100,7 +107,10 @@ export class LabProject {
   }
 
   composeText(rel: SupabaseRelease, releaseName = "lab"): string {
-    const c = projectCompose({ project: this.name, release: rel, bindAddress: this.address, ports: this.ports, accessTokenHook: false, services: this.services });
+    const c = projectCompose({
+      project: this.name, release: rel, bindAddress: this.address, ports: this.ports, accessTokenHook: false, services: this.services,
+      ...(this.walArchive !== undefined ? { walArchive: this.walArchive } : {}),
+    });
     return renderCompose({ ...c, "x-supafleet": { release: releaseName, "config-sha256": "0".repeat(64) } });
   }
 

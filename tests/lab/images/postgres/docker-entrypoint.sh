@@ -23,7 +23,10 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   gosu postgres "$PGBIN/initdb" -D "$PGDATA" -U supabase_admin --pwfile="$pw" -E UTF8 --locale=C.UTF-8 \
     --auth-local=trust --auth-host=scram-sha-256 > /dev/null
   rm -f "$pw"
-  printf 'host all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n' >> "$PGDATA/pg_hba.conf"
+  # As upstream's pg_hba.conf: loopback inside the container is trusted, everything else gives a password.
+  { printf 'host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n'; cat "$PGDATA/pg_hba.conf"
+    printf 'host all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n'; } > "$PGDATA/pg_hba.conf.new"
+  mv "$PGDATA/pg_hba.conf.new" "$PGDATA/pg_hba.conf"; chown postgres:postgres "$PGDATA/pg_hba.conf"
   gosu postgres "$PGBIN/pg_ctl" -D "$PGDATA" -w -o "-c listen_addresses= -k /var/run/postgresql" start > /dev/null
   run_sql() { gosu postgres psql -X -q -v ON_ERROR_STOP=1 -h /var/run/postgresql -U supabase_admin -d postgres -f "$1" > /dev/null; }
   run_sql /usr/local/share/supabase/supabase-shape.sql

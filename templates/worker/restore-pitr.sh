@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# supafleet: restore a project's database cluster to a moment, from a base backup
+# and the WAL archive (point-in-time recovery). restore.sh hands every --time over here.
+#
+#   restore.sh <config> --time 2026-12-06T14:31:00Z
+#       In place: a safety snapshot of what is live now (backup.sh snapshot pre-pitr),
+#       then the project's database goes back to that moment, and its services start again.
+#   restore.sh <config> --whole --time T
+#       Into a new project (a seed, restoreFrom.time): the source's cluster at T, with the
+#       source's Vault key and files of the last nightly run before T, then this project's
+#       own passwords and JWT secret.
+#   restore-pitr.sh <config> --time T|latest --container NAME
+#       Into a created, stopped container of the database image (the drill's throwaway).
+#
+# T is a UTC time; "latest" replays all the archive holds. The newest base backup that
+# finished before T is restored, then PostgreSQL replays the archived WAL up to T and
+# promotes. If the archive ends before T (a segment missing or corrupt), PostgreSQL
+# refuses, and so does this: it never stops early and calls that success.
+set -euo pipefail
+SCRIPT='restore-pitr'
+# shellcheck source=backup-lib.sh
+. "$(dirname "$0")/backup-lib.sh"
+# shellcheck source=restore-lib.sh
+. "$(dirname "$0")/restore-lib.sh"
+CONFIG="${1:-}"
+load_config "$CONFIG"
+shift || true
+
+TIME="" WHOLE=0 CONTAINER="" SAFETY=1 VAULT_KEY=1 ANONYMISE=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --time) TIME="${2:?--time needs a UTC time or latest}"; shift 2 ;;
+    --whole) WHOLE=1; shift ;;
+    --container) CONTAINER="${2:?--container needs a container name}"; shift 2 ;;
+    --no-safety-snapshot) SAFETY=0; shift ;;
+    --no-vault-key) VAULT_KEY=0; shift ;;
+    --anonymise) ANONYMISE="${2:?--anonymise needs an SQL file}"; shift 2 ;;
+    *) die "unknown argument '$1' (a point-in-time restore takes --time, --whole, --container)" ;;
+  esac
+done
+[ -n "$TIME" ] || die "--time <UTC time | latest> is required"
+if [ "$TIME" = latest ]; then
+  TARGET_EPOCH=$(date -u +%s)
+else
+  [[ "$TIME" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}[T\ ][0-9]{2}:[0-9]{2}(:[0-9]{2})?Z?$ ]] || die "cannot read the time '$TIME': give it as 2026-12-06T14:31:00Z"
+  TARGET_EPOCH=$(date -u -d "${TIME%Z}Z" +%s 2>/dev/null) || die "cannot read the time '$TIME'"
+  [ "$TARGET_EPOCH" -le "$(date -u +%s)" ] || die "$TIME is in the future"
+  TARGET_SQL=$(date -u -d "@$TARGET_EPOCH" '+%Y-%m-%d %H:%M:%S+00')
+fi
+DB_CONTAINER="${CONTAINER:-${DB_CONTAINER:?this config has no database}}"
+[ -z "$CONTAINER" ] || { SAFETY=0; [ "$WHOLE" = 0 ] || die "--container restores into a throwaway; leave out --whole"; }
+[ "$WHOLE" = 0 ] || SAFETY=0
+[ -z "$ANONYMISE" ] || [ -r "$ANONYMISE" ] || die "cannot read $ANONYMISE"
+missing=$(missing_tools)
+[ -z "$missing" ] || die "missing $missing"
+command -v docker > /dev/null || die "missing docker"
+sftp_options
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+clear_stale_locks "$WORK/unlock.err" || die "cannot open the repository: $(restic_meaning 1 "$WORK/unlock.err")"
+SOURCE="${SNAPSHOT_HOST:-$PROJECT}"
+DATA=/var/lib/postgresql/data
+# Loopback inside the container is trusted by Supabase's pg_hba.conf: a cluster from another
+# project's backup has that project's passwords until reset_passwords sets this one's.
+db_admin() { docker exec -i "$DB_CONTAINER" psql -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -U supabase_admin -d postgres "$@"; }
+
+# The base backup: the newest complete one that stopped at or before the target.
+r snapshots --json --host "$SOURCE" --tag kind:base > "$WORK/bases" 2> "$WORK/bases.err" || die "cannot list the base backups: $(restic_meaning 1 "$WORK/bases.err")"
+read -r BASE_ID BASE_START_EPOCH BASE_WAL < <(jq -r --argjson t "$TARGET_EPOCH" "$JQ_EPOCH"'
+  [.[] | (.tags // []) as $g | select($g | index("pending") | not)
+   | {id: .short_id, stop: ($g[] | select(startswith("base-stop:")) | .[10:] | tonumber), wal: ($g[] | select(startswith("base-wal:")) | .[9:]), start: (.time | epoch)}
+   | select(.stop <= $t)] | sort_by(.stop) | last // empty | "\(.id) \(.start) \(.wal)"' "$WORK/bases") || true
+[ -n "${BASE_ID:-}" ] || die "no base backup of $SOURCE finished at or before ${TIME}: $(jq -r '[.[] | .time] | if length == 0 then "there is none yet (the nightly run takes one; backup.sh <config> base takes one now)" else "the oldest kept was taken \(min)" end' "$WORK/bases")"
+say "base backup $BASE_ID (taken $(date -u -d "@$BASE_START_EPOCH" +%FT%TZ), from WAL segment $BASE_WAL)"
+
+# The WAL from the base backup on, and every timeline history file.
+bash "$(dirname "$0")/wal.sh" "$CONFIG" fetch "$BASE_START_EPOCH" "$WORK/wal" 2> "$WORK/fetch.err" \
+  || die "cannot fetch the WAL archive, so nothing was restored: $(tail -n 1 "$WORK/fetch.err")"
+IMAGE=$(docker inspect -f '{{.Config.Image}}' "$DB_CONTAINER" 2>/dev/null) || die "no container $DB_CONTAINER"
+TIMELINE="${BASE_WAL:0:8}"
+
+# The archive is read through before anything is touched: pg_waldump of the database's
+# own image follows the base backup's timeline from its first segment until the WAL
+# ends. Ending anywhere but in the last archived segment means a segment is missing or
+# corrupt, and a replay would stop there. Prints the error line, then every commit time.
+waldump() {
+  local last="$1"
+  docker run --rm -e TZ=UTC -v "$WORK/wal:/wal:ro" --entrypoint bash "$IMAGE" -c '
+    w=$(command -v pg_waldump || ls /usr/lib/postgresql/*/bin/pg_waldump /usr/lib/postgresql/bin/pg_waldump 2>/dev/null | head -n 1)
+    [ -n "$w" ] || { echo "no pg_waldump in the image" >&2; exit 3; }
+    { "$w" --path=/wal --timeline="$1" "$2" "$3" 2>&1; echo; } | grep -oE "COMMIT [0-9]{4}-[0-9-]+ [0-9:.]+|pg_waldump: error: .*"; true' waldump "$((16#$TIMELINE))" "$BASE_WAL" "$last"
+}
+last_segment=$(find "$WORK/wal" -maxdepth 1 -type f -name "$TIMELINE????????????????" -printf '%f\n' | sort | tail -n 1)
+if [ -z "$last_segment" ] || [[ "$last_segment" < "$BASE_WAL" ]]; then die "the WAL archive holds no segment of timeline $TIMELINE from $BASE_WAL on, where the base backup starts; nothing was restored"; fi
+waldump "$last_segment" > "$WORK/waldump" 2> "$WORK/waldump.err" || die "cannot read the WAL archive with pg_waldump: $(tail -n 1 "$WORK/waldump.err")"
+ended=$(grep -m1 '^pg_waldump: error' "$WORK/waldump" || true)
+ended_lsn=$( (grep -oE 'at [0-9A-F]+/[0-9A-F]+' <<<"$ended" || true) | head -n 1 | cut -c4-)
+missing_file=$( (grep -oE 'could not find file "[0-9A-F]{24}"' <<<"$ended" || true) | grep -oE '[0-9A-F]{24}' || true)
+if [ -n "$missing_file" ]; then
+  DAMAGED="segment $missing_file is missing from the WAL archive, which goes on to $last_segment"
+elif [ -n "$ended_lsn" ]; then
+  hi=$((16#${ended_lsn%/*})) lo=$((16#${ended_lsn#*/}))
+  ended_segment=$(printf '%s%08X%08X' "$TIMELINE" "$hi" $((lo >> 24)))
+  if [[ "$ended_segment" < "$last_segment" ]]; then
+    DAMAGED="the WAL archive is damaged in segment $ended_segment (${ended#pg_waldump: error: }), though it goes on to $last_segment"
+  fi
+fi
+LAST_COMMIT=$( (grep '^COMMIT' "$WORK/waldump" || true) | tail -n 1 | cut -d' ' -f2-3)
+if [ -n "${TARGET_SQL:-}" ]; then
+  target_text=$(date -u -d "@$TARGET_EPOCH" '+%Y-%m-%d %H:%M:%S')
+  after=$( (grep '^COMMIT' "$WORK/waldump" || true) | cut -d' ' -f2-3 | awk -v t="$target_text" '$0 > t { print; exit }')
+  if [ -n "${DAMAGED:-}" ] && [ -z "$after" ]; then die "$DAMAGED, before any transaction after $TIME: a replay would stop early, so nothing was restored"; fi
+  # Nothing committed after the target: all of the archive is the state at the target, and
+  # PostgreSQL, which stops at the first commit after it, would otherwise find none and refuse.
+  if [ -z "$after" ]; then say "no transaction after $TIME in the archive (the last at ${LAST_COMMIT:-none}): replaying all of it"; TARGET_SQL=""; fi
+elif [ -n "${DAMAGED:-}" ]; then
+  die "$DAMAGED: a replay of all of it would stop early, so nothing was restored; give --time before the damage"
+fi
+say "WAL: $(find "$WORK/wal" -maxdepth 1 -type f | wc -l) file(s) fetched"
+
+# A throwaway container that writes the cluster into the data volume of the (stopped) database.
+in_volume() { docker run --rm -i --volumes-from "$DB_CONTAINER" --user root --entrypoint bash "$IMAGE" -c "set -euo pipefail; $1"; }
+
+stop_project() {
+  if [ -z "$CONTAINER" ] && [ -n "$(docker compose -p "$PROJECT" ps -q 2>/dev/null)" ]; then
+    docker compose -p "$PROJECT" stop > /dev/null || die "cannot stop project $PROJECT's services"
+  fi
+  docker stop "$DB_CONTAINER" > /dev/null 2>&1 || true
+}
+
+if [ "$SAFETY" = 1 ]; then
+  # What is live now, whole, before it is replaced; and the WAL up to now, into the archive.
+  bash "$(dirname "$0")/wal.sh" "$CONFIG" ship > /dev/null 2>&1 || say "the last WAL could not be shipped before the restore"
+  SAFETY_ID=$(bash "$(dirname "$0")/backup.sh" "$CONFIG" snapshot pre-pitr 2> "$WORK/safety.err" | tail -n 1) \
+    || die "the safety snapshot failed, so nothing was restored: $(tail -n 1 "$WORK/safety.err")"
+  say "safety snapshot of the live database: ${SAFETY_ID:0:8} (tag pre-pitr)"
+fi
+
+STARTED=$(date +%s)
+stop_project
+[ "$WHOLE" = 0 ] || {
+  # The Vault key (db-config) and storage files of the last nightly run before the target.
+  r snapshots --json --host "$SOURCE" --tag kind:files > "$WORK/files.json" 2>/dev/null || die "cannot list the files snapshots"
+  FILES_SNAP=$(jq -r --argjson t "$TARGET_EPOCH" "$JQ_EPOCH"'[.[] | select((.tags // []) | index("pending") | not) | .epoch = (.time | epoch) | select(.epoch <= $t)] | sort_by(.epoch) | last | .short_id // empty' "$WORK/files.json")
+  restore_files
+}
+r dump "$BASE_ID" /base.tar 2> "$WORK/base.err" | in_volume "find $DATA -mindepth 1 -delete; tar -x -i -C $DATA -f -" \
+  || die "writing base backup $BASE_ID into $DB_CONTAINER's data failed: $(tail -n 1 "$WORK/base.err") (the database is stopped; run this again)"
+tar -C "$WORK/wal" -cf - . | in_volume "install -d -o postgres -g postgres -m 0700 $DATA/supafleet-wal; tar -x -C $DATA/supafleet-wal -f -" \
+  || die "copying the WAL into $DB_CONTAINER's data failed (the database is stopped; run this again)"
+{
+  echo "restore_command = 'cp $DATA/supafleet-wal/%f %p'"
+  echo "recovery_target_action = 'promote'"
+  echo "recovery_target_timeline = 'latest'"
+  [ -z "${TARGET_SQL:-}" ] || echo "recovery_target_time = '$TARGET_SQL'"
+} | in_volume "test -s $DATA/backup_label || { echo 'the base backup has no backup_label' >&2; exit 1; }
+  cat >> $DATA/postgresql.auto.conf; touch $DATA/recovery.signal
+  chown -R postgres:postgres $DATA; chmod 0700 $DATA" || die "preparing the recovery in $DB_CONTAINER failed"
+
+# The replay: until PostgreSQL has promoted, or has stopped and said why.
+SINCE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+docker start "$DB_CONTAINER" > /dev/null || die "cannot start $DB_CONTAINER"
+deadline=$(( $(date +%s) + ${PITR_TIMEOUT:-3600} ))
+while :; do
+  if [ "$(docker inspect -f '{{.State.Running}}' "$DB_CONTAINER")" != true ]; then
+    reason=$(docker logs --since "$SINCE" "$DB_CONTAINER" 2>&1 | grep -E 'FATAL|PANIC' | tail -n 3 | tr '\n' ' ')
+    case "$reason" in
+      *"before configured recovery target was reached"*) die "the WAL archive ends before $TIME (a segment is missing or corrupt), so the database was not restored: $reason" ;;
+      *) die "PostgreSQL stopped during the replay: ${reason:-see docker logs $DB_CONTAINER}" ;;
+    esac
+  fi
+  [ "$(db_admin -c 'select pg_is_in_recovery()' 2>/dev/null)" = f ] && break
+  [ "$(date +%s)" -lt "$deadline" ] || die "the replay did not finish within ${PITR_TIMEOUT:-3600}s (docker logs $DB_CONTAINER)"
+  sleep 2
+done
+REACHED=$(db_admin -c "select coalesce(to_char(pg_last_xact_replay_timestamp() at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), 'no transaction after the base backup')")
+# The recovery settings go, so a later restart is a plain start.
+db_admin -c "alter system reset restore_command" -c "alter system reset recovery_target_time" \
+  -c "alter system reset recovery_target_action" -c "alter system reset recovery_target_timeline" -c "select pg_reload_conf()" > /dev/null \
+  || die "the database is restored, but its recovery settings could not be removed"
+docker exec -u root "$DB_CONTAINER" rm -rf "$DATA/supafleet-wal"
+
+if [ "$WHOLE" = 1 ]; then
+  reset_passwords
+  env="${PROJECT_ENV:-/opt/supafleet/projects/$PROJECT/secrets/.env}"
+  jwt=$(sed -n 's/^JWT_SECRET="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$env")
+  [ -z "$jwt" ] || db_admin -c "alter database postgres set \"app.settings.jwt_secret\" to '$jwt'" > /dev/null || die "setting the JWT secret failed"
+  [ "$VAULT_KEY" = 1 ] || db_admin -c "delete from vault.secrets" > /dev/null 2>&1 || true
+  [ -z "$ANONYMISE" ] || { in_transaction < "$ANONYMISE" | db_admin > /dev/null || die "the anonymisation failed"; say "anonymised with $(basename "$ANONYMISE")"; }
+fi
+RTO=$(( $(date +%s) - STARTED ))
+if [ -z "$CONTAINER" ] && [ -n "$(docker compose -p "$PROJECT" ps -a -q 2>/dev/null)" ]; then start_services; fi
+echo "restored $PROJECT to ${TIME} from base backup $BASE_ID and the WAL archive: last transaction replayed at $REACHED; RTO ${RTO}s"

@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# supafleet: one project's continuous WAL archive, in its restic repository.
+#   wal.sh <config> prepare         the spool's folders, writable by the database container's postgres
+#   wal.sh <config> ship            every minute (supafleet-wal@.timer): the spooled segments into restic,
+#                                   a closed day's parts folded into one snapshot, health to Kuma and alerts
+#   wal.sh <config> prune           forget the WAL that no kept base backup needs (backup.sh's nightly forget)
+#   wal.sh <config> status          the archive's state as one JSON object
+#   wal.sh <config> fetch SINCE DIR every segment shipped at or after SINCE (epoch seconds), and every
+#                                   timeline history file, into DIR (for restore-pitr.sh)
+#
+# The database's archive_command (wal-archive.sh) copies each finished segment into
+# <WAL_SPOOL>/incoming. A ship backs those files up as one snapshot tagged
+# wal, wal:part and day:<UTC day>, then moves them to days/<day>; history files go to
+# history/, kept for good (tag wal:history). Once a day is over, its folder is backed
+# up whole as one wal:day snapshot (its data is already in the repository, so only
+# the listing is new), its parts are forgotten and the folder is deleted: a day costs
+# one snapshot, not one a minute. restic encrypts everything before it leaves the worker.
+set -euo pipefail
+SCRIPT='wal'
+# shellcheck source=backup-lib.sh
+. "$(dirname "$0")/backup-lib.sh"
+load_config "${1:-}"
+MODE="${2:-ship}"
+WAL_ALERT_AFTER="${WAL_ALERT_AFTER:-180}" WAL_PGWAL_LIMIT_MIB="${WAL_PGWAL_LIMIT_MIB:-1024}"
+STATE="${WAL_SPOOL:-}/state"
+# Every mode but fetch (which a seed runs on another project's archive) works on this project's spool.
+[ "$MODE" = fetch ] || [ -n "${WAL_SPOOL:-}" ] || die "${1} sets no WAL_SPOOL: $PROJECT does not archive its WAL (backups.pitr)"
+# The spool inside the database container (wal-archive.sh's SPOOL).
+CONTAINER_SPOOL=/var/lib/supafleet/wal-spool
+
+LOG=$(mktemp)
+trap 'rm -f "$LOG"' EXIT
+
+now() { date -u +%s; }
+
+prepare() {
+  install -d -m 0700 "$WAL_SPOOL/days" "$WAL_SPOOL/history" "$STATE" "$WAL_SPOOL/incoming"
+  # The container's postgres passes through the spool to incoming/, and sees nothing else.
+  chmod 0711 "$WAL_SPOOL"
+  # The database's postgres writes incoming/ through the bind mount: it must own it, by its uid in the image.
+  if [ -n "${DB_CONTAINER:-}" ] && [ "$(docker inspect -f '{{.State.Running}}' "$DB_CONTAINER" 2>/dev/null)" = true ]; then
+    docker exec -u root "$DB_CONTAINER" chown postgres:postgres "$CONTAINER_SPOOL/incoming" \
+      || die "cannot give $DB_CONTAINER's postgres the spool's incoming folder"
+  fi
+}
+
+# Segment files waiting in incoming/, oldest first (names sort in WAL order within a timeline).
+waiting() { find "$WAL_SPOOL/incoming" -maxdepth 1 -type f -regex '.*/[0-9A-F][0-9A-F.a-z]*' -printf '%f\n' | sort; }
+
+ship_waiting() {
+  local -a files=() history=()
+  local name day
+  day=$(date -u +%Y%m%d)
+  while IFS= read -r name; do
+    [ -n "$name" ] || continue
+    files+=("$WAL_SPOOL/incoming/$name")
+    [[ "$name" == *.history ]] && history+=("$name")
+  done < <(waiting)
+  [ "${#files[@]}" -gt 0 ] || return 0
+  local rc=0
+  r backup --host "$PROJECT" --tag wal --tag wal:part --tag "day:$day" "${files[@]}" >> "$LOG" 2>&1 || rc=$?
+  [ "$rc" -eq 0 ] || { SHIP_ERROR="restic backup of ${#files[@]} segment(s): $(restic_meaning "$rc" "$LOG")"; return 1; }
+  install -d -m 0700 "$WAL_SPOOL/days/$day"
+  local f
+  for f in "${files[@]}"; do
+    if [[ "$f" == *.history ]]; then mv "$f" "$WAL_SPOOL/history/"; else mv "$f" "$WAL_SPOOL/days/$day/"; fi
+  done
+  [ "${#history[@]}" -eq 0 ] || ship_history
+  printf '%s %s\n' "$(now)" "$(basename "${files[-1]}")" > "$STATE/last-shipped"
+  say "shipped ${#files[@]} file(s), up to $(basename "${files[-1]}")"
+}
+
+# Timeline history files, all of them in one snapshot: a restore needs every one, whatever its age.
+ship_history() {
+  r backup --host "$PROJECT" --tag wal --tag wal:history "$WAL_SPOOL/history" >> "$LOG" 2>&1 \
+    || { say "history files stay to be shipped with the next one: $(restic_meaning 1 "$LOG")"; return 0; }
+  forget_all_but_newest "wal:history"
+}
+
+# Snapshots with all the given tags (comma-separated), as "id epoch", oldest first.
+snapshots_tagged() {
+  r snapshots --json --host "$PROJECT" --tag "$1" 2>> "$LOG" | jq -r "$JQ_EPOCH"' map(.epoch = (.time | epoch)) | sort_by(.epoch)[] | "\(.id) \(.epoch)"'
+}
+
+forget_all_but_newest() {
+  local ids
+  ids=$(snapshots_tagged "$1" | head -n -1 | cut -d' ' -f1)
+  [ -z "$ids" ] && return 0
+  # shellcheck disable=SC2086 # one id per word
+  SUPAFLEET_LOCK_WAIT=0 r_exclusive forget $ids >> "$LOG" 2>&1 || say "older $1 snapshots stay until the next ship: $(restic_meaning 1 "$LOG")"
+}
+
+# A day that is over: one snapshot of its whole folder, then its parts go, then the folder.
+fold_closed_days() {
+  local today dir day parts
+  today=$(date -u +%Y%m%d)
+  for dir in "$WAL_SPOOL"/days/*/; do
+    [ -d "$dir" ] || continue
+    day=$(basename "$dir")
+    if ! [[ "$day" =~ ^[0-9]{8}$ ]] || [ "$day" -ge "$today" ]; then continue; fi
+    r backup --host "$PROJECT" --tag wal --tag wal:day --tag "day:$day" "${dir%/}" >> "$LOG" 2>&1 \
+      || { say "day $day stays in parts until the next ship: $(restic_meaning 1 "$LOG")"; return 0; }
+    parts=$( { snapshots_tagged "wal:part,day:$day"; snapshots_tagged "wal:day,day:$day" | head -n -1; } | cut -d' ' -f1)
+    if [ -n "$parts" ]; then
+      # shellcheck disable=SC2086 # one id per word
+      SUPAFLEET_LOCK_WAIT=0 r_exclusive forget $parts >> "$LOG" 2>&1 \
+        || { say "day $day is folded; its parts go with the next ship: $(restic_meaning 1 "$LOG")"; return 0; }
+    fi
+    rm -rf "$dir"
+    say "day $day folded into one snapshot"
+  done
+}
+
+# What is wrong with archiving now, one line each; nothing when all is well.
+problems() {
+  local oldest age stats failed last_failed last_archived pgwal
+  if [ -n "${SHIP_ERROR:-}" ]; then echo "shipping fails: $SHIP_ERROR"; fi
+  oldest=$(find "$WAL_SPOOL/incoming" -maxdepth 1 -type f -regex '.*/[0-9A-F][0-9A-F.a-z]*' -printf '%T@\n' | sort -n | head -n 1)
+  if [ -n "$oldest" ]; then
+    age=$(( $(now) - ${oldest%.*} ))
+    [ "$age" -le "$WAL_ALERT_AFTER" ] || echo "a segment has waited ${age}s in the spool"
+  fi
+  [ -n "${DB_CONTAINER:-}" ] || return 0
+  stats=$(psql_in_db postgres -F ' ' -c "select coalesce(extract(epoch from last_failed_time)::bigint, 0), coalesce(extract(epoch from last_archived_time)::bigint, 0), coalesce(last_failed_wal, '-'), (select (coalesce(sum(size), 0) / 1048576)::bigint from pg_ls_waldir()) from pg_stat_archiver" 2>/dev/null) \
+    || { echo "cannot read pg_stat_archiver from $DB_CONTAINER"; return 0; }
+  read -r last_failed last_archived failed pgwal <<<"$stats"
+  if [ "$last_failed" -gt "$last_archived" ]; then echo "archive_command fails (last for $failed, $(( $(now) - last_failed ))s ago)"; fi
+  [ "$pgwal" -le "$WAL_PGWAL_LIMIT_MIB" ] || echo "pg_wal holds ${pgwal} MiB (limit ${WAL_PGWAL_LIMIT_MIB} MiB)"
+}
+
+# Alerts once a problem has lasted WAL_ALERT_AFTER seconds, and once more when it is over.
+report() {
+  local found="$1" since
+  if [ -n "$found" ]; then
+    [ -f "$STATE/problem-since" ] || now > "$STATE/problem-since"
+    since=$(cat "$STATE/problem-since")
+    if [ $(( $(now) - since )) -ge "$WAL_ALERT_AFTER" ]; then
+      push_wal_kuma down "WAL archive: ${found//$'\n'/; }"
+      if [ ! -f "$STATE/alerted" ]; then
+        alert "WAL archiving is failing: ${found//$'\n'/; }"
+        touch "$STATE/alerted"
+      fi
+    fi
+    say "problem: ${found//$'\n'/; }"
+    return 1
+  fi
+  if [ -f "$STATE/alerted" ]; then alert "WAL archiving works again: every spooled segment is shipped"; fi
+  rm -f "$STATE/problem-since" "$STATE/alerted"
+  push_wal_kuma up "WAL archive ok; last segment shipped $(shipped_age)s ago"
+}
+
+shipped_age() { if [ -s "$STATE/last-shipped" ]; then echo $(( $(now) - $(cut -d' ' -f1 "$STATE/last-shipped") )); else echo -1; fi; }
+
+push_wal_kuma() { KUMA_PUSH_URL="${WAL_KUMA_PUSH_URL:-}" push_kuma "$@"; }
+
+ship() {
+  exec 8> "${SUPAFLEET_LOCK_DIR:-/run/lock}/supafleet-wal-$PROJECT.lock"
+  flock -n 8 || { say "an earlier ship is still running"; return 0; }
+  local missing
+  missing=$(missing_tools)
+  if [ -z "$missing" ]; then sftp_options; else SHIP_ERROR="missing $missing on $(hostname)"; fi
+  # Every time: a database container made again (an upgrade, a restore) must own incoming/ again.
+  prepare
+  if [ -z "${SHIP_ERROR:-}" ] && ship_waiting; then fold_closed_days; fi
+  report "$(problems)"
+}
+
+# Forgets the WAL that came before the oldest kept base backup: a segment shipped
+# before a backup began is finished before it, so no kept base backup replays it.
+# History files stay. Only forget: backup.sh's nightly prune frees the space.
+prune() {
+  local oldest ids
+  oldest=$(r snapshots --json --host "$PROJECT" --tag kind:base 2>> "$LOG" | jq -r "$JQ_EPOCH"' [.[] | select((.tags // []) | index("pending") | not) | .time | epoch] | min // empty') \
+    || die "cannot list the base backups: $(restic_meaning 1 "$LOG")"
+  [ -n "$oldest" ] || { say "no base backup yet: all WAL is kept"; return 0; }
+  # A part ends when it was shipped; a folded day at the end of its UTC day.
+  ids=$(r snapshots --json --host "$PROJECT" --tag wal 2>> "$LOG" | jq -r --argjson before "$oldest" "$JQ_EPOCH"'
+    .[] | (.tags // []) as $t | select($t | index("wal:history") | not)
+    | (if ($t | index("wal:day")) then ($t[] | select(startswith("day:")) | .[4:] + "T00:00:00Z" | fromdateiso8601 + 86400) else (.time | epoch) end) as $end
+    | select($end <= $before) | .id') || die "cannot list the WAL snapshots: $(restic_meaning 1 "$LOG")"
+  [ -n "$ids" ] || { say "no WAL older than the oldest kept base backup"; return 0; }
+  # shellcheck disable=SC2086 # one id per word
+  r_exclusive forget $ids >> "$LOG" 2>&1 || die "forgetting old WAL: $(restic_meaning 1 "$LOG")"
+  say "forgot $(wc -w <<<"$ids") WAL snapshot(s) older than the oldest kept base backup"
+}
+
+status() {
+  local waiting_count
+  waiting_count=$(waiting | wc -l)
+  jq -n --argjson age "$(shipped_age)" --argjson waiting "$waiting_count" --arg last "$( [ -s "$STATE/last-shipped" ] && cut -d' ' -f2 "$STATE/last-shipped")" \
+    --arg problems "$(problems)" --argjson alerted "$( [ -f "$STATE/alerted" ] && echo true || echo false)" \
+    '{lastShipped: $last, lastShippedAgeSeconds: $age, waiting: $waiting, alerted: $alerted, problems: ($problems | split("\n") | map(select(. != "")))}'
+}
+
+fetch() {
+  local since="${1:?fetch needs a time (epoch seconds)}" dest="${2:?fetch needs a folder}" ids id n=0
+  [[ "$since" =~ ^[0-9]+$ ]] || die "fetch needs a time in epoch seconds"
+  install -d -m 0700 "$dest"
+  ids=$(r snapshots --json --host "${SNAPSHOT_HOST:-$PROJECT}" --tag wal 2>> "$LOG" | jq -r --argjson since "$since" "$JQ_EPOCH"'
+    sort_by(.time | epoch)[] | (.tags // []) as $t
+    | select(($t | index("wal:history")) or ((.time | epoch) >= $since)) | .id') \
+    || die "cannot list the WAL archive: $(restic_meaning 1 "$LOG")"
+  local tmp
+  tmp=$(mktemp -d)
+  for id in $ids; do
+    r restore "$id" --target "$tmp/$id" >> "$LOG" 2>&1 || { rm -rf "$tmp"; die "restoring WAL snapshot ${id:0:8} failed: $(restic_meaning 1 "$LOG")"; }
+    n=$((n + 1))
+  done
+  # Flat, by name: a segment shipped twice (a part, then its day) is the same file.
+  find "$tmp" -type f -exec mv -f -t "$dest" {} +
+  rm -rf "$tmp"
+  say "fetched $n WAL snapshot(s): $(find "$dest" -maxdepth 1 -type f | wc -l) file(s) into $dest"
+}
+
+case "$MODE" in
+  prepare) prepare ;;
+  ship) ship ;;
+  prune) sftp_options; clear_stale_locks "$LOG" || die "cannot open the repository: $(restic_meaning 1 "$LOG")"; prune ;;
+  status) status ;;
+  fetch) missing=$(missing_tools); [ -z "$missing" ] || die "missing $missing"; sftp_options; fetch "${3:-}" "${4:-}" ;;
+  *) die "unknown mode '$MODE' (prepare, ship, prune, status, fetch)" ;;
+esac

@@ -1,0 +1,272 @@
+import { execFile, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderBackupEnv } from "../../src/backup/settings";
+import { volumeName } from "../../src/supabase/naming";
+import { waitFor } from "../helpers/backupRig";
+import { PingListener } from "../helpers/hcListener";
+import { composeDb, composeDown, volumePath, type LabDb } from "../helpers/labDb";
+import { initRepository } from "../helpers/resticFastKey";
+import { ROOT } from "../helpers/stacks";
+import { dockerEnv, requireEngine } from "../lab/engine";
+import { LabProject } from "../lab/project";
+
+/**
+ * Point-in-time recovery for real: a project's database under compose, from the
+ * compose file the program renders with WAL archiving on (archive_command =
+ * wal-archive.sh into the spool), on the lab's Docker engine; wal.sh ships the
+ * spool into a real restic repository; backup.sh takes the base backup through
+ * PostgreSQL's backup API; restore.sh --time puts the cluster back to a moment.
+ * Checked as a user would: every row written before the moment is there with
+ * the same checksum, nothing written after it is, and a dropped table is back.
+ */
+const JOB = "pitr-ops";
+const project = new LabProject(JOB, 44);
+project.walArchive = { archiveTimeoutSeconds: 60 };
+const work = mkdtempSync(join(tmpdir(), "supafleet-pitr-"));
+const repo = join(work, "repo");
+const RESTIC_PASSWORD = "pitr restic password";
+const listener = new PingListener();
+let db: LabDb;
+
+const spool = (): string => join(project.walRoot, JOB);
+
+function settings(extra: Record<string, string> = {}): string {
+  const file = join(work, `${JOB}-${Object.keys(extra).join("-") || "plain"}.env`);
+  const base = renderBackupEnv({
+    name: JOB,
+    repository: repo,
+    resticPassword: RESTIC_PASSWORD,
+    dbContainer: project.container("db"),
+    paths: [volumePath(volumeName(JOB, "db-config"))],
+    retention: { daily: 7, weekly: 4, monthly: 6 },
+    kumaPushUrl: listener.url("/kuma/push/backup"),
+    wal: { spool: spool(), alertAfterSeconds: 5, pgWalLimitMiB: 1024, kumaPushUrl: listener.url("/kuma/push/wal") },
+    ntfyUrl: listener.url("/ntfy/fleet"),
+  });
+  writeFileSync(file, base + Object.entries({ PROJECT_ENV: project.dir("secrets", ".env"), ...extra }).map(([k, v]) => `${k}='${v}'\n`).join(""), { mode: 0o600 });
+  return file;
+}
+
+const env = (): NodeJS.ProcessEnv =>
+  dockerEnv({ ...process.env, SUPAFLEET_LOCK_DIR: work, SUPAFLEET_SPOOL: join(work, "spool"), RESTIC_CACHE_DIR: join(work, "cache"), TZ: "UTC", SUPAFLEET_LOCK_WAIT: "15" });
+
+function script(name: string, args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile("bash", [join(ROOT, "templates/worker", name), ...args], { encoding: "utf8", env: { ...env(), ...(process.env.PITR_TRACE ? { SHELLOPTS: "xtrace" } : {}) }, timeout: 240_000, maxBuffer: 1 << 24 }, (err, stdout, stderr) =>
+      resolve({ status: err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : -1, stdout, stderr }),
+    );
+  });
+}
+
+const sql = (text: string): string => db.psql(text);
+const one = (query: string): string => db.psql(`\\pset tuples_only on\n\\pset format unaligned\n${query}`).trim();
+/** Each public table's rows and an order-free checksum of them: what "the same data" means. */
+const checksums = (): Record<string, string> =>
+  Object.fromEntries(
+    one("select relname from pg_class where relkind = 'r' and relnamespace = 'public'::regnamespace order by 1")
+      .split("\n")
+      .filter(Boolean)
+      .map((t) => [t, one(`select count(*) || ':' || md5(coalesce(string_agg(x::text, ',' order by x::text), '')) from public.${t} x`)]),
+  );
+
+/** Ends the current segment and waits until archive_command has put it in the spool. */
+async function archiveNow(): Promise<string> {
+  const segment = one("select pg_walfile_name(pg_current_wal_lsn())");
+  sql("select pg_switch_wal();");
+  await waitFor(`segment ${segment} in the spool`, () => (one("select coalesce(last_archived_wal, '') from pg_stat_archiver") >= segment ? true : undefined), 30_000, 250).catch((e: Error) => {
+    const why = spawnSync("docker", ["exec", "-u", "postgres", project.container("db"), "bash", "/usr/local/lib/supafleet/wal-archive.sh", "/dev/null", segment], { encoding: "utf8", env: dockerEnv(process.env) });
+    throw new Error(`${e.message}: ${one("select row_to_json(a) from pg_stat_archiver a")}; the archive command says: ${why.stderr}`);
+  });
+  return segment;
+}
+
+/** A whole second, after every commit before it and before every commit after it. */
+async function aMoment(): Promise<string> {
+  await new Promise((r) => setTimeout(r, 1100 - (Date.now() % 1000)));
+  const t = new Date(Math.floor(Date.now() / 1000) * 1000);
+  await new Promise((r) => setTimeout(r, 1200));
+  return t.toISOString().replace(/\.000Z$/, "Z");
+}
+
+const snapshots = (tag: string): { id: string; tags: string[]; time: string }[] =>
+  JSON.parse(spawnSync("restic", ["-r", repo, "snapshots", "--json", "--tag", tag], { encoding: "utf8", env: { ...process.env, RESTIC_PASSWORD, RESTIC_CACHE_DIR: join(work, "cache") } }).stdout || "[]");
+
+beforeAll(async () => {
+  requireEngine();
+  await listener.start();
+  initRepository(repo, RESTIC_PASSWORD);
+  // The spool on a filesystem of its own, as a full one can be made for real.
+  mkdirSync(spool(), { recursive: true });
+  expect(spawnSync("mount", ["-t", "tmpfs", "-o", "size=768m,mode=0711", "tmpfs", spool()]).status).toBe(0);
+  db = await composeDb(await project.start());
+  const prepared = await script("wal.sh", [settings(), "prepare"]);
+  expect(prepared.status, prepared.stderr).toBe(0);
+}, 240_000);
+
+afterAll(async () => {
+  composeDown(project);
+  spawnSync("umount", [spool()]);
+  project.stop();
+  await listener.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe("point-in-time recovery on PostgreSQL 15", () => {
+  it("archives every finished segment into the spool, and ships it into restic as a wal:part snapshot", async () => {
+    expect(one("show archive_mode")).toBe("on");
+    expect(one("show archive_timeout")).toBe("1min");
+    const segment = await archiveNow();
+    expect(readdirSync(join(spool(), "incoming"))).toContain(segment);
+    const shipped = await script("wal.sh", [settings(), "ship"]);
+    expect(shipped.status, shipped.stderr).toBe(0);
+    expect(readdirSync(join(spool(), "incoming")).filter((f) => !f.startsWith("."))).toEqual([]);
+    const parts = snapshots("wal:part");
+    expect(parts.length).toBeGreaterThan(0);
+    expect(parts.flatMap((s) => s.tags)).toEqual(expect.arrayContaining(["wal", "wal:part"]));
+    // Kuma's WAL monitor hears "up" with the archive's age.
+    const kuma = listener.take("/kuma/push/wal");
+    expect(new URLSearchParams(kuma.at(-1)!.query).get("status")).toBe("up");
+    expect(new URLSearchParams(kuma.at(-1)!.query).get("msg")).toMatch(/last segment shipped \d+s ago/);
+  });
+
+  it("restores to a moment T: every row written before T is there by checksum, nothing after it, and the dropped table is back", async () => {
+    sql(`create table public.orders (id bigserial primary key, item text not null, amount numeric not null, at timestamptz not null default clock_timestamp());
+         create table public.audit (id bigserial primary key, note text);
+         insert into public.orders (item, amount) select 'item ' || g, g * 1.25 from generate_series(1, 2000) g;
+         insert into public.audit (note) select 'note ' || g from generate_series(1, 300) g;`);
+    const base = await script("backup.sh", [settings(), "base"]);
+    expect(base.status, base.stderr).toBe(0);
+    const bases = snapshots("kind:base");
+    expect(bases).toHaveLength(1);
+    expect(bases[0]!.tags.some((t) => /^base-stop:\d+$/.test(t))).toBe(true);
+    expect(bases[0]!.tags.some((t) => /^base-wal:[0-9A-F]{24}$/.test(t))).toBe(true);
+
+    // Written after the base backup, before T: only the WAL holds it.
+    sql(`insert into public.orders (item, amount) select 'late ' || g, g from generate_series(1, 500) g;
+         update public.orders set amount = amount + 1 where id % 7 = 0;
+         delete from public.audit where id % 10 = 0;`);
+    const atT = checksums();
+    const T = await aMoment();
+    // After T: more rows, then the mistake.
+    sql(`insert into public.orders (item, amount) select 'after ' || g, g from generate_series(1, 100) g;
+         drop table public.audit;`);
+    expect(Object.keys(checksums())).toEqual(["orders"]);
+    await archiveNow();
+    expect((await script("wal.sh", [settings(), "ship"])).status).toBe(0);
+
+    const restored = await script("restore.sh", [settings(), "--time", T]);
+    expect(restored.status, restored.stderr).toBe(0);
+    expect(restored.stdout).toMatch(new RegExp(`restored ${JOB} to ${T} from base backup [0-9a-f]{8} and the WAL archive: last transaction replayed at \\d{4}-`));
+    // The live database was kept first, whole, as a snapshot of its own.
+    expect(restored.stderr).toMatch(/safety snapshot of the live database: [0-9a-f]{8}/);
+    expect(snapshots("pre-pitr").length).toBe(2);
+
+    expect(checksums()).toEqual(atT);
+    expect(one("select count(*) from public.orders where item like 'after %'")).toBe("0");
+    expect(one("select pg_is_in_recovery()")).toBe("f");
+    // A plain start from now on: the recovery settings are gone.
+    expect(one("select count(*) from pg_file_settings where name like 'recovery_target%' or name = 'restore_command'")).toBe("0");
+
+    // The restored cluster archives on a new timeline, and its history file is shipped and kept.
+    sql("insert into public.orders (item, amount) values ('after the restore', 1);");
+    await archiveNow();
+    expect((await script("wal.sh", [settings(), "ship"])).status).toBe(0);
+    expect(snapshots("wal:history").length).toBe(1);
+    expect(readdirSync(join(spool(), "history"))).toContain("00000002.history");
+  });
+});
+
+describe("faults", () => {
+  it("a segment corrupted in the archive: the restore refuses before touching the live database, and says where", async () => {
+    sql("create table public.ledger (id bigserial primary key, entry text); insert into public.ledger (entry) select 'entry ' || g from generate_series(1, 500) g;");
+    expect((await script("backup.sh", [settings(), "base"])).status).toBe(0);
+    sql("insert into public.ledger (entry) select 'more ' || g from generate_series(1, 2000) g;");
+    const damaged = await archiveNow();
+    sql("insert into public.ledger (entry) select 'even more ' || g from generate_series(1, 2000) g;");
+    const T = await aMoment();
+    sql("insert into public.ledger (entry) values ('after T');");
+    await archiveNow();
+    // Bytes in the middle of the first segment are overwritten in the spool, before it is shipped.
+    const file = join(spool(), "incoming", damaged);
+    const fd = spawnSync("dd", ["if=/dev/urandom", `of=${file}`, "bs=8192", "seek=3", "count=4", "conv=notrunc"], { encoding: "utf8" });
+    expect(fd.status).toBe(0);
+    expect((await script("wal.sh", [settings(), "ship"])).status).toBe(0);
+    const live = checksums();
+
+    const r = await script("restore.sh", [settings(), "--time", T]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(`the WAL archive is damaged in segment ${damaged}`);
+    expect(r.stderr).toContain("nothing was restored");
+    // The live database is as it was: running, every row there.
+    expect(one("select pg_is_in_recovery()")).toBe("f");
+    expect(checksums()).toEqual(live);
+  });
+
+  it("the archive target unreachable for a while, then back: no segment is lost, and the alert fired and cleared", async () => {
+    const moved = `${repo}.away`;
+    rmSync(moved, { recursive: true, force: true });
+    spawnSync("mv", [repo, moved]);
+    listener.take("/ntfy");
+    listener.take("/kuma/push/wal");
+    sql("create table public.during_outage (id bigserial primary key, v text);");
+    const waiting: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      sql(`insert into public.during_outage (v) select md5(g::text) from generate_series(1, 1000) g;`);
+      waiting.push(await archiveNow());
+      const failed = await script("wal.sh", [settings(), "ship"]);
+      expect(failed.status).not.toBe(0);
+      await new Promise((r) => setTimeout(r, 2500));
+    }
+    // Every segment is still in the spool, and once the problem outlasted alertAfter, ntfy and Kuma heard.
+    expect(readdirSync(join(spool(), "incoming"))).toEqual(expect.arrayContaining(waiting));
+    const alerts = listener.take("/ntfy").map((a) => a.body);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatch(/WAL archiving is failing: shipping fails: restic backup of \d+ segment\(s\)/);
+    expect(listener.take("/kuma/push/wal").map((k) => new URLSearchParams(k.query).get("status"))).toContain("down");
+
+    spawnSync("mv", [moved, repo]);
+    const back = await script("wal.sh", [settings(), "ship"]);
+    expect(back.status, back.stderr).toBe(0);
+    expect(readdirSync(join(spool(), "incoming")).filter((f) => !f.startsWith("."))).toEqual([]);
+    expect(listener.take("/ntfy").map((a) => a.body)).toEqual([expect.stringContaining("WAL archiving works again")]);
+    // Every segment is in the repository.
+    const listed = spawnSync("restic", ["-r", repo, "ls", "--json", "latest", "--tag", "wal:part"], { encoding: "utf8", env: { ...process.env, RESTIC_PASSWORD, RESTIC_CACHE_DIR: join(work, "cache") } }).stdout;
+    for (const s of waiting) expect(listed).toContain(s);
+  });
+
+  it("a full spool: archive_command fails, PostgreSQL keeps the WAL, the alert fires, and archiving catches up once there is room", async () => {
+    const incoming = join(spool(), "incoming");
+    // The spool's filesystem filled up to its last 4 MiB: no 16 MiB segment fits.
+    const free = Number(spawnSync("df", ["--output=avail", "-B1", spool()], { encoding: "utf8" }).stdout.split("\n")[1]);
+    const filler = join(spool(), "filler");
+    expect(spawnSync("fallocate", ["-l", String(free - (4 << 20)), filler]).status).toBe(0);
+    try {
+      listener.take("/ntfy");
+      sql("create table public.while_full (id bigserial primary key, v text); insert into public.while_full (v) select md5(g::text) from generate_series(1, 1000) g;");
+      const stuck = one("select pg_walfile_name(pg_current_wal_lsn())");
+      sql("select pg_switch_wal();");
+      await waitFor("archive_command to fail", () => (one("select failed_count from pg_stat_archiver") !== "0" && one("select coalesce(last_failed_wal, '') from pg_stat_archiver") === stuck ? true : undefined), 60_000, 250);
+      expect(existsSync(join(incoming, stuck))).toBe(false);
+      // The first ship sees the problem; one after alertAfter (5 s here) has it last long enough to alert.
+      expect((await script("wal.sh", [settings(), "ship"])).status).not.toBe(0);
+      expect(listener.take("/ntfy")).toEqual([]);
+      await new Promise((r) => setTimeout(r, 5500));
+      const r = await script("wal.sh", [settings(), "ship"]);
+      expect(r.status).not.toBe(0);
+      expect(listener.take("/ntfy").map((a) => a.body).join("\n")).toMatch(new RegExp(`archive_command fails \\(last for ${stuck}`));
+      // PostgreSQL still has it.
+      expect(one(`select count(*) from pg_ls_waldir() where name = '${stuck}'`)).toBe("1");
+    } finally {
+      rmSync(filler, { force: true });
+    }
+    // PostgreSQL's archiver rests a minute after three failures; a finished segment wakes it sooner.
+    sql("insert into public.while_full (v) values ('room again'); select pg_switch_wal();");
+    await waitFor("archiving to catch up", () => (one("select coalesce(last_archived_wal, '') from pg_stat_archiver") >= one("select coalesce(last_failed_wal, '') from pg_stat_archiver") ? true : undefined), 90_000, 500);
+    const shipped = await script("wal.sh", [settings(), "ship"]);
+    expect(shipped.status, shipped.stderr).toBe(0);
+    expect(listener.take("/ntfy").map((a) => a.body)).toEqual([expect.stringContaining("WAL archiving works again")]);
+  }, 150_000);
+});
