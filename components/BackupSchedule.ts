@@ -57,6 +57,8 @@ export interface BackupScheduleArgs {
   readonly disposable?: boolean;
   /** The restic password's rotation round (rotate.restic): each round is a new password, every earlier one kept. */
   readonly resticRotation?: number;
+  /** The project's continuous WAL archive (wal.sh): its spool folder on the worker, and when to alert. */
+  readonly walArchive?: { readonly spool: string; readonly alertAfterSeconds: number; readonly pgWalLimitMiB: number };
 }
 
 /**
@@ -79,6 +81,8 @@ export class BackupSchedule extends FleetComponent {
   readonly enabled?: command.remote.Command;
   /** The token of this job's Kuma push monitor. */
   readonly pushToken: pulumi.Output<string>;
+  /** The token of its WAL archive's Uptime Kuma push monitor, when it archives. */
+  readonly walPushToken?: pulumi.Output<string>;
   /** The read-only credential, a secret. */
   readonly reader: pulumi.Output<BackupReader>;
   /** The same, field by field, for the stack output: only the passwords are secrets. */
@@ -150,6 +154,10 @@ export class BackupSchedule extends FleetComponent {
 
     const push = this.child("push-token");
     this.pushToken = new random.RandomPassword(push.name, { length: 32, special: false }, push.opts).result;
+    if (args.walArchive !== undefined) {
+      const walPush = this.child("wal-push-token");
+      this.walPushToken = new random.RandomPassword(walPush.name, { length: 32, special: false }, walPush.opts).result;
+    }
     const copyPassword = args.copy !== undefined ? password("copy-password") : undefined;
 
     const a = args.alerting;
@@ -160,11 +168,12 @@ export class BackupSchedule extends FleetComponent {
       sftpPassword: subaccountPassword,
       readerKey,
       pushToken: this.pushToken,
+      ...(this.walPushToken !== undefined ? { walPushToken: this.walPushToken } : {}),
       ...(a.healthchecksPingKey !== undefined ? { pingKey: a.healthchecksPingKey } : {}),
       ...(a.ntfyToken !== undefined ? { ntfyToken: a.ntfyToken } : {}),
       ...(a.telegramToken !== undefined ? { telegramToken: a.telegramToken } : {}),
       ...(args.copy !== undefined && copyPassword !== undefined ? { copyPassword, copyKeyId: args.copy.accessKeyId, copySecret: args.copy.secretAccessKey } : {}),
-    } as Record<"resticPassword" | "resticPreviousPassword" | "sftpPassword" | "readerKey" | "pushToken" | "pingKey" | "ntfyToken" | "telegramToken" | "copyPassword" | "copyKeyId" | "copySecret", pulumi.Input<string>>;
+    } as Record<"resticPassword" | "resticPreviousPassword" | "sftpPassword" | "readerKey" | "pushToken" | "walPushToken" | "pingKey" | "ntfyToken" | "telegramToken" | "copyPassword" | "copyKeyId" | "copySecret", pulumi.Input<string>>;
     const settings = this.keep(
       renderWithSecrets(`backups/${name}.env`, secrets, (s) =>
         this.repository.apply((repository) =>
@@ -180,6 +189,7 @@ export class BackupSchedule extends FleetComponent {
             ...(args.vaultKeyPath !== undefined ? { vaultKeyPath: args.vaultKeyPath } : {}),
             retention: args.retention,
             kumaPushUrl: `${args.kumaPushBase}${s.pushToken}`,
+            ...(args.walArchive !== undefined ? { wal: { ...args.walArchive, ...(s.walPushToken !== undefined ? { kumaPushUrl: `${args.kumaPushBase}${s.walPushToken}` } : {}) } } : {}),
             ...(a.healthchecksBase !== undefined && s.pingKey !== undefined
               ? {
                   hcUrl: healthcheckUrl(a.healthchecksBase, s.pingKey, slug("backup")),

@@ -48,7 +48,7 @@ export interface ProjectSecrets {
 /** Files the database init and the edge runtime read, from templates/supabase. */
 /** Edge functions every project starts with (besides `main`, the router). */
 export const PROJECT_FUNCTIONS = ["hello"] as const;
-const ASSETS = ["db/roles.sql", "db/jwt.sql", "db/realtime.sql", "functions/main/index.ts", ...PROJECT_FUNCTIONS.map((f) => `functions/${f}/index.ts` as const)] as const;
+const ASSETS = ["db/roles.sql", "db/jwt.sql", "db/realtime.sql", "db/wal-archive.sh", "functions/main/index.ts", ...PROJECT_FUNCTIONS.map((f) => `functions/${f}/index.ts` as const)] as const;
 
 
 /**
@@ -131,7 +131,15 @@ export class SupabaseProject extends FleetComponent {
       renderWithSecrets(`projects/${name}/secrets/kong.yml`, values, (s) => renderKongConfig(kongConfig(s, { services: p.services, studioHostname: p.hostnames.studio }))),
     );
 
-    const compose = projectCompose({ project: name, release, bindAddress: p.worker.address, ports: p.ports, accessTokenHook: p.schemaPacks.length > 0, services: p.services });
+    const compose = projectCompose({
+      project: name,
+      release,
+      bindAddress: p.worker.address,
+      ports: p.ports,
+      accessTokenHook: p.schemaPacks.length > 0,
+      services: p.services,
+      ...(p.walArchive !== undefined ? { walArchive: p.walArchive } : {}),
+    });
     this.images = composeImages(compose);
     // A digest of the secret files, so that a changed secret redeploys; a hash reveals nothing of them.
     const configDigest = publicDigest(pulumi.all([envFile, kongFile]).apply(([e, k]) => `${e}\0${k}`));

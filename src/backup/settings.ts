@@ -37,6 +37,8 @@ export interface BackupSettings {
   readonly copyHcUrl?: string;
   /** The second copy: its repository (this job's own prefix), password, S3 keys and retention. */
   readonly copy?: { readonly repository: string; readonly password: string; readonly accessKeyId: string; readonly secretAccessKey: string; readonly retention: RetentionConfig };
+  /** Continuous WAL archiving (wal.sh): the project's spool on the worker, and when to alert. */
+  readonly wal?: { readonly spool: string; readonly alertAfterSeconds: number; readonly pgWalLimitMiB: number; readonly kumaPushUrl?: string };
   readonly ntfyUrl?: string;
   readonly ntfyToken?: string;
   readonly telegramChat?: string;
@@ -68,6 +70,10 @@ export function renderBackupEnv(s: BackupSettings): string {
     ["KEEP_MONTHLY", String(s.retention.monthly)],
     ["CHECK_WEEKDAY", "7"],
     ["KUMA_PUSH_URL", s.kumaPushUrl],
+    ["WAL_SPOOL", s.wal?.spool],
+    ["WAL_ALERT_AFTER", s.wal !== undefined ? String(s.wal.alertAfterSeconds) : undefined],
+    ["WAL_PGWAL_LIMIT_MIB", s.wal !== undefined ? String(s.wal.pgWalLimitMiB) : undefined],
+    ["WAL_KUMA_PUSH_URL", s.wal?.kumaPushUrl],
     ["HC_URL", s.hcUrl],
     ["DRILL_HC_URL", s.drillHcUrl],
     ["COPY_HC_URL", s.copyHcUrl],

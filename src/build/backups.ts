@@ -62,6 +62,7 @@ function schedule(backups: Backups, job: BackupJobPlan, nodes: Nodes, projects: 
         paths: [...job.paths],
         vaultKeyPath: job.vaultKeyPath,
         resticRotation: job.resticRotation,
+        ...(job.walArchive !== undefined ? { walArchive: { spool: job.walArchive.spool, alertAfterSeconds: job.walArchive.alertAfterSeconds, pgWalLimitMiB: job.walArchive.pgWalLimitMiB } } : {}),
       });
     }
     case "retired":

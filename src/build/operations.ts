@@ -2,7 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { Automations } from "../../components/Automations";
 import { Monitoring } from "../../components/Monitoring";
 import { TunnelIngress } from "../../components/TunnelIngress";
-import { agentPushId, backupPushId, dashboardPasswordSecret, pushSecret } from "../monitoring/kuma";
+import { agentPushId, backupPushId, dashboardPasswordSecret, pushSecret, walPushId } from "../monitoring/kuma";
 import type { FleetPlan } from "../plan/types";
 import type { Backups, Nodes, Projects } from "./parts";
 
@@ -37,7 +37,11 @@ export function buildMonitoring(plan: FleetPlan, nodes: Nodes, projects: Project
   for (const [name, w] of nodes.workers) secrets[pushSecret(agentPushId(name))] = w.healthPushToken;
   // The jobs that run (projects and the master), not retired ones.
   const running = new Set(plan.backups.jobs.filter((j) => j.kind !== "retired").map((j) => j.job));
-  for (const [job, b] of backups.schedules) if (running.has(job)) secrets[pushSecret(backupPushId(job))] = b.pushToken;
+  for (const [job, b] of backups.schedules) {
+    if (!running.has(job)) continue;
+    secrets[pushSecret(backupPushId(job))] = b.pushToken;
+    if (b.walPushToken !== undefined) secrets[pushSecret(walPushId(job))] = b.walPushToken;
+  }
   if (backups.alerting.ntfyToken !== undefined) secrets.ntfyToken = backups.alerting.ntfyToken;
   if (backups.alerting.telegramToken !== undefined) secrets.telegramBotToken = backups.alerting.telegramToken;
   return new Monitoring("monitoring", {

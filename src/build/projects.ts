@@ -54,8 +54,7 @@ export function buildSeeds(plan: FleetPlan, nodes: Nodes, projects: Projects, ba
   for (const s of plan.backups.seeds) {
     const p = plan.projects.find((x) => x.name === s.project)!;
     const reader: pulumi.Input<BackupReader> = s.from.stack === undefined ? backups.schedules.get(s.from.project)!.reader : readerFromStack(refs, s.from.stack, s.from.project);
-    // The plan hands restoreFrom on as the stack file gave it, time included, though its type (src/plan/types.ts) does not name time yet.
-    const time = "time" in s.from && typeof s.from.time === "string" ? s.from.time : undefined;
+    const time = s.from.time;
     seeds.set(
       p.name,
       new ProjectSeed({

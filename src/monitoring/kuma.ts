@@ -25,6 +25,8 @@ export interface KumaProject {
   /** Where its Studio runs, and the containers on its worker: a monitor watches only what runs. */
   readonly studio: StudioLayout;
   readonly services: readonly ServiceName[];
+  /** Its WAL archive, when it has one: wal.sh pushes its state every minute. */
+  readonly walArchive?: { readonly alertAfterSeconds: number };
 }
 
 /**
@@ -141,6 +143,7 @@ export const projectGroupId = (project: string): string => `project/${project}`;
 export const tenantGroupId = (tenant: string): string => `tenant/${tenant}`;
 export const workerGroupId = (worker: string): string => `worker/${worker}`;
 export const backupPushId = (job: string): string => `backup/${job}`;
+export const walPushId = (job: string): string => `${backupPushId(job)}/wal`;
 export const agentPushId = (worker: string): string => `worker/${worker}/agent`;
 
 function projectMonitors(p: KumaProject): KumaMonitor[] {
@@ -171,6 +174,10 @@ function projectMonitors(p: KumaProject): KumaMonitor[] {
         ]
       : []),
     push(backupPushId(p.name), g, `${p.name} · nightly backup`, `Pushed by the backup job after each run; silent for 26 h means no backup ran`, EVERY.backup),
+    // Up from every minute's ship, down once a problem outlasts alertAfter; silence (the worker or its timer gone) is down too.
+    ...(p.walArchive !== undefined
+      ? [push(walPushId(p.name), g, `${p.name} · WAL archive`, `Pushed by the WAL shipper every minute with the archive's age; down when archiving or shipping has failed for ${p.walArchive.alertAfterSeconds} s`, Math.max(180, p.walArchive.alertAfterSeconds + 120))]
+      : []),
   ];
 }
 

@@ -1,4 +1,5 @@
 import type { FleetConfig } from "../config/schema";
+import { WAL_SPOOL_ROOT } from "../supabase/compose";
 import { retiredName, SCHEMA_PACKS } from "../config/schema";
 import { RELEASES } from "../model/releases";
 import { SERVICES, type ServiceName } from "../model/services";
@@ -40,7 +41,15 @@ export function planAlerting(a: FleetConfig["alerting"], ntfyTokenSet: boolean):
 export function backupJobs(cfg: FleetConfig, projects: readonly ProjectPlan[], master: string): BackupJobPlan[] {
   const job = (name: string, services?: readonly ServiceName[]) => ({ job: name, dbContainer: containerName(name, "db"), paths: projectBackupPaths(name, services), vaultKeyPath: vaultKeyPath(name) });
   return [
-    ...projects.map((p): BackupJobPlan => ({ kind: "project", ...job(p.name, p.services), worker: p.worker.name, resticRotation: p.rotate.restic })),
+    ...projects.map(
+      (p): BackupJobPlan => ({
+        kind: "project",
+        ...job(p.name, p.services),
+        worker: p.worker.name,
+        resticRotation: p.rotate.restic,
+        ...(p.walArchive !== undefined ? { walArchive: { ...p.walArchive, spool: `${WAL_SPOOL_ROOT}/${p.name}` } } : {}),
+      }),
+    ),
     ...cfg.backups.retired.map((r): BackupJobPlan => ({ kind: "retired", ...job(retiredName(r)), resticRotation: typeof r === "string" ? 0 : r.rotate.restic })),
     { kind: "master", job: master, paths: MASTER_BACKUP_PATHS, resticRotation: cfg.backups.master?.rotate.restic ?? 0 },
   ];

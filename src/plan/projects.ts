@@ -1,4 +1,5 @@
 import type { FleetConfig, ProjectConfig, TenantConfig } from "../config/schema";
+import { walArchiveOf, type WalArchive } from "../model/walArchive";
 import { smtpPasswordKey } from "../config/secrets";
 import { apiHostname, dedicatedWorkerName, studioHostname } from "../model/naming";
 import { projectPorts } from "../model/ports";
@@ -55,7 +56,10 @@ function planProject(cfg: FleetConfig, tenant: TenantPlan, p: ProjectConfig, wor
     smtp: p.smtp ?? cfg.smtp,
     smtpPasswordKey: p.smtp ? smtpPasswordKey(p.name) : smtpPasswordKey(),
     ...(p.restoreFrom !== undefined ? { restoreFrom: p.restoreFrom } : {}),
+    ...withWalArchive(walArchiveOf(cfg.backups, p)),
     ...(movedFrom !== undefined ? { movedFrom } : {}),
     rotate: { jwt: p.rotate?.jwt ?? 0, apiKeys: p.rotate?.apiKeys ?? 0, dashboard: p.rotate?.dashboard ?? 0, restic: p.rotate?.restic ?? 0 },
   };
 }
+
+const withWalArchive = (w: WalArchive | undefined): { walArchive?: WalArchive } => (w !== undefined ? { walArchive: w } : {});

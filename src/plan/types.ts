@@ -1,4 +1,5 @@
 import type { AutomationSettings } from "../automation/workflows";
+import type { WalArchive } from "../model/walArchive";
 import type { WebhookGate } from "../automation/webhookGate";
 import type { BackupTimes } from "../backup/tools";
 import type { FleetConfig, Isolation, OperatorConfig, RetentionConfig, SchemaPack, SmtpConfig, TenantConfig } from "../config/schema";
@@ -118,7 +119,9 @@ export interface ProjectPlan {
   /** The secure config key its SMTP password is read from. */
   readonly smtpPasswordKey: string;
   /** Seeded once from another project's backup (this stack's, or another stack's). */
-  readonly restoreFrom?: { readonly project: string; readonly stack?: string; readonly snapshot: string };
+  readonly restoreFrom?: { readonly project: string; readonly stack?: string; readonly snapshot: string; readonly time?: string };
+  /** Its continuous WAL archive (backups.pitr), when it has one. */
+  readonly walArchive?: WalArchive;
   /** The worker the project is leaving: its data comes across through a final backup. */
   readonly movedFrom?: WorkerPlan;
   /** Rotation counters: a raised one replaces that secret. */
@@ -145,7 +148,17 @@ export interface AlertingPlan {
 
 /** One restic repository and what runs against it. */
 export type BackupJobPlan =
-  | { readonly kind: "project"; readonly job: string; readonly worker: string; readonly dbContainer: string; readonly paths: readonly string[]; readonly vaultKeyPath: string; readonly resticRotation: number }
+  | {
+      readonly kind: "project";
+      readonly job: string;
+      readonly worker: string;
+      readonly dbContainer: string;
+      readonly paths: readonly string[];
+      readonly vaultKeyPath: string;
+      readonly resticRotation: number;
+      /** The project's WAL archive: its spool on the worker, which wal.sh ships. */
+      readonly walArchive?: WalArchive & { readonly spool: string };
+    }
   /** A project that is gone: its credentials and repository stay, nothing runs. */
   | { readonly kind: "retired"; readonly job: string; readonly dbContainer: string; readonly paths: readonly string[]; readonly vaultKeyPath: string; readonly resticRotation: number }
   | { readonly kind: "master"; readonly job: string; readonly paths: readonly string[]; readonly resticRotation: number };
@@ -153,7 +166,7 @@ export type BackupJobPlan =
 /** A project's data seeded from another's backup. */
 export interface SeedPlan {
   readonly project: string;
-  readonly from: { readonly project: string; readonly stack?: string; readonly snapshot: string };
+  readonly from: { readonly project: string; readonly stack?: string; readonly snapshot: string; readonly time?: string };
   readonly sourcePaths: readonly string[];
   readonly paths: readonly string[];
   readonly vaultKeyPath: string;

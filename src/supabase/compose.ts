@@ -29,6 +29,19 @@ export interface ComposeArgs {
   readonly accessTokenHook: boolean;
   /** The services it runs on the worker, from workerServices(). */
   readonly services: readonly ServiceName[];
+  /** Continuous WAL archiving into the worker's spool (docs/backups.md), when the project has it. */
+  readonly walArchive?: { readonly archiveTimeoutSeconds: number };
+}
+
+/** The worker's WAL spools, one folder per project; tests point it elsewhere. */
+export const WAL_SPOOL_ROOT = "/var/lib/supafleet/wal";
+/** Where the database container sees its spool, and its archive command (templates/supabase/db/wal-archive.sh). */
+export const CONTAINER_WAL_SPOOL = "/var/lib/supafleet/wal-spool";
+export const WAL_ARCHIVE_COMMAND = "/usr/local/lib/supafleet/wal-archive.sh";
+
+/** The db's command-line settings for archiving: archive_mode needs a restart, so they ride on the command. */
+export function walArchiveSettings(w: { readonly archiveTimeoutSeconds: number }): string[] {
+  return ["-c", "archive_mode=on", "-c", `archive_timeout=${w.archiveTimeoutSeconds}`, "-c", `archive_command=bash ${WAL_ARCHIVE_COMMAND} %p %f`];
 }
 
 /** Realtime finds its tenant in the first label of the Host it is called by. */
@@ -57,7 +70,7 @@ export function projectCompose(a: ComposeArgs): ComposeFile {
 
   const services: Record<ServiceName, Omit<ComposeService, "image" | "container_name" | "restart" | "mem_limit" | "mem_reservation">> = {
     db: {
-      command: ["postgres", "-c", "config_file=/etc/postgresql/postgresql.conf", "-c", "log_min_messages=fatal"],
+      command: ["postgres", "-c", "config_file=/etc/postgresql/postgresql.conf", "-c", "log_min_messages=fatal", ...(a.walArchive !== undefined ? walArchiveSettings(a.walArchive) : [])],
       environment: {
         POSTGRES_HOST: "/var/run/postgresql",
         PGPORT: "5432",
@@ -76,6 +89,9 @@ export function projectCompose(a: ComposeArgs): ComposeFile {
         "../../assets/db/jwt.sql:/docker-entrypoint-initdb.d/init-scripts/99-jwt.sql:ro,Z",
         `${vol("db-data")}:/var/lib/postgresql/data`,
         `${vol("db-config")}:/etc/postgresql-custom`,
+        ...(a.walArchive !== undefined
+          ? [`../../assets/db/wal-archive.sh:${WAL_ARCHIVE_COMMAND}:ro,Z`, `\${SUPAFLEET_WAL_ROOT:-${WAL_SPOOL_ROOT}}/${a.project}:${CONTAINER_WAL_SPOOL}:Z`]
+          : []),
       ],
       healthcheck: health(["CMD", "pg_isready", "-U", "postgres", "-h", "localhost"]),
     },

@@ -176,9 +176,10 @@ describe("blast radius in prod", () => {
     c["supafleet:backups"].retired = ["praxis"];
     const changes = diffSnapshots(base, await runDoc("prod", c));
     expect(changes.filter((ch) => ch.protected).map((ch) => ch.name)).toEqual(["w3-server"]);
-    // The job stops running (its timers go with the enable command); its repository and credentials stay.
+    // The job stops running (its timers go with the enable command, its WAL monitor's token with its WAL archive);
+    // its repository and credentials stay.
     expect(names(changes, "delete")).toContain("praxis-backup-enable");
-    expect(names(changes, "delete").filter((n) => n.startsWith("praxis-backup"))).toEqual(["praxis-backup-enable"]);
+    expect(names(changes, "delete").filter((n) => n.startsWith("praxis-backup")).sort()).toEqual(["praxis-backup-enable", "praxis-backup-wal-push-token"]);
     for (const n of names(changes, "delete")) expect(belongsTo(n, "praxis") || belongsTo(n, "w3"), n).toBe(true);
     expect(names(changes, "delete")).toEqual(expect.arrayContaining(["w3-server", "praxis-jwt-secret", "edge-dns-praxis"]));
     expect(names(changes, "create")).toEqual([]);
@@ -200,7 +201,7 @@ describe("blast radius in prod", () => {
       return c;
     };
     const kept = diffSnapshots(before, await runDoc("prod", retire({ name: "praxis", rotate: { restic: 2 } })));
-    expect(names(kept, "delete").filter((n) => n.startsWith("praxis-backup"))).toEqual(["praxis-backup-enable"]);
+    expect(names(kept, "delete").filter((n) => n.startsWith("praxis-backup")).sort()).toEqual(["praxis-backup-enable", "praxis-backup-wal-push-token"]);
     // Retired by name alone, the later rounds would go: Pulumi refuses, as they are protected.
     const dropped = diffSnapshots(before, await runDoc("prod", retire("praxis")));
     expect(dropped.filter((ch) => ch.protected).map((ch) => ch.name).sort()).toEqual(["praxis-backup-restic-password-r1", "praxis-backup-restic-password-r2", "w3-server"]);

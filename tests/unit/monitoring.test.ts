@@ -101,7 +101,7 @@ describe("monitors follow each project's services and where its Studio runs", ()
       .filter((m) => m.parent === `project/${project}`)
       .map((m) => m.id)
       .sort();
-  const api = (project: string, services: string[]): string[] => [...services.flatMap((s) => [`project/${project}/edge/${s}`, `project/${project}/wg/${s}`]), `backup/${project}`];
+  const api = (project: string, services: string[]): string[] => [...services.flatMap((s) => [`project/${project}/edge/${s}`, `project/${project}/wg/${s}`]), `backup/${project}`, `backup/${project}/wal`];
 
   it("watches each service a project runs and nothing it left out: registry has no Realtime route, so no Realtime monitor", () => {
     expect(of(desired, "ops")).toEqual(api("ops", ["auth", "rest", "storage", "realtime"]).sort());

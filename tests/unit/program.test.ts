@@ -23,6 +23,8 @@ function expectedCounts(c: Doc): Record<string, number> {
   const drills = c["supafleet:backups"].drillOf !== undefined ? 1 : 0;
   const rmm = c["supafleet:rmm"] !== undefined ? 1 : 0;
   const masterStudios = projects.filter((p) => (p.studio ?? "master") === "master").length;
+  // Projects that archive their WAL (backups.pitr, on unless turned off) have a Kuma push token for it.
+  const walArchives = projects.filter((p) => p.pitr ?? c["supafleet:backups"].pitr?.enabled ?? true).length;
   return {
     "supafleet:index:MasterNode": 1,
     "supafleet:index:WorkerNode": W,
@@ -47,9 +49,9 @@ function expectedCounts(c: Doc): Record<string, number> {
     // WireGuard keys (master, workers, operators without their own), the tunnel secret, two S3 keys per project, opaque API keys.
     "random:index/randomBytes:RandomBytes": 1 + W + rmm + generatedOperatorKeys + 1 + 2 * P + 2 * opaque,
     // Six per project, and the dashboard password of a Studio on its worker; per backup job restic, sub-account, Kuma push token, reader
-    // key and reader sub-account; the Storage Box's own; each worker's health agent token; Kuma's admin; n8n's encryption key, owner,
-    // TRMM webhook and billing signature secrets.
-    "random:index/randomPassword:RandomPassword": 6 * P + (P - masterStudios) + 5 * (P + 1) + 1 + W + 1 + 4,
+    // key and reader sub-account; the WAL archive's Kuma push token; the Storage Box's own; each worker's health agent token; Kuma's
+    // admin; n8n's encryption key, owner, TRMM webhook and billing signature secrets.
+    "random:index/randomPassword:RandomPassword": 6 * P + (P - masterStudios) + 5 * (P + 1) + walArchives + 1 + W + 1 + 4,
     // Per node: ready, authorized keys, backup tools, release file; the hub sync, cloudflared; per project: password,
     // config, assets, deploy; per backup job: enable; migrations; per worker: health agent and its managed firewall;
     // Kuma and n8n: install, secrets, reconcile; TRMM's node: ready, authorized keys, prepare, release file;

@@ -55,9 +55,11 @@ function scriptsInOut(dir: string): Script[] {
     // A payload for install-files (one that holds secrets is redacted here; its scripts are checked in templates/).
     const stdin = r.inputs.stdin;
     if (typeof stdin === "string" && stdin.startsWith('{"files":')) {
-      const files = (JSON.parse(stdin) as { files: Record<string, { content: string }> }).files;
+      // install-files gives each file as { content, mode }; a project's assets are plain text by relative path.
+      const files = (JSON.parse(stdin) as { files: Record<string, { content: string } | string> }).files;
       for (const [path, f] of Object.entries(files)) {
-        if (isShell(path, f.content)) found.push({ origin: `${r.name}.stdin:${path}`, text: f.content, shell: "bash", installedAs: { payload: r.name, name: basename(path) } });
+        const content = typeof f === "string" ? f : f.content;
+        if (isShell(path, content)) found.push({ origin: `${r.name}.stdin:${path}`, text: content, shell: "bash", installedAs: { payload: r.name, name: basename(path) } });
       }
     }
   }
