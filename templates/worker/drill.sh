@@ -75,6 +75,8 @@ line="${line/; RTO/; RPO ${rpo} min, RTO}"
 # container of the same image (no port, no archiving of its own), which goes whatever happens.
 # Its result goes before the snapshot drill's line, which stays the last (the e2e probe reads it).
 if r snapshots --json --host "${SNAPSHOT_HOST:-$PROJECT}" --tag kind:base 2> /dev/null | jq -e 'length > 0' > /dev/null; then
+  # On the project's own worker, what the spool holds goes into the archive first.
+  [ -z "${WAL_SPOOL:-}" ] || bash "$(dirname "$0")/wal.sh" "$1" ship > /dev/null 2>&1 || say "shipping the spool before the point-in-time drill failed"
   image="${DRILL_IMAGE:-$(docker inspect -f '{{.Config.Image}}' "$DB_CONTAINER" 2>/dev/null)}"
   PITR_THROWAWAY="supafleet-pitr-drill-$PROJECT"
   docker rm -f -v "$PITR_THROWAWAY" > /dev/null 2>&1 || true

@@ -25,11 +25,14 @@ import { LabProject } from "../lab/project";
 const JOB = "pitr-ops";
 const project = new LabProject(JOB, 44);
 project.walArchive = { archiveTimeoutSeconds: 60 };
+/** A new project seeded from pitr-ops's archive to a moment (restoreFrom.time). */
+const fresh = new LabProject("pitr-new", 45);
 const work = mkdtempSync(join(tmpdir(), "supafleet-pitr-"));
 const repo = join(work, "repo");
 const RESTIC_PASSWORD = "pitr restic password";
 const listener = new PingListener();
 let db: LabDb;
+let freshDb: LabDb;
 
 const spool = (): string => join(project.walRoot, JOB);
 
@@ -47,6 +50,25 @@ function settings(extra: Record<string, string> = {}): string {
     ntfyUrl: listener.url("/ntfy/fleet"),
   });
   writeFileSync(file, base + Object.entries({ PROJECT_ENV: project.dir("secrets", ".env"), ...extra }).map(([k, v]) => `${k}='${v}'\n`).join(""), { mode: 0o600 });
+  return file;
+}
+
+/** What a seed's payload holds (src/backup/seed.ts): the source's repository, read without a lock, restored into the new project. */
+function seedSettings(): string {
+  const file = join(work, "seed.env");
+  const base = renderBackupEnv({
+    name: fresh.name,
+    repository: repo,
+    resticPassword: RESTIC_PASSWORD,
+    readOnly: true,
+    snapshotHost: JOB,
+    dbContainer: fresh.container("db"),
+    paths: [volumePath(volumeName(fresh.name, "db-config"))],
+    sourcePaths: [volumePath(volumeName(JOB, "db-config"))],
+    vaultKeyPath: volumePath(volumeName(fresh.name, "db-config")),
+    retention: { daily: 7, weekly: 4, monthly: 6 },
+  });
+  writeFileSync(file, `${base}PROJECT_ENV='${fresh.dir("secrets", ".env")}'\n`, { mode: 0o600 });
   return file;
 }
 
@@ -101,15 +123,17 @@ beforeAll(async () => {
   // The spool on a filesystem of its own, as a full one can be made for real.
   mkdirSync(spool(), { recursive: true });
   expect(spawnSync("mount", ["-t", "tmpfs", "-o", "size=768m,mode=0711", "tmpfs", spool()]).status).toBe(0);
-  db = await composeDb(await project.start());
+  [db, freshDb] = await Promise.all([composeDb(await project.start()), composeDb(await fresh.start())]);
   const prepared = await script("wal.sh", [settings(), "prepare"]);
   expect(prepared.status, prepared.stderr).toBe(0);
 }, 240_000);
 
 afterAll(async () => {
   composeDown(project);
+  composeDown(fresh);
   spawnSync("umount", [spool()]);
   project.stop();
+  fresh.stop();
   await listener.stop();
   rmSync(work, { recursive: true, force: true });
 });
@@ -177,6 +201,56 @@ describe("point-in-time recovery on PostgreSQL 15", () => {
     expect(snapshots("wal:history").length).toBe(1);
     expect(readdirSync(join(spool(), "history"))).toContain("00000002.history");
   });
+});
+
+describe("into a new project, to a given time (restoreFrom.time)", () => {
+  it("seeds the new project with the source as it was at T, under its own passwords, and leaves the source as it is", async () => {
+    sql(`create table public.invoices (id bigserial primary key, total numeric not null);
+         insert into public.invoices (total) select g * 3 from generate_series(1, 700) g;`);
+    // The nightly run: roles, database, files (the Vault key) and a base backup.
+    const nightly = await script("backup.sh", [settings(), "run"]);
+    expect(nightly.status, nightly.stderr).toBe(0);
+    sql("insert into public.invoices (total) select g from generate_series(1, 50) g;");
+    const atT = checksums();
+    const T = await aMoment();
+    sql("delete from public.invoices where total > 100;");
+    await archiveNow();
+    expect((await script("wal.sh", [settings(), "ship"])).status).toBe(0);
+    const sourceNow = checksums();
+
+    // What project-seed.sh runs with the seed's payload: restore.sh --whole and the options --time T.
+    const seeded = await script("restore.sh", [seedSettings(), "--whole", "--time", T]);
+    expect(seeded.status, seeded.stderr).toBe(0);
+    expect(seeded.stdout).toMatch(new RegExp(`restored pitr-new to ${T} from base backup`));
+    expect(seeded.stderr).not.toContain("safety snapshot");
+
+    const freshSums = Object.fromEntries(
+      freshDb
+        .psql("\\pset tuples_only on\n\\pset format unaligned\nselect relname from pg_class where relkind = 'r' and relnamespace = 'public'::regnamespace order by 1")
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((t) => [t, freshDb.psql(`\\pset tuples_only on\n\\pset format unaligned\nselect count(*) || ':' || md5(coalesce(string_agg(x::text, ',' order by x::text), '')) from public.${t} x`).trim()]),
+    );
+    expect(freshSums).toEqual(atT);
+    // The new project's roles take its own password, not the source's.
+    const c = await freshDb.client("postgres", fresh.postgresPassword);
+    await c.end();
+    await expect(freshDb.client("postgres", project.postgresPassword)).rejects.toThrow(/password authentication failed/);
+    // The source is untouched: same rows, still its own primary.
+    expect(checksums()).toEqual(sourceNow);
+    expect(one("select pg_is_in_recovery()")).toBe("f");
+  }, 180_000);
+
+  it("the monthly drill also restores to a point in time, into a throwaway container that is gone afterwards", async () => {
+    const drill = await script("drill.sh", [settings()]);
+    expect(drill.status, drill.stderr).toBe(0);
+    expect(drill.stderr).toMatch(/drill\(pitr-ops\): point-in-time: restored pitr-ops to latest from base backup [0-9a-f]{8} and the WAL archive: last transaction replayed at \S+ \(\d+s before the drill\); RTO \d+s/);
+    // The snapshot drill's line stays last, as the e2e probe reads it.
+    expect(drill.stderr.trim().split("\n").at(-1)).toMatch(/^drill\(pitr-ops\): restored snapshot .*; RPO -?\d+ min, RTO \d+s$/);
+    const left = spawnSync("docker", ["ps", "-a", "--filter", "name=supafleet-pitr-drill", "-q"], { encoding: "utf8", env: dockerEnv(process.env) }).stdout.trim();
+    expect(left).toBe("");
+  }, 180_000);
 });
 
 describe("faults", () => {
