@@ -38,6 +38,21 @@ describe("blast radius in prod", () => {
     expect(base.error).toBeUndefined();
   });
 
+  it("turning one project's WAL archiving off changes that project's compose file, backup settings and WAL monitor, and nothing else", async () => {
+    const c = clone(prod);
+    const project = c["supafleet:tenants"].flatMap((t: Doc) => t.projects ?? [])[0];
+    project.pitr = false;
+    const changes = diffSnapshots(base, await runDoc("prod", c));
+    const p = project.name as string;
+    expect(names(changes, "create")).toEqual([]);
+    expect(names(changes, "replace")).toEqual([]);
+    expect(names(changes, "delete")).toEqual([`${p}-backup-wal-push-token`]);
+    const updates = names(changes, "update");
+    for (const n of updates) expect(belongsTo(n, p) || n.startsWith("monitoring-"), n).toBe(true);
+    expect(updates).toEqual(expect.arrayContaining([`${p}-deploy`, `${p}-backup-enable`]));
+    expectOnlyMonitorsOf(changes, new RegExp(`backup/${p}`));
+  });
+
   it("adding a project on an existing worker adds only its resources and updates only the ingress", async () => {
     const c = clone(prod);
     c["supafleet:tenants"].push(kitaTenant());
