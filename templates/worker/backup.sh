@@ -158,10 +158,20 @@ base_backup() {
   DONE_TAGS_FILE=""
 }
 
+# Retention, as restic forget options for one repository: each kind keeps its own 7/4/6. Roles,
+# database and files are grouped by their tags, so a labelled snapshot (pre-upgrade) is a set of its
+# own; base backups by host alone, as each carries tags of its own (base-stop, base-wal) and would
+# otherwise be a group of one that is never forgotten.
+forget_by_kind() { # <restic function> <daily> <weekly> <monthly> [--prune]
+  local run="$1" keep=(--keep-daily "$2" --keep-weekly "$3" --keep-monthly "$4") extra=("${@:5}")
+  "$run" forget --host "$PROJECT" --tag "project:$PROJECT,kind:roles" --tag "project:$PROJECT,kind:database" --tag "project:$PROJECT,kind:files" \
+    --group-by host,tags "${keep[@]}" "${extra[@]}" || return
+  "$run" forget --host "$PROJECT" --tag "project:$PROJECT,kind:base" --group-by host "${keep[@]}" "${extra[@]}"
+}
+
 forget() {
   local rc=0
-  # Grouped by host and tags: each kind (roles, database, files, base) keeps its own 7/4/6.
-  r_exclusive forget "${TAGS[@]}" --group-by host,tags --keep-daily "$KEEP_DAILY" --keep-weekly "$KEEP_WEEKLY" --keep-monthly "$KEEP_MONTHLY" >> "$LOG" || rc=$?
+  forget_by_kind r_exclusive "$KEEP_DAILY" "$KEEP_WEEKLY" "$KEEP_MONTHLY" >> "$LOG" || rc=$?
   [ "$rc" -eq 0 ] || fail "restic forget: $(restic_meaning "$rc" "$LOG")"
   # Then the WAL that the oldest base backup still kept does not need.
   if [ -n "${WAL_SPOOL:-}" ]; then
@@ -192,8 +202,7 @@ copy() {
   c unlock > /dev/null 2>&1 || true
   c copy --from-repo "$RESTIC_REPOSITORY" --from-password-file <(printf '%s' "$source_password") "${TAGS[@]}" >> "$LOG" 2>&1 || rc=$?
   [ "$rc" -eq 0 ] || copy_failed "restic copy: $(restic_meaning "$rc" "$LOG")"
-  c forget "${TAGS[@]}" --group-by host,tags \
-    --keep-daily "${COPY_KEEP_DAILY:-$KEEP_DAILY}" --keep-weekly "${COPY_KEEP_WEEKLY:-$KEEP_WEEKLY}" --keep-monthly "${COPY_KEEP_MONTHLY:-$KEEP_MONTHLY}" --prune >> "$LOG" 2>&1 || rc=$?
+  forget_by_kind c "${COPY_KEEP_DAILY:-$KEEP_DAILY}" "${COPY_KEEP_WEEKLY:-$KEEP_WEEKLY}" "${COPY_KEEP_MONTHLY:-$KEEP_MONTHLY}" --prune >> "$LOG" 2>&1 || rc=$?
   [ "$rc" -eq 0 ] || copy_failed "restic forget on the second repository: $(restic_meaning "$rc" "$LOG")"
   ping_hc "${COPY_HC_URL:-}" success "$LOG"
   say "second copy: up to date"

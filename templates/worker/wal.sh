@@ -177,7 +177,7 @@ prune() {
   ids=$(r snapshots --json --host "$PROJECT" --tag wal 2>> "$LOG" | jq -r --argjson before "$oldest" "$JQ_EPOCH"'
     .[] | (.tags // []) as $t | select($t | index("wal:history") | not)
     | (if ($t | index("wal:day")) then ($t[] | select(startswith("day:")) | .[4:] | "\(.[0:4])-\(.[4:6])-\(.[6:8])T00:00:00Z" | fromdateiso8601 + 86400) else (.time | epoch) end) as $until
-    | select($until <= $before) | .id') || die "cannot list the WAL snapshots: $(restic_meaning 1 "$LOG")"
+    | select($until <= $before) | .id' 2>> "$LOG") || die "cannot list the WAL snapshots: $(restic_meaning 1 "$LOG")"
   [ -n "$ids" ] || { say "no WAL older than the oldest kept base backup"; return 0; }
   # shellcheck disable=SC2086 # one id per word
   r_exclusive forget $ids >> "$LOG" 2>&1 || die "forgetting old WAL: $(restic_meaning 1 "$LOG")"
