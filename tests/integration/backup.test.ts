@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { BackupRig, RESTIC_PASSWORD, type ScriptResult } from "../helpers/backupRig";
+import { keptTimes, type Keep } from "../helpers/retention";
 
 /**
  * The real backup, restore and drill scripts with the real restic (Debian's
@@ -165,36 +166,8 @@ describe("retention over 400 nights", () => {
   const start = Date.UTC(2025, 5, 1, 3, 0, 0);
   const dates = Array.from({ length: 400 }, (_, d) => new Date(start + d * DAY));
 
-  /** ISO 8601 week-numbering year and week, computed here without restic. */
-  function isoWeek(d: Date): string {
-    const t = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
-    const day = t.getUTCDay() || 7;
-    t.setUTCDate(t.getUTCDate() + 4 - day);
-    const yearStart = Date.UTC(t.getUTCFullYear(), 0, 1);
-    return `${t.getUTCFullYear()}-W${Math.ceil(((t.getTime() - yearStart) / DAY + 1) / 7)}`;
-  }
-
-  /** For each rule, the newest snapshot of each of the newest N periods that have one. */
-  function expectedKept(all: Date[], keep: { daily: number; weekly: number; monthly: number }): string[] {
-    const newestFirst = [...all].sort((a, b) => b.getTime() - a.getTime());
-    const kept = new Set<string>();
-    const rules: [number, (d: Date) => string][] = [
-      [keep.daily, (d) => d.toISOString().slice(0, 10)],
-      [keep.weekly, isoWeek],
-      [keep.monthly, (d) => d.toISOString().slice(0, 7)],
-    ];
-    for (const [count, bucket] of rules) {
-      const seen = new Set<string>();
-      for (const d of newestFirst) {
-        if (seen.size === count) break;
-        if (!seen.has(bucket(d))) {
-          seen.add(bucket(d));
-          kept.add(d.toISOString().slice(0, 10));
-        }
-      }
-    }
-    return [...kept].sort();
-  }
+  /** For each rule, the newest snapshot of each of the newest N periods that have one, by its day. */
+  const expectedKept = (all: Date[], keep: Keep): string[] => keptTimes(all.map((d) => d.getTime()), keep).map((t) => new Date(t).toISOString().slice(0, 10));
 
   /**
    * The snapshots that matter for a schedule: every one it keeps, the night

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderBackupEnv } from "../../src/backup/settings";
 import { RESTIC_PASSWORD, SCRIPTS } from "../helpers/backupRig";
 import { initRepository } from "../helpers/resticFastKey";
+import { keptTimes } from "../helpers/retention";
 
 /**
  * Retention of the continuous WAL archive (issue 26), with the real scripts and
@@ -142,37 +143,8 @@ async function forget(settings: string, env: NodeJS.ProcessEnv): Promise<{ statu
   }
 }
 
-/** ISO 8601 week-numbering year and week, computed here without restic. */
-function isoWeek(d: Date): string {
-  const t = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()));
-  const day = t.getUTCDay() || 7;
-  t.setUTCDate(t.getUTCDate() + 4 - day);
-  const yearStart = Date.UTC(t.getUTCFullYear(), 0, 1);
-  return `${t.getUTCFullYear()}-W${Math.ceil(((t.getTime() - yearStart) / DAY + 1) / 7)}`;
-}
-
-/** Of snapshot times, those the daily, weekly and monthly rules keep: the newest of each of the newest N periods that have one. */
-function expectedKept(times: readonly number[]): number[] {
-  const newestFirst = [...times].sort((a, b) => b - a);
-  const kept = new Set<number>();
-  const rules: [number, (d: Date) => string][] = [
-    [KEEP.daily, (d) => d.toISOString().slice(0, 10)],
-    [KEEP.weekly, isoWeek],
-    [KEEP.monthly, (d) => d.toISOString().slice(0, 7)],
-  ];
-  for (const [count, bucket] of rules) {
-    const seen = new Set<string>();
-    for (const t of newestFirst) {
-      if (seen.size === count) break;
-      const b = bucket(new Date(t));
-      if (!seen.has(b)) {
-        seen.add(b);
-        kept.add(t);
-      }
-    }
-  }
-  return [...kept].sort((a, b) => a - b);
-}
+/** Of snapshot times, those the daily, weekly and monthly rules keep. */
+const expectedKept = (times: readonly number[]): number[] => keptTimes(times, KEEP);
 
 /** Snapshots of the WAL as wal.sh makes them: a part at `t`, a closed day folded at 00:05 the next day, the history files. */
 const part = (t: number): Planned => ({ name: `wal-part-${stamp(t)}`, kind: "part", time: t, day: ymd(t), tags: ["wal", "wal:part", `day:${ymd(t)}`] });
