@@ -206,8 +206,9 @@ fetch() {
     r restore "$id" --target "$tmp/$id" >> "$LOG" 2>&1 || { rm -rf "$tmp"; die "restoring WAL snapshot ${id:0:8} failed: $(restic_meaning 1 "$LOG")"; }
     n=$((n + 1))
   done
-  # Flat, by name: a segment shipped twice (a part, then its day) is the same file.
-  find "$tmp" -type f -exec mv -f -t "$dest" {} +
+  # Flat, by name: a file in two snapshots (a history file in a part and in the history set, a segment
+  # in a part and its day) is the same file; one mv each, as one mv refuses a name twice.
+  find "$tmp" -type f -print0 | xargs -0 -r -I{} mv -f {} "$dest/"
   rm -rf "$tmp"
   say "fetched $n WAL snapshot(s): $(find "$dest" -maxdepth 1 -type f | wc -l) file(s) into $dest"
 }

@@ -253,6 +253,21 @@ describe("into a new project, to a given time (restoreFrom.time)", () => {
   }, 180_000);
 });
 
+describe("a worker is gone", () => {
+  it("restore.sh --whole --time latest brings back everything shipped, and nothing that never left the worker", async () => {
+    sql("create table public.shipped (id bigserial primary key, v text); insert into public.shipped (v) select md5(g::text) from generate_series(1, 400) g;");
+    await archiveNow();
+    expect((await script("wal.sh", [settings(), "ship"])).status).toBe(0);
+    const shipped = checksums();
+    // Written, but still in pg_wal when the worker died: lost, within the RPO.
+    sql("insert into public.shipped (v) values ('never left the worker');");
+    const r = await script("restore.sh", [settings(), "--whole", "--time", "latest"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`restored ${JOB} to latest from base backup [0-9a-f]{8} and the WAL archive`));
+    expect(checksums()).toEqual(shipped);
+  }, 120_000);
+});
+
 describe("faults", () => {
   it("a segment corrupted in the archive: the restore refuses before touching the live database, and says where", async () => {
     sql("create table public.ledger (id bigserial primary key, entry text); insert into public.ledger (entry) select 'entry ' || g from generate_series(1, 500) g;");
