@@ -30,6 +30,7 @@ export function backupToolsPayload(t: BackupTimes): string {
     [`${TOOLS_DIR}/restore-lib.sh`]: file(template("worker/restore-lib.sh"), "0644"),
     [`${TOOLS_DIR}/restore-pitr.sh`]: file(template("worker/restore-pitr.sh"), "0755"),
     [`${TOOLS_DIR}/wal.sh`]: file(template("worker/wal.sh"), "0755"),
+    [`${TOOLS_DIR}/wal-readthrough.sh`]: file(template("worker/wal-readthrough.sh"), "0755"),
     [`${TOOLS_DIR}/drill.sh`]: file(template("worker/drill.sh"), "0755"),
     "/etc/systemd/system/supafleet-backup@.service": file(template("worker/systemd/supafleet-backup@.service"), "0644"),
     "/etc/systemd/system/supafleet-backup@.timer": file(fillTemplate("worker/systemd/supafleet-backup@.timer", { time: t.time, delayMinutes: t.randomizedDelayMinutes }), "0644"),

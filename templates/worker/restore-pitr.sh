@@ -78,45 +78,11 @@ say "base backup $BASE_ID (taken $(date -u -d "@$BASE_START_EPOCH" +%FT%TZ), fro
 bash "$(dirname "$0")/wal.sh" "$CONFIG" fetch "$BASE_START_EPOCH" "$WORK/wal" 2> "$WORK/fetch.err" \
   || die "cannot fetch the WAL archive, so nothing was restored: $(tail -n 1 "$WORK/fetch.err")"
 IMAGE=$(docker inspect -f '{{.Config.Image}}' "$DB_CONTAINER" 2>/dev/null) || die "no container $DB_CONTAINER"
-TIMELINE="${BASE_WAL:0:8}"
-
-# The archive is read through before anything is touched: pg_waldump of the database's
-# own image follows the base backup's timeline from its first segment until the WAL
-# ends. Ending anywhere but in the last archived segment means a segment is missing or
-# corrupt, and a replay would stop there. Prints the error line, then every commit time.
-waldump() {
-  local last="$1"
-  docker run --rm -e TZ=UTC -v "$WORK/wal:/wal:ro" --entrypoint bash "$IMAGE" -c '
-    w=$(command -v pg_waldump || ls /usr/lib/postgresql/*/bin/pg_waldump /usr/lib/postgresql/bin/pg_waldump 2>/dev/null | head -n 1)
-    [ -n "$w" ] || { echo "no pg_waldump in the image" >&2; exit 3; }
-    { "$w" --path=/wal --timeline="$1" "$2" "$3" 2>&1; echo; } | grep -oE "COMMIT [0-9]{4}-[0-9-]+ [0-9:.]+|pg_waldump: error: .*"; true' waldump "$((16#$TIMELINE))" "$BASE_WAL" "$last"
-}
-last_segment=$(find "$WORK/wal" -maxdepth 1 -type f -name "$TIMELINE????????????????" -printf '%f\n' | sort | tail -n 1)
-if [ -z "$last_segment" ] || [[ "$last_segment" < "$BASE_WAL" ]]; then die "the WAL archive holds no segment of timeline $TIMELINE from $BASE_WAL on, where the base backup starts; nothing was restored"; fi
-waldump "$last_segment" > "$WORK/waldump" 2> "$WORK/waldump.err" || die "cannot read the WAL archive with pg_waldump: $(tail -n 1 "$WORK/waldump.err")"
-ended=$(grep -m1 '^pg_waldump: error' "$WORK/waldump" || true)
-ended_lsn=$( (grep -oE 'at [0-9A-F]+/[0-9A-F]+' <<<"$ended" || true) | head -n 1 | cut -c4-)
-missing_file=$( (grep -oE 'could not find file "[0-9A-F]{24}"' <<<"$ended" || true) | grep -oE '[0-9A-F]{24}' || true)
-if [ -n "$missing_file" ]; then
-  DAMAGED="segment $missing_file is missing from the WAL archive, which goes on to $last_segment"
-elif [ -n "$ended_lsn" ]; then
-  hi=$((16#${ended_lsn%/*})) lo=$((16#${ended_lsn#*/}))
-  ended_segment=$(printf '%s%08X%08X' "$TIMELINE" "$hi" $((lo >> 24)))
-  if [[ "$ended_segment" < "$last_segment" ]]; then
-    DAMAGED="the WAL archive is damaged in segment $ended_segment (${ended#pg_waldump: error: }), though it goes on to $last_segment"
-  fi
-fi
-LAST_COMMIT=$( (grep '^COMMIT' "$WORK/waldump" || true) | tail -n 1 | cut -d' ' -f2-3)
-if [ -n "${TARGET_SQL:-}" ]; then
-  target_text=$(date -u -d "@$TARGET_EPOCH" '+%Y-%m-%d %H:%M:%S')
-  after=$( (grep '^COMMIT' "$WORK/waldump" || true) | cut -d' ' -f2-3 | awk -v t="$target_text" '$0 > t { print; exit }')
-  if [ -n "${DAMAGED:-}" ] && [ -z "$after" ]; then die "$DAMAGED, before any transaction after $TIME: a replay would stop early, so nothing was restored"; fi
-  # Nothing committed after the target: all of the archive is the state at the target, and
-  # PostgreSQL, which stops at the first commit after it, would otherwise find none and refuse.
-  if [ -z "$after" ]; then say "no transaction after $TIME in the archive (the last at ${LAST_COMMIT:-none}): replaying all of it"; TARGET_SQL=""; fi
-elif [ -n "${DAMAGED:-}" ]; then
-  die "$DAMAGED: a replay of all of it would stop early, so nothing was restored; give --time before the damage"
-fi
+# The archive is read through before anything is touched (wal-readthrough.sh); it may find that
+# nothing was committed after the target, and then all of it is replayed.
+verdict=$(bash "$(dirname "$0")/wal-readthrough.sh" "$IMAGE" "$WORK/wal" "$BASE_WAL" "$TARGET_EPOCH" "${TARGET_SQL:+at}") \
+  || die "$(tail -n 1 <<<"$verdict"), so nothing was restored"
+[ "$verdict" != replay-all ] || TARGET_SQL=""
 say "WAL: $(find "$WORK/wal" -maxdepth 1 -type f | wc -l) file(s) fetched"
 
 # A throwaway container that writes the cluster into the data volume of the (stopped) database.
