@@ -121,9 +121,11 @@ problems() {
     [ "$age" -le "$WAL_ALERT_AFTER" ] || echo "a segment has waited ${age}s in the spool"
   fi
   [ -n "${DB_CONTAINER:-}" ] || return 0
-  stats=$(psql_in_db postgres -F ' ' -c "select coalesce(extract(epoch from last_failed_time)::bigint, 0), coalesce(extract(epoch from last_archived_time)::bigint, 0), coalesce(last_failed_wal, '-'), (select (coalesce(sum(size), 0) / 1048576)::bigint from pg_ls_waldir()) from pg_stat_archiver" 2>/dev/null) \
+  stats=$(psql_in_db postgres -F ' ' -c "select coalesce(extract(epoch from last_failed_time)::bigint, 0), coalesce(extract(epoch from last_archived_time)::bigint, 0), coalesce(last_failed_wal, '-'), (select (coalesce(sum(size), 0) / 1048576)::bigint from pg_ls_waldir()), current_setting('archive_mode') from pg_stat_archiver" 2>/dev/null) \
     || { echo "cannot read pg_stat_archiver from $DB_CONTAINER"; return 0; }
-  read -r last_failed last_archived failed pgwal <<<"$stats"
+  read -r last_failed last_archived failed pgwal mode <<<"$stats"
+  # A database started without the compose file's settings (by hand, say) archives nothing at all.
+  [ "$mode" != off ] || echo "archive_mode is off in $DB_CONTAINER: nothing is archived"
   if [ "$last_failed" -gt "$last_archived" ]; then echo "archive_command fails (last for $failed, $(( $(now) - last_failed ))s ago)"; fi
   [ "$pgwal" -le "$WAL_PGWAL_LIMIT_MIB" ] || echo "pg_wal holds ${pgwal} MiB (limit ${WAL_PGWAL_LIMIT_MIB} MiB)"
 }

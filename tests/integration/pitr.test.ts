@@ -154,6 +154,10 @@ describe("point-in-time recovery on PostgreSQL 15", () => {
     const kuma = listener.take("/kuma/push/wal");
     expect(new URLSearchParams(kuma.at(-1)!.query).get("status")).toBe("up");
     expect(new URLSearchParams(kuma.at(-1)!.query).get("msg")).toMatch(/last segment shipped \d+s ago/);
+    // The archive's state, for an operator or a console: what was shipped last, how long ago, and nothing wrong.
+    const status = await script("wal.sh", [settings(), "status"]);
+    expect(JSON.parse(status.stdout)).toMatchObject({ lastShipped: segment, waiting: 0, alerted: false, problems: [] });
+    expect(JSON.parse(status.stdout).lastShippedAgeSeconds).toBeLessThan(60);
   });
 
   it("restores to a moment T: every row written before T is there by checksum, nothing after it, and the dropped table is back", async () => {
