@@ -104,7 +104,8 @@ describe("reconciling Uptime Kuma with the staging fleet", () => {
     const res = await fetch(`${kuma.url}/api/status-page/supafleet-backups`);
     expect(res.status).toBe(200);
     const body = (await res.json()) as { publicGroupList: { monitorList: { name: string }[] }[] };
-    const backups = desired.monitors.filter((m) => m.id.startsWith("backup/")).map((m) => m.name);
+    // The nightly runs; a project's WAL archive (backup/<p>/wal) is watched, but is no nightly backup.
+    const backups = desired.monitors.filter((m) => m.id.startsWith("backup/") && !m.id.endsWith("/wal")).map((m) => m.name);
     expect(backups.length).toBeGreaterThan(2);
     expect(body.publicGroupList.flatMap((g) => g.monitorList.map((m) => m.name)).sort()).toEqual(backups.sort());
     const config = await client.call<{ config: { domainNameList: string[] } }>("getStatusPage", "supafleet-backups");
@@ -131,8 +132,8 @@ describe("reconciling Uptime Kuma with the staging fleet", () => {
     t.projects = t.projects.filter((p: Doc) => p.name !== "registry");
     const next = desiredFor(fewer);
     const gone = desired.monitors.map((m) => m.id).filter((id) => !next.monitors.some((m) => m.id === id));
-    expect(gone).toEqual(expect.arrayContaining(["project/registry", "project/registry/edge/rest", "backup/registry"]));
-    expect(gone.every((id) => id.startsWith("project/registry") || id === "backup/registry")).toBe(true);
+    expect(gone).toEqual(expect.arrayContaining(["project/registry", "project/registry/edge/rest", "backup/registry", "backup/registry/wal"]));
+    expect(gone.every((id) => id.startsWith("project/registry") || id === "backup/registry" || id === "backup/registry/wal")).toBe(true);
 
     const r = run(next);
     expect(r.status).toBe(0);
