@@ -42,10 +42,12 @@ done
 if [ "$TIME" = latest ]; then
   TARGET_EPOCH=$(date -u +%s)
 else
-  [[ "$TIME" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}[T\ ][0-9]{2}:[0-9]{2}(:[0-9]{2})?Z?$ ]] || die "cannot read the time '$TIME': give it as 2026-12-06T14:31:00Z"
+  [[ "$TIME" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}[T\ ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?Z?$ ]] || die "cannot read the time '$TIME': give it as 2026-12-06T14:31:00Z"
   TARGET_EPOCH=$(date -u -d "${TIME%Z}Z" +%s 2>/dev/null) || die "cannot read the time '$TIME'"
   [ "$TARGET_EPOCH" -le "$(date -u +%s)" ] || die "$TIME is in the future"
-  TARGET_SQL=$(date -u -d "@$TARGET_EPOCH" '+%Y-%m-%d %H:%M:%S+00')
+  # To the microsecond, as PostgreSQL compares it with each commit's time (and the read-through as text).
+  TARGET_TEXT=$(date -u -d "${TIME%Z}Z" '+%Y-%m-%d %H:%M:%S.%6N')
+  TARGET_SQL="$TARGET_TEXT+00"
 fi
 DB_CONTAINER="${CONTAINER:-${DB_CONTAINER:?this config has no database}}"
 [ -z "$CONTAINER" ] || { SAFETY=0; [ "$WHOLE" = 0 ] || die "--container restores into a throwaway; leave out --whole"; }
@@ -80,7 +82,7 @@ bash "$(dirname "$0")/wal.sh" "$CONFIG" fetch "$BASE_START_EPOCH" "$WORK/wal" 2>
 IMAGE=$(docker inspect -f '{{.Config.Image}}' "$DB_CONTAINER" 2>/dev/null) || die "no container $DB_CONTAINER"
 # The archive is read through before anything is touched (wal-readthrough.sh); it may find that
 # nothing was committed after the target, and then all of it is replayed.
-verdict=$(bash "$(dirname "$0")/wal-readthrough.sh" "$IMAGE" "$WORK/wal" "$BASE_WAL" "$TARGET_EPOCH" "${TARGET_SQL:+at}") \
+verdict=$(bash "$(dirname "$0")/wal-readthrough.sh" "$IMAGE" "$WORK/wal" "$BASE_WAL" "${TARGET_TEXT:-}") \
   || die "$(tail -n 1 <<<"$verdict"), so nothing was restored"
 [ "$verdict" != replay-all ] || TARGET_SQL=""
 say "WAL: $(find "$WORK/wal" -maxdepth 1 -type f | wc -l) file(s) fetched"

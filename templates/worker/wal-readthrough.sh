@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # supafleet: reads a fetched WAL archive through before a point-in-time restore
 # touches anything (restore-pitr.sh).
-#   wal-readthrough.sh IMAGE DIR FIRST TARGET_EPOCH [at]
+#   wal-readthrough.sh IMAGE DIR FIRST [TARGET]
 # DIR holds the fetched segments; FIRST is the base backup's first segment; with
-# "at", the restore stops at TARGET_EPOCH, otherwise it replays all of it.
+# TARGET (UTC, "2026-12-06 14:31:00.000000"), the restore stops there, otherwise it
+# replays all of it.
 # pg_waldump of the database's own image follows FIRST's timeline to the last
 # archived segment. Ending anywhere before it means a segment is missing or corrupt,
 # and a replay would stop there. Prints one line on stdout and exits 0 when the
@@ -13,7 +14,7 @@
 # reason as its last line otherwise.
 set -euo pipefail
 SCRIPT='wal-readthrough'
-IMAGE="${1:?usage: wal-readthrough.sh IMAGE DIR FIRST TARGET_EPOCH [at]}" DIR="${2:?}" FIRST="${3:?}" TARGET_EPOCH="${4:?}" AT="${5:-}"
+IMAGE="${1:?usage: wal-readthrough.sh IMAGE DIR FIRST [TARGET]}" DIR="${2:?}" FIRST="${3:?}" TARGET="${4:-}"
 say() { echo "$SCRIPT: $*" >&2; }
 refuse() { echo "$*"; exit 1; }
 [[ "$FIRST" =~ ^[0-9A-F]{24}$ ]] || refuse "the base backup names no first segment"
@@ -43,7 +44,7 @@ dump=$(docker run --rm -e TZ=UTC -v "$DIR:/wal:ro" --entrypoint bash "$IMAGE" -c
   [ "$rc" = 3 ] || refuse "cannot run pg_waldump from $IMAGE (exit $rc)"
   say "no pg_waldump in $IMAGE: checking the archive by its segments' names only"
   damaged=$(by_names)
-  if [ -n "$damaged" ] && [ -z "$AT" ]; then refuse "$damaged: a replay of all of it would stop early; give --time before the gap"; fi
+  if [ -n "$damaged" ] && [ -z "$TARGET" ]; then refuse "$damaged: a replay of all of it would stop early; give --time before the gap"; fi
   [ -z "$damaged" ] || say "$damaged; PostgreSQL refuses if the replay cannot reach the target"
   echo ok
   exit 0
@@ -61,13 +62,13 @@ elif [ -n "$lsn" ]; then
   [[ ! "$segment" < "$last" ]] || damaged="the WAL archive is damaged in segment $segment (${ended#pg_waldump: error: }), though it goes on to $last"
 fi
 commits=$( (grep '^COMMIT' <<<"$dump" || true) | cut -d' ' -f2-3)
-if [ -z "$AT" ]; then
+if [ -z "$TARGET" ]; then
   [ -z "$damaged" ] || refuse "$damaged: a replay of all of it would stop early; give --time before the damage"
   echo ok
   exit 0
 fi
-target=$(date -u -d "@$TARGET_EPOCH" '+%Y-%m-%d %H:%M:%S')
-after=$(awk -v t="$target" '$0 > t { print; exit }' <<<"$commits")
+# Commit times as pg_waldump prints them (microseconds, UTC) sort as text, as TARGET does.
+after=$(awk -v t="$TARGET" '$0 > t { print; exit }' <<<"$commits")
 if [ -z "$after" ]; then
   [ -z "$damaged" ] || refuse "$damaged, before any transaction after the target"
   say "no transaction after the target in the archive (the last at $(tail -n 1 <<<"$commits")): replaying all of it"
