@@ -159,4 +159,6 @@ if [ "$WHOLE" = 1 ]; then
 fi
 RTO=$(( $(date +%s) - STARTED ))
 if [ -z "$CONTAINER" ] && [ -n "$(docker compose -p "$PROJECT" ps -a -q 2>/dev/null)" ]; then start_services; fi
+# The cluster goes on on a new timeline; until a base backup on it, a later restore replays across the switch.
+[ -n "$CONTAINER" ] || [ "${READ_ONLY:-0}" = 1 ] || say "take a base backup soon: $(dirname "$0")/backup.sh $CONFIG base"
 echo "restored $PROJECT to ${TIME} from base backup $BASE_ID and the WAL archive: last transaction replayed at $REACHED; RTO ${RTO}s"
