@@ -88,7 +88,7 @@ verdict=$(bash "$(dirname "$0")/wal-readthrough.sh" "$IMAGE" "$WORK/wal" "$BASE_
 say "WAL: $(find "$WORK/wal" -maxdepth 1 -type f | wc -l) file(s) fetched"
 
 # A throwaway container that writes the cluster into the data volume of the (stopped) database.
-in_volume() { docker run --rm -i --volumes-from "$DB_CONTAINER" --user root --entrypoint bash "$IMAGE" -c "set -euo pipefail; $1"; }
+in_volume() { docker run --rm -i --volumes-from "$DB_CONTAINER" -v "$WORK:/supafleet-restore:ro" --user root --entrypoint bash "$IMAGE" -c "set -euo pipefail; $1"; }
 
 stop_project() {
   if [ -z "$CONTAINER" ] && [ -n "$(docker compose -p "$PROJECT" ps -q 2>/dev/null)" ]; then
@@ -113,18 +113,20 @@ stop_project
   FILES_SNAP=$(jq -r --argjson t "$TARGET_EPOCH" "$JQ_EPOCH"'[.[] | select((.tags // []) | index("pending") | not) | .epoch = (.time | epoch) | select(.epoch <= $t)] | sort_by(.epoch) | last | .short_id // empty' "$WORK/files.json")
   restore_files
 }
-r dump "$BASE_ID" /base.tar 2> "$WORK/base.err" | in_volume "find $DATA -mindepth 1 -delete; tar -x -i -C $DATA -f -" \
-  || die "writing base backup $BASE_ID into $DB_CONTAINER's data failed: $(tail -n 1 "$WORK/base.err") (the database is stopped; run this again)"
-tar -C "$WORK/wal" -cf - . | in_volume "install -d -o postgres -g postgres -m 0700 $DATA/supafleet-wal; tar -x -C $DATA/supafleet-wal -f -" \
-  || die "copying the WAL into $DB_CONTAINER's data failed (the database is stopped; run this again)"
 {
   echo "restore_command = 'cp $DATA/supafleet-wal/%f %p'"
   echo "recovery_target_action = 'promote'"
   echo "recovery_target_timeline = 'latest'"
   [ -z "${TARGET_SQL:-}" ] || echo "recovery_target_time = '$TARGET_SQL'"
-} | in_volume "test -s $DATA/backup_label || { echo 'the base backup has no backup_label' >&2; exit 1; }
-  cat >> $DATA/postgresql.auto.conf; touch $DATA/recovery.signal
-  chown -R postgres:postgres $DATA; chmod 0700 $DATA" || die "preparing the recovery in $DB_CONTAINER failed"
+} > "$WORK/recovery.conf"
+# One throwaway container does it all: the base backup from stdin into the emptied data volume, the
+# WAL beside it (restore_command copies from there), the recovery settings and recovery.signal.
+r dump "$BASE_ID" /base.tar 2> "$WORK/base.err" | in_volume "find $DATA -mindepth 1 -delete; tar -x -i -C $DATA -f -
+  test -s $DATA/backup_label || { echo 'the base backup has no backup_label' >&2; exit 1; }
+  cp -r /supafleet-restore/wal $DATA/supafleet-wal
+  cat /supafleet-restore/recovery.conf >> $DATA/postgresql.auto.conf; touch $DATA/recovery.signal
+  chown -R postgres:postgres $DATA; chmod 0700 $DATA" \
+  || die "writing base backup $BASE_ID and the WAL into $DB_CONTAINER's data failed: $(tail -n 1 "$WORK/base.err") (the database is stopped; run this again)"
 
 # The replay: until PostgreSQL has promoted, or has stopped and said why.
 SINCE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
