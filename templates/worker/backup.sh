@@ -127,10 +127,10 @@ dump_globals() {
 # Writes the stop time and the first segment as tags for the snapshot, to $DONE_TAGS_FILE.
 dump_base() {
   coproc BASE { psql_in_db postgres 2>&1; }
-  local to="${BASE[1]}" from="${BASE[0]}" line start="" label="" rc=0 dir
-  printf '%s\n' "select pg_walfile_name(pg_backup_start('supafleet', true));" '\echo __supafleet_end__' >&"$to"
-  while IFS= read -r line <&"$from"; do [ "$line" = __supafleet_end__ ] && break; start="$line"; done
-  [[ "$start" =~ ^[0-9A-F]{24}$ ]] || { echo "pg_backup_start failed: $start" >&2; return 1; }
+  local to="${BASE[1]}" from="${BASE[0]}" line start="" cluster="" label="" rc=0 dir
+  printf '%s\n' "select system_identifier from pg_control_system();" "select pg_walfile_name(pg_backup_start('supafleet', true));" '\echo __supafleet_end__' >&"$to"
+  while IFS= read -r line <&"$from"; do [ "$line" = __supafleet_end__ ] && break; cluster="$start"; start="$line"; done
+  if ! [[ "$start" =~ ^[0-9A-F]{24}$ ]] || ! [[ "$cluster" =~ ^[0-9]+$ ]]; then echo "pg_backup_start failed: $start" >&2; return 1; fi
   # GNU tar exits 1 when a file changed as it read it, which the WAL replay puts right; 2 is a real failure.
   docker exec "$DB_CONTAINER" tar -C /var/lib/postgresql/data -cf - --warning=no-file-changed --warning=no-file-removed --warning=no-file-shrank \
     --exclude=./pg_wal/* --exclude=./postmaster.pid --exclude=./postmaster.opts --exclude=./pg_replslot/* --exclude=./pg_dynshmem/* \
@@ -146,7 +146,8 @@ dump_base() {
   fi
   tar -C "$dir" -cf - backup_label
   rm -rf "$dir"
-  printf '%s\n' "base-stop:$(date -u +%s)" "base-wal:$start" > "$DONE_TAGS_FILE"
+  # The cluster's system identifier: its WAL is tagged with it too (wal.sh), and a restore takes no other.
+  printf '%s\n' "base-stop:$(date -u +%s)" "base-wal:$start" "cluster:$cluster" > "$DONE_TAGS_FILE"
 }
 
 # A base backup, when the project archives its WAL.

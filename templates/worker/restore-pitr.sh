@@ -69,15 +69,16 @@ db_admin() { docker exec -i "$DB_CONTAINER" psql -X -q -A -t -v ON_ERROR_STOP=1 
 
 # The base backup: the newest complete one that stopped at or before the target.
 r snapshots --json --host "$SOURCE" --tag kind:base > "$WORK/bases" 2> "$WORK/bases.err" || die "cannot list the base backups: $(restic_meaning 1 "$WORK/bases.err")"
-read -r BASE_ID BASE_START_EPOCH BASE_WAL < <(jq -r --argjson t "$TARGET_EPOCH" "$JQ_EPOCH"'
+read -r BASE_ID BASE_START_EPOCH BASE_WAL BASE_CLUSTER < <(jq -r --argjson t "$TARGET_EPOCH" "$JQ_EPOCH"'
   [.[] | (.tags // []) as $g | select($g | index("pending") | not)
-   | {id: .short_id, stop: ($g[] | select(startswith("base-stop:")) | .[10:] | tonumber), wal: ($g[] | select(startswith("base-wal:")) | .[9:]), start: (.time | epoch)}
-   | select(.stop <= $t)] | sort_by(.stop) | last // empty | "\(.id) \(.start) \(.wal)"' "$WORK/bases") || true
+   | {id: .short_id, stop: ($g[] | select(startswith("base-stop:")) | .[10:] | tonumber), wal: ($g[] | select(startswith("base-wal:")) | .[9:]),
+      cluster: ($g[] | select(startswith("cluster:")) | .[8:]), start: (.time | epoch)}
+   | select(.stop <= $t)] | sort_by(.stop) | last // empty | "\(.id) \(.start) \(.wal) \(.cluster)"' "$WORK/bases") || true
 [ -n "${BASE_ID:-}" ] || die "no base backup of $SOURCE finished at or before ${TIME}: $(jq -r '[.[] | .time] | if length == 0 then "there is none yet (the nightly run takes one; backup.sh <config> base takes one now)" else "the oldest kept was taken \(min)" end' "$WORK/bases")"
 say "base backup $BASE_ID (taken $(date -u -d "@$BASE_START_EPOCH" +%FT%TZ), from WAL segment $BASE_WAL)"
 
 # The WAL from the base backup on, and every timeline history file.
-bash "$(dirname "$0")/wal.sh" "$CONFIG" fetch "$BASE_START_EPOCH" "$WORK/wal" 2> "$WORK/fetch.err" \
+bash "$(dirname "$0")/wal.sh" "$CONFIG" fetch "$BASE_CLUSTER" "$BASE_START_EPOCH" "$WORK/wal" 2> "$WORK/fetch.err" \
   || die "cannot fetch the WAL archive, so nothing was restored: $(tail -n 1 "$WORK/fetch.err")"
 IMAGE=$(docker inspect -f '{{.Config.Image}}' "$DB_CONTAINER" 2>/dev/null) || die "no container $DB_CONTAINER"
 # The archive is read through before anything is touched (wal-readthrough.sh); it may find that

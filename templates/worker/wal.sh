@@ -5,16 +5,20 @@
 #                                   a closed day's parts folded into one snapshot, health to Kuma and alerts
 #   wal.sh <config> prune           forget the WAL that no kept base backup needs (backup.sh's nightly forget)
 #   wal.sh <config> status          the archive's state as one JSON object
-#   wal.sh <config> fetch SINCE DIR every segment shipped at or after SINCE (epoch seconds), and every
-#                                   timeline history file, into DIR (for restore-pitr.sh)
+#   wal.sh <config> fetch CLUSTER SINCE DIR   every segment of the cluster CLUSTER (its system
+#                                   identifier) shipped at or after SINCE (epoch seconds), and its timeline
+#                                   history files, into DIR (for restore-pitr.sh)
 #
 # The database's archive_command (wal-archive.sh) copies each finished segment into
 # <WAL_SPOOL>/incoming. A ship backs those files up as one snapshot tagged
-# wal, wal:part and day:<UTC day>, then moves them to days/<day>; history files go to
+# wal, wal:part and day:<UTC day>, then moves them to days/<cluster>/<day>; history files go to
 # history/, kept for good (tag wal:history). Once a day is over, its folder is backed
 # up whole as one wal:day snapshot (its data is already in the repository, so only
 # the listing is new), its parts are forgotten and the folder is deleted: a day costs
 # one snapshot, not one a minute. restic encrypts everything before it leaves the worker.
+# Every snapshot is tagged cluster:<system identifier>: a project moved to another worker,
+# or restored there from a dump, is a new cluster whose segment and history file names
+# start again, and a restore must never mix the two.
 set -euo pipefail
 SCRIPT='wal'
 # shellcheck source=backup-lib.sh
@@ -47,10 +51,26 @@ prepare() {
 # Segment files waiting in incoming/, oldest first (names sort in WAL order within a timeline).
 waiting() { find "$WAL_SPOOL/incoming" -maxdepth 1 -type f -regex '.*/[0-9A-F][0-9A-F.a-z]*' -printf '%f\n' | sort; }
 
+# The cluster's system identifier: from the running database, else the last one seen. A new one
+# (the project restored onto this worker from a dump) starts a new history folder.
+cluster_id() {
+  local id=""
+  if [ -n "${DB_CONTAINER:-}" ]; then id=$(psql_in_db postgres -c "select system_identifier from pg_control_system()" 2>/dev/null || true); fi
+  if [[ "$id" =~ ^[0-9]+$ ]]; then
+    if [ -s "$STATE/cluster" ] && [ "$(cat "$STATE/cluster")" != "$id" ] && [ -d "$WAL_SPOOL/history" ]; then
+      mv "$WAL_SPOOL/history" "$WAL_SPOOL/history.$(cat "$STATE/cluster")"
+      install -d -m 0700 "$WAL_SPOOL/history"
+    fi
+    echo "$id" > "$STATE/cluster"
+  fi
+  [ -s "$STATE/cluster" ] && cat "$STATE/cluster"
+}
+
 ship_waiting() {
   local -a files=() history=()
-  local name day
+  local name day cluster
   day=$(date -u +%Y%m%d)
+  cluster=$(cluster_id) || { SHIP_ERROR="the database's system identifier is not known yet (is $DB_CONTAINER running?)"; return 1; }
   while IFS= read -r name; do
     [ -n "$name" ] || continue
     files+=("$WAL_SPOOL/incoming/$name")
@@ -58,23 +78,23 @@ ship_waiting() {
   done < <(waiting)
   [ "${#files[@]}" -gt 0 ] || return 0
   local rc=0
-  r backup --host "$PROJECT" --tag wal --tag wal:part --tag "day:$day" "${files[@]}" >> "$LOG" 2>&1 || rc=$?
+  r backup --host "$PROJECT" --tag wal --tag wal:part --tag "day:$day" --tag "cluster:$cluster" "${files[@]}" >> "$LOG" 2>&1 || rc=$?
   [ "$rc" -eq 0 ] || { SHIP_ERROR="restic backup of ${#files[@]} segment(s): $(restic_meaning "$rc" "$LOG")"; return 1; }
-  install -d -m 0700 "$WAL_SPOOL/days/$day"
+  install -d -m 0700 "$WAL_SPOOL/days/$cluster/$day"
   local f
   for f in "${files[@]}"; do
-    if [[ "$f" == *.history ]]; then mv "$f" "$WAL_SPOOL/history/"; else mv "$f" "$WAL_SPOOL/days/$day/"; fi
+    if [[ "$f" == *.history ]]; then mv "$f" "$WAL_SPOOL/history/"; else mv "$f" "$WAL_SPOOL/days/$cluster/$day/"; fi
   done
-  [ "${#history[@]}" -eq 0 ] || ship_history
+  [ "${#history[@]}" -eq 0 ] || ship_history "$cluster"
   printf '%s %s\n' "$(now)" "$(basename "${files[-1]}")" > "$STATE/last-shipped"
   say "shipped ${#files[@]} file(s), up to $(basename "${files[-1]}")"
 }
 
 # Timeline history files, all of them in one snapshot: a restore needs every one, whatever its age.
 ship_history() {
-  r backup --host "$PROJECT" --tag wal --tag wal:history "$WAL_SPOOL/history" >> "$LOG" 2>&1 \
+  r backup --host "$PROJECT" --tag wal --tag wal:history --tag "cluster:$1" "$WAL_SPOOL/history" >> "$LOG" 2>&1 \
     || { say "history files stay to be shipped with the next one: $(restic_meaning 1 "$LOG")"; return 0; }
-  forget_all_but_newest "wal:history"
+  forget_all_but_newest "wal:history,cluster:$1"
 }
 
 # Snapshots with all the given tags (comma-separated), as "id epoch", oldest first.
@@ -92,15 +112,15 @@ forget_all_but_newest() {
 
 # A day that is over: one snapshot of its whole folder, then its parts go, then the folder.
 fold_closed_days() {
-  local today dir day parts
+  local today dir day cluster parts
   today=$(date -u +%Y%m%d)
-  for dir in "$WAL_SPOOL"/days/*/; do
+  for dir in "$WAL_SPOOL"/days/*/*/; do
     [ -d "$dir" ] || continue
-    day=$(basename "$dir")
+    day=$(basename "$dir") cluster=$(basename "$(dirname "$dir")")
     if ! [[ "$day" =~ ^[0-9]{8}$ ]] || [ "$day" -ge "$today" ]; then continue; fi
-    r backup --host "$PROJECT" --tag wal --tag wal:day --tag "day:$day" "${dir%/}" >> "$LOG" 2>&1 \
+    r backup --host "$PROJECT" --tag wal --tag wal:day --tag "day:$day" --tag "cluster:$cluster" "${dir%/}" >> "$LOG" 2>&1 \
       || { say "day $day stays in parts until the next ship: $(restic_meaning 1 "$LOG")"; return 0; }
-    parts=$( { snapshots_tagged "wal:part,day:$day"; snapshots_tagged "wal:day,day:$day" | head -n -1; } | cut -d' ' -f1)
+    parts=$( { snapshots_tagged "wal:part,day:$day,cluster:$cluster"; snapshots_tagged "wal:day,day:$day,cluster:$cluster" | head -n -1; } | cut -d' ' -f1)
     if [ -n "$parts" ]; then
       # shellcheck disable=SC2086 # one id per word
       SUPAFLEET_LOCK_WAIT=0 r_exclusive forget $parts >> "$LOG" 2>&1 \
@@ -195,10 +215,10 @@ status() {
 }
 
 fetch() {
-  local since="${1:?fetch needs a time (epoch seconds)}" dest="${2:?fetch needs a folder}" ids id n=0
+  local cluster="${1:?fetch needs the cluster system identifier}" since="${2:?fetch needs a time (epoch seconds)}" dest="${3:?fetch needs a folder}" ids id n=0
   [[ "$since" =~ ^[0-9]+$ ]] || die "fetch needs a time in epoch seconds"
   install -d -m 0700 "$dest"
-  ids=$(r snapshots --json --host "${SNAPSHOT_HOST:-$PROJECT}" --tag wal 2>> "$LOG" | jq -r --argjson since "$since" "$JQ_EPOCH"'
+  ids=$(r snapshots --json --host "${SNAPSHOT_HOST:-$PROJECT}" --tag "wal,cluster:$cluster" 2>> "$LOG" | jq -r --argjson since "$since" "$JQ_EPOCH"'
     sort_by(.time | epoch)[] | (.tags // []) as $t
     | select(($t | index("wal:history")) or ((.time | epoch) >= $since)) | .id') \
     || die "cannot list the WAL archive: $(restic_meaning 1 "$LOG")"
@@ -209,8 +229,16 @@ fetch() {
     n=$((n + 1))
   done
   # Flat, by name: a file in two snapshots (a history file in a part and in the history set, a segment
-  # in a part and its day) is the same file; one mv each, as one mv refuses a name twice.
-  find "$tmp" -type f -print0 | xargs -0 -r -I{} mv -f {} "$dest/"
+  # in a part and its day) is the same file. Two different files of one name are never papered over.
+  local f name
+  while IFS= read -r -d '' f; do
+    name=$(basename "$f")
+    if [ -e "$dest/$name" ]; then
+      cmp -s "$f" "$dest/$name" || { rm -rf "$tmp"; die "the archive holds two different $name"; }
+    else
+      mv "$f" "$dest/$name"
+    fi
+  done < <(find "$tmp" -type f -print0)
   rm -rf "$tmp"
   say "fetched $n WAL snapshot(s): $(find "$dest" -maxdepth 1 -type f | wc -l) file(s) into $dest"
 }
@@ -220,6 +248,6 @@ case "$MODE" in
   ship) ship ;;
   prune) sftp_options; clear_stale_locks "$LOG" || die "cannot open the repository: $(restic_meaning 1 "$LOG")"; prune ;;
   status) status ;;
-  fetch) missing=$(missing_tools); [ -z "$missing" ] || die "missing $missing"; sftp_options; fetch "${3:-}" "${4:-}" ;;
+  fetch) missing=$(missing_tools); [ -z "$missing" ] || die "missing $missing"; sftp_options; fetch "${3:-}" "${4:-}" "${5:-}" ;;
   *) die "unknown mode '$MODE' (prepare, ship, prune, status, fetch)" ;;
 esac

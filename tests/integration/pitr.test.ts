@@ -158,6 +158,38 @@ describe("point-in-time recovery on PostgreSQL 15", () => {
     const status = await script("wal.sh", [settings(), "status"]);
     expect(JSON.parse(status.stdout)).toMatchObject({ lastShipped: segment, waiting: 0, alerted: false, problems: [] });
     expect(JSON.parse(status.stdout).lastShippedAgeSeconds).toBeLessThan(60);
+    // Every part names the cluster it came from (its system identifier), as its base backups will.
+    const cluster = one("select system_identifier from pg_control_system()");
+    expect(parts.every((s) => s.tags.includes(`cluster:${cluster}`))).toBe(true);
+  });
+
+  it("folds a day that is over into one snapshot, forgets its parts and empties its folder", async () => {
+    const cluster = one("select system_identifier from pg_control_system()");
+    const today = new Date().toISOString().slice(0, 10).replace(/-/g, "");
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10).replace(/-/g, "");
+    // Today's parts and folder, made yesterday's: as they are when the ship after midnight finds them.
+    const parts = snapshots(`wal:part,day:${today}`);
+    expect(parts.length).toBeGreaterThan(0);
+    const restic = (args: string[]): void => {
+      const r = spawnSync("restic", ["-r", repo, ...args], { encoding: "utf8", env: { ...process.env, RESTIC_PASSWORD, RESTIC_CACHE_DIR: join(work, "cache") } });
+      expect(r.status, r.stderr).toBe(0);
+    };
+    restic(["tag", "--remove", `day:${today}`, "--add", `day:${yesterday}`, ...parts.map((p) => p.id)]);
+    const days = join(spool(), "days", cluster);
+    spawnSync("mv", [join(days, today), join(days, yesterday)]);
+    const segments = readdirSync(join(days, yesterday));
+
+    const r = await script("wal.sh", [settings(), "ship"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`day ${yesterday} folded into one snapshot`);
+    expect(snapshots(`wal:part,day:${yesterday}`)).toEqual([]);
+    const folded = snapshots(`wal:day,day:${yesterday}`);
+    expect(folded).toHaveLength(1);
+    expect(folded[0]!.tags).toContain(`cluster:${cluster}`);
+    expect(existsSync(join(days, yesterday))).toBe(false);
+    // The day's snapshot holds every segment its parts held.
+    const listed = spawnSync("restic", ["-r", repo, "ls", folded[0]!.id], { encoding: "utf8", env: { ...process.env, RESTIC_PASSWORD, RESTIC_CACHE_DIR: join(work, "cache") } }).stdout;
+    for (const s of segments) expect(listed).toContain(s);
   });
 
   it("restores to a moment T: every row written before T is there by checksum, nothing after it, and the dropped table is back", async () => {
