@@ -11,11 +11,12 @@
 #
 # The database's archive_command (wal-archive.sh) copies each finished segment into
 # <WAL_SPOOL>/incoming. A ship backs those files up as one snapshot tagged
-# wal, wal:part and day:<UTC day>, then moves them to days/<cluster>/<day>; history files go to
-# history/, kept for good (tag wal:history). Once a day is over, its folder is backed
-# up whole as one wal:day snapshot (its data is already in the repository, so only
-# the listing is new), its parts are forgotten and the folder is deleted: a day costs
-# one snapshot, not one a minute. restic encrypts everything before it leaves the worker.
+# wal, wal:part, day:<UTC day> and bucket:<day>-<n>, then moves them to
+# days/<cluster>/<day>-<n>; history files go to history/, kept for good (tag wal:history).
+# Once a folder is closed (its day is over, or it holds WAL_BUCKET_MIB), it is backed up
+# whole as one wal:day snapshot (its data is already in the repository, so only the
+# listing is new), its parts are forgotten and the folder is deleted: an idle day costs
+# one snapshot, not one a minute, and a busy project's spool stays small. restic encrypts everything before it leaves the worker.
 # Every snapshot is tagged cluster:<system identifier>: a project moved to another worker,
 # or restored there from a dump, is a new cluster whose segment and history file names
 # start again, and a restore must never mix the two.
@@ -66,11 +67,26 @@ cluster_id() {
   [ -s "$STATE/cluster" ] && cat "$STATE/cluster"
 }
 
+# The folder this ship's segments go to: days/<cluster>/<day>-<n>, a new one once the last holds
+# WAL_BUCKET_MIB (1 GiB), so that the spool keeps at most about that much of a busy project's WAL.
+# The number is kept in the state, never reused: a folded folder's name is its snapshots' tag.
+current_bucket() {
+  local cluster="$1" day="$2" file="$STATE/bucket-$1" last="" n=0
+  [ -s "$file" ] && last=$(cat "$file")
+  if [ "${last%%-*}" = "$day" ]; then
+    n=${last#*-}
+    if [ -d "$WAL_SPOOL/days/$cluster/$last" ] && [ "$(du -sm "$WAL_SPOOL/days/$cluster/$last" | cut -f1)" -ge "${WAL_BUCKET_MIB:-1024}" ]; then n=$((n + 1)); fi
+  fi
+  echo "$day-$n" > "$file"
+  echo "$day-$n"
+}
+
 ship_waiting() {
   local -a files=() history=()
-  local name day cluster
+  local name day cluster bucket
   day=$(date -u +%Y%m%d)
   cluster=$(cluster_id) || { SHIP_ERROR="the database's system identifier is not known yet (is $DB_CONTAINER running?)"; return 1; }
+  bucket=$(current_bucket "$cluster" "$day")
   while IFS= read -r name; do
     [ -n "$name" ] || continue
     files+=("$WAL_SPOOL/incoming/$name")
@@ -78,12 +94,12 @@ ship_waiting() {
   done < <(waiting)
   [ "${#files[@]}" -gt 0 ] || return 0
   local rc=0
-  r backup --host "$PROJECT" --tag wal --tag wal:part --tag "day:$day" --tag "cluster:$cluster" "${files[@]}" >> "$LOG" 2>&1 || rc=$?
+  r backup --host "$PROJECT" --tag wal --tag wal:part --tag "day:$day" --tag "bucket:$bucket" --tag "cluster:$cluster" "${files[@]}" >> "$LOG" 2>&1 || rc=$?
   [ "$rc" -eq 0 ] || { SHIP_ERROR="restic backup of ${#files[@]} segment(s): $(restic_meaning "$rc" "$LOG")"; return 1; }
-  install -d -m 0700 "$WAL_SPOOL/days/$cluster/$day"
+  install -d -m 0700 "$WAL_SPOOL/days/$cluster/$bucket"
   local f
   for f in "${files[@]}"; do
-    if [[ "$f" == *.history ]]; then mv "$f" "$WAL_SPOOL/history/"; else mv "$f" "$WAL_SPOOL/days/$cluster/$day/"; fi
+    if [[ "$f" == *.history ]]; then mv "$f" "$WAL_SPOOL/history/"; else mv "$f" "$WAL_SPOOL/days/$cluster/$bucket/"; fi
   done
   [ "${#history[@]}" -eq 0 ] || ship_history "$cluster"
   printf '%s %s\n' "$(now)" "$(basename "${files[-1]}")" > "$STATE/last-shipped"
@@ -110,24 +126,25 @@ forget_all_but_newest() {
   SUPAFLEET_LOCK_WAIT=0 r_exclusive forget $ids >> "$LOG" 2>&1 || say "older $1 snapshots stay until the next ship: $(restic_meaning 1 "$LOG")"
 }
 
-# A day that is over: one snapshot of its whole folder, then its parts go, then the folder.
-fold_closed_days() {
-  local today dir day cluster parts
-  today=$(date -u +%Y%m%d)
+# A folder no ship adds to any more (a day that is over, or one that reached WAL_BUCKET_MIB): one
+# snapshot of all of it (tag wal:day), then its parts go, then the folder.
+fold_closed_buckets() {
+  local today="$1" current="$2" dir bucket day cluster parts
   for dir in "$WAL_SPOOL"/days/*/*/; do
     [ -d "$dir" ] || continue
-    day=$(basename "$dir") cluster=$(basename "$(dirname "$dir")")
-    if ! [[ "$day" =~ ^[0-9]{8}$ ]] || [ "$day" -ge "$today" ]; then continue; fi
-    r backup --host "$PROJECT" --tag wal --tag wal:day --tag "day:$day" --tag "cluster:$cluster" "${dir%/}" >> "$LOG" 2>&1 \
-      || { say "day $day stays in parts until the next ship: $(restic_meaning 1 "$LOG")"; return 0; }
-    parts=$( { snapshots_tagged "wal:part,day:$day,cluster:$cluster"; snapshots_tagged "wal:day,day:$day,cluster:$cluster" | head -n -1; } | cut -d' ' -f1)
+    bucket=$(basename "$dir") cluster=$(basename "$(dirname "$dir")") day="${bucket%%-*}"
+    if ! [[ "$bucket" =~ ^[0-9]{8}-[0-9]+$ ]] || [ "$day" -gt "$today" ] || [ "$bucket" = "$current" ]; then continue; fi
+    if [ "$day" = "$today" ] && [ "${bucket#*-}" -ge "${current#*-}" ]; then continue; fi
+    r backup --host "$PROJECT" --tag wal --tag wal:day --tag "day:$day" --tag "bucket:$bucket" --tag "cluster:$cluster" "${dir%/}" >> "$LOG" 2>&1 \
+      || { say "$bucket stays in parts until the next ship: $(restic_meaning 1 "$LOG")"; return 0; }
+    parts=$( { snapshots_tagged "wal:part,bucket:$bucket,cluster:$cluster"; snapshots_tagged "wal:day,bucket:$bucket,cluster:$cluster" | head -n -1; } | cut -d' ' -f1)
     if [ -n "$parts" ]; then
       # shellcheck disable=SC2086 # one id per word
       SUPAFLEET_LOCK_WAIT=0 r_exclusive forget $parts >> "$LOG" 2>&1 \
-        || { say "day $day is folded; its parts go with the next ship: $(restic_meaning 1 "$LOG")"; return 0; }
+        || { say "$bucket is folded; its parts go with the next ship: $(restic_meaning 1 "$LOG")"; return 0; }
     fi
     rm -rf "$dir"
-    say "day $day folded into one snapshot"
+    say "$bucket folded into one snapshot"
   done
 }
 
@@ -183,7 +200,11 @@ ship() {
   if [ -z "$missing" ]; then sftp_options; else SHIP_ERROR="missing $missing on $(hostname)"; fi
   # Every time: a database container made again (an upgrade, a restore) must own incoming/ again.
   prepare
-  if [ -z "${SHIP_ERROR:-}" ] && ship_waiting; then fold_closed_days; fi
+  if [ -z "${SHIP_ERROR:-}" ] && ship_waiting; then
+    local cluster today
+    today=$(date -u +%Y%m%d)
+    if cluster=$(cluster_id); then fold_closed_buckets "$today" "$(current_bucket "$cluster" "$today")"; fi
+  fi
   report "$(problems)"
 }
 

@@ -174,22 +174,45 @@ describe("point-in-time recovery on PostgreSQL 15", () => {
       const r = spawnSync("restic", ["-r", repo, ...args], { encoding: "utf8", env: { ...process.env, RESTIC_PASSWORD, RESTIC_CACHE_DIR: join(work, "cache") } });
       expect(r.status, r.stderr).toBe(0);
     };
-    restic(["tag", "--remove", `day:${today}`, "--add", `day:${yesterday}`, ...parts.map((p) => p.id)]);
+    restic(["tag", "--remove", `day:${today}`, "--remove", `bucket:${today}-0`, "--add", `day:${yesterday}`, "--add", `bucket:${yesterday}-0`, ...parts.map((p) => p.id)]);
     const days = join(spool(), "days", cluster);
-    spawnSync("mv", [join(days, today), join(days, yesterday)]);
-    const segments = readdirSync(join(days, yesterday));
+    spawnSync("mv", [join(days, `${today}-0`), join(days, `${yesterday}-0`)]);
+    const segments = readdirSync(join(days, `${yesterday}-0`));
 
     const r = await script("wal.sh", [settings(), "ship"]);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toContain(`day ${yesterday} folded into one snapshot`);
+    expect(r.stderr).toContain(`${yesterday}-0 folded into one snapshot`);
     expect(snapshots(`wal:part,day:${yesterday}`)).toEqual([]);
     const folded = snapshots(`wal:day,day:${yesterday}`);
     expect(folded).toHaveLength(1);
     expect(folded[0]!.tags).toContain(`cluster:${cluster}`);
-    expect(existsSync(join(days, yesterday))).toBe(false);
+    expect(existsSync(join(days, `${yesterday}-0`))).toBe(false);
     // The day's snapshot holds every segment its parts held.
     const listed = spawnSync("restic", ["-r", repo, "ls", folded[0]!.id], { encoding: "utf8", env: { ...process.env, RESTIC_PASSWORD, RESTIC_CACHE_DIR: join(work, "cache") } }).stdout;
     for (const s of segments) expect(listed).toContain(s);
+  });
+
+  it("starts a new folder once the day's holds WAL_BUCKET_MIB, and folds the full one at once: a busy project's spool stays small", async () => {
+    const cluster = one("select system_identifier from pg_control_system()");
+    const today = new Date().toISOString().slice(0, 10).replace(/-/g, "");
+    const days = join(spool(), "days", cluster);
+    sql("create table public.orders_bucket (id bigserial primary key, v text);");
+    // With a 16 MiB limit each segment fills its folder, which is folded by the same ship; the next
+    // segment goes to a folder of a new name, never one already folded.
+    for (const n of [0, 1]) {
+      sql(`insert into public.orders_bucket (v) select md5(g::text) from generate_series(1, 100) g;`);
+      const segment = await archiveNow();
+      const r = await script("wal.sh", [settings({ WAL_BUCKET_MIB: "16" }), "ship"]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toContain(`${today}-${n} folded into one snapshot`);
+      const folded = snapshots(`wal:day,bucket:${today}-${n}`);
+      expect(folded).toHaveLength(1);
+      expect(snapshots(`wal:part,bucket:${today}-${n}`)).toEqual([]);
+      const listed = spawnSync("restic", ["-r", repo, "ls", folded[0]!.id], { encoding: "utf8", env: { ...process.env, RESTIC_PASSWORD, RESTIC_CACHE_DIR: join(work, "cache") } }).stdout;
+      expect(listed).toContain(segment);
+    }
+    expect(readdirSync(days).filter((d) => d.startsWith(today))).toEqual([]);
+    sql("drop table public.orders_bucket;");
   });
 
   it("restores to a moment T: every row written before T is there by checksum, nothing after it, and the dropped table is back", async () => {
