@@ -24,7 +24,8 @@ fi
 
 tmp="$SPOOL/incoming/.$name.tmp"
 trap 'rm -f "$tmp"' EXIT
-# conv=fsync: the data is on disk before the rename makes the file visible to the shipper.
-dd if="$src" of="$tmp" bs=1M conv=fsync status=none || die "cannot copy $name into the spool (is it full?)"
+# conv=fsync: the data is on disk before the rename makes the file visible to the shipper. nocache:
+# the copy's pages would otherwise be charged to this container's memory, beside the database's own.
+dd if="$src" of="$tmp" bs=1M conv=fsync oflag=nocache status=none || die "cannot copy $name into the spool (is it full?)"
 mv "$tmp" "$dest"
 sync "$SPOOL/incoming" 2>/dev/null || true
