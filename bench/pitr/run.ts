@@ -9,7 +9,8 @@
 // in turns (a, b, a, b: --rounds windows of --minutes / --rounds each), so that the machine's drift (other work on
 // it, a cache warming up) falls on both; while two more projects with archiving and none of the load run through
 // all the windows (background.ts): (c) idle, one row right after its server started and then nothing, never sent
-// a CHECKPOINT (as a deploy, an upgrade or a restore leaves a server), and (d) trickling, one small write every 30 s. Each is the db service of the compose
+// a CHECKPOINT by the bench (as a deploy, an upgrade or a restore leaves a server), and (d) trickling, one small
+// write every 30 s. Each is the db service of the compose
 // file the program renders (tests/helpers/labDb.ts composeDb), its data on tmpfs as the tests have it; the spool and
 // the repositories are on this machine's disk. It reports, per minute of load: the spool's growth, the repository's
 // growth (what would cross the network to the Storage Box) against the WAL written, the CPU of the archiver and of
@@ -223,7 +224,8 @@ async function main(): Promise<void> {
     step = "shipping what the set-up wrote";
     log(step);
     // The trickling project's checkpointer is woken (a CHECKPOINT), as the loaded ones' are before each window; the
-    // idle one's is not: a server just started is what a deploy, an upgrade or a restore leaves.
+    // idle one's is not: a server just started is what a deploy, an upgrade or a restore leaves, and only wal.sh's
+    // own prepare (its reload once per start of the container) wakes it.
     trickleRig.db.psql("checkpoint;");
     for (const r of [archiving, idleRig, trickleRig]) await r.flush();
     const idle = new Background(idleRig, t0);
