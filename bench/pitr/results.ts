@@ -93,7 +93,7 @@ export interface BackgroundResult {
   readonly span: Span;
   readonly writeEverySeconds: number | undefined;
   readonly writes: number;
-  /** pg_waldump's statistics, by record type, of what the server wrote over the span. */
+  /** pg_waldump's statistics, by record type, of what the server wrote over the span (its error instead, once a checkpoint recycled the first segment). */
   readonly walRecords: string;
   readonly serverStartMs: number;
   readonly firstRowAtMs: number;

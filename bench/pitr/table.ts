@@ -38,11 +38,6 @@ function shipKinds(span: Span): string {
   return `${mean(span.ships.filter((r) => !shipped.includes(r)))} / ${mean(shipped)}`;
 }
 
-/** The bytes of WAL records pg_waldump counted (its Total line), or NaN when it could not read them (segments recycled). */
-function recordBytes(x: BackgroundResult): number {
-  return Number(/^Total\s+\d+\s+\d+\s+\[[^\]]*\]\s+\d+\s+\[[^\]]*\]\s+(\d+)/m.exec(x.walRecords)?.[1] ?? NaN);
-}
-
 /** The tables of docs/benchmarks.md's section on point-in-time recovery, from one run's results. */
 export function pitrTables(r: Results): string {
   const spans = (s: Side): Span[] => s.windows.map((w) => w.span);
@@ -106,7 +101,6 @@ export function pitrTables(r: Results): string {
     "| | idle | trickling |",
     "|---|---:|---:|",
     `| minutes | ${f(idle.minutes)} | ${f(trickle.minutes)} |`,
-    `| WAL records written (the rows, and what the server wrote on its own; pg_waldump), KiB | ${f(recordBytes(r.idle) / 1024)} | ${f(recordBytes(r.trickle) / 1024)} |`,
     `| WAL position advanced (a switch skips the rest of its segment), MiB | ${f(idle.walBytes / MiB)} | ${f(trickle.walBytes / MiB)} |`,
     `| segments archived | ${idle.segments} | ${trickle.segments} (${f(trickle.segments / trickle.minutes, 2)} a minute) |`,
     `| the first, after the first row (archive_timeout ${r.archiveTimeoutSeconds} s) | ${firstAfter(r.idle, r.idle.firstRowAtMs)} | ${firstAfter(r.trickle, r.trickle.firstRowAtMs)} |`,
