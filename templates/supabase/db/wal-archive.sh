@@ -24,8 +24,10 @@ fi
 
 tmp="$SPOOL/incoming/.$name.tmp"
 trap 'rm -f "$tmp"' EXIT
-# conv=fsync: the data is on disk before the rename makes the file visible to the shipper. nocache:
-# the copy's pages would otherwise be charged to this container's memory, beside the database's own.
-dd if="$src" of="$tmp" bs=1M conv=fsync oflag=nocache status=none || die "cannot copy $name into the spool (is it full?)"
+# conv=fsync: the data is on disk before the rename makes the file visible to the shipper. The copy's
+# pages would otherwise be charged to this container's memory, beside the database's own (dropped below).
+dd if="$src" of="$tmp" bs=1M conv=fsync status=none || die "cannot copy $name into the spool (is it full?)"
 mv "$tmp" "$dest"
+# Now clean, the pages can be dropped; nocache on the copy above came while they were still dirty.
+dd of="$dest" oflag=nocache conv=notrunc,fdatasync count=0 status=none 2>/dev/null || true
 sync "$SPOOL/incoming" 2>/dev/null || true
