@@ -7,6 +7,9 @@ import { meshSubnetProblem } from "./meshSubnet";
 import { sshKeyProblem } from "./sshKey";
 import { RELEASE_NAMES } from "../model/releases";
 import { FULL_SERVICES } from "../model/projectServices";
+import { AUTH_DEFAULT, AuthSchema } from "./auth";
+import { BucketSchema } from "./buckets";
+import { FunctionsSchema } from "./functions";
 
 /**
  * The shape of a stack file. Each top-level key here is one `supafleet:<key>`
@@ -237,6 +240,19 @@ export const ProjectSchema = z.strictObject({
    */
   studio: z.enum(["master", "worker"], { error: () => "must be master or worker" }).default("master"),
   smtp: SmtpSchema.optional(),
+  /** Its Auth settings: site URL, redirects, sign-up channels, OAuth providers, MFA, phone (docs/configuration.md). */
+  auth: AuthSchema.default({ ...AUTH_DEFAULT, redirectUrls: [], signup: { ...AUTH_DEFAULT.signup }, providers: {}, mfa: { ...AUTH_DEFAULT.mfa } }),
+  /** Hostnames of the client's own that also serve this project's API, besides its fleet hostname. */
+  domains: z.array(fqdn).default([]),
+  /** Storage buckets made and kept as declared; one taken out is not deleted while it holds objects. */
+  buckets: z.array(BucketSchema).default([]),
+  /** Its edge functions, deployed from a folder of this repository. */
+  functions: FunctionsSchema.optional(),
+  /**
+   * The tables it publishes to Realtime, chosen from its schema packs' tenant tables; the packs'
+   * own choice when left out, none with `tables: []`.
+   */
+  realtime: z.strictObject({ tables: z.array(z.string().regex(/^[a-z_][a-z0-9_]*$/, "must be a table name of one of the project's schema packs")) }).optional(),
   /** Seeds this new project once from another's backup; later changes do not restore again. */
   restoreFrom: RestoreFromSchema.optional(),
   /**

@@ -2,6 +2,9 @@ import type { AutomationSettings } from "../automation/workflows";
 import type { WalArchive } from "../model/walArchive";
 import type { WebhookGate } from "../automation/webhookGate";
 import type { BackupTimes } from "../backup/tools";
+import type { AuthConfig } from "../config/auth";
+import type { BucketConfig } from "../config/buckets";
+import type { FunctionsConfig } from "../config/functions";
 import type { FleetConfig, Isolation, OperatorConfig, RetentionConfig, SchemaPack, SmtpConfig, TenantConfig } from "../config/schema";
 import type { KumaDesired } from "../monitoring/kuma";
 import type { ProjectPorts } from "../model/ports";
@@ -118,6 +121,15 @@ export interface ProjectPlan {
   readonly smtp: SmtpConfig;
   /** The secure config key its SMTP password is read from. */
   readonly smtpPasswordKey: string;
+  /** Its Auth settings, with the site URL resolved (the API URL when the stack file gives none). */
+  readonly auth: AuthConfig & { readonly siteUrl: string };
+  /** The client's own hostnames that also serve its API: in the fleet's zone a proxied record, elsewhere a Cloudflare for SaaS custom hostname. */
+  readonly customDomains: readonly CustomDomain[];
+  readonly buckets: readonly BucketConfig[];
+  /** Its edge functions' folder in this repository, when it has one. */
+  readonly functions?: FunctionsConfig;
+  /** The tables it publishes to Realtime, when the stack file chooses them (otherwise its packs do). */
+  readonly realtimeTables?: readonly string[];
   /** Seeded once from another project's backup (this stack's, or another stack's). */
   readonly restoreFrom?: { readonly project: string; readonly stack?: string; readonly snapshot: string; readonly time?: string };
   /** Its continuous WAL archive (backups.pitr), when it has one. */
@@ -126,6 +138,13 @@ export interface ProjectPlan {
   readonly movedFrom?: WorkerPlan;
   /** Rotation counters: a raised one replaces that secret. */
   readonly rotate: { readonly jwt: number; readonly apiKeys: number; readonly dashboard: number; readonly restic: number };
+}
+
+/** A hostname of the client's that serves a project's API. */
+export interface CustomDomain {
+  readonly hostname: string;
+  /** `zone`: under the fleet's domain, a proxied record in its zone; `saas`: the client's zone, a custom hostname they CNAME to. */
+  readonly kind: "zone" | "saas";
 }
 
 export interface EdgePlan {
