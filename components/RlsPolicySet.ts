@@ -30,7 +30,7 @@ export class RlsPolicySet extends FleetComponent {
     super("supafleet:index:RlsPolicySet", `${args.project.name}-rls`, opts);
     const p = args.project;
     // The project's own tenant and every pooled tenant whose rows it keeps.
-    const migrations = projectMigrations(p.schemaPacks, [p.tenant, ...p.pooledTenants]);
+    const migrations = projectMigrations(p.schemaPacks, [p.tenant, ...p.pooledTenants], p.realtimeTables);
     const bundle = renderMigrationBundle(migrations);
     this.bundleChecksum = checksum(bundle);
     this.migrationIds = migrations.map((m) => m.id);

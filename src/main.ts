@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { buildFleet, type Fleet } from "./build/fleet";
 import { stackOutputs } from "./build/outputs";
 import { ConfigError } from "./config/issues";
+import { projectSettingIssues } from "./stack/projectChecks";
 import { loadFleetConfig, type LoadedConfig } from "./config/load";
 import { infraRelease } from "./resources/infraRelease";
 import { planFleet } from "./plan/planFleet";
@@ -15,7 +16,10 @@ import { readSecrets } from "./stack/secrets";
 export function loadStackConfig(): LoadedConfig & { stack: string; secretsSet: ReadonlySet<string> } {
   const input = readStackConfig();
   try {
-    return { ...loadFleetConfig(input), stack: input.stack, secretsSet: new Set(Object.keys(input.values)) };
+    const loaded = loadFleetConfig(input);
+    const issues = projectSettingIssues(loaded.config);
+    if (issues.length > 0) throw new ConfigError(input.stackFile, issues);
+    return { ...loaded, stack: input.stack, secretsSet: new Set(Object.keys(input.values)) };
   } catch (e) {
     if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
     throw e;

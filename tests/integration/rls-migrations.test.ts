@@ -172,3 +172,20 @@ describe("running the migrations again", () => {
     expect(rows[0]).toEqual({ t: null, n: 0 });
   });
 });
+
+describe("a project's own choice of Realtime tables (realtime.tables)", () => {
+  const published = async (): Promise<string[]> =>
+    (await su.query("select tablename from pg_publication_tables where pubname = 'supabase_realtime' and schemaname = 'public' order by 1")).rows.map((r) => r.tablename);
+  const withChoice = (tables: string[] | undefined): string => renderMigrationBundle(projectMigrations(["msp-ops", "tenant-registry"], tenants, tables));
+
+  it("publishes exactly the chosen tables, re-applying only the access migration that changed, and goes back to the packs' choice when left out", async () => {
+    db.applyBundle(bundle);
+    // The registry publishes none of its tables either way: its migrations stay as they were.
+    expect(applied(db.applyBundle(withChoice(["clientes", "tickets"])))).toEqual(["1002_msp_ops_access"]);
+    expect(await published()).toEqual(["clientes", "tickets"]);
+    expect(applied(db.applyBundle(withChoice([])))).toEqual(["1002_msp_ops_access"]);
+    expect(await published()).toEqual([]);
+    db.applyBundle(withChoice(undefined));
+    expect(await published()).toEqual(Object.values(PACKS).flatMap((p) => p.tables.filter((t) => t.realtime).map((t) => t.name)).sort());
+  });
+});
