@@ -1,19 +1,22 @@
 import { RELEASES } from "../model/releases";
 import { checkHardening } from "./hardening";
 import { checkProjectShape } from "./projectShape";
+import { checkBuckets } from "./buckets";
 import type { ConfigIssue } from "./issues";
 import { retiredName, type FleetConfig, type ProjectConfig, type TenantConfig } from "./schema";
 import { broadcastAddress, cidrPrefix, containsIpv4, hubAddress, networkAddress, parseIpv4Cidr } from "../model/net";
 import { checkMasterMemory, checkWorkerMemory } from "./capacity";
 import { SERVER_TYPES } from "../model/serverTypes";
 import { walArchiveOf } from "../model/walArchive";
-import { MASTER_NAME, RMM_NAME, STATUS_PAGE_PREFIX, STUDIO_SUFFIX, dedicatedWorkerName } from "../model/naming";
+import { FALLBACK_ORIGIN_LABEL, MASTER_NAME, RMM_NAME, STATUS_PAGE_PREFIX, STUDIO_SUFFIX, dedicatedWorkerName } from "../model/naming";
+import { checkDomains } from "./domains";
 
 /** Hostnames under the fleet's domain that supafleet or its neighbours (TRMM, mail) use. */
 export const RESERVED_SUBDOMAINS: ReadonlySet<string> = new Set([
   "studio", "n8n", "status", "api", "www", "kuma", "uptime", "admin", "dashboard", "auth",
   "mail", "smtp", "imap", "pop", "mx", "autodiscover", "autoconfig", "ftp", "ssh", "vpn", "wg",
   "rmm", "mesh", "nats", "webhook", "webhooks", "hooks", "mcp", "cdn", "static", "assets", "ns1", "ns2",
+  FALLBACK_ORIGIN_LABEL,
 ]);
 
 interface Placed {
@@ -34,6 +37,7 @@ export function validateFleet(cfg: Partial<FleetConfig>, stack?: string): Config
   issues.push(...checkBackupSources(cfg, projects, stack));
   if (cfg.tenants) issues.push(...checkTenants(cfg.tenants, projects));
   issues.push(...checkProjects(projects));
+  issues.push(...checkDomains(cfg, projects, RESERVED_SUBDOMAINS));
   if (cfg.workers) issues.push(...checkWorkers(cfg, projects));
   issues.push(...checkKeyRounds(cfg, projects));
   issues.push(...checkMasterMemory(cfg, projects));
@@ -187,6 +191,7 @@ function checkProjects(projects: readonly Placed[]): ConfigIssue[] {
       issues.push({ path: `${p.path}.subdomain`, message: `must not start with "${STATUS_PAGE_PREFIX}", which tenants' status pages use` });
     }
     issues.push(...checkProjectShape(p.project, p.path));
+    issues.push(...checkBuckets(p.project.buckets, p.project.services.storage, p.path));
     if (p.project.acceptsPooledTenants && p.project.schemaPacks.length === 0) {
       issues.push({ path: `${p.path}.schemaPacks`, message: "a project that accepts pooled tenants needs a schema pack, whose row-level security keeps them apart" });
     }

@@ -25,3 +25,13 @@ export const STATUS_PAGE_PREFIX = "status-";
 export function statusPageHostname(tenant: string, domain: string): string {
   return `${STATUS_PAGE_PREFIX}${tenant}.${domain}`;
 }
+
+/**
+ * Cloudflare for SaaS sends a client's own hostname to this fleet hostname (the zone's fallback
+ * origin), and the client's CNAME points at it too: one name for every client, one level deep.
+ */
+export const FALLBACK_ORIGIN_LABEL = "custom-domains";
+
+export function fallbackOriginHostname(domain: string): string {
+  return `${FALLBACK_ORIGIN_LABEL}.${domain}`;
+}

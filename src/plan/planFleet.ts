@@ -5,6 +5,7 @@ import { ingressRules } from "../render/ingress";
 import { planAutomations } from "./automations";
 import { planAlerting, planBackups } from "./backups";
 import { databaseGrants, planMaster, planMesh, planRmm, planSharedWorkers } from "./nodes";
+import { planCustomHostnames } from "./customHostnames";
 import { planProjects, planTenant } from "./projects";
 import type { FleetPlan } from "./types";
 
@@ -45,6 +46,7 @@ export function planFleet(env: string, cfg: FleetConfig, secretsSet: ReadonlySet
       rules: ingressRules(fleet),
       access: { ...cfg.access, emails: [...new Set([...cfg.operators.map((o) => o.email), ...cfg.access.emails])] },
       waitsForMoves: projects.some((p) => p.movedFrom !== undefined),
+      ...planCustomHostnames(projects, cfg.domain),
     },
     backups: planBackups(cfg, projects, master.name, alerting),
     monitoring: {

@@ -156,6 +156,9 @@ export interface EdgePlan {
   readonly access: FleetConfig["access"];
   /** A project moves: the ingress waits until every move has restored its data. */
   readonly waitsForMoves: boolean;
+  /** Clients' hostnames in their own zones (Cloudflare for SaaS), each with its project; and the fleet hostname they CNAME to, when there are any. */
+  readonly customHostnames: readonly { readonly hostname: string; readonly project: string }[];
+  readonly fallbackOrigin?: string;
 }
 
 /** Where alerts go; which secret-bearing channels exist, never their secrets. */
