@@ -5,7 +5,7 @@ import * as command from "@pulumi/command";
 import { FleetComponent } from "../src/resources/component";
 import { masterConnection, type SshPath } from "../src/resources/connections";
 import { renderPlain } from "../src/render/artifact";
-import { ORIGIN_DEFAULTS, providerIngress, type IngressRule } from "../src/render/ingress";
+import { ORIGIN_DEFAULTS, providerIngress, type HostnameKind, type IngressRule } from "../src/render/ingress";
 import { validateIngress } from "../src/render/ingressValidate";
 import { renderScript } from "../src/render/script";
 import { toYaml } from "../src/render/yaml";
@@ -95,8 +95,9 @@ export class TunnelIngress extends FleetComponent {
       { id: automation.id, precedence: 2 },
     ];
 
-    // APIs are protected by their keys; a tenant's status page is public by the tenant's choice.
-    const protectedRules = args.rules.filter((r) => r.hostname !== undefined && r.kind !== "api" && r.kind !== "status-page");
+    // APIs (on fleet or client hostnames) are protected by their keys; a tenant's status page is public by the tenant's choice.
+    const open = new Set<HostnameKind | undefined>(["api", "custom-domain", "custom-hostname", "status-page"]);
+    const protectedRules = args.rules.filter((r) => r.hostname !== undefined && !open.has(r.kind));
     const apps = new Map<string, cloudflare.ZeroTrustAccessApplication>();
     for (const r of protectedRules) {
       apps.set(
@@ -137,9 +138,10 @@ export class TunnelIngress extends FleetComponent {
     );
     this.keep(renderPlain("edge/ingress.yaml", pulumi.output(toYaml({ originRequest: ORIGIN_DEFAULTS, ingress: provided }))));
 
-    // A hostname may have several path rules; it gets one record.
+    // A hostname may have several path rules; it gets one record. A client's own zone holds its record (components/CustomDomains.ts).
     this.hostnames = [...new Set(args.rules.flatMap((r) => (r.hostname !== undefined ? [r.hostname] : [])))];
-    for (const hostname of this.hostnames) {
+    const clientZone = new Set(args.rules.filter((r) => r.kind === "custom-hostname").map((r) => r.hostname));
+    for (const hostname of this.hostnames.filter((h) => !clientZone.has(h))) {
       new cloudflare.DnsRecord(
         `${name}-dns-${label(hostname)}`,
         { zoneId: args.zoneId, name: hostname, type: "CNAME", content: pulumi.interpolate`${this.tunnel.id}.cfargotunnel.com`, proxied: true, ttl: 1, comment: `supafleet ${args.env}` },

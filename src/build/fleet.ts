@@ -8,6 +8,7 @@ import type { RmmNode } from "../../components/RmmNode";
 import type { SupabaseProject } from "../../components/SupabaseProject";
 import type { StudioSet } from "../../components/StudioSet";
 import type { TunnelIngress } from "../../components/TunnelIngress";
+import type { CustomDomains } from "../../components/CustomDomains";
 import type { WorkerNode } from "../../components/WorkerNode";
 import type { FleetComponent } from "../resources/component";
 import { deferred } from "../resources/deferred";
@@ -15,9 +16,10 @@ import { releaseFile, type InfraRelease } from "../resources/infraRelease";
 import type { FleetPlan } from "../plan/types";
 import type * as pulumi from "@pulumi/pulumi";
 import { buildBackups, buildDrills, buildMasterBackup } from "./backups";
+import { buildCustomDomains } from "./customDomains";
 import { buildNodes } from "./nodes";
 import { buildAutomations, buildEdge, buildMonitoring } from "./operations";
-import { buildMoves, buildPolicySets, buildProjects, buildSeeds } from "./projects";
+import { buildBuckets, buildMoves, buildPolicySets, buildProjects, buildSeeds } from "./projects";
 import { buildStudios } from "./studios";
 import type { FleetSecrets } from "./secrets";
 import type { StackReferences } from "./stackReferences";
@@ -30,6 +32,8 @@ export interface Fleet {
   readonly projects: ReadonlyMap<string, SupabaseProject>;
   readonly studios: StudioSet;
   readonly tunnel: TunnelIngress;
+  /** Clients' hostnames in their own zones, when a project has one. */
+  readonly customDomains?: CustomDomains;
   readonly vault: BackupVault;
   readonly backups: ReadonlyMap<string, BackupSchedule>;
   readonly policySets: ReadonlyMap<string, RlsPolicySet>;
@@ -54,6 +58,7 @@ export function buildFleet(plan: FleetPlan, secrets: FleetSecrets, release: Infr
   // The ingress waits for every move's restore, known once the moves exist, and for the master's Studios.
   const restoredMoves = deferred<pulumi.Resource[]>();
   const tunnel = buildEdge(plan, nodes, plan.edge.waitsForMoves ? restoredMoves.output.apply((moved) => [...moved, ...studios.installed]) : studios.installed);
+  const customDomains = buildCustomDomains(plan, tunnel);
   const backups = buildBackups(plan, nodes, projects, secrets);
   const moves = buildMoves(plan, nodes, projects, backups);
   if (plan.edge.waitsForMoves) restoredMoves.resolve(moves.map((m) => m.restored));
@@ -62,6 +67,7 @@ export function buildFleet(plan: FleetPlan, secrets: FleetSecrets, release: Infr
   const seeds = buildSeeds(plan, nodes, projects, backups, refs);
   const drills = buildDrills(plan, nodes, backups, secrets, refs);
   const policySets = buildPolicySets(plan, nodes, projects, seeds);
+  const buckets = buildBuckets(plan, nodes, projects, seeds);
   const monitoring = buildMonitoring(plan, nodes, projects, backups, tunnel);
   const automations = buildAutomations(plan, nodes, projects, backups, monitoring);
 
@@ -72,12 +78,14 @@ export function buildFleet(plan: FleetPlan, secrets: FleetSecrets, release: Infr
     ...projects.projects.values(),
     studios,
     tunnel,
+    ...(customDomains !== undefined ? [customDomains] : []),
     backups.vault,
     ...backups.schedules.values(),
     ...seeds.values(),
     ...moves,
     ...drills,
     ...policySets.values(),
+    ...buckets.values(),
     monitoring,
     automations,
   ];
@@ -89,6 +97,7 @@ export function buildFleet(plan: FleetPlan, secrets: FleetSecrets, release: Infr
     projects: projects.projects,
     studios,
     tunnel,
+    ...(customDomains !== undefined ? { customDomains } : {}),
     vault: backups.vault,
     backups: backups.schedules,
     policySets,

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RELEASES } from "../model/releases";
 import type { Fleet } from "./fleet";
+import { customDomainOutputs } from "./customDomainOutputs";
 import { probeTarget } from "./probeTarget";
 
 /** Stack outputs: addresses and URLs in the clear, every key and credential as a secret. */
@@ -36,6 +37,8 @@ export function stackOutputs(fleet: Fleet): Record<string, unknown> {
     // What scripts/probe.ts checks, as a client would (docs/e2e.md).
     probeTarget: probeTarget(fleet),
     hostnames: fleet.tunnel.hostnames,
+    // What each client adds in their own zone for their domain (docs/operations.md, "Give a project the client's own domain").
+    customDomains: customDomainOutputs(fleet),
     operatorWireguardConfigs: fleet.master.operatorConfigs,
     automationServiceToken: pulumi.secret({ clientId: fleet.tunnel.serviceTokenId, clientSecret: fleet.tunnel.serviceTokenSecret }),
     backupRepositories: Object.fromEntries([...fleet.backups].map(([name, b]) => [name, b.repository])),

@@ -34,6 +34,8 @@ export interface IngressFleet {
     readonly ports: { readonly gateway: number };
     readonly hostnames: { readonly api: string; readonly studio: string };
     readonly studio: StudioLayout;
+    /** The client's own hostnames for its API (plan.customDomains); none when left out. */
+    readonly customDomains?: readonly { readonly hostname: string; readonly kind: "zone" | "saas" }[];
   }[];
   readonly tenants: readonly { readonly slug: string; readonly statusPage: boolean }[];
 }
@@ -56,6 +58,13 @@ export function ingressRules(fleet: IngressFleet): IngressRule[] {
       owner: p.name,
       kind: "studio" as const,
     },
+    // The same gateway answers on any Host: Kong routes the API by path (src/supabase/kong.ts).
+    ...(p.customDomains ?? []).map((d) => ({
+      hostname: d.hostname,
+      service: `http://${p.worker.address}:${p.ports.gateway}`,
+      owner: p.name,
+      kind: d.kind === "zone" ? ("custom-domain" as const) : ("custom-hostname" as const),
+    })),
   ]);
   const kuma = `http://${fleet.wireguard.hub}:${MASTER_SERVICE_PORTS.status}`;
   rules.push(
