@@ -31,6 +31,7 @@ export function probeTarget(fleet: Fleet): Leaves<ProbeTarget> {
         mspOps: p.schemaPacks.includes("msp-ops"),
         functions: p.services.includes("functions") ? [...PROJECT_FUNCTIONS] : [],
         services: targetServices(p.services),
+        customDomains: p.customDomains.map((d) => `https://${d.hostname}`),
       };
     }),
     accessProtected: [`https://${m.hostnames.n8n}/`, `https://${m.hostnames.status}/`],

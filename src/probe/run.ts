@@ -3,6 +3,7 @@ import { absentCheckName, checkAbsent, type GatewayService } from "./checks/abse
 import { checkAccess } from "./checks/access";
 import { deleteProbeUsers, signInProbeUsers, type AuthState } from "./checks/auth";
 import { checkBackup, sshRunner, type RemoteRunner } from "./checks/backup";
+import { checkCustomDomain, customDomainCheckName } from "./checks/customDomain";
 import { checkFunction } from "./checks/functions";
 import { checkIsolation } from "./checks/isolation";
 import { checkKuma } from "./checks/kuma";
@@ -40,6 +41,7 @@ export function projectChecks(p: Project): string[] {
   const s = p.services;
   return [
     "latency",
+    ...(p.customDomains ?? []).map(customDomainCheckName),
     "auth",
     ...(p.mspOps ? ["rows", "isolation"] : []),
     ...(s.realtime ? (p.mspOps ? ["realtime"] : []) : [absentCheckName("realtime")]),
@@ -57,6 +59,7 @@ async function probeProject(target: ProbeTarget, p: Project, opts: ProbeOptions,
   const absent = (s: GatewayService): Promise<CheckResult> => runCheck(absentCheckName(s), p.name, () => checkAbsent(p.apiUrl, p.anonKey, s));
 
   out.push(await runCheck("latency", p.name, () => measureLatency(p.apiUrl, p.anonKey)));
+  for (const d of p.customDomains ?? []) out.push(await runCheck(customDomainCheckName(d), p.name, () => checkCustomDomain(p.apiUrl, d, p.anonKey)));
 
   const state: AuthState = { users: [], created: [] };
   const auth = await runCheck("auth", p.name, () => signInProbeUsers(p, target.stack, tag, state));

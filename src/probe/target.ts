@@ -38,6 +38,8 @@ export const ProbeTargetSchema = z.strictObject({
         services: z
           .strictObject({ realtime: z.boolean().default(true), storage: z.boolean().default(true), functions: z.boolean().default(true) })
           .default({ realtime: true, storage: true, functions: true }),
+        /** https://<hostname> of each of the client's own domains, which must answer as apiUrl does; none when left out. */
+        customDomains: z.array(url).optional(),
       }),
     )
     .min(1),

@@ -6,6 +6,7 @@ import type { FleetConfig } from "../../src/config/schema";
 import { FleetMocks } from "../../src/offline/mocks";
 import { promiseOf, type ResourceNode, type Snapshot } from "../../src/offline/run";
 import { planFleet } from "../../src/plan/planFleet";
+import { ProbeTargetSchema } from "../../src/probe/target";
 import { runDoc } from "../helpers/offline";
 import { check, clone, stackDoc } from "../helpers/stacks";
 
@@ -83,6 +84,12 @@ describe("a project's custom domains in prod", () => {
         "api.smarteros.cl": { kind: "saas", cnameTarget: "custom-domains.techhilfepro.de", certificate: { method: "http", records: [], errors: [] } },
       },
     });
+  });
+
+  it("gives the probe both domains to check against the project's fleet hostname", () => {
+    const target = ProbeTargetSchema.parse(s.outputs.probeTarget);
+    expect(target.projects.find((p) => p.name === "smarteros")!.customDomains).toEqual(["https://smarteros-app.techhilfepro.de", "https://api.smarteros.cl"]);
+    expect(target.projects.find((p) => p.name === "ops")!.customDomains).toEqual([]);
   });
 
   it("makes no fallback origin while no project has a domain in a client's zone", async () => {
