@@ -1,9 +1,18 @@
 import type * as pulumi from "@pulumi/pulumi";
+import type { AuthProvider } from "../config/auth";
+
+/** One project's Auth secrets: its declared OAuth providers' client secrets, and its SMS token (auth.phone). */
+export interface AuthSecretInputs {
+  readonly providers: Readonly<Partial<Record<AuthProvider, pulumi.Input<string>>>>;
+  readonly smsAuthToken?: pulumi.Input<string>;
+}
 
 /** The stack's secrets, read in one place (src/stack/secrets.ts) and handed to the builders. */
 export interface FleetSecrets {
   /** By project: its SMTP user's password (its own key, or the fleet's). */
   readonly smtpPasswords: ReadonlyMap<string, pulumi.Output<string>>;
+  /** By project: its Auth secrets (none for a project with no provider and no phone sign-in). */
+  readonly authSecrets: ReadonlyMap<string, AuthSecretInputs>;
   readonly healthchecksPingKey?: pulumi.Output<string>;
   readonly ntfyToken?: pulumi.Output<string>;
   readonly telegramBotToken?: pulumi.Output<string>;

@@ -1,4 +1,5 @@
 import type { FleetConfig } from "./schema";
+import { AUTH_PROVIDERS, type AuthConfig, type AuthProvider } from "./auth";
 
 /** A value that must live in the stack file only as `secure:` ciphertext. */
 export interface SecureKey {
@@ -26,7 +27,28 @@ export const ALERTING_SECRET_KEYS = {
  * The secure keys a project may have of its own, by the key's prefix: the
  * project's name follows it. Each names the project setting that needs it.
  */
-export const PROJECT_SECRET_FAMILIES = [{ prefix: "supafleet:smtpPassword-", setting: "smtp" }] as const;
+export const PROJECT_SECRET_FAMILIES: readonly { readonly prefix: string; readonly setting: string }[] = [
+  { prefix: "supafleet:smtpPassword-", setting: "smtp" },
+  // One family per OAuth provider (supafleet:authGoogleSecret-<project>): the provider is in the key's
+  // name, so a project's name, which may hold dashes, stays the whole rest of it.
+  ...AUTH_PROVIDERS.map((p) => ({ prefix: `supafleet:${authSecretStem(p)}-`, setting: `auth.providers.${p}` })),
+  { prefix: "supafleet:smsAuthToken-", setting: "auth.phone" },
+];
+
+/** linkedin_oidc → authLinkedinOidcSecret. */
+function authSecretStem(provider: AuthProvider): string {
+  return `auth${provider.split("_").map((w) => w[0]!.toUpperCase() + w.slice(1)).join("")}Secret`;
+}
+
+/** The secure key holding a project's OAuth client secret for one provider. */
+export function authProviderSecretKey(project: string, provider: AuthProvider): string {
+  return `supafleet:${authSecretStem(provider)}-${project}`;
+}
+
+/** The secure key holding a project's Twilio auth token (auth.phone). */
+export function smsAuthTokenKey(project: string): string {
+  return `supafleet:smsAuthToken-${project}`;
+}
 
 /** The project a per-project secure key names, and the setting that needs it; undefined for any other key. */
 export function projectSecretOwner(key: string): { project: string; setting: string } | undefined {
@@ -41,7 +63,7 @@ export function isDeclarableSecureKey(key: string): boolean {
 }
 
 export function smtpPasswordKey(projectName?: string): string {
-  return projectName === undefined ? "supafleet:smtpPassword" : `${PROJECT_SECRET_FAMILIES[0].prefix}${projectName}`;
+  return projectName === undefined ? "supafleet:smtpPassword" : `${PROJECT_SECRET_FAMILIES[0]!.prefix}${projectName}`;
 }
 
 /**
@@ -60,6 +82,7 @@ export function secureKeys(cfg: Partial<FleetConfig>): SecureKey[] {
       if (project.smtp !== undefined) {
         keys.push({ key: smtpPasswordKey(project.name), why: `SMTP password for project ${project.name}`, required: true });
       }
+      keys.push(...authSecureKeys(project.name, project.auth));
     }
   }
   if (cfg.alerting?.telegram !== undefined) {
@@ -76,6 +99,15 @@ export function secureKeys(cfg: Partial<FleetConfig>): SecureKey[] {
     keys.push({ key: ALERTING_SECRET_KEYS.healthchecksPingKey, why: "healthchecks.io project ping key", required: true });
   }
   return keys;
+}
+
+/** A project's Auth secrets: each declared provider's client secret, and the SMS sender's token. */
+function authSecureKeys(project: string, auth: Partial<AuthConfig> | undefined): SecureKey[] {
+  const providers = Object.keys(auth?.providers ?? {}).filter((p): p is AuthProvider => (AUTH_PROVIDERS as readonly string[]).includes(p));
+  return [
+    ...providers.map((p) => ({ key: authProviderSecretKey(project, p), why: `${p} OAuth client secret for project ${project}`, required: true })),
+    ...(auth?.phone !== undefined ? [{ key: smsAuthTokenKey(project), why: `Twilio auth token for project ${project}'s phone sign-in`, required: true }] : []),
+  ];
 }
 
 /** The Pulumi ESC environment a stack file imports for its secrets, as shipped (`environment:` in Pulumi.<stack>.yaml). */

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ALERTING_SECRET_KEYS, BACKUP_COPY_SECRET_KEYS } from "../config/secrets";
-import type { FleetSecrets } from "../build/secrets";
-import type { FleetPlan } from "../plan/types";
+import { ALERTING_SECRET_KEYS, BACKUP_COPY_SECRET_KEYS, authProviderSecretKey, smsAuthTokenKey } from "../config/secrets";
+import { AUTH_PROVIDERS } from "../config/auth";
+import type { AuthSecretInputs, FleetSecrets } from "../build/secrets";
+import type { FleetPlan, ProjectPlan } from "../plan/types";
 
 /** A declared secure value; validation has already proved it is present when required. */
 function secretValue(key: string): pulumi.Output<string> | undefined {
@@ -15,6 +16,15 @@ function required(key: string, what: string): pulumi.Output<string> {
   return v;
 }
 
+/** A project's Auth secrets: one per declared provider, and the SMS token with auth.phone. */
+function authSecrets(p: ProjectPlan): AuthSecretInputs {
+  const providers = AUTH_PROVIDERS.filter((x) => p.auth.providers[x] !== undefined).map((x) => [x, required(authProviderSecretKey(p.name, x), `project ${p.name}'s ${x} client secret`)]);
+  return {
+    providers: Object.fromEntries(providers),
+    ...(p.auth.phone !== undefined ? { smsAuthToken: required(smsAuthTokenKey(p.name), `project ${p.name}'s SMS auth token`) } : {}),
+  };
+}
+
 /** Every secret the plan needs, read once, here and nowhere else. */
 export function readSecrets(plan: FleetPlan): FleetSecrets {
   const smtpPasswords = new Map(plan.projects.map((p) => [p.name, required(p.smtpPasswordKey, `project ${p.name}'s SMTP password`)]));
@@ -23,6 +33,7 @@ export function readSecrets(plan: FleetPlan): FleetSecrets {
     value !== undefined ? ({ [key]: value } as Record<K, pulumi.Output<string>>) : {};
   return {
     smtpPasswords,
+    authSecrets: new Map(plan.projects.map((p) => [p.name, authSecrets(p)])),
     ...(a.healthchecksBase !== undefined ? optional("healthchecksPingKey", secretValue(ALERTING_SECRET_KEYS.healthchecksPingKey)) : {}),
     ...(a.ntfy !== undefined ? optional("ntfyToken", secretValue(ALERTING_SECRET_KEYS.ntfyToken)) : {}),
     ...(a.telegramChat !== undefined ? optional("telegramBotToken", secretValue(ALERTING_SECRET_KEYS.telegramBotToken)) : {}),

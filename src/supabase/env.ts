@@ -24,13 +24,13 @@ export interface ProjectEnvArgs {
   readonly project: string;
   readonly tenantName: string;
   readonly apiUrl: string;
+  /** Access tokens' lifetime (auth.jwtExpiry): the database's and PostgREST's JWT_EXP; GoTrue takes it from its auth.d file. */
+  readonly jwtExpiry: number;
   readonly smtp: SmtpConfig;
   readonly secrets: ProjectSecretValues;
   /** The services on the worker: a left-out one's settings stay out of the .env (a Studio there brings its own). */
   readonly services: readonly ServiceName[];
 }
-
-export const JWT_EXPIRY_SECONDS = 3600;
 
 /** A secret a service on the worker needs: its absence is the program's mistake, never a silent empty value. */
 export function required(value: string | undefined, what: string): string {
@@ -50,7 +50,7 @@ export function projectEnv(a: ProjectEnvArgs): Record<string, string> {
   return {
     POSTGRES_PASSWORD: s.postgresPassword,
     JWT_SECRET: s.jwtSecret,
-    JWT_EXPIRY: String(JWT_EXPIRY_SECONDS),
+    JWT_EXPIRY: String(a.jwtExpiry),
     ANON_KEY: s.anonKey,
     SERVICE_ROLE_KEY: s.serviceRoleKey,
     ...only("studio", () => ({ DASHBOARD_USERNAME, DASHBOARD_PASSWORD: required(s.dashboardPassword, "the dashboard password") })),
@@ -61,15 +61,8 @@ export function projectEnv(a: ProjectEnvArgs): Record<string, string> {
     ...only("storage", () => ({ S3_PROTOCOL_ACCESS_KEY_ID: s.s3AccessKeyId, S3_PROTOCOL_ACCESS_KEY_SECRET: s.s3AccessKeySecret })),
     ...(s.publishableKey !== undefined && s.secretKey !== undefined ? { SUPABASE_PUBLISHABLE_KEY: s.publishableKey, SUPABASE_SECRET_KEY: s.secretKey } : {}),
     ...only("studio", () => ({ SUPABASE_PUBLIC_URL: a.apiUrl })),
+    // The project's own Auth settings (site URL, sign-up, providers, MFA, SMS) live in its auth.d file (authEnv.ts).
     API_EXTERNAL_URL: a.apiUrl,
-    SITE_URL: a.apiUrl,
-    ADDITIONAL_REDIRECT_URLS: "",
-    DISABLE_SIGNUP: "false",
-    ENABLE_EMAIL_SIGNUP: "true",
-    ENABLE_EMAIL_AUTOCONFIRM: "false",
-    ENABLE_ANONYMOUS_USERS: "false",
-    ENABLE_PHONE_SIGNUP: "false",
-    ENABLE_PHONE_AUTOCONFIRM: "false",
     SMTP_ADMIN_EMAIL: a.smtp.adminEmail,
     SMTP_HOST: a.smtp.host,
     SMTP_PORT: String(a.smtp.port),

@@ -122,6 +122,7 @@ export class LabProject {
         tenantName: "Lab tenant",
         services: this.services,
         apiUrl: `https://${this.name}.lab.invalid`,
+        jwtExpiry: 3600,
         smtp: { host: "smtp.lab.invalid", port: 587, user: "lab", adminEmail: "admin@lab.invalid", senderName: "Lab" },
         secrets: {
           postgresPassword: this.postgresPassword,

@@ -34,6 +34,12 @@ function secretsOf(project: string): { env: Record<string, string>; kong: Doc } 
   );
   return { env, kong: parse(payload.kong) as Doc };
 }
+/** The project's auth.d file (GOTRUE_* settings), from its auth config command: secret when it holds a provider's or SMS secret. */
+function authFileOf(project: string): Record<string, string> {
+  const stdin = byName(`${project}-auth-config`).inputs.stdin;
+  const text = isSecretEnvelope(stdin) ? (stdin as { value: string }).value : (stdin as string);
+  return Object.fromEntries([...text.matchAll(/^([A-Z0-9_]+)='([^']*)'$/gm)].map((m) => [m[1]!, m[2]!]));
+}
 const workerOf = (p: Doc): string => ("worker" in p.placement ? p.placement.worker : `${p.name}-dedicated`);
 const releaseOf = (p: Doc): string => p.release ?? doc["supafleet:supabase"].release;
 /** The services a project runs on its worker, as its stack entry declares them. */
@@ -65,7 +71,8 @@ describe("each prod project's services", () => {
       const compose = composeOf(p.name);
       const upstream = UPSTREAM_ENV[releaseOf(p)]!;
       for (const svc of servicesOf(p)) {
-        const ours = Object.keys(compose.services[svc]!.environment ?? {});
+        // Auth's own settings are in its auth.d file, which GoTrue loads over its environment.
+        const ours = [...Object.keys(compose.services[svc]!.environment ?? {}), ...(svc === "auth" ? Object.keys(authFileOf(p.name)) : [])];
         const missing = upstream[svc].filter((v) => !ours.includes(v));
         expect(missing, `${p.name}/${svc} lacks`).toEqual([]);
       }
@@ -81,7 +88,7 @@ describe("each prod project's services", () => {
       const extra = Object.keys(env).filter((k) => !referenced.includes(k));
       const dashboard = p.studio === "worker" ? ["DASHBOARD_PASSWORD", "DASHBOARD_USERNAME"] : [];
       expect(extra.sort(), p.name).toEqual([...dashboard, "VAULT_ENC_KEY", ...(RELEASES[releaseOf(p)]!.opaqueKeys ? ["SUPABASE_PUBLISHABLE_KEY", "SUPABASE_SECRET_KEY"] : [])].sort());
-      expect(env.SITE_URL).toBe(`https://${p.subdomain}.${doc["supafleet:domain"]}`);
+      expect(authFileOf(p.name).GOTRUE_SITE_URL).toBe(p.auth?.siteUrl ?? `https://${p.subdomain}.${doc["supafleet:domain"]}`);
       expect(env.API_EXTERNAL_URL).toBe(`https://${p.subdomain}.${doc["supafleet:domain"]}`);
       expect(env.SMTP_HOST).toBe((p.smtp ?? doc["supafleet:smtp"]).host);
       expect(env.SMTP_PASS).toBe(`<offline-placeholder:supafleet:smtpPassword${p.smtp ? `-${p.name}` : ""}>`);

@@ -44,13 +44,13 @@ export type LabImage = {
     }
 );
 
-const standinFiles = ["standin/standin.mjs", "standin/bin/kong", "standin/bin/postgrest", "standin/bin/imgproxy", "standin/bin/edge-runtime", "standin/bin/standin-check"].map((f) =>
+const standinFiles = ["standin/standin.mjs", "standin/bin/auth", "standin/bin/kong", "standin/bin/postgrest", "standin/bin/imgproxy", "standin/bin/edge-runtime", "standin/bin/standin-check"].map((f) =>
   join(IMAGES_DIR, f),
 );
 
 /** How each stand-in starts when the compose file gives no command: as its real image's entrypoint would. */
 const STANDIN_START: Readonly<Partial<Record<ServiceName, { entrypoint?: string[]; cmd?: string[] }>>> = {
-  auth: { cmd: ["node", "/opt/standin/standin.mjs", "serve", "auth"] },
+  auth: { cmd: ["auth"] },
   rest: { cmd: ["postgrest"] },
   realtime: { cmd: ["node", "/opt/standin/standin.mjs", "serve", "realtime"] },
   storage: { cmd: ["node", "/opt/standin/standin.mjs", "serve", "storage"] },
