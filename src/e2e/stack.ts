@@ -64,7 +64,18 @@ export function renderE2eStackFile(input: E2eInput): { stack: string; text: stri
         contact: { name: "supafleet e2e", email: i.accessEmail },
         plan: "starter",
         isolation: "shared",
-        projects: [{ name: "shared", subdomain: `shared-${tag}`, slot: 1, placement: { worker: "w1" }, schemaPacks: ["msp-ops"], acceptsPooledTenants: true }],
+        projects: [
+          {
+            name: "shared",
+            subdomain: `shared-${tag}`,
+            slot: 1,
+            placement: { worker: "w1" },
+            schemaPacks: ["msp-ops"],
+            acceptsPooledTenants: true,
+            // A custom domain the probe checks. In the e2e zone: a client's zone would need the zone's one fallback origin, which runs would share.
+            domains: [`client-${tag}.${i.domain}`],
+          },
+        ],
       },
       { slug: "e2e-pooled", name: `supafleet e2e ${i.run} (pooled)`, contact: { name: "supafleet e2e", email: i.accessEmail }, plan: "starter", isolation: "pooled", pool: "shared" },
     ],

@@ -4,6 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkCustomDomain, customDomainCheckName } from "../../src/probe/checks/customDomain";
 import { projectChecks } from "../../src/probe/run";
 import { ProbeTargetSchema } from "../../src/probe/target";
+import { checkFleetConfig } from "../../src/config/load";
+import { renderE2eStackFile } from "../../src/e2e/stack";
+import { engineConfigFromYaml, stackConfigInput } from "../../src/offline/stackFile";
+import { planFleet } from "../../src/plan/planFleet";
+import { withDeclaredSecrets } from "../helpers/stacks";
 
 const ANON = "anon-key";
 type Behaviour = "gateway" | "other-project" | "catch-all";
@@ -78,5 +83,24 @@ describe("the probe target and its checks", () => {
     expect(customDomainCheckName("https://api.crm.example")).toBe("domain api.crm.example");
     const without = ProbeTargetSchema.parse(target(project)).projects[0]!;
     expect(projectChecks(without).slice(0, 2)).toEqual(["latency", "auth"]);
+  });
+});
+
+describe("the e2e stack", () => {
+  it("gives its project a custom domain in the e2e zone, with the run id, and no fallback origin, which runs would share", () => {
+    const { stack, text } = renderE2eStackFile({
+      run: "12345678901-1",
+      domain: "e2e.techhilfe.dev",
+      zoneId: "0123456789abcdef0123456789abcdef",
+      accountId: "fedcba9876543210fedcba9876543210",
+      accessEmail: "ci@techhilfepro.de",
+      sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFl0dVgqQbwT3Ew8Zc1w4m1u3pAq8s9k9Qm3o2pS8e1G runner@fv-az123",
+      runnerIp: "20.51.7.9",
+    });
+    const checked = checkFleetConfig(withDeclaredSecrets(stackConfigInput(stack, engineConfigFromYaml(text, `Pulumi.${stack}.yaml`))));
+    expect(checked.issues ?? []).toEqual([]);
+    const plan = planFleet(stack, checked.config!);
+    expect(plan.projects.map((p) => p.customDomains)).toEqual([[{ hostname: "client-r12345678901-1.e2e.techhilfe.dev", kind: "zone" }]]);
+    expect(plan.edge.fallbackOrigin).toBeUndefined();
   });
 });
