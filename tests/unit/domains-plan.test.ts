@@ -8,6 +8,7 @@ import { promiseOf, type ResourceNode, type Snapshot } from "../../src/offline/r
 import { planFleet } from "../../src/plan/planFleet";
 import { ProbeTargetSchema } from "../../src/probe/target";
 import { runDoc } from "../helpers/offline";
+import { packConfig, runPack } from "../helpers/policyPack";
 import { check, clone, stackDoc } from "../helpers/stacks";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -84,6 +85,10 @@ describe("a project's custom domains in prod", () => {
         "api.smarteros.cl": { kind: "saas", cnameTarget: "custom-domains.techhilfepro.de", certificate: { method: "http", records: [], errors: [] } },
       },
     });
+  });
+
+  it("passes the policy pack", async () => {
+    expect((await runPack(s.resources, packConfig("prod"))).violations).toEqual([]);
   });
 
   it("gives the probe both domains to check against the project's fleet hostname", () => {
