@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { ProjectBuckets } from "../../components/ProjectBuckets";
 import { ProjectMove } from "../../components/ProjectMove";
 import { ProjectSeed } from "../../components/ProjectSeed";
 import { RlsPolicySet } from "../../components/RlsPolicySet";
@@ -83,4 +84,15 @@ export function buildPolicySets(plan: FleetPlan, nodes: Nodes, projects: Project
     policySets.set(p.name, new RlsPolicySet({ project: p, ssh: nodes.master.ssh, after: [project.deployed, ...(seed !== undefined ? [seed.done] : [])] }, { parent: project }));
   }
   return policySets;
+}
+
+/** Each Storage-running project's declared buckets, under its project, once it runs and its seed is in. */
+export function buildBuckets(plan: FleetPlan, nodes: Nodes, projects: Projects, seeds: ReadonlyMap<string, ProjectSeed>): Map<string, ProjectBuckets> {
+  const buckets = new Map<string, ProjectBuckets>();
+  for (const p of plan.projects.filter((m) => m.services.includes("storage"))) {
+    const seed = seeds.get(p.name);
+    const project = projects.projects.get(p.name)!;
+    buckets.set(p.name, new ProjectBuckets({ project: p, ssh: nodes.master.ssh, after: [project.deployed, ...(seed !== undefined ? [seed.done] : [])] }, { parent: project }));
+  }
+  return buckets;
 }

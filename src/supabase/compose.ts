@@ -1,4 +1,5 @@
 import { toYaml } from "../render/yaml";
+import { STORAGE_UPLOAD_LIMIT } from "../config/buckets";
 import type { ProjectPorts } from "../model/ports";
 import { SERVICE_MEMORY_MIB, SERVICE_RESERVATION_MIB } from "../model/sizing";
 import { containerName, networkName, volumeName } from "./naming";
@@ -191,7 +192,8 @@ export function projectCompose(a: ComposeArgs): ComposeFile {
         PGRST_JWT_SECRET: v("JWT_SECRET"),
         DATABASE_URL: dbAs("supabase_storage_admin"),
         REQUEST_ALLOW_X_FORWARDED_PATH: "true",
-        FILE_SIZE_LIMIT: "52428800",
+        // Every bucket's own limit is at most this (src/config/buckets.ts checks it).
+        FILE_SIZE_LIMIT: String(STORAGE_UPLOAD_LIMIT),
         STORAGE_BACKEND: "file",
         FILE_STORAGE_BACKEND_PATH: "/var/lib/storage",
         TENANT_ID: "stub",
