@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SERVICES } from "../../src/model/services";
+import { SERVICES, type ServiceName } from "../../src/model/services";
 import { kongConfig, type KongRoute } from "../../src/supabase/kong";
 
 /**
@@ -9,7 +9,7 @@ import { kongConfig, type KongRoute } from "../../src/supabase/kong";
  */
 const STUDIO = "crm-studio.example.org";
 const keys = { anonKey: "eyJ.anon", serviceRoleKey: "eyJ.service", dashboardPassword: "pw" };
-const routes = (services: typeof SERVICES): (KongRoute & { service: string })[] =>
+const routes = (services: readonly ServiceName[]): (KongRoute & { service: string })[] =>
   kongConfig(keys, { services, studioHostname: STUDIO }).services.flatMap((s) => s.routes.map((r) => ({ ...r, service: s.name })));
 
 describe("the gateway behind a custom domain", () => {
