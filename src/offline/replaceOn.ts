@@ -29,6 +29,8 @@ export const REPLACE_ON: Readonly<Record<string, ReplaceOn>> = {
   "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy": ["accountId"],
   "cloudflare:index/zeroTrustAccessServiceToken:ZeroTrustAccessServiceToken": ["accountId", "zoneId"],
   "cloudflare:index/dnsRecord:DnsRecord": ["zoneId"],
+  "cloudflare:index/customHostname:CustomHostname": ["zoneId", "hostname"],
+  "cloudflare:index/customHostnameFallbackOrigin:CustomHostnameFallbackOrigin": ["zoneId"],
   // Without an `update` command a changed `create` runs again, but as an update of the same resource.
   "command:remote:Command": ["triggers"],
   "pulumi:pulumi:StackReference": { none: "read from the other stack on every run; Pulumi never creates, updates or replaces it" },

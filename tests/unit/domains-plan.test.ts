@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { CustomDomains } from "../../components/CustomDomains";
 import type { FleetConfig } from "../../src/config/schema";
 import { FleetMocks } from "../../src/offline/mocks";
+import { REPLACE_ON } from "../../src/offline/replaceOn";
 import { promiseOf, type ResourceNode, type Snapshot } from "../../src/offline/run";
 import { planFleet } from "../../src/plan/planFleet";
 import { ProbeTargetSchema } from "../../src/probe/target";
@@ -85,6 +86,12 @@ describe("a project's custom domains in prod", () => {
         "api.smarteros.cl": { kind: "saas", cnameTarget: "custom-domains.techhilfepro.de", certificate: { method: "http", records: [], errors: [] } },
       },
     });
+  });
+
+  it("knows what replaces its new resource types (the offline diff's table)", () => {
+    const types = [...new Set(s.resources.filter((r) => r.custom).map((r) => r.type))];
+    expect(types.filter((t) => REPLACE_ON[t] === undefined)).toEqual([]);
+    expect(REPLACE_ON[TYPE.customHostname]).toEqual(["zoneId", "hostname"]);
   });
 
   it("passes the policy pack", async () => {
