@@ -74,18 +74,23 @@ export class CustomDomains extends FleetComponent {
       hostnames.set(h.hostname, ch);
       // The resource does not carry its certificate's validation records; the data source does.
       const read = cloudflare.getCustomHostnameOutput({ zoneId, customHostnameId: ch.id }, child);
-      validation[h.hostname] = pulumi.all([ch.status, ch.ownershipVerification, read]).apply(([status, ownership, r]) => ({
-        project: h.project,
-        cnameTarget: args.fallbackHostname,
-        ...(status ? { status } : {}),
-        ...(ownership ? { ownership: filled({ ...ownership }) } : {}),
-        certificate: {
-          method: SSL.method,
-          ...(r.ssl?.status ? { status: r.ssl.status } : {}),
-          records: (r.ssl?.validationRecords ?? []).map((v) => filled({ ...v })),
-          errors: (r.ssl?.validationErrors ?? []).map((e) => e.message),
-        },
-      }));
+      // The read is fresh on every run; the resource's own state is as it was at creation.
+      validation[h.hostname] = pulumi.all([ch.status, ch.ownershipVerification, read]).apply(([created, createdOwnership, r]) => {
+        const status = r.status || created;
+        const ownership = r.ownershipVerification ?? createdOwnership;
+        return {
+          project: h.project,
+          cnameTarget: args.fallbackHostname,
+          ...(status ? { status } : {}),
+          ...(ownership ? { ownership: filled({ ...ownership }) } : {}),
+          certificate: {
+            method: SSL.method,
+            ...(r.ssl?.status ? { status: r.ssl.status } : {}),
+            records: (r.ssl?.validationRecords ?? []).map((v) => filled({ ...v })),
+            errors: (r.ssl?.validationErrors ?? []).map((e) => e.message),
+          },
+        };
+      });
     }
     this.customHostnames = hostnames;
     this.validation = pulumi.output(validation);
