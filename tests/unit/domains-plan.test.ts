@@ -123,8 +123,10 @@ class PendingHostnameMocks extends FleetMocks {
   }
   override call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
     if (args.token !== "cloudflare:index/getCustomHostname:getCustomHostname") return super.call(args);
+    // Read later than the resource was made: the hostname has gone active, its certificate not yet.
     return {
       ...args.inputs,
+      status: "active",
       ssl: {
         status: "pending_validation",
         validationRecords: [{ status: "pending", httpUrl: "http://api.client.example/.well-known/acme-challenge/Tk9", httpBody: "Tk9.abc", txtName: "", txtValue: "", cname: "", cnameTarget: "", emails: [] }],
@@ -135,14 +137,14 @@ class PendingHostnameMocks extends FleetMocks {
 }
 
 describe("CustomDomains on its own", () => {
-  it("reads each hostname's validation records back, keeping only the fields that hold something", async () => {
+  it("reads each hostname's state and validation records back, fresher than the resource's, keeping only the fields that hold something", async () => {
     await pulumi.runtime.setMocks(new PendingHostnameMocks(), "supafleet", "unit", false);
     const domains = new CustomDomains("custom-domains", { env: "unit", zoneId: "1".repeat(32), tunnelId: "tunnel", fallbackHostname: "custom-domains.example.org", hostnames: [{ hostname: "api.client.example", project: "crm" }] });
     expect(await promiseOf(domains.validation)).toEqual({
       "api.client.example": {
         project: "crm",
         cnameTarget: "custom-domains.example.org",
-        status: "pending",
+        status: "active",
         ownership: { type: "txt", name: "_cf-custom-hostname.api.client.example", value: "5cc7ea81-0d4f-4e04-a0b2-5b2b1a0e1f4c" },
         certificate: {
           method: "http",
