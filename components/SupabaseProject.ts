@@ -16,6 +16,7 @@ import { kongConfig, renderKongConfig } from "../src/supabase/kong";
 import { containerName } from "../src/supabase/naming";
 import { RELEASES } from "../src/model/releases";
 import type { ServiceName } from "../src/model/services";
+import { DEFAULT_FUNCTIONS } from "../src/functions/bundle";
 
 export interface SupabaseProjectArgs {
   readonly env: string;
@@ -45,10 +46,10 @@ export interface ProjectSecrets {
   readonly s3AccessKeySecret: pulumi.Output<string>;
 }
 
-/** Files the database init and the edge runtime read, from templates/supabase. */
-/** Edge functions every project starts with (besides `main`, the router). */
-export const PROJECT_FUNCTIONS = ["hello"] as const;
-const ASSETS = ["db/roles.sql", "db/jwt.sql", "db/realtime.sql", "db/wal-archive.sh", "functions/main/index.ts", ...PROJECT_FUNCTIONS.map((f) => `functions/${f}/index.ts` as const)] as const;
+/** Edge functions a project without a functions folder runs (besides `main`, the router); ProjectFunctions deploys them. */
+export const PROJECT_FUNCTIONS = DEFAULT_FUNCTIONS;
+/** Files the database init reads, from templates/supabase. */
+const ASSETS = ["db/roles.sql", "db/jwt.sql", "db/realtime.sql", "db/wal-archive.sh"] as const;
 
 
 /**

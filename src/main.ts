@@ -4,6 +4,8 @@ import { stackOutputs } from "./build/outputs";
 import { ConfigError } from "./config/issues";
 import { projectSettingIssues } from "./stack/projectChecks";
 import { loadFleetConfig, type LoadedConfig } from "./config/load";
+import { checkFunctionFolders } from "./functions/check";
+import { PROGRAM_ROOT } from "./functions/names";
 import { infraRelease } from "./resources/infraRelease";
 import { planFleet } from "./plan/planFleet";
 import { readStackConfig } from "./stack/config";
@@ -16,7 +18,8 @@ import { readSecrets } from "./stack/secrets";
 export function loadStackConfig(): LoadedConfig & { stack: string; secretsSet: ReadonlySet<string> } {
   const input = readStackConfig();
   try {
-    const loaded = loadFleetConfig(input);
+    // Functions folders are read from disk, relative to Pulumi.yaml, before anything deploys.
+    const loaded = loadFleetConfig(input, [checkFunctionFolders(PROGRAM_ROOT)]);
     const issues = projectSettingIssues(loaded.config);
     if (issues.length > 0) throw new ConfigError(input.stackFile, issues);
     return { ...loaded, stack: input.stack, secretsSet: new Set(Object.keys(input.values)) };

@@ -1,5 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { ProjectBuckets } from "../../components/ProjectBuckets";
+import { ProjectFunctions } from "../../components/ProjectFunctions";
 import { ProjectMove } from "../../components/ProjectMove";
 import { ProjectSeed } from "../../components/ProjectSeed";
 import { RlsPolicySet } from "../../components/RlsPolicySet";
@@ -16,17 +17,21 @@ export function buildProjects(plan: FleetPlan, nodes: Nodes, secrets: FleetSecre
   const deployAfter = new Map(plan.projects.map((p) => [p.name, deferred<pulumi.Resource[]>()]));
   const projects = new Map<string, SupabaseProject>();
   for (const p of plan.projects) {
-    projects.set(
-      p.name,
-      new SupabaseProject(p.name, {
-        env: plan.env,
-        project: p,
-        ssh: nodes.master.ssh,
-        workerReady: nodes.workers.get(p.worker.name)!.ready,
-        smtpPassword: secrets.smtpPasswords.get(p.name)!,
-        deployAfter: deployAfter.get(p.name)!.output,
-      }),
-    );
+    const after = deferred<pulumi.Resource[]>();
+    const project = new SupabaseProject(p.name, {
+      env: plan.env,
+      project: p,
+      ssh: nodes.master.ssh,
+      workerReady: nodes.workers.get(p.worker.name)!.ready,
+      smtpPassword: secrets.smtpPasswords.get(p.name)!,
+      deployAfter: after.output,
+    });
+    // Its deploy also waits for its functions: the runtime it starts needs the router on the worker.
+    const functions = p.services.includes("functions") ? new ProjectFunctions({ project: p, ssh: nodes.master.ssh, workerReady: nodes.workers.get(p.worker.name)!.ready }, { parent: project }) : undefined;
+    after.resolve(deployAfter.get(p.name)!.output.apply((more) => (functions !== undefined ? [functions.deployed, ...more] : more)));
+    // The offline plan writes its files with its project's.
+    if (functions !== undefined) project.artifacts.push(...functions.artifacts);
+    projects.set(p.name, project);
   }
   return { projects, deployAfter };
 }

@@ -22,14 +22,20 @@ export interface LoadedConfig {
 
 const qualified = (key: string): string => `${PROJECT_NAMESPACE}:${key}`;
 
+/**
+ * A check the program adds beyond the stack file itself (its functions folders on disk), run on
+ * whatever sections parsed, like validateFleet: its problems are listed with all the others.
+ */
+export type FleetCheck = (cfg: Partial<FleetConfig>) => ConfigIssue[];
+
 /** Validates everything and throws one ConfigError that lists every problem. */
-export function loadFleetConfig(input: StackConfigInput): LoadedConfig {
-  const { config, secure, issues } = checkFleetConfig(input);
+export function loadFleetConfig(input: StackConfigInput, checks: readonly FleetCheck[] = []): LoadedConfig {
+  const { config, secure, issues } = checkFleetConfig(input, checks);
   if (issues.length > 0 || config === undefined) throw new ConfigError(input.stackFile, issues);
   return { config, secure };
 }
 
-export function checkFleetConfig(input: StackConfigInput): {
+export function checkFleetConfig(input: StackConfigInput, checks: readonly FleetCheck[] = []): {
   config?: FleetConfig;
   secure: SecureKey[];
   issues: ConfigIssue[];
@@ -50,7 +56,7 @@ export function checkFleetConfig(input: StackConfigInput): {
   const partial = sections as Partial<FleetConfig>;
   const secure = secureKeys(partial);
   issues.push(...secureKeyIssues(secure, input), ...plainProviderCredentials(input, secure), ...strayProgramSecrets(input, partial, secure));
-  issues.push(...validateFleet(partial, input.stack));
+  issues.push(...validateFleet(partial, input.stack), ...checks.flatMap((check) => check(partial)));
 
   const complete = FLEET_KEYS.every((k) => k in sections);
   return complete && issues.length === 0 ? { config: partial as FleetConfig, secure, issues } : { secure, issues };

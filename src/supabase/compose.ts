@@ -221,11 +221,13 @@ export function projectCompose(a: ComposeArgs): ComposeFile {
         SUPABASE_ANON_KEY: v("ANON_KEY"),
         SUPABASE_SERVICE_ROLE_KEY: v("SERVICE_ROLE_KEY"),
         SUPABASE_DB_URL: dbAs("postgres"),
+        // Upstream's one switch for every function, kept as upstream sets it; supafleet's router ignores it and
+        // checks each function's own choice (templates/supabase/functions/main/route.ts).
         VERIFY_JWT: v("FUNCTIONS_VERIFY_JWT"),
       },
-      volumes: ["../../assets/functions:/home/deno/functions:ro,Z", `${vol("deno-cache")}:/root/.cache/deno`],
-      // Bind-mounted code changes under a running container; a new hash recreates it.
-      labels: { "supafleet.functions-sha256": v("FUNCTIONS_SHA256") },
+      // The router and the project's functions, which functions-deploy.sh writes and then restarts this
+      // container on (a link it moves in one rename, to the folder of the latest deploy).
+      volumes: ["../../functions:/home/deno/functions:ro,Z", `${vol("deno-cache")}:/root/.cache/deno`],
       depends_on: { db: healthy },
     },
     gateway: {

@@ -18,15 +18,14 @@ WAIT_TIMEOUT="${SUPAFLEET_WAIT_TIMEOUT:-300}"
 ROLLBACK_WAIT_TIMEOUT="${SUPAFLEET_ROLLBACK_WAIT_TIMEOUT:-$WAIT_TIMEOUT}"
 PROBE_TRIES="${SUPAFLEET_PROBE_TRIES:-15}"
 
-need docker curl sha256sum find timeout
+need docker curl sha256sum timeout
 [ -f "$SECRETS/staged/.env" ] || [ -f "$SECRETS/.env" ] || die "no secrets at $SECRETS; the config step must run first"
 [ -d "$DIR/assets" ] || die "no assets at $DIR/assets; the assets step must run first"
 
-# Hashes that recreate containers whose bind-mounted files changed.
-tree_sha() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1); }
-# compose [--within SECONDS] RELEASE ENV_FILE ARGS…: project_compose, with the hashes the compose file reads.
+# compose [--within SECONDS] RELEASE ENV_FILE ARGS…: project_compose, with the hash of kong.yml the compose
+# file reads, which recreates the gateway when its bind-mounted config changed. (The functions container is
+# restarted by functions-deploy.sh, which writes its files.)
 compose() {
-  FUNCTIONS_SHA256="$(tree_sha "$DIR/assets/functions")" \
   KONG_CONFIG_SHA256="$(sha256sum "$SECRETS/kong.yml" 2>/dev/null | cut -d' ' -f1)" \
     project_compose "$@"
 }
