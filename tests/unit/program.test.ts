@@ -17,6 +17,7 @@ function expectedCounts(c: Doc): Record<string, number> {
   const W = c["supafleet:workers"].length + dedicated;
   const withPacks = projects.filter((p) => (p.schemaPacks ?? []).length > 0).length;
   const withStorage = projects.filter((p) => p.services?.storage ?? true).length;
+  const withFunctions = projects.filter((p) => p.services?.functions ?? true).length;
   const opaque = projects.filter((p) => RELEASES[p.release ?? c["supafleet:supabase"].release]!.opaqueKeys).length;
   const generatedOperatorKeys = c["supafleet:operators"].filter((o: Doc) => o.wireguard !== undefined && o.wireguard.publicKey === undefined).length;
   const webhookSources = (c["supafleet:access"]?.webhookSources ?? []).length > 0 ? 1 : 0;
@@ -34,6 +35,7 @@ function expectedCounts(c: Doc): Record<string, number> {
     "supafleet:index:BackupVault": 1,
     "supafleet:index:RlsPolicySet": withPacks,
     "supafleet:index:ProjectBuckets": withStorage,
+    "supafleet:index:ProjectFunctions": withFunctions,
     "supafleet:index:TunnelIngress": 1,
     "supafleet:index:Monitoring": 1,
     "supafleet:index:Automations": 1,
@@ -55,10 +57,10 @@ function expectedCounts(c: Doc): Record<string, number> {
     // admin; n8n's encryption key, owner, TRMM webhook and billing signature secrets.
     "random:index/randomPassword:RandomPassword": 6 * P + (P - masterStudios) + 5 * (P + 1) + walArchives + 1 + W + 1 + 4,
     // Per node: ready, authorized keys, backup tools, release file; the hub sync, cloudflared; per project: password,
-    // config, assets, deploy; per backup job: enable; migrations; buckets; per worker: health agent and its managed firewall;
+    // config, assets, deploy; per backup job: enable; migrations; buckets; functions; per worker: health agent and its managed firewall;
     // Kuma and n8n: install, secrets, reconcile; TRMM's node: ready, authorized keys, prepare, release file;
     // the Studios' tools, and each Studio on the master: its secrets, its files, and a refresh.
-    "command:remote:Command": 4 * (1 + W) + 1 + 1 + 4 * P + (P + 1) + withPacks + withStorage + 2 * W + 3 + 3 + 4 * rmm + drills + 1 + 3 * masterStudios,
+    "command:remote:Command": 4 * (1 + W) + 1 + 1 + 4 * P + (P + 1) + withPacks + withStorage + withFunctions + 2 * W + 3 + 3 + 4 * rmm + drills + 1 + 3 * masterStudios,
     "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared": 1,
     "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig": 1,
     // Per project API and Studio, n8n and status, tenants' status pages; TRMM's three names, A and AAAA, DNS-only.
@@ -95,7 +97,7 @@ for (const stack of ["staging", "prod"]) {
           expect(r.name).toBe(`${parent.name}-rls`);
           continue;
         }
-        if (r.type === "supafleet:index:ProjectBuckets") {
+        if (r.type === "supafleet:index:ProjectBuckets" || r.type === "supafleet:index:ProjectFunctions") {
           expect(byKey.get(r.parent!)!.type, r.key).toBe("supafleet:index:SupabaseProject");
           continue;
         }
