@@ -32,6 +32,13 @@ export function probeTarget(fleet: Fleet): Leaves<ProbeTarget> {
         functions: p.services.includes("functions") ? [...PROJECT_FUNCTIONS] : [],
         services: targetServices(p.services),
         customDomains: p.customDomains.map((d) => `https://${d.hostname}`),
+        auth: {
+          siteUrl: p.auth.siteUrl,
+          redirectUrls: [...p.auth.redirectUrls],
+          emailSignup: p.auth.signup !== false && p.auth.signup.email,
+          emailConfirm: p.auth.emailConfirm,
+          providers: Object.entries(p.auth.providers).map(([name, c]) => ({ name, clientId: c.clientId })),
+        },
       };
     }),
     accessProtected: [`https://${m.hostnames.n8n}/`, `https://${m.hostnames.status}/`],

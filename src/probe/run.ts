@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { absentCheckName, checkAbsent, type GatewayService } from "./checks/absent";
 import { checkAccess } from "./checks/access";
 import { deleteProbeUsers, signInProbeUsers, type AuthState } from "./checks/auth";
+import { authSettingsOf, authorizeCheckName, checkAuthorize, checkEmailSignup, checkRedirects } from "./checks/authSettings";
 import { checkBackup, sshRunner, type RemoteRunner } from "./checks/backup";
 import { checkCustomDomain, customDomainCheckName } from "./checks/customDomain";
 import { checkFunction } from "./checks/functions";
@@ -43,6 +44,9 @@ export function projectChecks(p: Project): string[] {
     "latency",
     ...(p.customDomains ?? []).map(customDomainCheckName),
     "auth",
+    "signup",
+    "redirects",
+    ...authSettingsOf(p).providers.map((x) => authorizeCheckName(x.name)),
     ...(p.mspOps ? ["rows", "isolation"] : []),
     ...(s.realtime ? (p.mspOps ? ["realtime"] : []) : [absentCheckName("realtime")]),
     ...(s.storage ? ["storage"] : [absentCheckName("storage")]),
@@ -65,6 +69,10 @@ async function probeProject(target: ProbeTarget, p: Project, opts: ProbeOptions,
   const auth = await runCheck("auth", p.name, () => signInProbeUsers(p, target.stack, tag, state));
   out.push(auth);
   try {
+    // The project's own Auth settings as a visitor meets them; the users made here go with the cleanup below.
+    out.push(await runCheck("signup", p.name, () => checkEmailSignup(p, target.stack, tag, state)));
+    out.push(state.created.length > 0 ? await runCheck("redirects", p.name, () => checkRedirects(p, tag, state)) : skip("redirects", p.name, "no probe user to send a magic link to"));
+    for (const provider of authSettingsOf(p).providers) out.push(await runCheck(authorizeCheckName(provider.name), p.name, () => checkAuthorize(p, provider)));
     const [a, b] = auth.ok ? state.users : [];
     if (p.mspOps) {
       let row: { id: string; nombre: string } | undefined;

@@ -40,6 +40,21 @@ export const ProbeTargetSchema = z.strictObject({
           .default({ realtime: true, storage: true, functions: true }),
         /** https://<hostname> of each of the client's own domains, which must answer as apiUrl does; none when left out. */
         customDomains: z.array(url).optional(),
+        /**
+         * Its Auth settings as the stack declares them, for the sign-up, redirect and provider checks. A target
+         * written before projects had their own has none: GoTrue's defaults then (e-mail sign-up with confirmation,
+         * the API URL as site URL, no allow-list, no provider).
+         */
+        auth: z
+          .strictObject({
+            siteUrl: url,
+            /** GoTrue's allow-list patterns (`*`, `**` globs). */
+            redirectUrls: z.array(z.string().min(1)),
+            emailSignup: z.boolean(),
+            emailConfirm: z.boolean(),
+            providers: z.array(z.strictObject({ name: z.string().min(1), clientId: z.string().min(1) })),
+          })
+          .optional(),
       }),
     )
     .min(1),

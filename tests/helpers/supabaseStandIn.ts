@@ -8,6 +8,7 @@ import { projectMigrations } from "../../src/rls/migrations";
 import { tenantUuid } from "../../src/rls/tenants";
 import type { TenantConfig } from "../../src/config/schema";
 import { SupabaseTestDb } from "./supabaseDb";
+import { GoTrueSettingsStandIn, type StandInUser } from "./gotrueSettings";
 
 /**
  * A stand-in for one Supabase project's gateway on loopback, enough for
@@ -67,12 +68,7 @@ export async function startMspOpsDb(slugs: readonly string[]): Promise<SupabaseT
 
 export { tenantUuid };
 
-interface User {
-  id: string;
-  email: string;
-  password: string;
-  app_metadata: Record<string, unknown>;
-}
+type User = StandInUser;
 
 interface Subscription {
   ws: WebSocket;
@@ -99,6 +95,8 @@ export class SupabaseStandIn {
   readonly serviceKey = signJwt({ role: "service_role", iss: "supabase" }, this.secret);
   modes: StandInModes = { ...NORMAL };
   readonly users = new Map<string, User>();
+  /** A project's own Auth settings: sign-up, magic links through the allow-list, OAuth authorize. */
+  readonly gotrue = new GoTrueSettingsStandIn(() => this.url);
   readonly buckets = new Map<string, Map<string, Buffer>>();
   private server!: Server;
   private wss!: WebSocketServer;
@@ -121,6 +119,8 @@ export class SupabaseStandIn {
     });
     await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    // Its Auth settings' defaults name its own URL.
+    this.gotrue.reset();
     return this;
   }
 
@@ -134,6 +134,7 @@ export class SupabaseStandIn {
 
   reset(): void {
     this.modes = { ...NORMAL };
+    this.gotrue.reset();
     this.healthCalls = 0;
   }
 
@@ -200,6 +201,8 @@ export class SupabaseStandIn {
         if (this.modes.functions === "text") return send(200, Buffer.from("Hello probe!"), "text/plain");
         return send(200, { message: `Hello ${String(json().name ?? "world")}!` });
       }
+      const g = this.gotrue.handle(method, url, json, () => String(this.claimsOf(req).role), this.users, (u) => this.userJson(u));
+      if (g !== undefined) return g.location !== undefined ? void res.writeHead(g.status, { location: g.location }).end() : send(g.status, g.body);
       throw new HttpError(404, { message: `no route ${method} ${path}` });
     } catch (err) {
       if (err instanceof HttpError) return send(err.status, err.body);
@@ -209,7 +212,7 @@ export class SupabaseStandIn {
 
   private userJson(u: User): object {
     const now = new Date().toISOString();
-    return { id: u.id, aud: "authenticated", role: "authenticated", email: u.email, email_confirmed_at: now, app_metadata: u.app_metadata, user_metadata: {}, identities: [], created_at: now, updated_at: now };
+    return { id: u.id, aud: "authenticated", role: "authenticated", email: u.email, email_confirmed_at: u.confirmed === false ? null : now, app_metadata: u.app_metadata, user_metadata: {}, identities: [], created_at: now, updated_at: now };
   }
 
   /** GoTrue's password grant, with the claims supafleet's access-token hook adds: tenant_id copied from app_metadata. */

@@ -15,6 +15,8 @@ import type { ProbeTarget } from "../../src/probe/target";
 import { ROOT } from "../helpers/stacks";
 import type { SupabaseTestDb } from "../helpers/supabaseDb";
 import { startMspOpsDb, SupabaseStandIn, tenantUuid, type StandInModes } from "../helpers/supabaseStandIn";
+import type { GoTrueSettings, GoTrueSettingsModes } from "../helpers/gotrueSettings";
+import { authSettingsOf } from "../../src/probe/checks/authSettings";
 
 /**
  * The probe against stand-ins on 127.0.0.1: a Supabase gateway whose rows live
@@ -134,9 +136,12 @@ function target(over: Partial<ProbeTarget["projects"][number]> = {}): ProbeTarge
 
 const fast: ProbeOptions = { ports: [], remote: okRunner, realtimeTimeoutMs: 2_000, health: { intervalMs: 100, limitMs: 500 } };
 
-async function probe(modes: Partial<StandInModes> = {}, t = target(), opts: Partial<ProbeOptions> = {}): Promise<Record<string, CheckResult>> {
+async function probe(modes: Partial<StandInModes> = {}, t = target(), opts: Partial<ProbeOptions> = {}, gotrue: Partial<GoTrueSettingsModes> = {}, served?: Partial<GoTrueSettings>): Promise<Record<string, CheckResult>> {
   api.reset();
   Object.assign(api.modes, modes);
+  // The stand-in's GoTrue plays the project's Auth settings as the target declares them, unless a test says otherwise.
+  Object.assign(api.gotrue.settings, authSettingsOf(t.projects[0]!), served);
+  Object.assign(api.gotrue.modes, gotrue);
   const results = await runProbe(t, { ...fast, sshPort, ports: [sshPort], ...opts });
   return Object.fromEntries(results.map((r) => [r.project === "-" || r.project === "p1" ? r.name : `${r.name} ${r.project}`, r]));
 }
@@ -145,7 +150,7 @@ describe("the probe against the stand-ins", () => {
   it("passes every check when everything works, and leaves no user or bucket behind", async () => {
     const r = await probe();
     for (const c of Object.values(r)) expect({ check: c.name, ok: c.ok, detail: c.detail }).toMatchObject({ ok: true });
-    expect(Object.keys(r).sort()).toEqual(["access", "auth", "backup", "first healthy", "function hello", "healthy", "isolation", "kuma all-up", "latency", "ports master", "realtime", "rows", "storage"].sort());
+    expect(Object.keys(r).sort()).toEqual(["access", "auth", "backup", "first healthy", "function hello", "healthy", "isolation", "kuma all-up", "latency", "ports master", "realtime", "redirects", "rows", "signup", "storage"].sort());
     expect(r.isolation!.detail).toMatch(/could not read, update or delete/);
     expect(r.realtime!.detail).toMatch(/^INSERT of ticket [0-9a-f-]{36} arrived/);
     expect(r.backup!.detail).toBe(DRILL_OK);
@@ -168,7 +173,7 @@ describe("the probe against the stand-ins", () => {
 
   it("reports users it could not delete in the auth row's detail", async () => {
     const r = await probe({ userDelete: "refuse" });
-    expect(r.auth!.detail).toMatch(/; cleanup: could not delete probe-\w+-a@test\.invalid: 500 \w+; probe-\w+-b@test\.invalid: 500 \w+$/);
+    expect(r.auth!.detail).toMatch(/; cleanup: could not delete probe-\w+-a@test\.invalid: 500 \w+; probe-\w+-b@test\.invalid: 500 \w+; probe-\w+-signup@test\.invalid: 500 \w+$/);
     api.users.clear();
   });
 
@@ -254,8 +259,8 @@ describe("the probe against the stand-ins", () => {
       const t = target({ apiUrl: base(gateway), functions: [], services: { realtime: false, storage: false, functions: false } });
       const r = await probe({}, t);
       for (const c of Object.values(r)) expect({ check: c.name, ok: c.ok, detail: c.detail }).toMatchObject({ ok: true });
-      expect(Object.keys(r).sort()).toEqual(["access", "auth", "backup", "first healthy", "functions left out", "healthy", "isolation", "kuma all-up", "latency", "ports master", "realtime left out", "rows", "storage left out"].sort());
-      expect(projectChecks(t.projects[0]!)).toEqual(["latency", "auth", "rows", "isolation", "realtime left out", "storage left out", "functions left out", "backup"]);
+      expect(Object.keys(r).sort()).toEqual(["access", "auth", "backup", "first healthy", "functions left out", "healthy", "isolation", "kuma all-up", "latency", "ports master", "realtime left out", "redirects", "rows", "signup", "storage left out"].sort());
+      expect(projectChecks(t.projects[0]!)).toEqual(["latency", "auth", "signup", "redirects", "rows", "isolation", "realtime left out", "storage left out", "functions left out", "backup"]);
       expect(r["storage left out"]!.detail).toBe(`${base(gateway)}/storage/v1/: 404 "no Route matched with those values": the gateway has no route there, as the project's services say`);
       // Users and rows went through the same gateway; nothing was stored.
       expect(r.rows!.ok).toBe(true);
@@ -278,6 +283,59 @@ describe("the probe against the stand-ins", () => {
     });
     // What it runs is still checked as before.
     expect(r.realtime!.ok).toBe(true);
+  });
+
+  describe("a project's own Auth settings (the stand-in's GoTrue is a fake: the real check is the probe against a real stack)", () => {
+    const auth = {
+      siteUrl: "https://app.probe.example",
+      redirectUrls: ["https://app.probe.example/**", "http://localhost:3000/**"],
+      emailSignup: true,
+      emailConfirm: true,
+      providers: [{ name: "google", clientId: "1234.apps.googleusercontent.com" }],
+    };
+
+    it("signs up an unconfirmed user, sees the allow-list honoured and enforced, and finds the provider's authorize redirect", async () => {
+      const t = target({ auth });
+      const r = await probe({}, t);
+      expect(projectChecks(t.projects[0]!).slice(0, 5)).toEqual(["latency", "auth", "signup", "redirects", "authorize google"]);
+      expect(r.signup).toMatchObject({ ok: true, detail: expect.stringMatching(/^signed up probe-\w+-signup@test\.invalid: exists, unconfirmed/) });
+      expect(r.redirects).toMatchObject({ ok: true, detail: expect.stringMatching(/^on-list https:\/\/app\.probe\.example\/probe\/\w+ honoured; off-list fell back to https:\/\/app\.probe\.example$/) });
+      expect(r["authorize google"]).toMatchObject({ ok: true, detail: `redirects to google.provider.example/oauth/authorize with our client id and ${api.url}/auth/v1/callback` });
+      expect(api.users.size).toBe(0);
+    });
+
+    it("with confirmation off, expects a confirmed user and a session", async () => {
+      const r = await probe({}, target({ auth: { ...auth, emailConfirm: false } }));
+      expect(r.signup).toMatchObject({ ok: true, detail: expect.stringContaining("confirmed at once, with a session") });
+      const wrong = await probe({}, target({ auth }), {}, { signup: "confirm-anyway" });
+      expect(wrong.signup).toMatchObject({ ok: false, detail: expect.stringContaining("was confirmed at sign-up, but the project asks for e-mail confirmation") });
+      expect(api.users.size).toBe(0);
+    });
+
+    it("expects a closed sign-up to be refused, and fails when it is not", async () => {
+      const closed = { ...auth, emailSignup: false };
+      const r = await probe({}, target({ auth: closed }));
+      expect(r.signup).toMatchObject({ ok: true, detail: "sign-up refused as declared (422 signup_disabled)" });
+      // The sign-in users are still there to send magic links to.
+      expect(r.redirects!.ok).toBe(true);
+      const open = await probe({}, target({ auth: closed }), {}, {}, { emailSignup: true });
+      expect(open.signup).toMatchObject({ ok: false, detail: expect.stringMatching(/^sign-up is closed in the stack file, yet probe-\w+-signup@test\.invalid was signed up$/) });
+      expect(api.users.size).toBe(0);
+    });
+
+    it("fails redirects when a redirect_to off the allow-list is followed, or one on it is not", async () => {
+      const open = await probe({}, target({ auth }), {}, { redirects: "open" });
+      expect(open.redirects).toMatchObject({ ok: false, detail: expect.stringMatching(/^redirect_to https:\/\/off-list-\w+\.invalid\/probe \(off the allow-list\) was honoured$/) });
+      const strict = await probe({}, target({ auth }), {}, {}, { redirectUrls: [], siteUrl: "https://other.probe.invalid" });
+      expect(strict.redirects).toMatchObject({ ok: false, detail: expect.stringContaining("(on the allow-list) was not honoured: the link went to https://other.probe.invalid") });
+    });
+
+    it("fails authorize when the provider gets another callback, or is not configured", async () => {
+      const wrong = await probe({}, target({ auth }), {}, { authorize: "wrong-callback" });
+      expect(wrong["authorize google"]).toMatchObject({ ok: false, detail: `redirects to google.provider.example with redirect_uri https://elsewhere.example/auth/v1/callback, not ${api.url}/auth/v1/callback` });
+      const missing = await probe({}, target({ auth }), {}, {}, { providers: [] });
+      expect(missing["authorize google"]).toMatchObject({ ok: false, detail: "authorize answered 400, not a redirect to google" });
+    });
   });
 
   it("skips backup, as a failure, without an SSH key", async () => {
@@ -398,7 +456,7 @@ describe("scripts/probe.ts", () => {
     expect(ok.stderr).toBe("");
     expect(ok.stdout).toMatch(/^CHECK\s+PROJECT\s+RESULT\s+MS\s+DETAIL\n/);
     expect(ok.stdout).toMatch(/^isolation\s+p1\s+PASS\s+\d+\s+baeckerei-koch/m);
-    expect(ok.stdout).toMatch(/14 checks: 14 passed, 0 failed, 0 skipped/);
+    expect(ok.stdout).toMatch(/16 checks: 16 passed, 0 failed, 0 skipped/);
     expect(ok.status).toBe(0);
     expect(JSON.parse(readFileSync(join(work, "out.json"), "utf8"))).toMatchObject({ stack: "test", ok: true });
     const sshArgs = readFileSync(join(work, "ssh-args"), "utf8");

@@ -208,7 +208,7 @@ describe("the checks of a project", () => {
 
   it("uses every service of a target that predates the choice of services (no `services` in it)", () => {
     expect(project().services).toEqual({ realtime: true, storage: true, functions: true });
-    expect(projectChecks(project())).toEqual(["latency", "auth", "rows", "isolation", "realtime", "storage", "function hello", "backup"]);
+    expect(projectChecks(project())).toEqual(["latency", "auth", "signup", "redirects", "rows", "isolation", "realtime", "storage", "function hello", "backup"]);
     // One left out, the others as before.
     expect(project({ services: { storage: false } }).services).toEqual({ realtime: true, storage: false, functions: true });
   });
@@ -217,6 +217,8 @@ describe("the checks of a project", () => {
     expect(projectChecks(project({ services: { realtime: false, storage: false, functions: false } }))).toEqual([
       "latency",
       "auth",
+      "signup",
+      "redirects",
       "rows",
       "isolation",
       "realtime left out",
@@ -225,8 +227,8 @@ describe("the checks of a project", () => {
       "backup",
     ]);
     // Realtime is used through msp-ops' tables; without them it is not checked, but its absence still is.
-    expect(projectChecks(project({ mspOps: false }))).toEqual(["latency", "auth", "storage", "function hello", "backup"]);
-    expect(projectChecks(project({ mspOps: false, services: { realtime: false } }))).toEqual(["latency", "auth", "realtime left out", "storage", "function hello", "backup"]);
+    expect(projectChecks(project({ mspOps: false }))).toEqual(["latency", "auth", "signup", "redirects", "storage", "function hello", "backup"]);
+    expect(projectChecks(project({ mspOps: false, services: { realtime: false } }))).toEqual(["latency", "auth", "signup", "redirects", "realtime left out", "storage", "function hello", "backup"]);
   });
 
   it("refuses a services entry it does not know", () => {

@@ -22,9 +22,9 @@ export interface AuthState {
 }
 
 /** Safe as the domain of an address nobody can receive mail at (RFC 2606's .invalid). */
-const domainOf = (stack: string): string => `${stack.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "") || "stack"}.invalid`;
+export const probeDomain = (stack: string): string => `${stack.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "") || "stack"}.invalid`;
 
-export const probeEmail = (stack: string, tag: string, n: number): string => `probe-${tag}-${String.fromCharCode(97 + n)}@${domainOf(stack)}`;
+export const probeEmail = (stack: string, tag: string, n: number): string => `probe-${tag}-${String.fromCharCode(97 + n)}@${probeDomain(stack)}`;
 
 /**
  * One user per tenant (the first two), created with the admin API the way
