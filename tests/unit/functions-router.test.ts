@@ -1,8 +1,10 @@
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import fc from "fast-check";
 import { SignJWT } from "jose";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { FunctionsSchema } from "../../src/config/functions";
-import { FUNCTION_NAME as CHECKED_NAME, ROUTER as CHECKED_ROUTER } from "../../src/functions/names";
+import { FUNCTION_NAME as CHECKED_NAME, PROGRAM_ROOT, ROUTER as CHECKED_ROUTER } from "../../src/functions/names";
 import { signApiKey } from "../../src/supabase/keys";
 import { decide, FUNCTION_NAME, parseManifest, ROUTER, type Decision, type Manifest } from "../../templates/supabase/functions/main/route";
 
@@ -82,5 +84,37 @@ describe("the router", () => {
         expect(routed).toBe(accepted && name !== ROUTER && !name.includes("/"));
       }),
     );
+  });
+});
+
+describe("the router's main service (main/index.ts), with Deno's and the edge runtime's APIs stood in for", () => {
+  // Its files as the deploy lays them out, with the manifest beside them.
+  const dir = mkdtempSync(join(PROGRAM_ROOT, "tests/fixtures/functions/.router-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const main = join(PROGRAM_ROOT, "templates/supabase/functions/main");
+  for (const f of ["index.ts", "route.ts"]) copyFileSync(join(main, f), join(dir, f));
+  writeFileSync(join(dir, "verify-jwt.json"), JSON.stringify(manifest));
+
+  const started: Record<string, unknown>[] = [];
+  let serve: ((req: Request) => Promise<Response>) | undefined;
+  const env = { JWT_SECRET: SECRET, SUPABASE_URL: "http://gateway:8000" };
+  Object.assign(globalThis, {
+    Deno: { serve: (h: (req: Request) => Promise<Response>) => (serve = h), env: { get: (k: string) => env[k as keyof typeof env], toObject: () => ({ ...env }) }, readTextFileSync: (u: URL) => readFileSync(u, "utf8") },
+    EdgeRuntime: { userWorkers: { create: async (o: Record<string, unknown>) => (started.push(o), { fetch: async () => new Response("from the function") }) } },
+  });
+
+  it("serves a verifyJwt-false function without a JWT, and answers 401 with upstream's error code for a checked one", async () => {
+    await import(join(dir, "index.ts"));
+    const open = await serve!(new Request("http://functions:9000/stripe-webhook", { method: "POST" }));
+    expect(await open.text()).toBe("from the function");
+    expect(started.at(-1)).toMatchObject({ servicePath: "/home/deno/functions/stripe-webhook", memoryLimitMb: 150 });
+    const refused = await serve!(new Request("http://functions:9000/private", { method: "POST" }));
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("sb-error-code")).toBe("UNAUTHORIZED_NO_AUTH_HEADER");
+    const key = await signApiKey(SECRET, "anon");
+    const allowed = await serve!(new Request("http://functions:9000/private", { method: "POST", headers: { Authorization: `Bearer ${key}` } }));
+    expect(await allowed.text()).toBe("from the function");
+    expect(started.at(-1)).toMatchObject({ servicePath: "/home/deno/functions/private" });
+    expect((await serve!(new Request("http://functions:9000/gone"))).status).toBe(404);
   });
 });
