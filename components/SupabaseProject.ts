@@ -11,6 +11,8 @@ import { template } from "../src/render/templates";
 import { composeImages, projectCompose, renderCompose } from "../src/supabase/compose";
 import { passwordChangeSql } from "../src/supabase/dbPassword";
 import { projectEnv, renderEnvFile, type ProjectSecretValues } from "../src/supabase/env";
+import { AUTH_FILE, GOTRUE_UID, authEnv, renderAuthFile } from "../src/supabase/authEnv";
+import type { AuthSecretInputs } from "../src/build/secrets";
 import { signApiKey, opaqueApiKey } from "../src/supabase/keys";
 import { kongConfig, renderKongConfig } from "../src/supabase/kong";
 import { containerName } from "../src/supabase/naming";
@@ -25,6 +27,8 @@ export interface SupabaseProjectArgs {
   /** The worker has booted and WireGuard is up. */
   readonly workerReady: pulumi.Resource;
   readonly smtpPassword: pulumi.Input<string>;
+  /** Its Auth secrets: each declared OAuth provider's client secret, and the SMS sender's token. */
+  readonly authSecrets: AuthSecretInputs;
   /**
    * What the deploy also waits for: its backup's credential (deleted after the deploy's final backup,
    * never before) and, for a moving project, the final backup and stop on the worker it leaves.
@@ -125,7 +129,7 @@ export class SupabaseProject extends FleetComponent {
     } as Record<keyof ProjectSecretValues, pulumi.Input<string>>;
     const envFile = this.keep(
       renderWithSecrets(`projects/${name}/secrets/.env`, values, (s) =>
-        renderEnvFile(projectEnv({ project: name, tenantName: p.tenant.name, apiUrl: this.apiUrl, smtp: p.smtp, secrets: s, services: p.services })),
+        renderEnvFile(projectEnv({ project: name, tenantName: p.tenant.name, apiUrl: this.apiUrl, jwtExpiry: p.auth.jwtExpiry, smtp: p.smtp, secrets: s, services: p.services })),
       ),
     );
     const kongFile = this.keep(
@@ -168,6 +172,24 @@ export class SupabaseProject extends FleetComponent {
       { connection, create: script("project-assets.sh"), stdin: JSON.stringify({ files: Object.fromEntries(ASSETS.map((f) => [f, template(`supabase/${f}`)])) }) },
       { ...child, dependsOn: [args.workerReady] },
     );
+    // Its Auth settings, in a file of their own that GoTrue reloads: a change re-runs only this command.
+    const { smsAuthToken, providers } = args.authSecrets;
+    const authSecrets: Record<string, pulumi.Input<string>> = { ...providers, ...(smsAuthToken !== undefined ? { smsAuthToken } : {}) };
+    const authFile = this.keep(
+      renderWithSecrets(`projects/${name}/auth.d/${AUTH_FILE}`, authSecrets, ({ smsAuthToken: token, ...secret }) =>
+        renderAuthFile(
+          authEnv(
+            { auth: p.auth, apiHostname: p.hostnames.api, customHostnames: p.customDomains.map((d) => d.hostname) },
+            { providers: secret, ...(token !== undefined ? { smsAuthToken: token } : {}) },
+          ),
+        ),
+      ),
+    );
+    const authConfig = new command.remote.Command(
+      `${name}-auth-config`,
+      { connection, create: renderScript("worker/auth-config.sh", { PROJECT: name, AUTH_FILE, AUTH_UID: GOTRUE_UID }), stdin: authFile },
+      { ...child, dependsOn: [args.workerReady] },
+    );
     this.deployed = new command.remote.Command(
       `${name}-deploy`,
       {
@@ -177,7 +199,7 @@ export class SupabaseProject extends FleetComponent {
         delete: script("project-remove.sh"),
         stdin: composeText,
       },
-      { ...child, dependsOn: args.deployAfter === undefined ? [config, assets] : pulumi.output(args.deployAfter).apply((more) => [config, assets, ...more]) },
+      { ...child, dependsOn: args.deployAfter === undefined ? [config, assets, authConfig] : pulumi.output(args.deployAfter).apply((more) => [config, assets, authConfig, ...more]) },
     );
 
     this.registerOutputs({

@@ -24,6 +24,7 @@ export function buildProjects(plan: FleetPlan, nodes: Nodes, secrets: FleetSecre
       ssh: nodes.master.ssh,
       workerReady: nodes.workers.get(p.worker.name)!.ready,
       smtpPassword: secrets.smtpPasswords.get(p.name)!,
+      authSecrets: secrets.authSecrets.get(p.name) ?? { providers: {} },
       deployAfter: after.output,
     });
     // Its deploy also waits for its functions: the runtime it starts needs the router on the worker.

@@ -7,6 +7,7 @@ import type { ComposeService } from "./composeService";
 import { studioService } from "./studio";
 import type { SupabaseRelease } from "../model/releases";
 import { SERVICES, type ServiceName } from "../model/services";
+import { AUTH_CONFIG_DIR } from "./authEnv";
 
 export type { ComposeService } from "./composeService";
 
@@ -110,23 +111,18 @@ export function projectCompose(a: ComposeArgs): ComposeFile {
       healthcheck: health(["CMD", "node", "-e", "fetch('http://localhost:8080/health').then((r) => process.exit(r.ok ? 0 : 1)).catch(() => process.exit(1))"]),
     },
     auth: {
+      // Its own settings come from auth.d (src/supabase/authEnv.ts), which GoTrue reloads on change without a restart.
+      command: ["auth", "--config-dir", AUTH_CONFIG_DIR],
       environment: {
         GOTRUE_API_HOST: "0.0.0.0",
         GOTRUE_API_PORT: "9999",
         API_EXTERNAL_URL: v("API_EXTERNAL_URL"),
         GOTRUE_DB_DRIVER: "postgres",
         GOTRUE_DB_DATABASE_URL: dbAs("supabase_auth_admin"),
-        GOTRUE_SITE_URL: v("SITE_URL"),
-        GOTRUE_URI_ALLOW_LIST: v("ADDITIONAL_REDIRECT_URLS"),
-        GOTRUE_DISABLE_SIGNUP: v("DISABLE_SIGNUP"),
         GOTRUE_JWT_ADMIN_ROLES: "service_role",
         GOTRUE_JWT_AUD: "authenticated",
         GOTRUE_JWT_DEFAULT_GROUP_NAME: "authenticated",
-        GOTRUE_JWT_EXP: v("JWT_EXPIRY"),
         GOTRUE_JWT_SECRET: v("JWT_SECRET"),
-        GOTRUE_EXTERNAL_EMAIL_ENABLED: v("ENABLE_EMAIL_SIGNUP"),
-        GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED: v("ENABLE_ANONYMOUS_USERS"),
-        GOTRUE_MAILER_AUTOCONFIRM: v("ENABLE_EMAIL_AUTOCONFIRM"),
         GOTRUE_SMTP_ADMIN_EMAIL: v("SMTP_ADMIN_EMAIL"),
         GOTRUE_SMTP_HOST: v("SMTP_HOST"),
         GOTRUE_SMTP_PORT: v("SMTP_PORT"),
@@ -137,12 +133,12 @@ export function projectCompose(a: ComposeArgs): ComposeFile {
         GOTRUE_MAILER_URLPATHS_CONFIRMATION: "/auth/v1/verify",
         GOTRUE_MAILER_URLPATHS_RECOVERY: "/auth/v1/verify",
         GOTRUE_MAILER_URLPATHS_EMAIL_CHANGE: "/auth/v1/verify",
-        GOTRUE_EXTERNAL_PHONE_ENABLED: v("ENABLE_PHONE_SIGNUP"),
-        GOTRUE_SMS_AUTOCONFIRM: v("ENABLE_PHONE_AUTOCONFIRM"),
         ...(a.accessTokenHook
           ? { GOTRUE_HOOK_CUSTOM_ACCESS_TOKEN_ENABLED: "true", GOTRUE_HOOK_CUSTOM_ACCESS_TOKEN_URI: "pg-functions://postgres/public/custom_access_token_hook" }
           : {}),
       },
+      // The folder, not the file: GoTrue watches the folder for the file's replacement.
+      volumes: [`../../auth.d:${AUTH_CONFIG_DIR}:ro,Z`],
       depends_on: { db: healthy },
       healthcheck: health(["CMD", "wget", "--no-verbose", "--tries=1", "--spider", "http://localhost:9999/health"]),
     },

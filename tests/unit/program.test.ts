@@ -57,10 +57,10 @@ function expectedCounts(c: Doc): Record<string, number> {
     // admin; n8n's encryption key, owner, TRMM webhook and billing signature secrets.
     "random:index/randomPassword:RandomPassword": 6 * P + (P - masterStudios) + 5 * (P + 1) + walArchives + 1 + W + 1 + 4,
     // Per node: ready, authorized keys, backup tools, release file; the hub sync, cloudflared; per project: password,
-    // config, assets, deploy; per backup job: enable; migrations; buckets; functions; per worker: health agent and its managed firewall;
+    // config, assets, auth config, deploy; per backup job: enable; migrations; buckets; functions; per worker: health agent and its managed firewall;
     // Kuma and n8n: install, secrets, reconcile; TRMM's node: ready, authorized keys, prepare, release file;
     // the Studios' tools, and each Studio on the master: its secrets, its files, and a refresh.
-    "command:remote:Command": 4 * (1 + W) + 1 + 1 + 4 * P + (P + 1) + withPacks + withStorage + withFunctions + 2 * W + 3 + 3 + 4 * rmm + drills + 1 + 3 * masterStudios,
+    "command:remote:Command": 4 * (1 + W) + 1 + 1 + 5 * P + (P + 1) + withPacks + withStorage + withFunctions + 2 * W + 3 + 3 + 4 * rmm + drills + 1 + 3 * masterStudios,
     "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared": 1,
     "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig": 1,
     // Per project API and Studio, n8n and status, tenants' status pages; TRMM's three names, A and AAAA, DNS-only.
