@@ -42,6 +42,8 @@ export function readFunctionsFolder(root: string, folder: string): FolderRead {
 
   const walk = (dir: string, rel: string): void => {
     for (const name of readdirSync(dir).sort()) {
+      // Past the limit nothing more is read: a link to a big folder (the repository's root) is not walked whole.
+      if (bytes > MAX_BYTES) return;
       if (isHidden(name)) continue;
       const path = rel === "" ? name : `${rel}/${name}`;
       const shown = `${folder}/${path}`;
@@ -74,7 +76,6 @@ export function readFunctionsFolder(root: string, folder: string): FolderRead {
       } else if (st.isFile()) {
         bytes += st.size;
         sizes.push({ path, size: st.size });
-        // Past the limit, sizes are still added up for the message, but nothing more is read.
         if (bytes <= MAX_BYTES) files.set(path, readFileSync(target));
       }
     }
@@ -82,8 +83,9 @@ export function readFunctionsFolder(root: string, folder: string): FolderRead {
   walk(real, "");
 
   if (bytes > MAX_BYTES) {
+    // What was not read cannot be judged: the rest is checked once the folder is small enough.
     const largest = sizes.sort((a, b) => b.size - a.size).slice(0, 3).map((s) => `${s.path} ${mib(s.size)}`).join(", ");
-    problems.push(`${folder} holds ${mib(bytes)} of files, more than the ${mib(MAX_BYTES)} a deploy sends (largest: ${largest}); leave out node_modules and build output: the runtime fetches npm: and jsr: imports itself`);
+    return { problems: [...problems, `${folder} holds more than the ${mib(MAX_BYTES)} of files a deploy sends (largest: ${largest}); leave out node_modules and build output: the runtime fetches npm: and jsr: imports itself`] };
   }
   const present = new Set(sizes.map((s) => s.path));
   const functions = topFolders.filter((n) => !isShared(n) && n !== ROUTER);

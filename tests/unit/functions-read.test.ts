@@ -40,6 +40,13 @@ describe("reading a functions folder", () => {
     expect([...readFunctionsFolder(root, "fns").folder!.files.keys()]).toEqual(["a/index.ts"]);
   });
 
+  it("stops reading at the size limit, so a link to the repository's root is not walked whole", () => {
+    // Read in name order: past x.bin, the badly named file would be a second problem if it were reached.
+    const root = repo({ "fns/a/index.ts": "a", "big/x.bin": Buffer.alloc(MAX_BYTES + 1), "big/z/bad name.ts": "z" });
+    symlinkSync(join(root, "big"), join(root, "fns/a/all"));
+    expect(problems(root)).toEqual([expect.stringMatching(/^fns holds more than the 2\.0 MiB of files a deploy sends \(largest: a\/all\/x\.bin 2\.0 MiB\)/)]);
+  });
+
   it("follows a link that stays in the repository", () => {
     const root = repo({ "lib/util.ts": "export const x = 1;", "fns/a/index.ts": "a" });
     symlinkSync(join(root, "lib/util.ts"), join(root, "fns/a/util.ts"));
@@ -101,7 +108,7 @@ describe("a folder is refused, with the folder or file named", () => {
 
   it(`when it weighs more than ${MAX_BYTES / 1024 / 1024} MiB, naming the largest files`, () => {
     const root = repo({ "fns/a/index.ts": "a", "fns/a/big.wasm": Buffer.alloc(MAX_BYTES) });
-    expect(problems(root)).toEqual([expect.stringMatching(/^fns holds 2\.0 MiB of files, more than the 2\.0 MiB a deploy sends \(largest: a\/big\.wasm 2\.0 MiB, a\/index\.ts 0\.0 MiB\); leave out node_modules/)]);
+    expect(problems(root)).toEqual([expect.stringMatching(/^fns holds more than the 2\.0 MiB of files a deploy sends \(largest: a\/big\.wasm 2\.0 MiB, a\/index\.ts 0\.0 MiB\); leave out node_modules/)]);
     expect(problems(repo({ "fns/a/index.ts": "a", "fns/a/ok.wasm": Buffer.alloc(MAX_BYTES - 1) }))).toEqual([]);
   });
 });
