@@ -10,8 +10,9 @@ import type { ProjectPlan } from "../plan/types";
  * internal/reloader/reloader.go at b1cd2b03, internal/conf/confload/loader.go at
  * 23188211): at start it takes the container's environment, then loads the
  * dir's *.env files over it (godotenv.Overload, or Setenv in the newer loader),
- * so the file wins. On a create, write or rename of a *.env file it waits 10 s,
- * loads the files over the process environment again and swaps in a new API
+ * so the file wins. On a create, write or rename of a *.env file it waits for a
+ * quiet spell (10 s; 5 s by default in newer releases), loads the files over the
+ * process environment again and swaps in a new API
  * handler; the database connection stays. A changed value is therefore seen,
  * but a key taken out of the file keeps its last value until a restart: this
  * file states every key it owns, a provider no longer declared as disabled.
