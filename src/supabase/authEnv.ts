@@ -100,11 +100,12 @@ export function authEnv(a: AuthEnvArgs, s: AuthSecretValues): Record<string, str
 /**
  * The .env GoTrue parses (joho/godotenv): single-quoted values are taken
  * literally, with no escapes and no ${…} expansion. A value that holds a `'` or
- * a line break cannot be written that way and is refused, without showing it.
+ * a line break, or ends in a backslash (which godotenv 1.5 reads as escaping the
+ * closing quote), cannot be written that way and is refused, without showing it.
  */
 export function renderAuthFile(env: Readonly<Record<string, string>>): string {
   const lines = Object.entries(env).map(([k, v]) => {
-    if (/['\n\r\0]/.test(v)) throw new Error(`${k} holds a quote or a line break, which GoTrue's .env format cannot carry`);
+    if (/['\n\r\0]|\\$/.test(v)) throw new Error(`${k} holds a quote or a line break, or ends in a backslash, which GoTrue's .env format cannot carry`);
     return `${k}='${v}'`;
   });
   return ["# supafleet: generated; this project's Auth settings and secrets. GoTrue reloads it on change.", ...lines].join("\n") + "\n";
