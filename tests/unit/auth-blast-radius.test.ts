@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { diffSnapshots, type Change } from "../../src/offline/diff";
 import type { Snapshot } from "../../src/offline/run";
 import { isSecretEnvelope } from "../../src/offline/secretEnvelope";
+import { ProbeTargetSchema } from "../../src/probe/target";
 import { runDoc } from "../helpers/offline";
 import { clone, stackDoc } from "../helpers/stacks";
 
@@ -51,6 +52,21 @@ describe("a change to one project's Auth settings", () => {
     expect(file).toContain("GOTRUE_SMS_TWILIO_AUTH_TOKEN='<redacted:smsAuthToken>'");
     expect(file).toContain("GOTRUE_SITE_URL='https://app.example.com'");
     for (const secret of head.secretValues) expect(file.includes(secret), "a secret in the rendered auth file").toBe(false);
+
+    // The probe target carries what the probe's sign-up, redirect and authorize checks expect, and no secret.
+    const target = ProbeTargetSchema.parse(head.outputs.probeTarget);
+    expect(target.projects.find((x) => x.name === project)!.auth).toEqual({
+      siteUrl: "https://app.example.com",
+      redirectUrls: ["https://app.example.com/**", "http://localhost:3000/**"],
+      emailSignup: true,
+      emailConfirm: false,
+      providers: [
+        { name: "google", clientId: "1234.apps.googleusercontent.com" },
+        { name: "keycloak", clientId: "app" },
+      ],
+    });
+    const other = target.projects.find((x) => x.name !== project)!;
+    expect(other.auth).toEqual({ siteUrl: other.apiUrl, redirectUrls: [], emailSignup: true, emailConfirm: true, providers: [] });
   });
 
   it("a custom domain joins the hosts GoTrue accepts in mail links, in the auth config only among the auth resources", async () => {
