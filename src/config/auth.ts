@@ -44,7 +44,15 @@ const ProviderSchema = z.strictObject({
   url: url(false).optional(),
 });
 
+/** Providers GoTrue has no default URL for: it fails their sign-in without one. */
+const NEEDS_URL: readonly string[] = ["keycloak"];
+
 const ProvidersSchema = z.record(z.string(), ProviderSchema).superRefine((providers, ctx) => {
+  for (const name of NEEDS_URL) {
+    if (providers[name] !== undefined && providers[name].url === undefined) {
+      ctx.addIssue({ code: "custom", path: [name, "url"], message: `${name} has no public service of its own: give its realm's URL, e.g. https://sso.example.com/realms/app` });
+    }
+  }
   for (const name of Object.keys(providers)) {
     if ((AUTH_PROVIDERS as readonly string[]).includes(name)) continue;
     const renamed = RENAMED[name];

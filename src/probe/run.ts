@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { absentCheckName, checkAbsent, type GatewayService } from "./checks/absent";
 import { checkAccess } from "./checks/access";
 import { deleteProbeUsers, signInProbeUsers, type AuthState } from "./checks/auth";
-import { authSettingsOf, authorizeCheckName, checkAuthorize, checkEmailSignup, checkRedirects } from "./checks/authSettings";
+import { authorizeCheckName, checkAuthorize, checkEmailSignup, checkRedirects, checkedProviders } from "./checks/authSettings";
 import { checkBackup, sshRunner, type RemoteRunner } from "./checks/backup";
 import { checkCustomDomain, customDomainCheckName } from "./checks/customDomain";
 import { checkFunction } from "./checks/functions";
@@ -46,7 +46,7 @@ export function projectChecks(p: Project): string[] {
     "auth",
     "signup",
     "redirects",
-    ...authSettingsOf(p).providers.map((x) => authorizeCheckName(x.name)),
+    ...checkedProviders(p).map((x) => authorizeCheckName(x.name)),
     ...(p.mspOps ? ["rows", "isolation"] : []),
     ...(s.realtime ? (p.mspOps ? ["realtime"] : []) : [absentCheckName("realtime")]),
     ...(s.storage ? ["storage"] : [absentCheckName("storage")]),
@@ -72,7 +72,7 @@ async function probeProject(target: ProbeTarget, p: Project, opts: ProbeOptions,
     // The project's own Auth settings as a visitor meets them; the users made here go with the cleanup below.
     out.push(await runCheck("signup", p.name, () => checkEmailSignup(p, target.stack, tag, state)));
     out.push(state.created.length > 0 ? await runCheck("redirects", p.name, () => checkRedirects(p, tag, state)) : skip("redirects", p.name, "no probe user to send a magic link to"));
-    for (const provider of authSettingsOf(p).providers) out.push(await runCheck(authorizeCheckName(provider.name), p.name, () => checkAuthorize(p, provider)));
+    for (const provider of checkedProviders(p)) out.push(await runCheck(authorizeCheckName(provider.name), p.name, () => checkAuthorize(p, provider)));
     const [a, b] = auth.ok ? state.users : [];
     if (p.mspOps) {
       let row: { id: string; nombre: string } | undefined;

@@ -116,6 +116,8 @@ export class GoTrueSettingsStandIn {
     if (path === "/auth/v1/authorize" && method === "GET") {
       const provider = s.providers.find((p) => p.name === url.searchParams.get("provider"));
       if (!provider) return { status: 400, body: { code: 400, error_code: "validation_failed", msg: `Unsupported provider: Provider ${url.searchParams.get("provider")} could not be found` } };
+      // OAuth 1.0a: GoTrue fetches a request token with the consumer key and sends the browser that.
+      if (provider.name === "twitter") return { status: 302, location: `https://api.twitter.com/oauth/authenticate?oauth_token=${randomBytes(8).toString("hex")}` };
       const callback = this.modes.authorize === "wrong-callback" ? "https://elsewhere.example/auth/v1/callback" : `${this.base()}/auth/v1/callback`;
       const q = new URLSearchParams({ client_id: provider.clientId, redirect_uri: callback, response_type: "code", state: randomBytes(8).toString("hex") });
       return { status: 302, location: `https://${provider.name}.provider.example/oauth/authorize?${q.toString()}` };

@@ -330,6 +330,14 @@ describe("the probe against the stand-ins", () => {
       expect(strict.redirects).toMatchObject({ ok: false, detail: expect.stringContaining("(on the allow-list) was not honoured: the link went to https://other.probe.invalid") });
     });
 
+    it("checks Twitter's OAuth 1.0a redirect by its request token, and leaves WorkOS out (its authorize needs the client's connection)", async () => {
+      const t = target({ auth: { ...auth, providers: [{ name: "twitter", clientId: "consumer-key" }, { name: "workos", clientId: "client_01" }] } });
+      expect(projectChecks(t.projects[0]!).filter((c) => c.startsWith("authorize"))).toEqual(["authorize twitter"]);
+      const r = await probe({}, t);
+      expect(r["authorize twitter"]).toMatchObject({ ok: true, detail: "redirects to api.twitter.com/oauth/authenticate with a request token (OAuth 1.0a)" });
+      expect(r["authorize workos"]).toBeUndefined();
+    });
+
     it("fails authorize when the provider gets another callback, or is not configured", async () => {
       const wrong = await probe({}, target({ auth }), {}, { authorize: "wrong-callback" });
       expect(wrong["authorize google"]).toMatchObject({ ok: false, detail: `redirects to google.provider.example with redirect_uri https://elsewhere.example/auth/v1/callback, not ${api.url}/auth/v1/callback` });

@@ -48,6 +48,7 @@ describe("a project's auth block", () => {
     expect(issues({ providers: { myspace: { clientId: "x" } } })).toEqual([{ path: `${AT}.providers.myspace`, message: expect.stringContaining("is not a provider GoTrue knows") }]);
     expect(issues({ providers: { slack: { clientId: "x" } } })).toEqual([{ path: `${AT}.providers.slack`, message: expect.stringContaining("write slack_oidc") }]);
     expect(issues({ providers: { google: { clientId: "a b" } } })).toEqual([{ path: `${AT}.providers.google.clientId`, message: expect.stringContaining("no spaces or commas") }]);
+    expect(issues({ providers: { keycloak: { clientId: "app" } } })).toEqual([{ path: `${AT}.providers.keycloak.url`, message: expect.stringContaining("give its realm's URL") }]);
   });
 
   it("refuses phone sign-up or phone MFA without an SMS sender", () => {

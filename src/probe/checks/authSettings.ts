@@ -14,6 +14,16 @@ export function authSettingsOf(p: Project): AuthSettings {
 
 export const authorizeCheckName = (provider: string): string => `authorize ${provider}`;
 
+/** WorkOS's authorize needs a connection, organization or provider of the client's, which the probe cannot know. */
+const UNCHECKED = new Set(["workos"]);
+/** Twitter signs in over OAuth 1.0a: its redirect carries a request token GoTrue fetched, not our client id. */
+const OAUTH1 = new Set(["twitter"]);
+
+/** The providers whose authorize redirect the probe checks. */
+export function checkedProviders(p: Project): AuthSettings["providers"] {
+  return authSettingsOf(p).providers.filter((x) => !UNCHECKED.has(x.name));
+}
+
 /**
  * Signs up with e-mail as a visitor would (anon key, a password). Where sign-up is open
  * the user must exist, unconfirmed when the project asks for confirmation (its mail goes
@@ -87,6 +97,10 @@ export async function checkAuthorize(p: Project, provider: { name: string; clien
   const location = res.headers.get("location");
   if (res.status < 300 || res.status > 399 || location === null) return { ok: false, detail: `authorize answered ${res.status}, not a redirect to ${provider.name}` };
   const to = new URL(location);
+  if (OAUTH1.has(provider.name)) {
+    const token = to.searchParams.get("oauth_token");
+    return token ? { ok: true, detail: `redirects to ${to.host}${to.pathname} with a request token (OAuth 1.0a)` } : { ok: false, detail: `redirects to ${to.host} without an oauth_token` };
+  }
   const callback = new URL("/auth/v1/callback", p.apiUrl).toString();
   const clientId = to.searchParams.get("client_id");
   const redirectUri = to.searchParams.get("redirect_uri");
