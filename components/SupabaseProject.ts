@@ -8,6 +8,7 @@ import type { ProjectPlan } from "../src/plan/types";
 import { renderPlain, renderWithSecrets } from "../src/render/artifact";
 import { renderScript } from "../src/render/script";
 import { template } from "../src/render/templates";
+import { PROJECT_ASSETS } from "../src/supabase/assets";
 import { composeImages, projectCompose, renderCompose } from "../src/supabase/compose";
 import { passwordChangeSql } from "../src/supabase/dbPassword";
 import { projectEnv, renderEnvFile, type ProjectSecretValues } from "../src/supabase/env";
@@ -52,8 +53,6 @@ export interface ProjectSecrets {
 
 /** Edge functions a project without a functions folder runs (besides `main`, the router); ProjectFunctions deploys them. */
 export const PROJECT_FUNCTIONS = DEFAULT_FUNCTIONS;
-/** Files the database init reads, from templates/supabase. */
-const ASSETS = ["db/roles.sql", "db/jwt.sql", "db/realtime.sql", "db/wal-archive.sh"] as const;
 
 
 /**
@@ -169,7 +168,7 @@ export class SupabaseProject extends FleetComponent {
     );
     const assets = new command.remote.Command(
       `${name}-assets`,
-      { connection, create: script("project-assets.sh"), stdin: JSON.stringify({ files: Object.fromEntries(ASSETS.map((f) => [f, template(`supabase/${f}`)])) }) },
+      { connection, create: script("project-assets.sh"), stdin: JSON.stringify({ files: Object.fromEntries(PROJECT_ASSETS.map((f) => [f, template(`supabase/${f}`)])) }) },
       { ...child, dependsOn: [args.workerReady] },
     );
     // Its Auth settings, in a file of their own that GoTrue reloads: a change re-runs only this command.

@@ -29,7 +29,8 @@ export function probeTarget(fleet: Fleet): Leaves<ProbeTarget> {
         // The owner first, then the pooled tenants whose rows share its database.
         tenants: [p.tenant, ...p.pooledTenants].map((t) => ({ slug: t.slug, id: tenantUuid(t.slug) })),
         mspOps: p.schemaPacks.includes("msp-ops"),
-        functions: p.services.includes("functions") ? [...PROJECT_FUNCTIONS] : [],
+        // A project's own functions are the client's: calling one may do anything, so only the default hello is probed.
+        functions: p.services.includes("functions") && p.functions === undefined ? [...PROJECT_FUNCTIONS] : [],
         services: targetServices(p.services),
         customDomains: p.customDomains.map((d) => `https://${d.hostname}`),
         auth: {

@@ -10,7 +10,8 @@ export const MASTER_BACKUP_PATHS = ["/etc/wireguard", "/etc/nftables.d", "/etc/s
 
 /**
  * What a project's backup covers besides its database: storage objects, its non-secret config (the
- * Compose release and the edge functions) and the database's config volume, which holds the Vault key.
+ * Compose release and the database's init files) and the database's config volume, which holds the Vault
+ * key. Its edge functions and Auth settings come from this repository and the stack: `pulumi up` sends them again.
  * A project without Storage has no storage volume, so its backup does not name one (`services`, from
  * workerServices(); a retired job's are unknown, so it names everything a project may have had).
  */

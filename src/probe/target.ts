@@ -28,7 +28,7 @@ export const ProbeTargetSchema = z.strictObject({
         tenants: z.array(z.strictObject({ slug: z.string().min(1), id: uuid })).min(1),
         /** Whether the msp-ops pack is applied (the row, isolation and realtime checks use its tables). */
         mspOps: z.boolean(),
-        /** Edge functions every project has. */
+        /** Edge functions the probe calls: the default hello of a project without a functions folder of its own. */
         functions: z.array(z.string().min(1)),
         /**
          * Which services a client can reach through the gateway: the probe uses each one it runs, and

@@ -277,7 +277,7 @@ export function renderCompose(c: ComposeFile): string {
 }
 
 /** Variables the deploy script computes on the worker, not kept in the .env. */
-export const DEPLOY_VARIABLES = ["FUNCTIONS_SHA256", "KONG_CONFIG_SHA256"] as const;
+export const DEPLOY_VARIABLES = ["KONG_CONFIG_SHA256"] as const;
 
 /** Every `${VAR}` a compose file reads from the .env. */
 export function composeVariables(c: ComposeFile): string[] {

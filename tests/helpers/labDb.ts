@@ -219,7 +219,7 @@ export function composeDown(p: LabProject): void {
 }
 
 /** What the deploy's environment gives compose: digests it ignores here, and where the WAL spools are. */
-const composeEnv = (p: LabProject): Record<string, string> => ({ FUNCTIONS_SHA256: "", KONG_CONFIG_SHA256: "", SUPAFLEET_WAL_ROOT: p.walRoot });
+const composeEnv = (p: LabProject): Record<string, string> => ({ KONG_CONFIG_SHA256: "", SUPAFLEET_WAL_ROOT: p.walRoot });
 
 const dataDir = (p: LabProject): string => join("/dev/shm", `supafleet-${p.name}-db-data`);
 

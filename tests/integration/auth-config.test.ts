@@ -39,7 +39,7 @@ beforeAll(async () => {
   writeFileSync(`${rel}/compose.yaml`, p.composeText(release("2026.08")));
   const up = spawnSync("docker", ["compose", "--project-name", p.name, "--project-directory", rel, "-f", `${rel}/compose.yaml`, "--env-file", p.dir("secrets", "staged", ".env"), "up", "--detach", "--no-deps", "auth"], {
     encoding: "utf8",
-    env: dockerEnv({ ...process.env, KONG_CONFIG_SHA256: "", FUNCTIONS_SHA256: "" }),
+    env: dockerEnv({ ...process.env, KONG_CONFIG_SHA256: "" }),
   });
   if (up.status !== 0) throw new Error(`compose up auth failed: ${up.stderr}`);
 }, 120_000);

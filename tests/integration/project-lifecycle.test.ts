@@ -14,6 +14,7 @@ import { ROOT } from "../helpers/stacks";
 import { docker, dockerEnv, requireEngine } from "../lab/engine";
 import { UNHEALTHY_SUFFIX } from "../lab/images/catalog";
 import { LabProject, release, type ScriptRun } from "../lab/project";
+import { PROJECT_ASSETS } from "../../src/supabase/assets";
 
 /**
  * One project's life (seed 000 §9) on the lab's real Docker engine, each step
@@ -84,7 +85,7 @@ async function firstDeploy(p: LabProject, rel: string): Promise<void> {
   await p.start();
   await configure(p, p.envText(), p.kongText());
   const files = Object.fromEntries(
-    ["db/roles.sql", "db/jwt.sql", "db/realtime.sql", "functions/main/index.ts", "functions/hello/index.ts"].map((f) => [f, read(join(ROOT, "templates/supabase", f))]),
+    PROJECT_ASSETS.map((f) => [f, read(join(ROOT, "templates/supabase", f))]),
   );
   const a = await step(p, "project-assets.sh", JSON.stringify({ files }));
   expect(a.status, a.stderr).toBe(0);

@@ -15,6 +15,7 @@ import { signApiKey } from "../../src/supabase/keys";
 import { kongConfig, renderKongConfig } from "../../src/supabase/kong";
 import { RELEASES, type SupabaseRelease } from "../../src/model/releases";
 import { containerName, networkName } from "../../src/supabase/naming";
+import { PROJECT_ASSETS } from "../../src/supabase/assets";
 import { docker, dockerEnv } from "./engine";
 
 /** The host's end of the lab engine's veth; each test file publishes on its own address in this range. */
@@ -191,7 +192,7 @@ export class LabProject {
     if (c.status !== 0) throw new Error(`project-config.sh failed: ${c.stderr}`);
     const files = {
       ...Object.fromEntries(
-        ["db/roles.sql", "db/jwt.sql", "db/realtime.sql", "functions/main/index.ts", "functions/hello/index.ts"].map((f) => [f, template(`supabase/${f}`)]),
+        PROJECT_ASSETS.map((f) => [f, template(`supabase/${f}`)]),
       ),
       ...opts.files,
     };
