@@ -12,8 +12,7 @@ import { PROJECT_ASSETS } from "../src/supabase/assets";
 import { composeImages, projectCompose, renderCompose } from "../src/supabase/compose";
 import { passwordChangeSql } from "../src/supabase/dbPassword";
 import { projectEnv, renderEnvFile, type ProjectSecretValues } from "../src/supabase/env";
-import { AUTH_FILE, GOTRUE_UID, authEnv, renderAuthFile } from "../src/supabase/authEnv";
-import type { AuthSecretInputs } from "../src/build/secrets";
+import { AUTH_FILE, GOTRUE_UID, authEnv, renderAuthFile, type AuthSecrets } from "../src/supabase/authEnv";
 import { signApiKey, opaqueApiKey } from "../src/supabase/keys";
 import { kongConfig, renderKongConfig } from "../src/supabase/kong";
 import { containerName } from "../src/supabase/naming";
@@ -29,7 +28,7 @@ export interface SupabaseProjectArgs {
   readonly workerReady: pulumi.Resource;
   readonly smtpPassword: pulumi.Input<string>;
   /** Its Auth secrets: each declared OAuth provider's client secret, and the SMS sender's token. */
-  readonly authSecrets: AuthSecretInputs;
+  readonly authSecrets: AuthSecrets<pulumi.Input<string>>;
   /**
    * What the deploy also waits for: its backup's credential (deleted after the deploy's final backup,
    * never before) and, for a moving project, the final backup and stop on the worker it leaves.

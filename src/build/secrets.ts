@@ -1,11 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
-import type { AuthProvider } from "../config/auth";
+import type { AuthSecrets } from "../supabase/authEnv";
 
 /** One project's Auth secrets: its declared OAuth providers' client secrets, and its SMS token (auth.phone). */
-export interface AuthSecretInputs {
-  readonly providers: Readonly<Partial<Record<AuthProvider, pulumi.Input<string>>>>;
-  readonly smsAuthToken?: pulumi.Input<string>;
-}
+export type AuthSecretInputs = AuthSecrets<pulumi.Input<string>>;
 
 /** The stack's secrets, read in one place (src/stack/secrets.ts) and handed to the builders. */
 export interface FleetSecrets {

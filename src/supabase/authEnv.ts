@@ -1,5 +1,4 @@
-import { AUTH_PROVIDERS, type AuthProvider } from "../config/auth";
-import type { ProjectPlan } from "../plan/types";
+import { AUTH_PROVIDERS, type AuthConfig, type AuthProvider } from "../config/auth";
 
 /**
  * A project's own Auth (GoTrue) settings, as the file GoTrue reads from its
@@ -25,14 +24,16 @@ export const AUTH_CONFIG_DIR = "/etc/auth.d";
 /** The user GoTrue runs as in supabase/gotrue (its Dockerfile: `adduser -D -u 1000 supabase`, `USER supabase`): the file's owner. */
 export const GOTRUE_UID = 1000;
 
-/** The secrets a project's Auth settings carry: its declared providers' client secrets, its SMS token. */
-export interface AuthSecretValues {
-  readonly providers: Readonly<Partial<Record<AuthProvider, string>>>;
-  readonly smsAuthToken?: string;
+/** The secrets a project's Auth settings carry: its declared providers' client secrets, its SMS token (values, or Pulumi inputs of them). */
+export interface AuthSecrets<T> {
+  readonly providers: Readonly<Partial<Record<AuthProvider, T>>>;
+  readonly smsAuthToken?: T;
 }
+export type AuthSecretValues = AuthSecrets<string>;
 
 export interface AuthEnvArgs {
-  readonly auth: ProjectPlan["auth"];
+  /** The project's Auth settings, its site URL resolved (ProjectPlan.auth). */
+  readonly auth: AuthConfig & { readonly siteUrl: string };
   /** Its API hostname in the fleet's zone (<subdomain>.<domain>). */
   readonly apiHostname: string;
   /** The client's own hostnames that also serve its API (plan.customDomains). */
