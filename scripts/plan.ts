@@ -11,8 +11,6 @@ import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { renderPlanComment, type StackPlan } from "../src/offline/comment";
 import { diffSnapshots, renderDiff } from "../src/offline/diff";
-import { stackTraceHint, useOfflinePlanProcess } from "../src/offline/process";
-import { runOffline } from "../src/offline/run";
 import { engineConfigFromYaml, readStackFile, StackFileError, type EngineConfig } from "../src/offline/stackFile";
 import { renderCounts, renderTree } from "../src/offline/tree";
 import { writeSnapshot } from "../src/offline/write";
@@ -60,11 +58,10 @@ function baseConfig(stack: string, base: Base): { config: EngineConfig; label: s
   }
 }
 
+/** The program and the Pulumi SDK, loaded only once the arguments are sound: a usage error answers at once. */
+let offline: { process: typeof import("../src/offline/process"); run: typeof import("../src/offline/run") } | undefined;
+
 async function mainCli(): Promise<void> {
-  // Pulumi captures a stack trace for every promise and resource it creates;
-  // capturing, formatting and source-mapping them was most of the plan's run
-  // time, and a config error is reported without a trace anyway.
-  useOfflinePlanProcess();
   let args;
   try {
     args = parseArgs({
@@ -91,6 +88,13 @@ async function mainCli(): Promise<void> {
   }
   if (args.comment !== undefined && args.diff === undefined) fail("--comment needs --diff: the comment is the blast radius", 2);
   const base = args.diff !== undefined ? resolveBase(args.diff, stacks) : undefined;
+
+  offline = { process: await import("../src/offline/process.js"), run: await import("../src/offline/run.js") };
+  // Pulumi captures a stack trace for every promise and resource it creates;
+  // capturing, formatting and source-mapping them was most of the plan's run
+  // time, and a config error is reported without a trace anyway.
+  offline.process.useOfflinePlanProcess();
+  const { runOffline } = offline.run;
 
   const plans: StackPlan[] = [];
   const written: string[] = [];
@@ -123,7 +127,7 @@ async function mainCli(): Promise<void> {
 
 mainCli().catch((e: unknown) => {
   if (e instanceof StackFileError) fail(e.message, 1);
-  const hint = stackTraceHint();
+  const hint = offline?.process.stackTraceHint();
   if (hint !== undefined) process.stderr.write(`${hint}\n`);
   throw e;
 });

@@ -270,6 +270,8 @@ describe("a Studio behind its socket, woken on demand", () => {
     const refusal = `studio-power(wakeb): refused: the limit of 1 running Studios (${maxFile}) is reached by wakea`;
     expect(b.logText()).toContain(refusal);
     // One activation for the one request: the queued connection was turned away, not left to trigger again.
+    // The harness says so once it has accepted and closed it, which may be a moment after the refusal.
+    for (let i = 0; i < 40 && !b.logText().includes("harness: turned a queued connection away"); i++) await sleep(250);
     expect(b.logText().match(/harness: service exited/g)).toHaveLength(1);
     expect(b.logText()).toContain("harness: turned a queued connection away");
     expect(b.state()).toBe("absent");
