@@ -1,5 +1,4 @@
 import { defineConfig } from "vitest/config";
-import LongestFirst from "./tests/helpers/longestFirst";
 
 // A line per test as it ends and a heartbeat while one runs long; with
 // SUPAFLEET_TEST_REPORT set (as .ci/run does), also vitest's JSON report there.
@@ -16,8 +15,6 @@ export default defineConfig({
     maxWorkers: 4,
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // Longest first, from tests/durations.json: a fresh clone has no vitest cache to order by.
-    sequence: { sequencer: LongestFirst },
     reporters: ["./tests/helpers/progressReporter.ts", ...(report ? [["json", { outputFile: report }] as [string, object]] : [])],
     projects: [
       {
