@@ -74,6 +74,8 @@ export function renderE2eStackFile(input: E2eInput): { stack: string; text: stri
             acceptsPooledTenants: true,
             // A custom domain the probe checks. In the e2e zone: a client's zone would need the zone's one fallback origin, which runs would share.
             domains: [`client-${tag}.${i.domain}`],
+            // An allow-list entry of its own, so the probe's redirect check meets a real one (the app need not exist: only GoTrue's redirect is read).
+            auth: { redirectUrls: [`https://app-${tag}.${i.domain}/**`] },
           },
         ],
       },
