@@ -1,12 +1,11 @@
 import type * as pulumi from "@pulumi/pulumi";
-import * as command from "@pulumi/command";
 import { FleetComponent } from "../src/resources/component";
-import { workerConnection, type SshPath } from "../src/resources/connections";
+import type { SshPath } from "../src/resources/connections";
+import { projectSqlCommand } from "../src/resources/projectSql";
 import type { ProjectPlan } from "../src/plan/types";
 import { renderPlain } from "../src/render/artifact";
 import { checksum } from "../src/rls/bundle";
 import { renderBucketsSql } from "../src/storage/bucketsSql";
-import { containerName } from "../src/supabase/naming";
 
 export interface ProjectBucketsArgs {
   readonly project: ProjectPlan;
@@ -32,13 +31,7 @@ export class ProjectBuckets extends FleetComponent {
     this.sqlChecksum = checksum(sql);
     this.keep(renderPlain(`projects/${p.name}/buckets.sql`, sql));
 
-    const psql = `docker exec -i ${containerName(p.name, "db")} psql -X -q -U supabase_admin -d postgres -v ON_ERROR_STOP=1 -f -`;
-    const apply = this.child("apply");
-    new command.remote.Command(
-      apply.name,
-      { connection: workerConnection(args.ssh, p.worker.address), create: psql, update: psql, stdin: sql },
-      { ...apply.opts, dependsOn: args.after },
-    );
+    projectSqlCommand(this.child("apply"), p, args.ssh, sql, args.after);
 
     this.registerOutputs({ buckets: p.buckets.map((b) => b.name), sqlChecksum: this.sqlChecksum });
   }

@@ -1,12 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as command from "@pulumi/command";
 import { FleetComponent } from "../src/resources/component";
-import { workerConnection, type SshPath } from "../src/resources/connections";
+import type { SshPath } from "../src/resources/connections";
+import { projectSqlCommand } from "../src/resources/projectSql";
 import type { ProjectPlan } from "../src/plan/types";
 import { renderPlain } from "../src/render/artifact";
 import { checksum, renderMigrationBundle } from "../src/rls/bundle";
 import { projectMigrations } from "../src/rls/migrations";
-import { containerName } from "../src/supabase/naming";
 
 export interface RlsPolicySetArgs {
   readonly project: ProjectPlan;
@@ -36,13 +35,7 @@ export class RlsPolicySet extends FleetComponent {
     this.migrationIds = migrations.map((m) => m.id);
     this.keep(renderPlain(`projects/${p.name}/migrations.sql`, bundle));
 
-    const psql = `docker exec -i ${containerName(p.name, "db")} psql -X -q -U supabase_admin -d postgres -v ON_ERROR_STOP=1 -f -`;
-    const migrate = this.child("migrations");
-    new command.remote.Command(
-      migrate.name,
-      { connection: workerConnection(args.ssh, p.worker.address), create: psql, update: psql, stdin: bundle },
-      { ...migrate.opts, dependsOn: args.after },
-    );
+    projectSqlCommand(this.child("migrations"), p, args.ssh, bundle, args.after);
 
     this.registerOutputs({ bundleChecksum: this.bundleChecksum, migrationIds: this.migrationIds });
   }

@@ -2,9 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { buildFleet, type Fleet } from "./build/fleet";
 import { stackOutputs } from "./build/outputs";
 import { ConfigError } from "./config/issues";
-import { projectSettingIssues } from "./stack/projectChecks";
 import { loadFleetConfig, type LoadedConfig } from "./config/load";
 import { checkFunctionFolders } from "./functions/check";
+import { checkRealtimeTables } from "./rls/realtimeIssues";
 import { PROGRAM_ROOT } from "./functions/names";
 import { infraRelease } from "./resources/infraRelease";
 import { planFleet } from "./plan/planFleet";
@@ -18,10 +18,8 @@ import { readSecrets } from "./stack/secrets";
 export function loadStackConfig(): LoadedConfig & { stack: string; secretsSet: ReadonlySet<string> } {
   const input = readStackConfig();
   try {
-    // Functions folders are read from disk, relative to Pulumi.yaml, before anything deploys.
-    const loaded = loadFleetConfig(input, [checkFunctionFolders(PROGRAM_ROOT)]);
-    const issues = projectSettingIssues(loaded.config);
-    if (issues.length > 0) throw new ConfigError(input.stackFile, issues);
+    // Beyond the stack file: functions folders on disk (relative to Pulumi.yaml) and the schema packs' tables.
+    const loaded = loadFleetConfig(input, [checkFunctionFolders(PROGRAM_ROOT), checkRealtimeTables]);
     return { ...loaded, stack: input.stack, secretsSet: new Set(Object.keys(input.values)) };
   } catch (e) {
     if (e instanceof ConfigError) throw new pulumi.RunError(e.message);

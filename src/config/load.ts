@@ -23,7 +23,7 @@ export interface LoadedConfig {
 const qualified = (key: string): string => `${PROJECT_NAMESPACE}:${key}`;
 
 /**
- * A check the program adds beyond the stack file itself (its functions folders on disk), run on
+ * A check the program adds beyond the stack file itself (functions folders on disk, the schema packs' tables), run on
  * whatever sections parsed, like validateFleet: its problems are listed with all the others.
  */
 export type FleetCheck = (cfg: Partial<FleetConfig>) => ConfigIssue[];

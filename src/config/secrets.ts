@@ -27,12 +27,14 @@ export const ALERTING_SECRET_KEYS = {
  * The secure keys a project may have of its own, by the key's prefix: the
  * project's name follows it. Each names the project setting that needs it.
  */
+const SMS_AUTH_TOKEN_PREFIX = "supafleet:smsAuthToken-";
+
 export const PROJECT_SECRET_FAMILIES: readonly { readonly prefix: string; readonly setting: string }[] = [
   { prefix: "supafleet:smtpPassword-", setting: "smtp" },
   // One family per OAuth provider (supafleet:authGoogleSecret-<project>): the provider is in the key's
   // name, so a project's name, which may hold dashes, stays the whole rest of it.
   ...AUTH_PROVIDERS.map((p) => ({ prefix: `supafleet:${authSecretStem(p)}-`, setting: `auth.providers.${p}` })),
-  { prefix: "supafleet:smsAuthToken-", setting: "auth.phone" },
+  { prefix: SMS_AUTH_TOKEN_PREFIX, setting: "auth.phone" },
 ];
 
 /** linkedin_oidc → authLinkedinOidcSecret. */
@@ -47,7 +49,7 @@ export function authProviderSecretKey(project: string, provider: AuthProvider): 
 
 /** The secure key holding a project's Twilio auth token (auth.phone). */
 export function smsAuthTokenKey(project: string): string {
-  return `supafleet:smsAuthToken-${project}`;
+  return `${SMS_AUTH_TOKEN_PREFIX}${project}`;
 }
 
 /** The project a per-project secure key names, and the setting that needs it; undefined for any other key. */

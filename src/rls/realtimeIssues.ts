@@ -1,5 +1,5 @@
 import type { ConfigIssue } from "../config/issues";
-import type { ProjectConfig } from "../config/schema";
+import type { FleetConfig, ProjectConfig } from "../config/schema";
 import { PACKS } from "./migrations";
 import { publishable } from "./realtimeTables";
 
@@ -30,4 +30,9 @@ export function realtimeTableIssues(project: ProjectConfig, path: string): Confi
     }
   });
   return issues;
+}
+
+/** Every project's realtime.tables, on whatever tenants parsed: a check loadFleetConfig runs with the stack file's own. */
+export function checkRealtimeTables(cfg: Partial<FleetConfig>): ConfigIssue[] {
+  return (cfg.tenants ?? []).flatMap((tenant, t) => tenant.projects.flatMap((project, p) => realtimeTableIssues(project, `tenants[${t}].projects[${p}]`)));
 }
