@@ -88,8 +88,12 @@ drop_pending() {
 # the two trailer lines: the figures, then the completion mark that every
 # restore checks for, so a truncated dump never looks whole.
 dump_database() {
+  local to from pid line snap="" stats=""
   coproc PSQL { psql_in_db "$DB_NAME" 2>&1; }
-  local to="${PSQL[1]}" from="${PSQL[0]}" line snap="" stats=""
+  # Copies of the coprocess's pipes: bash closes PSQL's own fds and unsets PSQL_PID as soon as
+  # psql exits, which can be before the last line is read.
+  [ -n "${PSQL_PID:-}" ] || { echo "psql did not start" >&2; return 1; }
+  pid=$PSQL_PID; exec {to}>&"${PSQL[1]}" {from}<&"${PSQL[0]}"
   printf '%s\n' "begin transaction isolation level repeatable read;" "select pg_export_snapshot();" '\echo __supafleet_end__' >&"$to"
   while IFS= read -r line <&"$from"; do [ "$line" = __supafleet_end__ ] && break; snap="$line"; done
   printf '%s\n' "$STATS_SQL" '\echo __supafleet_end__' >&"$to"
@@ -99,7 +103,8 @@ dump_database() {
   local rc=0
   docker exec "$DB_CONTAINER" pg_dump -U supabase_admin -d "$DB_NAME" --snapshot="$snap" --clean --if-exists --quote-all-identifiers || rc=$?
   printf '%s\n' "commit;" '\q' >&"$to"
-  wait "$PSQL_PID" 2>/dev/null || true
+  exec {to}>&- {from}<&-
+  wait "$pid" 2>/dev/null || true
   [ "$rc" -eq 0 ] || return "$rc"
   printf -- '-- supafleet-stats: %s\n' "$stats"
   printf -- '%s\n' "$DUMP_COMPLETE"
@@ -126,8 +131,10 @@ dump_globals() {
 # second tar member set; without it a restore would start from the wrong checkpoint.
 # Writes the stop time and the first segment as tags for the snapshot, to $DONE_TAGS_FILE.
 dump_base() {
+  local to from pid line start="" cluster="" label="" rc=0 dir
   coproc BASE { psql_in_db postgres 2>&1; }
-  local to="${BASE[1]}" from="${BASE[0]}" line start="" cluster="" label="" rc=0 dir
+  [ -n "${BASE_PID:-}" ] || { echo "psql did not start" >&2; return 1; }
+  pid=$BASE_PID; exec {to}>&"${BASE[1]}" {from}<&"${BASE[0]}" # see dump_database
   printf '%s\n' "select system_identifier from pg_control_system();" "select pg_walfile_name(pg_backup_start('supafleet', true));" '\echo __supafleet_end__' >&"$to"
   while IFS= read -r line <&"$from"; do [ "$line" = __supafleet_end__ ] && break; cluster="$start"; start="$line"; done
   if ! [[ "$start" =~ ^[0-9A-F]{24}$ ]] || ! [[ "$cluster" =~ ^[0-9]+$ ]]; then echo "pg_backup_start failed: $start" >&2; return 1; fi
@@ -138,7 +145,8 @@ dump_base() {
     --exclude=pgsql_tmp* --exclude=pg_internal.init --exclude=./current_logfiles . || rc=$?
   printf '%s\n' "select translate(encode(convert_to(labelfile, 'UTF8'), 'base64'), E'\\n', '') from pg_backup_stop(false);" '\echo __supafleet_end__' '\q' >&"$to"
   while IFS= read -r line <&"$from"; do [ "$line" = __supafleet_end__ ] && break; label="$line"; done
-  wait "$BASE_PID" 2>/dev/null || true
+  exec {to}>&- {from}<&-
+  wait "$pid" 2>/dev/null || true
   [ "$rc" -le 1 ] || { echo "tar of the data directory failed (exit $rc)" >&2; return 1; }
   dir=$(mktemp -d)
   if ! base64 -d <<<"$label" > "$dir/backup_label" 2>/dev/null || ! grep -q '^START WAL LOCATION' "$dir/backup_label"; then

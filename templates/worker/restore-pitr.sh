@@ -106,14 +106,16 @@ if [ "$SAFETY" = 1 ]; then
   say "safety snapshot of the live database: ${SAFETY_ID:0:8} (tag pre-pitr)"
 fi
 
-STARTED=$(date +%s)
-stop_project
+# The Vault key (db-config) and storage files of the last nightly run before the target, found
+# before the project is stopped: without them a whole restore refuses with the database untouched.
 [ "$WHOLE" = 0 ] || {
-  # The Vault key (db-config) and storage files of the last nightly run before the target.
   r snapshots --json --host "$SOURCE" --tag kind:files > "$WORK/files.json" 2>/dev/null || die "cannot list the files snapshots"
   FILES_SNAP=$(jq -r --argjson t "$TARGET_EPOCH" "$JQ_EPOCH"'[.[] | select((.tags // []) | index("pending") | not) | .epoch = (.time | epoch) | select(.epoch <= $t)] | sort_by(.epoch) | last | .short_id // empty' "$WORK/files.json")
-  restore_files
+  [ -n "$FILES_SNAP" ] || die "no files snapshot of $SOURCE taken at or before $TIME to restore storage, functions and the Vault key from, so nothing was restored"
 }
+STARTED=$(date +%s)
+stop_project
+[ "$WHOLE" = 0 ] || restore_files
 {
   echo "restore_command = 'cp $DATA/supafleet-wal/%f %p'"
   echo "recovery_target_action = 'promote'"
