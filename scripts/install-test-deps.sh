@@ -18,6 +18,8 @@ PACKAGES=(
   wireguard-go      # userspace WireGuard: the kernel module is not available in CI
   cloud-init        # `cloud-init schema` validates every node's boot data
   postgresql-15     # the schema, RLS, migrations, passwords and backups run on a real server
+  python3           # the worker agent (templates/worker/worker-agent.py) runs for real
+  chromium          # the operator console's browser tests, driven by playwright-core
   restic            # backups, retention, checks and restores, for real (Debian's 0.14)
   lua5.1            # Kong's request-transformer templates are Lua
   python3 make g++  # node-gyp builds Uptime Kuma's SQLite driver for the monitoring tests
