@@ -49,6 +49,8 @@ export interface MasterNodeArgs {
   readonly workerPeers: pulumi.Input<HubPeer[]>;
   /** Tactical RMM's node, a peer of the hub whose alert webhooks may reach n8n's gate on this port. */
   readonly rmm?: { readonly peer: pulumi.Input<HubPeer>; readonly webhookPort: number };
+  /** The operator console's port on the hub address, when it is enabled: workers report to it, operators' CLI reads it. */
+  readonly consolePort?: number;
 }
 
 /**
@@ -201,6 +203,7 @@ export class MasterNode extends FleetComponent {
           allowWorkerToWorker: mesh.allowWorkerToWorker,
           sets: state.firewall,
           kumaPort: KUMA_PORT,
+          ...(args.consolePort !== undefined ? { consolePort: args.consolePort } : {}),
           ...(rmmPeer !== undefined && rmm !== undefined ? { rmmWebhook: { address: rmmPeer.address, port: rmm.webhookPort } } : {}),
         }),
       ),

@@ -48,6 +48,15 @@ export class TunnelIngress extends FleetComponent {
   readonly serviceTokenSecret: pulumi.Output<string>;
   readonly hostnames: string[];
 
+  private readonly apps = new Map<string, cloudflare.ZeroTrustAccessApplication>();
+
+  /** The audience tag of a protected hostname's Access application: what its JWTs carry as `aud`. */
+  accessAudience(hostname: string): pulumi.Output<string> {
+    const app = this.apps.get(hostname);
+    if (app === undefined) throw new pulumi.ResourceError(`${hostname} has no Access application`, this);
+    return app.aud;
+  }
+
   constructor(name: string, args: TunnelIngressArgs, opts?: pulumi.ComponentResourceOptions) {
     super("supafleet:index:TunnelIngress", name, opts);
     const child = { parent: this };
@@ -98,7 +107,7 @@ export class TunnelIngress extends FleetComponent {
     // APIs (on fleet or client hostnames) are protected by their keys; a tenant's status page is public by the tenant's choice.
     const open = new Set<HostnameKind | undefined>(["api", "custom-domain", "custom-hostname", "status-page"]);
     const protectedRules = args.rules.filter((r) => r.hostname !== undefined && !open.has(r.kind));
-    const apps = new Map<string, cloudflare.ZeroTrustAccessApplication>();
+    const apps = this.apps;
     for (const r of protectedRules) {
       apps.set(
         r.hostname!,

@@ -44,6 +44,8 @@ export interface WorkerNodeArgs {
   readonly backupTimes: BackupTimes;
   /** Uptime Kuma's push endpoint on the hub, without the token: see src/monitoring/agent.ts. */
   readonly kumaPushBase: string;
+  /** The console's report endpoint, when the console is enabled: the health agent posts each run's report there too. */
+  readonly consoleReportUrl?: string;
   /** Set for a worker that exists for one dedicated project. */
   readonly dedicatedTo?: string;
   /** Operators' direct Postgres access to projects on this worker (operators[].databaseAccess). */
@@ -161,7 +163,7 @@ export class WorkerNode extends FleetComponent {
       {
         connection: workerConnection(args.ssh, args.address),
         create: renderScript("host/install-files.sh"),
-        stdin: pulumi.secret(this.healthPushToken.apply((token) => healthAgentPayload(`${args.kumaPushBase}${token}`))),
+        stdin: pulumi.secret(this.healthPushToken.apply((token) => healthAgentPayload(`${args.kumaPushBase}${token}`, args.consoleReportUrl))),
       },
       { ...child, dependsOn: [this.ready] },
     );

@@ -2,6 +2,7 @@ import type { Automations } from "../../components/Automations";
 import type { BackupSchedule } from "../../components/BackupSchedule";
 import type { BackupVault } from "../../components/BackupVault";
 import type { MasterNode } from "../../components/MasterNode";
+import type { OperatorConsole } from "../../components/OperatorConsole";
 import type { Monitoring } from "../../components/Monitoring";
 import type { RlsPolicySet } from "../../components/RlsPolicySet";
 import type { RmmNode } from "../../components/RmmNode";
@@ -16,6 +17,7 @@ import { releaseFile, type InfraRelease } from "../resources/infraRelease";
 import type { FleetPlan } from "../plan/types";
 import type * as pulumi from "@pulumi/pulumi";
 import { buildBackups, buildDrills, buildMasterBackup } from "./backups";
+import { buildConsole } from "./console";
 import { buildCustomDomains } from "./customDomains";
 import { buildNodes } from "./nodes";
 import { buildAutomations, buildEdge, buildMonitoring } from "./operations";
@@ -39,6 +41,8 @@ export interface Fleet {
   readonly policySets: ReadonlyMap<string, RlsPolicySet>;
   readonly monitoring: Monitoring;
   readonly automations: Automations;
+  /** The operator console, when enabled. */
+  readonly console?: OperatorConsole;
   readonly rmm?: RmmNode;
   /** The commit this run applies, for the hosts and the stack outputs. */
   readonly release: InfraRelease;
@@ -70,6 +74,7 @@ export function buildFleet(plan: FleetPlan, secrets: FleetSecrets, release: Infr
   const buckets = buildBuckets(plan, nodes, projects, seeds);
   const monitoring = buildMonitoring(plan, nodes, projects, backups, tunnel);
   const automations = buildAutomations(plan, nodes, projects, backups, monitoring);
+  const operatorConsole = buildConsole(plan, nodes, tunnel, release);
 
   const components: FleetComponent[] = [
     nodes.master,
@@ -88,6 +93,7 @@ export function buildFleet(plan: FleetPlan, secrets: FleetSecrets, release: Infr
     ...buckets.values(),
     monitoring,
     automations,
+    ...(operatorConsole !== undefined ? [operatorConsole.console, ...operatorConsole.agents.values()] : []),
   ];
   return {
     plan,
@@ -103,6 +109,7 @@ export function buildFleet(plan: FleetPlan, secrets: FleetSecrets, release: Infr
     policySets,
     monitoring,
     automations,
+    ...(operatorConsole !== undefined ? { console: operatorConsole.console } : {}),
     release,
     components,
   };

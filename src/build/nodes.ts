@@ -35,6 +35,7 @@ export function buildNodes(plan: FleetPlan, node: NodeCommon): Nodes {
     hubKey: plan.master.hubKey,
     workerPeers: peers.output,
     backupTimes: masterBackupTimes(plan.backups.times),
+    ...(plan.console !== undefined ? { consolePort: plan.console.listen.port } : {}),
     ...(plan.rmm !== undefined ? { rmm: { peer: rmmPeer.output, webhookPort: GATE_PORT } } : {}),
   });
 
@@ -60,6 +61,7 @@ export function buildNodes(plan: FleetPlan, node: NodeCommon): Nodes {
         ...spoke,
         backupTimes: plan.backups.times,
         kumaPushBase: pushBase,
+        ...(plan.console !== undefined ? { consoleReportUrl: plan.console.reportUrl } : {}),
         databaseGrants: [...(plan.databaseGrants[w.name] ?? [])],
         ...(w.dedicatedTo !== undefined ? { dedicatedTo: w.dedicatedTo } : {}),
       }),

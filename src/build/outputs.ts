@@ -68,6 +68,10 @@ export function stackOutputs(fleet: Fleet): Record<string, unknown> {
         : {}),
       billingSignatureSecret: pulumi.secret(fleet.automations.billingHmacSecret),
     },
+    // The console's page, and where the terminal twin reaches the same API over the mesh (npm run fleet).
+    ...(fleet.console !== undefined && fleet.plan.console !== undefined
+      ? { console: { url: fleet.console.url, mesh: `http://${fleet.plan.console.listen.address}:${fleet.plan.console.listen.port}` } }
+      : {}),
     ...(fleet.rmm !== undefined && fleet.plan.rmm !== undefined
       ? { rmm: { address: fleet.plan.rmm.address, release: fleet.plan.rmm.release, hostnames: fleet.plan.rmm.hostnames, ipv4Address: fleet.rmm.server.ipv4Address } }
       : {}),

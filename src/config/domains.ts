@@ -63,9 +63,9 @@ function domainProblem(hostname: string, cfg: Partial<FleetConfig>, domain: stri
     if (label.startsWith(STATUS_PAGE_PREFIX)) return `"${label}" under ${domain} starts with "${STATUS_PAGE_PREFIX}", which tenants' status pages use`;
   }
   // The policy pack asks for Access on these first labels (src/offline/policyConfig.ts); an API has none.
-  const hostnames = cfg.hostnames ?? { n8n: "n8n", status: "status" };
-  if (first.endsWith(STUDIO_SUFFIX) || first === hostnames.n8n || first === hostnames.status) {
-    return `"${hostname}" starts with "${first}", which the policy pack reserves for hostnames behind Cloudflare Access (Studio, n8n, status); an API is not behind Access: pick another first label`;
+  const hostnames = cfg.hostnames ?? { n8n: "n8n", status: "status", console: "console" };
+  if (first.endsWith(STUDIO_SUFFIX) || first === hostnames.n8n || first === hostnames.status || first === hostnames.console) {
+    return `"${hostname}" starts with "${first}", which the policy pack reserves for hostnames behind Cloudflare Access (Studio, n8n, status, console); an API is not behind Access: pick another first label`;
   }
   return undefined;
 }

@@ -422,6 +422,14 @@ export const StudiosSchema = z.strictObject({
   idleMinutes: z.number().int("must be a whole number").min(1, "must be at least 1").max(24 * 60, "must be at most 1440 (a day)").default(STUDIOS_DEFAULT.idleMinutes),
 });
 
+/**
+ * The operator console on the master (docs/operations.md, "The operator console"), and
+ * the agent on every worker that carries out its actions.
+ */
+export const ConsoleSchema = z.strictObject({
+  enabled: z.boolean(),
+});
+
 /** Every `supafleet:<key>` the program reads, with its schema. */
 export const FleetSchema = z.strictObject({
   domain: fqdn,
@@ -435,7 +443,9 @@ export const FleetSchema = z.strictObject({
    * The labels of the master's own hostnames under the domain. Only a stack that
    * shares its zone with another needs them (the e2e stack carries its run id).
    */
-  hostnames: z.strictObject({ n8n: dnsLabel.default("n8n"), status: dnsLabel.default("status") }).default({ n8n: "n8n", status: "status" }),
+  hostnames: z
+    .strictObject({ n8n: dnsLabel.default("n8n"), status: dnsLabel.default("status"), console: dnsLabel.default("console") })
+    .default({ n8n: "n8n", status: "status", console: "console" }),
   access: AccessSchema.default({ emails: [], emailDomains: [], sessionDuration: "12h", webhookSources: [] }),
   wireguard: WireguardSchema,
   workers: z.array(WorkerSchema).default([]),
@@ -447,6 +457,7 @@ export const FleetSchema = z.strictObject({
   automations: AutomationsSchema.default({ reportTime: "07:00", pollSeconds: 30 }),
   rmm: RmmSchema.optional(),
   studios: StudiosSchema.default(STUDIOS_DEFAULT),
+  console: ConsoleSchema.default({ enabled: false }),
   /**
    * How `pulumi up` reaches the servers: through the master's public address
    * (SSH from the operators' ranges; the first `up` has no mesh yet), or over

@@ -13,7 +13,7 @@ import { checkDomains } from "./domains";
 
 /** Hostnames under the fleet's domain that supafleet or its neighbours (TRMM, mail) use. */
 export const RESERVED_SUBDOMAINS: ReadonlySet<string> = new Set([
-  "studio", "n8n", "status", "api", "www", "kuma", "uptime", "admin", "dashboard", "auth",
+  "studio", "n8n", "status", "console", "api", "www", "kuma", "uptime", "admin", "dashboard", "auth",
   "mail", "smtp", "imap", "pop", "mx", "autodiscover", "autoconfig", "ftp", "ssh", "vpn", "wg",
   "rmm", "mesh", "nats", "webhook", "webhooks", "hooks", "mcp", "cdn", "static", "assets", "ns1", "ns2",
   FALLBACK_ORIGIN_LABEL,
@@ -46,7 +46,14 @@ export function validateFleet(cfg: Partial<FleetConfig>, stack?: string): Config
   if (cfg.operators && cfg.tenants) issues.push(...checkDatabaseAccess(cfg.operators, projects));
   issues.push(...checkAutomations(cfg, projects));
   issues.push(...checkHardening(cfg, stack));
+  issues.push(...checkConsole(cfg));
   return issues;
+}
+
+/** The console checks Access's JWT itself, against the team's keys: it needs the team's name. */
+function checkConsole(cfg: Partial<FleetConfig>): ConfigIssue[] {
+  if (cfg.console?.enabled !== true || cfg.cloudflare === undefined || cfg.cloudflare.teamName !== undefined) return [];
+  return [{ path: "console.enabled", message: "the console verifies Cloudflare Access's JWT against the team's keys: set cloudflare.teamName (the <team> in <team>.cloudflareaccess.com)" }];
 }
 
 /** Restores from other projects, retired jobs and the drill of another stack: every name must lead somewhere. */

@@ -9,6 +9,8 @@ export const MASTER_ADDON_LIMIT_MIB = {
   n8n: 1024,
   /** n8n's webhook gate (Caddy). */
   gate: 64,
+  /** The operator console (Node, one small bundle); counted whether or not it is enabled. */
+  console: 128,
 } as const;
 
 export const MASTER_RESERVATION_MIB = {

@@ -8,8 +8,11 @@ export function kumaPushBase(hubAddress: string): string {
   return `http://${hubAddress}:${KUMA_PORT}/api/push/`;
 }
 
-/** The install-files payload for a worker's health agent; it holds the push token, so it goes as a secret. */
-export function healthAgentPayload(pushUrl: string): string {
+/**
+ * The install-files payload for a worker's health agent; it holds the push token, so it goes as a secret.
+ * With the console enabled, each run's report also goes to the console (`reportUrl`).
+ */
+export function healthAgentPayload(pushUrl: string, reportUrl?: string): string {
   const file = (content: string, mode: string) => ({ content, mode });
   return JSON.stringify({
     files: {
@@ -17,7 +20,10 @@ export function healthAgentPayload(pushUrl: string): string {
       [`${TOOLS_DIR}/health-agent.sh`]: file(template("worker/health-agent.sh"), "0755"),
       "/etc/systemd/system/supafleet-health-agent.service": file(template("worker/systemd/supafleet-health-agent.service"), "0644"),
       "/etc/systemd/system/supafleet-health-agent.timer": file(template("worker/systemd/supafleet-health-agent.timer"), "0644"),
-      "/etc/supafleet/health-agent.env": file(`# supafleet: the health agent's push URL; it holds a token. Mode 0600.\nPUSH_URL=${shellQuote(pushUrl)}\n`, "0600"),
+      "/etc/supafleet/health-agent.env": file(
+        `# supafleet: the health agent's push URL; it holds a token. Mode 0600.\nPUSH_URL=${shellQuote(pushUrl)}\n${reportUrl !== undefined ? `REPORT_URL=${shellQuote(reportUrl)}\n` : ""}`,
+        "0600",
+      ),
     },
     enable: ["supafleet-health-agent.timer"],
   });

@@ -11,7 +11,7 @@ export function policyConfigFor(cfg: Pick<FleetConfig, "operators" | "wireguard"
   const label = (l: string): string => `^${l}\\.`;
   return {
     // The master's hostnames as this stack names them (an e2e stack carries its run id in them).
-    "access-for-protected-hostnames": { protectedHostnames: ["^[a-z0-9-]+-studio\\.", label(cfg.hostnames.n8n), label(cfg.hostnames.status)] },
+    "access-for-protected-hostnames": { protectedHostnames: ["^[a-z0-9-]+-studio\\.", label(cfg.hostnames.n8n), label(cfg.hostnames.status), label(cfg.hostnames.console)] },
     "firewall-inbound-only-wireguard-and-ssh": { wireguardPort: cfg.wireguard.port },
     "firewall-ssh-from-operators": { operatorRanges: [...new Set(cfg.operators.flatMap((o) => o.sourceRanges))].sort() },
     "server-protected-in-prod": { protectedEnvironments: ["prod"] },

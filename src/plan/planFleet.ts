@@ -3,6 +3,7 @@ import { ALERTING_SECRET_KEYS } from "../config/secrets";
 import { kumaDesired, KUMA_PORT } from "../monitoring/kuma";
 import { ingressRules } from "../render/ingress";
 import { planAutomations } from "./automations";
+import { planConsole } from "./console";
 import { planAlerting, planBackups } from "./backups";
 import { databaseGrants, planMaster, planMesh, planRmm, planSharedWorkers } from "./nodes";
 import { planCustomHostnames } from "./customHostnames";
@@ -21,10 +22,20 @@ export function planFleet(env: string, cfg: FleetConfig, secretsSet: ReadonlySet
   const { projects, dedicated } = planProjects(cfg, shared);
   const workers = [...shared, ...dedicated];
   const tenants = cfg.tenants.map(planTenant);
-  const hostnames = { n8n: `${cfg.hostnames.n8n}.${cfg.domain}`, status: `${cfg.hostnames.status}.${cfg.domain}` };
+  const hostnames = {
+    n8n: `${cfg.hostnames.n8n}.${cfg.domain}`,
+    status: `${cfg.hostnames.status}.${cfg.domain}`,
+    ...(cfg.console.enabled ? { console: `${cfg.hostnames.console}.${cfg.domain}` } : {}),
+  };
   const rmm = planRmm(cfg, wireguard.hub);
   const alerting = planAlerting(cfg.alerting, secretsSet.has(ALERTING_SECRET_KEYS.ntfyToken));
   const fleet = { env, domain: cfg.domain, wireguard, hostnames, master, workers, projects, tenants };
+  const kumaUrl = `http://${wireguard.hub}:${KUMA_PORT}`;
+  const desired = kumaDesired(fleet, {
+    ...(alerting.ntfy !== undefined ? { ntfy: { server: alerting.ntfy.server, topic: alerting.ntfy.topic, token: alerting.ntfy.token } } : {}),
+    ...(alerting.telegramChat !== undefined ? { telegram: { chatId: alerting.telegramChat } } : {}),
+  });
+  const operatorConsole = planConsole(cfg, hostnames.console, { env, domain: cfg.domain, hub: wireguard.hub, kumaUrl, master, workers, tenants, projects, monitors: desired.monitors });
   return {
     env,
     domain: cfg.domain,
@@ -49,13 +60,8 @@ export function planFleet(env: string, cfg: FleetConfig, secretsSet: ReadonlySet
       ...planCustomHostnames(projects, cfg.domain),
     },
     backups: planBackups(cfg, projects, master.name, alerting),
-    monitoring: {
-      kumaUrl: `http://${wireguard.hub}:${KUMA_PORT}`,
-      desired: kumaDesired(fleet, {
-        ...(alerting.ntfy !== undefined ? { ntfy: { server: alerting.ntfy.server, topic: alerting.ntfy.topic, token: alerting.ntfy.token } } : {}),
-        ...(alerting.telegramChat !== undefined ? { telegram: { chatId: alerting.telegramChat } } : {}),
-      }),
-    },
+    monitoring: { kumaUrl, desired },
+    ...(operatorConsole !== undefined ? { console: operatorConsole } : {}),
     studios: cfg.studios,
     automations: planAutomations(cfg.automations, { env, hub: wireguard.hub, n8nHostname: hostnames.n8n, ownerEmail: cfg.operators[0]!.email, projects, alerting, ...(rmm !== undefined ? { rmm } : {}) }),
   };

@@ -6,6 +6,7 @@ import type { AuthConfig } from "../config/auth";
 import type { BucketConfig } from "../config/buckets";
 import type { FunctionsConfig } from "../config/functions";
 import type { FleetConfig, Isolation, OperatorConfig, RetentionConfig, SchemaPack, SmtpConfig, TenantConfig } from "../config/schema";
+import type { ConsoleFleetView } from "../console/fleetView";
 import type { KumaDesired } from "../monitoring/kuma";
 import type { ProjectPorts } from "../model/ports";
 import type { StudioLayout } from "../model/projectServices";
@@ -33,8 +34,10 @@ export interface FleetPlan {
   readonly databaseGrants: Readonly<Record<string, readonly DatabaseGrant[]>>;
   readonly tenants: readonly TenantPlan[];
   /** Hostnames of the master's own services. */
-  readonly hostnames: { readonly n8n: string; readonly status: string };
+  readonly hostnames: { readonly n8n: string; readonly status: string; readonly console?: string };
   readonly edge: EdgePlan;
+  /** The operator console on the master and the agents on the workers, when enabled. */
+  readonly console?: ConsolePlan;
   readonly backups: BackupsPlan;
   readonly monitoring: MonitoringPlan;
   readonly automations: AutomationsPlan;
@@ -232,4 +235,16 @@ export interface AutomationsPlan {
   readonly settings: AutomationSettings;
   /** TRMM's alert webhook as the stack output gives it. */
   readonly trmmWebhookUrl?: string;
+}
+
+/** The operator console (docs/operations.md, "The operator console"). */
+export interface ConsolePlan {
+  readonly hostname: string;
+  /** On the hub's WireGuard address: cloudflared, the workers' reports and the operators' CLI reach it there. */
+  readonly listen: { readonly address: string; readonly port: number };
+  /** Where each worker's health agent posts its report. */
+  readonly reportUrl: string;
+  /** The Zero Trust team whose keys sign Access's JWTs. */
+  readonly teamName: string;
+  readonly fleet: ConsoleFleetView;
 }

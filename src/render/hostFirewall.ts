@@ -85,6 +85,8 @@ export interface MasterFirewallArgs {
   readonly kumaPort?: number;
   /** Tactical RMM's mesh address and n8n's webhook gate: its alerts come over WireGuard, to that port only. */
   readonly rmmWebhook?: { readonly address: string; readonly port: number };
+  /** The operator console's port on the hub address: workers' reports and operators' CLI (the console checks both). */
+  readonly consolePort?: number;
 }
 
 /** Mirrors the master's Hetzner firewall (WireGuard, SSH from operators) and routes the mesh. */
@@ -103,6 +105,12 @@ export function masterRuleset(a: MasterFirewallArgs): NftTable {
       { why: "SSH from operator peers over WireGuard", match: [m.iif(WG_INTERFACE), m.saddr4(m.set("operator_peers")), m.dport("tcp", 22)], verdict: "accept" },
       ...(a.kumaPort !== undefined
         ? [{ why: "workers push health and backup results to Uptime Kuma", match: [m.iif(WG_INTERFACE), m.saddr4(m.set("worker_peers")), m.dport("tcp", a.kumaPort)], verdict: "accept" as const }]
+        : []),
+      ...(a.consolePort !== undefined
+        ? [
+            { why: "workers report their health to the operator console", match: [m.iif(WG_INTERFACE), m.saddr4(m.set("worker_peers")), m.dport("tcp", a.consolePort)], verdict: "accept" as const },
+            { why: "operators' CLI reaches the operator console (it checks their Access token)", match: [m.iif(WG_INTERFACE), m.saddr4(m.set("operator_peers")), m.dport("tcp", a.consolePort)], verdict: "accept" as const },
+          ]
         : []),
       ...(a.rmmWebhook !== undefined
         ? [{ why: "Tactical RMM's alert webhooks reach n8n's webhook gate", match: [m.iif(WG_INTERFACE), m.saddr4(a.rmmWebhook.address), m.dport("tcp", a.rmmWebhook.port)], verdict: "accept" as const }]

@@ -10,7 +10,7 @@ export type { HostnameKind, IngressRule } from "./ingressRule";
  * Master services cloudflared reaches: n8n on the master's loopback; Uptime
  * Kuma on the hub's WireGuard address, where the workers' health pushes reach it too.
  */
-export const MASTER_SERVICE_PORTS = { n8n: 5678, status: 3001 } as const;
+export const MASTER_SERVICE_PORTS = { n8n: 5678, status: 3001, console: 3002 } as const;
 
 /** Defaults for every origin: WireGuard origins are IPv4 and close by, Realtime holds WebSockets open. */
 export const ORIGIN_DEFAULTS = {
@@ -26,7 +26,8 @@ export const ORIGIN_DEFAULTS = {
 export interface IngressFleet {
   readonly domain: string;
   readonly wireguard: { readonly hub: string };
-  readonly hostnames: { readonly n8n: string; readonly status: string };
+  /** `console` only when the operator console is enabled. */
+  readonly hostnames: { readonly n8n: string; readonly status: string; readonly console?: string };
   readonly projects: readonly {
     readonly name: string;
     readonly slot: number;
@@ -70,6 +71,9 @@ export function ingressRules(fleet: IngressFleet): IngressRule[] {
   rules.push(
     { hostname: fleet.hostnames.n8n, service: `http://127.0.0.1:${MASTER_SERVICE_PORTS.n8n}`, owner: "master", kind: "n8n" },
     { hostname: fleet.hostnames.status, service: kuma, owner: "master", kind: "status" },
+    ...(fleet.hostnames.console !== undefined
+      ? [{ hostname: fleet.hostnames.console, service: `http://${fleet.wireguard.hub}:${MASTER_SERVICE_PORTS.console}`, owner: "master", kind: "console" as const }]
+      : []),
     ...fleet.tenants.filter((t) => t.statusPage).flatMap((t) => statusPageRules(t.slug, statusPageHostname(t.slug, fleet.domain), kuma)),
   );
   rules.sort((a, b) => (a.hostname ?? "").localeCompare(b.hostname ?? ""));

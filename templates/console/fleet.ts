@@ -33,6 +33,8 @@ export interface ConsoleWorker {
   readonly address: string;
   readonly agentPort: number;
   readonly dedicated: boolean;
+  /** The names of its Kuma monitors (health agent push, WireGuard ping), as the fleet status page lists them. */
+  readonly monitors: readonly string[];
 }
 
 export interface ConsoleTenant {
@@ -40,6 +42,8 @@ export interface ConsoleTenant {
   readonly name: string;
   readonly statusPage?: string;
   readonly projects: readonly ConsoleProject[];
+  /** A pooled tenant has no project of its own: its rows live in this one, kept apart by RLS. */
+  readonly pooledIn?: string;
 }
 
 export interface ConsoleProject {
@@ -56,7 +60,7 @@ export interface ConsoleProject {
     readonly api: string;
     readonly studio: string;
     readonly statusPage?: string;
-    /** Kuma monitor ids (as on the fleet status page) that belong to this project. */
+    /** The names of this project's Kuma monitors, as the fleet status page lists them. */
     readonly monitors: readonly string[];
   };
 }

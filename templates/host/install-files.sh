@@ -1,7 +1,8 @@
 # supafleet: install files from a JSON payload on stdin:
-#   {"files": {"/absolute/path": {"content": "...", "mode": "0755"}}, "enable": ["x.timer"]}
+#   {"files": {"/absolute/path": {"content": "...", "mode": "0755"}}, "enable": ["x.timer"], "restart": ["y.service"]}
 # Each file is written atomically; systemd reloads if a unit changed, then
-# starts and enables the units listed under "enable", if any.
+# starts and enables the units listed under "enable", and restarts those under
+# "restart" (a daemon that reads its files only when it starts).
 
 need jq
 payload=$(cat)
@@ -27,4 +28,8 @@ while IFS= read -r unit; do
   command -v systemctl >/dev/null || die "cannot enable $unit: no systemctl"
   systemctl enable --now "$unit"
 done < <(jq -r '.enable // [] | .[]' <<<"$payload")
+while IFS= read -r unit; do
+  command -v systemctl >/dev/null || die "cannot restart $unit: no systemctl"
+  systemctl restart "$unit"
+done < <(jq -r '.restart // [] | .[]' <<<"$payload")
 echo "install-files: $(jq '.files | length' <<<"$payload") files"

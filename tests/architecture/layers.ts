@@ -9,7 +9,7 @@ export const LAYERS: readonly { readonly name: string; readonly paths: readonly 
   { name: "config", paths: ["src/config/"], what: "the stack file's schema and validation, pure" },
   {
     name: "domain",
-    paths: ["src/render/", "src/supabase/", "src/studio/", "src/rls/", "src/backup/", "src/monitoring/", "src/automation/", "src/probe/", "src/storage/", "src/functions/"],
+    paths: ["src/render/", "src/supabase/", "src/studio/", "src/rls/", "src/backup/", "src/monitoring/", "src/automation/", "src/probe/", "src/storage/", "src/functions/", "src/console/"],
     what: "pure renderers of what servers receive (boot data, Compose, SQL, scripts' settings, monitors, workflows, buckets, functions) and the probe's checks",
   },
   { name: "plan", paths: ["src/plan/"], what: "planFleet: every decision about an environment, as data" },
