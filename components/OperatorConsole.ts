@@ -54,7 +54,11 @@ export class OperatorConsole extends FleetComponent {
       .all([fleet, publicDigest(keysJson)])
       .apply(([f, keysDigest]) => JSON.stringify({ image: CONSOLE_IMAGE, compose, bundle: consoleBundle(), fleet: f, keysDigest }));
     const install = this.child("install");
-    new command.remote.Command(install.name, { connection, create: renderScript("master/console-install.sh"), stdin: payload }, { ...install.opts, dependsOn: [keys] });
+    new command.remote.Command(
+      install.name,
+      { connection, create: renderScript("master/console-install.sh"), delete: renderScript("master/console-remove.sh"), stdin: payload },
+      { ...install.opts, dependsOn: [keys] },
+    );
 
     this.registerOutputs({ url: this.url, workers });
   }

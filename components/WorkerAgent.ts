@@ -37,6 +37,7 @@ export class WorkerAgent extends FleetComponent {
       {
         connection: workerConnection(args.ssh, args.address),
         create: renderScript("host/install-files.sh"),
+        delete: renderScript("worker/agent-remove.sh"),
         stdin: pulumi.secret(this.key.apply((key) => workerAgentPayload(settings, key))),
       },
       { ...install.opts, dependsOn: args.after },
