@@ -31,7 +31,7 @@ export function masterTable(counts: readonly number[] = [1, 2, 3, 5, 10, 20]): s
     return `| ${n} | ${need} | ${smallest} |`;
   });
   return [
-    `The master keeps ${MASTER_RESERVED_MIB} MiB for itself (its base, cloudflared, Uptime Kuma, n8n and the webhook gate at their limits) and ${STUDIO_ON_MASTER_MIB} MiB for each Studio that may run at once (studios.maxRunning).`,
+    `The master keeps ${MASTER_RESERVED_MIB} MiB for itself (its base, cloudflared, Uptime Kuma, n8n, the webhook gate and the operator console at their limits) and ${STUDIO_ON_MASTER_MIB} MiB for each Studio that may run at once (studios.maxRunning).`,
     "",
     "| Studios at once | master memory MiB | smallest type |",
     "|---:|---:|---|",

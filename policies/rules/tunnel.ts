@@ -28,7 +28,7 @@ export const accessForProtectedHostnames: StackValidationPolicy = {
   description: "Every Studio, n8n or status hostname the tunnel routes has a Cloudflare Access application.",
   enforcementLevel: "mandatory",
   configSchema: {
-    properties: { protectedHostnames: { type: "array", items: { type: "string" }, default: ["^[a-z0-9-]+-studio\\.", "^n8n\\.", "^status\\."] } },
+    properties: { protectedHostnames: { type: "array", items: { type: "string" }, default: ["^[a-z0-9-]+-studio\\.", "^n8n\\.", "^status\\.", "^console\\."] } },
   },
   validateStack: (args, report) => {
     const patterns = args.getConfig<ProtectedHostnamesConfig>().protectedHostnames.map((p) => new RegExp(p));

@@ -88,7 +88,7 @@ describe("custom domains that are refused, each with its path", () => {
   it("a client's domain whose first label the policy pack keeps behind Access", () => {
     expect(issuesOf([3, 0, ["app-studio.smarteros.cl", "n8n.smarteros.cl", "status.smarteros.cl"]]).map((i) => i.path)).toEqual([0, 1, 2].map((j) => `${SMARTEROS}.domains[${j}]`));
     expect(issuesOf([3, 0, ["n8n.smarteros.cl"]])[0]!.message).toBe(
-      '"n8n.smarteros.cl" starts with "n8n", which the policy pack reserves for hostnames behind Cloudflare Access (Studio, n8n, status); an API is not behind Access: pick another first label',
+      '"n8n.smarteros.cl" starts with "n8n", which the policy pack reserves for hostnames behind Cloudflare Access (Studio, n8n, status, console); an API is not behind Access: pick another first label',
     );
   });
 
