@@ -28,7 +28,7 @@ export class WorkerAgent extends FleetComponent {
   constructor(name: string, args: WorkerAgentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("supafleet:index:WorkerAgent", name, opts);
     const k = this.child("key");
-    this.key = pulumi.secret(new random.RandomId(k.name, { byteLength: 32 }, { ...k.opts, additionalSecretOutputs: ["hex", "b64Std", "b64Url", "dec", "id"] }).hex);
+    this.key = pulumi.secret(new random.RandomBytes(k.name, { length: 32 }, k.opts).hex);
     const settings = agentSettings(args.worker, args.address, args.hub);
     this.keep(renderPlain(`nodes/${args.worker}/agent.json`, JSON.stringify(settings, null, 2)));
     const install = this.child("install");
