@@ -45,4 +45,16 @@ describe("the blast radius of the operator console in prod", () => {
     expect(updates.map((u) => u.name).sort()).toEqual(["edge-config", "master-hub-sync", ...workers.map((w) => `${w}-health-agent`)].sort());
     expect(updates.find((u) => u.name === "edge-config")!.paths).toEqual(["config.ingresses[console.techhilfepro.de]"]);
   });
+
+  it("puts the console behind its own Access app, which cloudflared checks too, and gives the console that app's audience to verify", () => {
+    const byName = (n: string) => withConsole.resources.find((r) => r.name === n)!;
+    const app = byName("edge-app-console");
+    expect(app.inputs).toMatchObject({ domain: "console.techhilfepro.de", type: "self_hosted" });
+    const aud = app.outputs.aud as string;
+    expect(aud).toBeTruthy();
+    const ingresses = (byName("edge-config").inputs.config as { ingresses: { hostname?: string; originRequest?: unknown }[] }).ingresses;
+    expect(ingresses.find((i) => i.hostname === "console.techhilfepro.de")!.originRequest).toEqual({ access: { required: true, teamName: "techhilfepro", audTags: [aud] } });
+    const fleet = JSON.parse(withConsole.files.find((f) => f.path === "console/fleet.json")!.content);
+    expect(fleet.access).toEqual({ teamName: "techhilfepro", aud });
+  });
 });
