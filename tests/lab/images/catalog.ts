@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { GATE_IMAGE, N8N_IMAGE } from "../../../src/automation/n8nCompose";
+import { CONSOLE_IMAGE } from "../../../src/console/consoleCompose";
 import { KUMA_IMAGE } from "../../../src/monitoring/kumaCompose";
 import { RELEASES } from "../../../src/model/releases";
 import type { ServiceName } from "../../../src/model/services";
@@ -164,6 +165,14 @@ export function labImages(): LabImage[] {
       context: IMAGES_DIR,
       inputs: [],
       dockerfile: [`FROM ${BASE_IMAGE}`, 'CMD ["caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]'].join("\n"),
+    },
+    {
+      // Node's own image, for the operator console: the base has Node and its node user (uid 1000), as that image does.
+      kind: "build",
+      names: [CONSOLE_IMAGE],
+      context: IMAGES_DIR,
+      inputs: [],
+      dockerfile: [`FROM ${BASE_IMAGE}`, 'CMD ["node"]'].join("\n"),
     },
   ];
 }
