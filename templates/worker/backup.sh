@@ -10,6 +10,7 @@
 #                                 (pre-upgrade, final); prints the database snapshot's id
 #   backup.sh <config> verify ID   the database snapshot ID and its run's roles read back whole (completion marks)
 #   backup.sh <config> rekey   after a rotation: the key of RESTIC_PREVIOUS_PASSWORD replaced by one for RESTIC_PASSWORD
+#   backup.sh <config> status  the backups' state as one JSON object (the worker agent's status)
 # Pings start/success/fail, pushes to Uptime Kuma, alerts on failure, and exits non-zero on any failure.
 set -euo pipefail
 SCRIPT='backup'
@@ -22,10 +23,21 @@ MODE="${2:-run}"
 LOG=$(mktemp)
 trap 'rm -f "$LOG"' EXIT
 TAGS=(--host "$PROJECT" --tag supafleet --tag "project:$PROJECT")
+# The outcomes of the last run, second copy and drill (drill.sh writes last-drill.json), for `status`:
+# under the worker's state folder, made when it is installed (a run from a checkout records nothing).
+STATE_ROOT="${SUPAFLEET_STATE_DIR:-/var/lib/supafleet}"
+RESULTS="$STATE_ROOT/backup/$PROJECT"
+
+record() { # <last-run|last-copy> <true|false> <message>
+  [ -d "$STATE_ROOT" ] || return 0
+  { install -d -m 0700 "$RESULTS" && jq -n --argjson at "$(date +%s)" --argjson ok "$2" --arg message "$3" '{at: $at, ok: $ok, message: $message}' > "$RESULTS/$1.json"; } 2>/dev/null \
+    || say "could not record the outcome in $RESULTS"
+}
 
 fail() {
   say "$*"
   echo "FAILED: $*" >> "$LOG"
+  [ "$MODE" != run ] || record last-run false "$*"
   ping_hc "${HC_URL:-}" fail "$LOG"
   push_kuma down "backup failed: $*"
   alert "backup failed: $*"
@@ -214,12 +226,14 @@ copy() {
   forget_by_kind c "${COPY_KEEP_DAILY:-$KEEP_DAILY}" "${COPY_KEEP_WEEKLY:-$KEEP_WEEKLY}" "${COPY_KEEP_MONTHLY:-$KEEP_MONTHLY}" --prune >> "$LOG" 2>&1 || rc=$?
   [ "$rc" -eq 0 ] || copy_failed "restic forget on the second repository: $(restic_meaning "$rc" "$LOG")"
   ping_hc "${COPY_HC_URL:-}" success "$LOG"
+  record last-copy true "up to date"
   say "second copy: up to date"
 }
 
 copy_failed() {
   say "$*"
   echo "FAILED: $*" >> "$LOG"
+  record last-copy false "$*"
   ping_hc "${COPY_HC_URL:-}" fail "$LOG"
   push_kuma down "second copy failed: $*"
   alert "second copy failed: $*"
@@ -252,6 +266,7 @@ run() {
   if [ "$(date +%u)" = "${CHECK_WEEKDAY:-7}" ]; then check; fi
   ping_hc "${HC_URL:-}" success "$LOG"
   push_kuma up "backup ok at $(date -u +%FT%TZ)"
+  record last-run true "backup ok"
   say "done"
   copy
 }
@@ -317,6 +332,27 @@ rekey() {
   say "restic password rotated: key ${old} removed"
 }
 
+# The newest complete snapshot of each kind (restic 0.17 and newer also give its size), the
+# recorded outcomes, and the WAL archive's state when the project archives its WAL.
+status() {
+  local wal=null result name
+  local -A results=()
+  for name in last-run last-copy last-drill; do
+    result=$(jq -c . "$RESULTS/$name.json" 2>/dev/null) || result=null
+    results[$name]=${result:-null}
+  done
+  if [ -n "${WAL_SPOOL:-}" ]; then wal=$(bash "$(dirname "$0")/wal.sh" "$CONFIG" status 2>> "$LOG") || wal=null; fi
+  # The snapshot list goes through a pipe: as an argument it could outgrow the kernel's limit for one.
+  r snapshots --json --host "$PROJECT" --tag "project:$PROJECT" 2>> "$LOG" | jq -c --arg project "$PROJECT" --argjson wal "${wal:-null}" \
+    --argjson run "${results[last-run]}" --argjson copy "${results[last-copy]}" --argjson drill "${results[last-drill]}" "$JQ_EPOCH"'
+    [.[] | (.tags // []) as $t | select($t | index("pending") | not) | ($t[] | select(startswith("kind:")) | .[5:]) as $kind
+      | {kind: $kind, id: .short_id, time, at: (.time | epoch), size: (.summary.total_bytes_processed // null),
+         labels: [$t[] | select(. != "supafleet" and (contains(":") | not))]}]
+    | {project: $project, snapshots: (group_by(.kind) | map({key: .[0].kind, value: (max_by(.at) | del(.kind))}) | from_entries),
+       lastRun: $run, copy: $copy, drill: $drill, wal: $wal}' \
+    || die "cannot list snapshots: $(restic_meaning 1 "$LOG")"
+}
+
 case "$MODE" in
   run) run ;;
   base)
@@ -332,5 +368,6 @@ case "$MODE" in
   forget) clear_stale_locks "$LOG" || fail "cannot open the repository: $(restic_meaning 1 "$LOG")"; forget; say "retention applied" ;;
   check) clear_stale_locks "$LOG" || fail "cannot open the repository: $(restic_meaning 1 "$LOG")"; check "${3:-}" ;;
   copy) copy ;;
-  *) die "unknown mode '$MODE' (run, base, forget, check, copy, snapshot, verify, rekey)" ;;
+  status) status ;;
+  *) die "unknown mode '$MODE' (run, base, forget, check, copy, snapshot, verify, rekey, status)" ;;
 esac

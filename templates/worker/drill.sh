@@ -24,9 +24,22 @@ THROWAWAY="" PITR_THROWAWAY=""
 trap 'rm -rf "$WORK"; [ -z "$THROWAWAY" ] || docker rm -f "$THROWAWAY" > /dev/null 2>&1 || true; [ -z "$PITR_THROWAWAY" ] || docker rm -f -v "$PITR_THROWAWAY" > /dev/null 2>&1 || true' EXIT
 REPORT="$WORK/report"
 
+# The drill's result and figures, for `backup.sh status` (the console's last drill), where backup.sh keeps its own.
+record() { # <1|0> <message>
+  local root="${SUPAFLEET_STATE_DIR:-/var/lib/supafleet}" rto ok=false
+  local dir="$root/backup/$PROJECT"
+  [ -d "$root" ] || return 0
+  [ "$1" = 1 ] && ok=true
+  rto=$(sed -n 's/.*RTO \([0-9]*\)s$/\1/p' <<<"$2")
+  { install -d -m 0700 "$dir" && jq -n --argjson at "$(date +%s)" --argjson ok "$ok" --arg message "$2" --arg rpo "${rpo:-}" --arg rto "$rto" --arg pitr "${pitr:-}" \
+    '{at: $at, ok: $ok, message: $message, rpoMinutes: ($rpo | tonumber? // null), rtoSeconds: ($rto | tonumber? // null),
+      pointInTime: (if $pitr == "" then null else $pitr end)}' > "$dir/last-drill.json"; } 2>/dev/null || say "could not record the drill's result in $dir"
+}
+
 finish() {
   local ok="$1" message="$2"
   echo "$message" >> "$REPORT"
+  record "$ok" "$message"
   # Before a throwaway database exists there is no DB_CONTAINER (and set -u would end the drill unreported).
   [ -z "${DB_CONTAINER:-}" ] || psql_in_db postgres -c "drop database if exists $SCRATCH" > /dev/null 2>&1 || true
   if [ "$ok" = 1 ]; then

@@ -71,7 +71,7 @@ def load_settings(path):
         fail(f"the settings {path} are not a JSON object")
     s = {**DEFAULTS, "keyFile": os.path.join(os.path.dirname(os.path.abspath(path)), "key"), **raw}
     problems = []
-    if not isinstance(s.get("worker"), str) or not NAME.match(s["worker"]):
+    if not isinstance(s.get("worker"), str) or not NAME.fullmatch(s["worker"]):
         problems.append('"worker" must be a worker name such as w1')
     for field in ("address", "master"):
         try:
@@ -100,7 +100,7 @@ def load_key(path):
         fail(f"cannot read the key {path}: {getattr(e, 'strerror', None) or e}")
     if st.st_mode & 0o077:
         fail(f"the key {path} is readable by others (mode {st.st_mode & 0o777:04o}); it must be 0600")
-    if not KEY.match(text):
+    if not KEY.fullmatch(text):
         fail(f"the key {path} must be 64 lowercase hex characters (32 bytes)")
     return bytes.fromhex(text)
 
@@ -117,7 +117,7 @@ class Refusal(Exception):
 
 
 def b64url_decode(text):
-    if not B64URL.match(text):
+    if not B64URL.fullmatch(text):
         raise ValueError("not base64url")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
@@ -129,6 +129,8 @@ def parse_envelope(body):
         raise Refusal(400, "the body is not JSON") from None
     if not isinstance(envelope, dict) or not isinstance(envelope.get("payload"), str) or not envelope["payload"]:
         raise Refusal(400, 'the body is not a signed command: it needs "payload" and "signature"')
+    if not B64URL.fullmatch(envelope["payload"]):
+        raise Refusal(400, 'the body is not a signed command: "payload" must be base64url')
     signature = envelope.get("signature")
     if signature is not None and not isinstance(signature, str):
         raise Refusal(400, 'the body is not a signed command: "signature" must be a string')
@@ -138,12 +140,11 @@ def parse_envelope(body):
 def verify_signature(key, payload, signature):
     if not signature:
         raise Refusal(401, "the command is not signed")
-    expected = hmac.new(key, payload.encode("ascii"), hashlib.sha256).digest()
-    try:
-        given = b64url_decode(signature)
-    except (ValueError, binascii.Error):
-        given = b""
-    if not hmac.compare_digest(expected, given):
+    # Compared as text, not as decoded bytes: base64 decoders ignore the last character's spare bits,
+    # so another spelling of the same bytes would pass; only the one signed text does.
+    digest = hmac.new(key, payload.encode("ascii"), hashlib.sha256).digest()
+    expected = base64.urlsafe_b64encode(digest).rstrip(b"=")
+    if not hmac.compare_digest(expected, signature.encode("utf-8")):
         raise Refusal(401, "the signature is wrong")
 
 
@@ -159,7 +160,7 @@ def parse_payload(payload):
         value = command.get(field)
         if not isinstance(value, kind) or isinstance(value, bool):
             raise Refusal(400, f'the payload\'s "{field}" is missing or not a {kind.__name__}')
-    if not NONCE.match(command["nonce"]):
+    if not NONCE.fullmatch(command["nonce"]):
         raise Refusal(400, "the payload's nonce must be 32 lowercase hex characters")
     return command
 
@@ -187,7 +188,7 @@ class NonceStore:
         try:
             with open(self.path, encoding="utf-8") as f:
                 loaded = json.load(f)
-            self.seen = {n: e for n, e in loaded.items() if NONCE.match(n) and isinstance(e, int)}
+            self.seen = {n: e for n, e in loaded.items() if NONCE.fullmatch(n) and isinstance(e, int)}
         except FileNotFoundError:
             self.seen = {}
         except (OSError, ValueError, AttributeError) as e:
@@ -234,13 +235,13 @@ def check_args(command, args):
     if extra:
         raise bad_args(f"{command} takes no {', '.join(extra)}")
     for field in ("project", "service"):
-        if field in args and (not isinstance(args[field], str) or not NAME.match(args[field])):
+        if field in args and (not isinstance(args[field], str) or not NAME.fullmatch(args[field])):
             raise bad_args(f"{field} must be a name of lowercase letters, digits and dashes")
     if "lines" in args:
         lines = args["lines"]
         if not isinstance(lines, int) or isinstance(lines, bool) or not 1 <= lines <= 200:
             raise bad_args("lines must be a whole number from 1 to 200")
-    if "id" in args and (not isinstance(args["id"], str) or not JOB_ID.match(args["id"])):
+    if "id" in args and (not isinstance(args["id"], str) or not JOB_ID.fullmatch(args["id"])):
         raise bad_args("id must be a job id (32 lowercase hex characters)")
 
 
@@ -403,7 +404,7 @@ class Agent:
         root = self.s["projectsDir"]
         names = sorted(os.listdir(root)) if os.path.isdir(root) else []
         for name in names:
-            if NAME.match(name) and self.deployed(name):
+            if NAME.fullmatch(name) and self.deployed(name):
                 projects.append({"name": name, "services": self.services(name), "backup": self.backup_status(name)})
         return {"worker": self.s["worker"], "projects": projects}
 

@@ -1,0 +1,229 @@
+import { request } from "node:http";
+import { randomBytes } from "node:crypto";
+import { copyFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sendCommand, signCommand, signPayload, waitForJob, type AgentJob, type AgentStatus, type SignedEnvelope } from "../../templates/console/agentClient";
+import { docker } from "../lab/engine";
+import { BackupRig } from "../helpers/backupRig";
+import { startWorkerAgent, type WorkerAgent } from "../helpers/workerAgent";
+
+/**
+ * The worker agent (templates/worker/worker-agent.py), run for real in a network namespace of its own
+ * and reached over a veth from this namespace (the master's address). It acts on the lab's engine: the
+ * backup rig's database (backed up by the real backup.sh into a real restic repository) and two small
+ * containers labelled as services of the project `ops`, which the tests restart and read the logs of.
+ */
+const PROJECT = "ops";
+const rig = new BackupRig("bk-agent", 37);
+let agent: WorkerAgent;
+const service = (name: string): string => `bk-agent-${name}`;
+
+function startedAt(name: string): string {
+  return docker(["inspect", "-f", "{{.State.StartedAt}}", service(name)]).stdout.trim();
+}
+
+/** Every envelope the tests posted: none of them may show in the agent's journal. */
+const sent: SignedEnvelope[] = [];
+
+/** A raw POST to the agent, from `localAddress` if given (the master's address otherwise: this side's primary). */
+function post(body: string, localAddress?: string): Promise<{ status: number; body: { error?: string } & Record<string, unknown> }> {
+  const envelope = JSON.parse(body) as Partial<SignedEnvelope>;
+  if (typeof envelope.signature === "string" && typeof envelope.payload === "string") sent.push(envelope as SignedEnvelope);
+  return new Promise((resolve, reject) => {
+    const req = request(`${agent.url}/v1/command`, { method: "POST", localAddress, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (text += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+/** An envelope for any payload at all, signed with the worker's key (for what signCommand's types do not allow). */
+function signed(payload: Record<string, unknown>): SignedEnvelope {
+  const now = Math.floor(Date.now() / 1000);
+  const full = { v: 1, worker: agent.worker, nonce: randomBytes(16).toString("hex"), issuedAt: now, expiresAt: now + 30, args: {}, ...payload };
+  const encoded = Buffer.from(JSON.stringify(full)).toString("base64url");
+  return { payload: encoded, signature: signPayload(agent.key, encoded) };
+}
+
+const restartRest = (now?: number): SignedEnvelope => signCommand(agent.key, agent.worker, "restart", { project: PROJECT, service: "rest" }, now);
+
+beforeAll(async () => {
+  await rig.start();
+  rig.reset();
+  const projects = join(rig.work, "projects");
+  const backupConfig = join(rig.work, "backup-config");
+  mkdirSync(join(projects, PROJECT, "releases", "current"), { recursive: true });
+  mkdirSync(backupConfig);
+  mkdirSync(join(rig.work, "state"));
+  copyFileSync(rig.settings(), join(backupConfig, `${PROJECT}.env`));
+  // Two services of the project: each prints 300 lines, then (once the engine has logged those) one to stderr,
+  // and waits, stopping at once on SIGTERM.
+  for (const name of ["rest", "meta"]) {
+    docker(["rm", "-f", service(name)], { allowFail: true });
+    docker(["run", "-d", "--name", service(name), "--label", `com.docker.compose.project=${PROJECT}`, "--label", `com.docker.compose.service=${name}`,
+      "supafleet-lab/base", "sh", "-c", `trap 'exit 0' TERM; seq -f '${name} line %g' 1 300; sleep 0.3; echo '${name} to stderr' >&2; sleep infinity & wait`]);
+  }
+  agent = await startWorkerAgent({ projectsDir: projects, backupConfigDir: backupConfig, env: rig.env({ SUPAFLEET_STATE_DIR: join(rig.work, "state") }) });
+});
+
+afterAll(async () => {
+  await agent?.stop();
+  docker(["rm", "-f", service("rest"), service("meta")], { allowFail: true });
+  await rig.stop();
+});
+
+describe("the worker agent refuses, and runs nothing", () => {
+  it("a request from an address other than the master's: 403", async () => {
+    const before = startedAt("rest");
+    const r = await post(JSON.stringify(restartRest()), agent.otherAddress);
+    expect(r.status).toBe(403);
+    expect(r.body.error).toBe(`${agent.otherAddress} is not the master; this agent answers ${agent.masterAddress} alone`);
+    expect(startedAt("rest")).toBe(before);
+  });
+
+  it("an unsigned command: 401", async () => {
+    const before = startedAt("rest");
+    const r = await post(JSON.stringify({ payload: restartRest().payload }));
+    expect(r).toEqual({ status: 401, body: { error: "the command is not signed" } });
+    expect(startedAt("rest")).toBe(before);
+  });
+
+  it("a command whose signature is wrong (signed with another key): 401", async () => {
+    const before = startedAt("rest");
+    const other = signCommand(randomBytes(32).toString("hex"), agent.worker, "restart", { project: PROJECT, service: "rest" });
+    const r = await post(JSON.stringify(other));
+    expect(r).toEqual({ status: 401, body: { error: "the signature is wrong" } });
+    expect(startedAt("rest")).toBe(before);
+  });
+
+  it("an expired command, and one issued for another worker: 401", async () => {
+    const before = startedAt("rest");
+    const expired = await post(JSON.stringify(restartRest(Math.floor(Date.now() / 1000) - 120)));
+    expect(expired.status).toBe(401);
+    expect(expired.body.error).toMatch(/^the command expired \d+s ago$/);
+    const elsewhere = await sendCommand(agent.url, agent.key, "w2", "restart", { project: PROJECT, service: "rest" });
+    expect(elsewhere).toEqual({ status: 401, body: { error: `the command is for worker w2, and this is ${agent.worker}` } });
+    expect(startedAt("rest")).toBe(before);
+  });
+
+  it("an unknown command, and a known one with bad args: 400", async () => {
+    const r = await post(JSON.stringify(signed({ command: "shell", args: { cmd: "touch /tmp/owned" } })));
+    expect(r.status).toBe(400);
+    expect(r.body.error).toBe("unknown command 'shell'; this agent takes status, restart, logs, backup-now, drill-now, job");
+    const before = startedAt("rest");
+    const bad = await post(JSON.stringify(signed({ command: "restart", args: { project: PROJECT, service: "rest; reboot" } })));
+    expect(bad).toEqual({ status: 400, body: { error: "bad args: service must be a name of lowercase letters, digits and dashes" } });
+    expect(startedAt("rest")).toBe(before);
+  });
+
+  it("a replayed command: 409, also after the agent restarts", async () => {
+    const envelope = restartRest();
+    const first = await post(JSON.stringify(envelope));
+    expect(first).toEqual({ status: 200, body: { ok: true } });
+    const after = startedAt("rest");
+    const replay = await post(JSON.stringify(envelope));
+    expect(replay).toEqual({ status: 409, body: { error: "this command was sent before (its nonce is spent): a replay is refused" } });
+    await agent.restart();
+    const replayAfterRestart = await post(JSON.stringify(envelope));
+    expect(replayAfterRestart.status).toBe(409);
+    expect(startedAt("rest")).toBe(after);
+  });
+
+  it("a project not deployed here, or a service it does not have: 404", async () => {
+    const before = startedAt("rest");
+    expect(await sendCommand(agent.url, agent.key, agent.worker, "restart", { project: "other" })).toEqual({
+      status: 404, body: { error: `project other is not deployed on worker ${agent.worker}` },
+    });
+    expect(await sendCommand(agent.url, agent.key, agent.worker, "restart", { project: PROJECT, service: "kong" })).toEqual({
+      status: 404, body: { error: `project ${PROJECT} has no container of service kong` },
+    });
+    expect(startedAt("rest")).toBe(before);
+  });
+
+  it("keeps neither the key nor a signature in its journal", () => {
+    const journal = agent.journal();
+    expect(journal).toMatch(new RegExp(`peer=${agent.otherAddress.replace(/\./g, "\\.")} command=- project=- status=403 ${agent.otherAddress} is not the master`));
+    expect(journal).not.toContain(agent.key);
+    expect(sent.length).toBeGreaterThan(5);
+    for (const e of sent) {
+      expect(journal).not.toContain(e.signature);
+      expect(journal).not.toContain(e.payload);
+    }
+  });
+});
+
+describe("the worker agent's commands", () => {
+  it("backup-now: a job that takes a snapshot tagged manual, whose dump restores the row just written; one job per project at a time", async () => {
+    const row = `agent-row-${randomBytes(4).toString("hex")}`;
+    rig.db.psql(`insert into public.clientes (nombre) values ('${row}');`, "projectdb");
+    const started = await sendCommand<"backup-now", { job: AgentJob }>(agent.url, agent.key, agent.worker, "backup-now", { project: PROJECT });
+    expect(started.status).toBe(202);
+    const job = (started.body as { job: AgentJob }).job;
+    expect(job).toMatchObject({ command: "backup-now", project: PROJECT, state: "running" });
+    const second = await sendCommand(agent.url, agent.key, agent.worker, "restart", { project: PROJECT });
+    expect(second).toEqual({ status: 409, body: { error: `a job of project ${PROJECT} is already running` } });
+
+    const ended = await waitForJob(agent.url, agent.key, agent.worker, job.id, { timeoutMs: 120_000, everyMs: 500 });
+    expect(ended).toMatchObject({ id: job.id, state: "succeeded", exitCode: 0 });
+    expect(ended.output.join("\n")).toMatch(/manual snapshot of ops: [0-9a-f]{8}/);
+    const manual = rig.snapshots("database").filter((s) => s.tags.includes("manual"));
+    expect(manual).toHaveLength(1);
+    const restored = await rig.script("restore.sh", [join(rig.work, "backup-config", `${PROJECT}.env`), "--target", "agent_check", "--snapshot", manual[0]!.id]);
+    expect(restored.status, restored.stderr).toBe(0);
+    expect(rig.db.psql(`select count(*) from public.clientes where nombre = '${row}';`, "agent_check")).toMatch(/^\s+count\s*\n-+\n\s+1\n/);
+  });
+
+  it("drill-now: a job that restores the latest snapshot into a scratch database and records its figures", async () => {
+    const started = await sendCommand<"drill-now", { job: AgentJob }>(agent.url, agent.key, agent.worker, "drill-now", { project: PROJECT });
+    expect(started.status).toBe(202);
+    const ended = await waitForJob(agent.url, agent.key, agent.worker, (started.body as { job: AgentJob }).job.id, { timeoutMs: 120_000, everyMs: 500 });
+    expect(ended, ended.output.join("\n")).toMatchObject({ command: "drill-now", state: "succeeded", exitCode: 0 });
+    expect(ended.output.at(-1)).toMatch(/^drill\(ops\): restored snapshot \w+ \(taken [^)]+\) into supafleet_drill: 2 tables match the recorded figures; RPO \d+ min, RTO \d+s$/);
+  });
+
+  it("status: the project, its services and its backups (the manual snapshot and the drill among them)", async () => {
+    const r = await sendCommand<"status", AgentStatus>(agent.url, agent.key, agent.worker, "status", {});
+    expect(r.status).toBe(200);
+    const status = r.body as AgentStatus;
+    expect(status.worker).toBe(agent.worker);
+    expect(status.projects.map((p) => p.name)).toEqual([PROJECT]);
+    const [ops] = status.projects;
+    expect(ops!.services).toEqual([
+      { service: "meta", container: service("meta"), state: "running", health: "none" },
+      { service: "rest", container: service("rest"), state: "running", health: "none" },
+    ]);
+    const backup = ops!.backup as {
+      project: string; snapshots: Record<string, { id: string; labels: string[]; at: number }>; lastRun: unknown; copy: unknown; wal: unknown;
+      drill: { ok: boolean; at: number; rpoMinutes: number; rtoSeconds: number; message: string; pointInTime: unknown };
+    };
+    expect(backup.project).toBe(PROJECT);
+    expect(Object.keys(backup.snapshots).sort()).toEqual(["database", "roles"]);
+    expect(backup.snapshots.database!.labels).toEqual(["manual"]);
+    expect(Math.abs(backup.snapshots.database!.at - Date.now() / 1000)).toBeLessThan(300);
+    expect(backup.drill).toMatchObject({ ok: true, rpoMinutes: expect.any(Number), rtoSeconds: expect.any(Number), pointInTime: null });
+    const [, rpo, rto] = backup.drill.message.match(/^restored snapshot \w+ .*; RPO (\d+) min, RTO (\d+)s$/) ?? [];
+    expect([backup.drill.rpoMinutes, backup.drill.rtoSeconds]).toEqual([Number(rpo), Number(rto)]);
+    // No nightly run, second copy or WAL archive in this project yet.
+    expect([backup.lastRun, backup.copy, backup.wal]).toEqual([null, null, null]);
+  });
+
+  it("logs: the service's last lines, stdout and stderr", async () => {
+    const r = await sendCommand<"logs", { lines: string[] }>(agent.url, agent.key, agent.worker, "logs", { project: PROJECT, service: "meta", lines: 3 });
+    expect(r).toEqual({ status: 200, body: { lines: ["meta line 299", "meta line 300", "meta to stderr"] } });
+    const all = await sendCommand<"logs", { lines: string[] }>(agent.url, agent.key, agent.worker, "logs", { project: PROJECT, service: "meta" });
+    expect((all.body as { lines: string[] }).lines).toHaveLength(200);
+  });
+
+  it("restart of one service restarts that container alone", async () => {
+    const [rest, meta] = [startedAt("rest"), startedAt("meta")];
+    const r = await sendCommand(agent.url, agent.key, agent.worker, "restart", { project: PROJECT, service: "rest" });
+    expect(r).toEqual({ status: 200, body: { ok: true } });
+    expect(startedAt("rest")).not.toBe(rest);
+    expect(startedAt("meta")).toBe(meta);
+  });
+});
