@@ -1,12 +1,15 @@
+import { spawnSync } from "node:child_process";
 import { request } from "node:http";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sendCommand, signCommand, signPayload, waitForJob, type AgentJob, type AgentStatus, type SignedEnvelope } from "../../templates/console/agentClient";
 import { docker } from "../lab/engine";
 import { BackupRig } from "../helpers/backupRig";
-import { startWorkerAgent, type WorkerAgent } from "../helpers/workerAgent";
+import { ROOT } from "../helpers/stacks";
+import { AGENT_SCRIPT, startWorkerAgent, type WorkerAgent } from "../helpers/workerAgent";
 
 /**
  * The worker agent (templates/worker/worker-agent.py), run for real in a network namespace of its own
@@ -225,5 +228,43 @@ describe("the worker agent's commands", () => {
     expect(r).toEqual({ status: 200, body: { ok: true } });
     expect(startedAt("rest")).not.toBe(rest);
     expect(startedAt("meta")).toBe(meta);
+  });
+});
+
+describe("the worker agent's start", () => {
+  const dir = mkdtempSync(join(tmpdir(), "supafleet-agent-start-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const settings = { worker: "w1", address: "127.0.0.1", port: 17081, master: "127.0.0.1", stateDir: join(dir, "state") };
+
+  /** Starts the agent with these settings and key file (none when undefined); it must exit at once. */
+  function start(agentJson: string, key?: { text: string; mode: number }): { status: number | null; stderr: string } {
+    writeFileSync(join(dir, "agent.json"), agentJson);
+    rmSync(join(dir, "key"), { force: true });
+    if (key !== undefined) writeFileSync(join(dir, "key"), key.text, { mode: key.mode });
+    const r = spawnSync("/usr/bin/python3", [AGENT_SCRIPT, join(dir, "agent.json")], { encoding: "utf8", timeout: 10_000 });
+    return { status: r.status, stderr: r.stderr };
+  }
+
+  it("exits non-zero, saying what is wrong, when its settings or key are missing or malformed", () => {
+    const good = { text: `${"ab".repeat(32)}\n`, mode: 0o600 };
+    const cases: [string, { text: string; mode: number } | undefined, string][] = [
+      ["{", good, `worker-agent: the settings ${join(dir, "agent.json")} are not JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)\n`],
+      [JSON.stringify({ ...settings, worker: "W 1", master: "hub", extra: 1 }), good,
+        `worker-agent: ${join(dir, "agent.json")}: "worker" must be a worker name such as w1; "master" must be an IPv4 address; unknown settings: extra\n`],
+      [JSON.stringify(settings), undefined, `worker-agent: cannot read the key ${join(dir, "key")}: No such file or directory\n`],
+      [JSON.stringify(settings), { text: "ab".repeat(31), mode: 0o600 }, `worker-agent: the key ${join(dir, "key")} must be 64 lowercase hex characters (32 bytes)\n`],
+      [JSON.stringify(settings), { text: "AB".repeat(32), mode: 0o600 }, `worker-agent: the key ${join(dir, "key")} must be 64 lowercase hex characters (32 bytes)\n`],
+      [JSON.stringify(settings), { ...good, mode: 0o644 }, `worker-agent: the key ${join(dir, "key")} is readable by others (mode 0644); it must be 0600\n`],
+    ];
+    for (const [agentJson, key, message] of cases) expect(start(agentJson, key)).toEqual({ status: 1, stderr: message });
+  });
+
+  it("has a systemd unit that systemd reads with no finding", () => {
+    const units = join(dir, "system");
+    mkdirSync(units);
+    copyFileSync(join(ROOT, "templates/worker/systemd/supafleet-agent.service"), join(units, "supafleet-agent.service"));
+    const r = spawnSync("systemd-analyze", ["verify", "supafleet-agent.service"], { encoding: "utf8", env: { ...process.env, SYSTEMD_UNIT_PATH: `${units}:` } });
+    expect(`${r.stdout}${r.stderr}`.trim()).toBe("");
+    expect(r.status).toBe(0);
   });
 });
