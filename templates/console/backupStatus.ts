@@ -1,50 +1,74 @@
 /**
- * A project's backups as the console shows them, read from what its worker's
- * `backup.sh <config> status` printed (relayed by the agent's `status`).
+ * A project's backups as the console shows them, from what its worker's
+ * `backup.sh <config> status` printed (relayed by the agent's `status`):
+ * { project, snapshots: { <kind>: { id, at, size, labels } }, lastRun, copy,
+ *   drill: { at, ok, rpoMinutes, rtoSeconds, message }, wal: wal.sh's status }.
  */
+export interface Outcome {
+  readonly at: string;
+  readonly ok: boolean;
+  readonly message: string;
+}
+
 export interface BackupView {
   readonly enabled: boolean;
   readonly pitr: boolean;
-  readonly lastSnapshot?: { readonly at: string; readonly ageSeconds: number; readonly sizeBytes?: number };
-  readonly lastDrill?: { readonly at: string; readonly ok: boolean; readonly rpoSeconds?: number; readonly rtoSeconds?: number };
-  /** Age of the newest archived WAL segment, when point-in-time recovery is on. */
+  /** The newest database snapshot. */
+  readonly lastSnapshot?: { readonly at: string; readonly ageSeconds: number; readonly sizeBytes?: number; readonly labels: readonly string[] };
+  /** The last nightly run and the second copy's last update. */
+  readonly lastRun?: Outcome;
+  readonly copy?: Outcome;
+  readonly lastDrill?: Outcome & { readonly rpoSeconds?: number; readonly rtoSeconds?: number };
+  /** Age of the newest shipped WAL segment, when point-in-time recovery is on. */
   readonly walArchiveAgeSeconds?: number;
-  /** Why nothing is known (the agent did not answer, or the worker has no status yet). */
+  readonly walProblems?: readonly string[];
+  /** Why nothing is known (the agent did not answer, or has not been asked yet). */
   readonly unknown?: string;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
-/** A time as unix seconds or an ISO string, as ms; undefined when it is neither. */
-function time(v: unknown): number | undefined {
-  if (typeof v === "number" && Number.isFinite(v)) return v * 1000;
-  if (typeof v === "string" && v !== "") {
-    const t = Date.parse(v);
-    return Number.isNaN(t) ? undefined : t;
-  }
-  return undefined;
-}
-const age = (t: number, now: number): number => Math.max(0, Math.round((now - t) / 1000));
+const iso = (unixS: number): string => new Date(unixS * 1000).toISOString();
 
-export function backupView(status: unknown, enabled: boolean, pitr: boolean, now: number): BackupView {
+function outcome(v: unknown): Outcome | undefined {
+  if (!isObject(v) || num(v.at) === undefined) return undefined;
+  return { at: iso(num(v.at)!), ok: v.ok === true, message: typeof v.message === "string" ? v.message : "" };
+}
+
+/** `status` read at `readAt` (unix ms), shown at `now`: ages count on from the reading. */
+export function backupView(status: unknown, enabled: boolean, pitr: boolean, readAt: number, now: number): BackupView {
   const base = { enabled, pitr };
   if (!enabled) return base;
   if (!isObject(status)) return { ...base, unknown: "no backup status from the worker yet" };
-  const snap = isObject(status.lastSnapshot) ? status.lastSnapshot : undefined;
-  const snapAt = time(snap?.time);
-  const drill = isObject(status.lastDrill) ? status.lastDrill : undefined;
-  const drillAt = time(drill?.time ?? drill?.at);
-  const wal = isObject(status.walArchive) ? status.walArchive : undefined;
-  const walAt = time(wal?.lastArchivedAt ?? wal?.time);
-  const size = num(snap?.sizeBytes);
-  const rpo = num(drill?.rpoSeconds);
-  const rto = num(drill?.rtoSeconds);
+  const snapshots = isObject(status.snapshots) ? status.snapshots : {};
+  const db = isObject(snapshots.database) ? snapshots.database : undefined;
+  const dbAt = num(db?.at);
+  const size = num(db?.size);
+  const lastRun = outcome(status.lastRun);
+  const copy = outcome(status.copy);
+  const drill = outcome(status.drill);
+  const drillFigures = isObject(status.drill) ? status.drill : {};
+  const rpoMinutes = num(drillFigures.rpoMinutes);
+  const rto = num(drillFigures.rtoSeconds);
+  const wal = isObject(status.wal) ? status.wal : undefined;
+  const walAge = num(wal?.lastShippedAgeSeconds);
+  const walProblems = Array.isArray(wal?.problems) ? wal.problems.filter((p): p is string => typeof p === "string") : [];
   return {
     ...base,
-    ...(snapAt !== undefined ? { lastSnapshot: { at: new Date(snapAt).toISOString(), ageSeconds: age(snapAt, now), ...(size !== undefined ? { sizeBytes: size } : {}) } } : {}),
-    ...(drillAt !== undefined
-      ? { lastDrill: { at: new Date(drillAt).toISOString(), ok: drill?.ok === true, ...(rpo !== undefined ? { rpoSeconds: rpo } : {}), ...(rto !== undefined ? { rtoSeconds: rto } : {}) } }
+    ...(dbAt !== undefined
+      ? {
+          lastSnapshot: {
+            at: iso(dbAt),
+            ageSeconds: Math.max(0, Math.round(now / 1000 - dbAt)),
+            ...(size !== undefined ? { sizeBytes: size } : {}),
+            labels: Array.isArray(db?.labels) ? db.labels.filter((l): l is string => typeof l === "string") : [],
+          },
+        }
       : {}),
-    ...(pitr && walAt !== undefined ? { walArchiveAgeSeconds: age(walAt, now) } : {}),
+    ...(lastRun !== undefined ? { lastRun } : {}),
+    ...(copy !== undefined ? { copy } : {}),
+    ...(drill !== undefined ? { lastDrill: { ...drill, ...(rpoMinutes !== undefined ? { rpoSeconds: rpoMinutes * 60 } : {}), ...(rto !== undefined ? { rtoSeconds: rto } : {}) } } : {}),
+    ...(pitr && walAge !== undefined ? { walArchiveAgeSeconds: walAge + Math.max(0, Math.round((now - readAt) / 1000)) } : {}),
+    ...(pitr && walProblems.length > 0 ? { walProblems } : {}),
   };
 }

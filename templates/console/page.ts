@@ -1,5 +1,5 @@
 import type { AuditEntry } from "./audit";
-import type { BackupView } from "./backupStatus";
+import type { BackupView, Outcome } from "./backupStatus";
 import { formatAge, formatSize } from "./format";
 import { html, trusted, type Html } from "./html";
 import { PAGE_SCRIPT } from "./pageScript";
@@ -47,15 +47,24 @@ function workerRow(w: WorkerView): Html {
   <td>${w.agent.reachable ? "answers" : html`<span class="warn">${w.agent.error ?? "unreachable"}</span>`}</td></tr>`;
 }
 
+const day = (at: string): string => at.replace("T", " ").slice(0, 16);
+
+function outcomeLine(what: string, o: Outcome | undefined, extra = ""): Html {
+  if (o === undefined) return html`<br><span class="muted">no ${what} yet</span>`;
+  return html`<br>${what} ${day(o.at)} ${o.ok ? "ok" : html`<span class="warn">failed: ${o.message}</span>`}${extra}`;
+}
+
 function backupCell(b: BackupView): Html {
   if (!b.enabled) return html`<span class="muted">not backed up</span>`;
-  const snap = b.lastSnapshot !== undefined ? html`last snapshot ${formatAge(b.lastSnapshot.ageSeconds)} ago${b.lastSnapshot.sizeBytes !== undefined ? `, ${formatSize(b.lastSnapshot.sizeBytes)}` : ""}` : html`<span class="warn">no snapshot yet</span>`;
-  const drill =
-    b.lastDrill !== undefined
-      ? html`<br>drill ${b.lastDrill.at.slice(0, 10)} ${b.lastDrill.ok ? "passed" : html`<span class="warn">failed</span>`}${b.lastDrill.rpoSeconds !== undefined ? `, RPO ${formatAge(b.lastDrill.rpoSeconds)}` : ""}${b.lastDrill.rtoSeconds !== undefined ? `, RTO ${formatAge(b.lastDrill.rtoSeconds)}` : ""}`
-      : html`<br><span class="muted">no drill yet</span>`;
-  const wal = b.pitr ? html`<br>WAL archive ${b.walArchiveAgeSeconds !== undefined ? `${formatAge(b.walArchiveAgeSeconds)} old` : html`<span class="warn">unknown</span>`}` : "";
-  return html`${b.unknown !== undefined ? html`<span class="muted">${b.unknown}</span>` : html`${snap}${drill}${wal}`}`;
+  if (b.unknown !== undefined) return html`<span class="muted">${b.unknown}</span>`;
+  const s = b.lastSnapshot;
+  const snap = s !== undefined ? html`last snapshot <span class="age">${formatAge(s.ageSeconds)}</span> ago${s.sizeBytes !== undefined ? `, ${formatSize(s.sizeBytes)}` : ""}${s.labels.length > 0 ? ` (${s.labels.join(", ")})` : ""}` : html`<span class="warn">no snapshot yet</span>`;
+  const d = b.lastDrill;
+  const figures = d === undefined ? "" : `${d.rpoSeconds !== undefined ? `, RPO ${formatAge(d.rpoSeconds)}` : ""}${d.rtoSeconds !== undefined ? `, RTO ${formatAge(d.rtoSeconds)}` : ""}`;
+  const wal = b.pitr
+    ? html`<br>WAL archive ${b.walArchiveAgeSeconds !== undefined ? `${formatAge(b.walArchiveAgeSeconds)} old` : html`<span class="warn">unknown</span>`}${(b.walProblems ?? []).map((p) => html`<br><span class="warn">${p}</span>`)}`
+    : "";
+  return html`${snap}${outcomeLine("nightly run", b.lastRun)}${outcomeLine("drill", d, figures)}${b.copy !== undefined ? outcomeLine("second copy", b.copy) : ""}${wal}`;
 }
 
 function projectRow(p: ProjectView, tenantStatusPage: string | undefined): Html {

@@ -117,7 +117,7 @@ export function fleetView(fleet: ConsoleFleet, r: FleetReadings, now = Date.now(
         const monitors = monitorsOf(r.kuma, p.links.monitors);
         const agent = r.agents.get(p.worker);
         const status = agent?.reachable ? agent.projects.find((s) => s.name === p.name) : undefined;
-        const backups = backupView(status?.backup, p.backups, p.pitr, now);
+        const backups = backupView(status?.backup, p.backups, p.pitr, agent?.at ?? now, now);
         return {
           name: p.name,
           tenant: t.slug,

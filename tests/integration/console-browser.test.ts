@@ -1,0 +1,222 @@
+import { execFile } from "node:child_process";
+import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ConsoleFleet } from "../../templates/console/fleet";
+import { createConsole, type Console } from "../../templates/console/server";
+import { BackupRig } from "../helpers/backupRig";
+import { TestAccess } from "../helpers/consoleAccess";
+import { ROOT } from "../helpers/stacks";
+import { startWorkerAgent, type WorkerAgent } from "../helpers/workerAgent";
+
+/**
+ * The operator console in Debian's chromium, as an operator uses it: the console
+ * on this namespace's master address, a real worker agent in a namespace of its
+ * own (tests/helpers/workerAgent.ts) whose backup.sh writes to a real restic
+ * repository from the backup rig's lab database, health reports POSTed from the
+ * worker's own address, and Cloudflare Access played by a JWKS the test serves
+ * and a JWT it signs, set as the CF_Authorization cookie. Uptime Kuma is not
+ * there: the page says so and goes on.
+ */
+const INTERVAL = 3; // seconds between health reports: "silent" after two
+const OPERATOR = "operator@example.com";
+const HOSTILE = `<img src=x onerror="document.title='owned'">`;
+const SCREENSHOTS = process.env.SUPAFLEET_SCREENSHOTS === "1";
+const rig = new BackupRig("bk-console", 38);
+const access = new TestAccess();
+let agent: WorkerAgent;
+let app: Console;
+let base: string;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let token: string;
+
+function fleetFor(a: WorkerAgent): ConsoleFleet {
+  const project = (name: string, isolation: string, backups: boolean): ConsoleFleet["tenants"][number]["projects"][number] => ({
+    name,
+    worker: "w1",
+    isolation,
+    release: "2025.11.26",
+    services: ["db", "rest", "meta"],
+    backups,
+    pitr: false,
+    links: { api: `https://${name}.example.test`, studio: `https://studio-${name}.example.test`, monitors: [`${name} · rest`] },
+  });
+  return {
+    env: "lab",
+    domain: "example.test",
+    infraRelease: "2026.12.7",
+    master: { name: "master", address: a.masterAddress },
+    workers: [{ name: "w1", address: a.address, agentPort: 7081, dedicated: false, monitors: ["w1 · health agent"] }],
+    tenants: [
+      { slug: "acme", name: "Acme Logistics", statusPage: "https://status-acme.example.test", projects: [project("ops", "shared", true), project("acme-staging", "shared", false)] },
+      { slug: "globex", name: "Globex", projects: [project("globex", "shared", false)] },
+    ],
+    // Nothing listens there: Kuma is unreachable, which the page shows.
+    kuma: { url: `http://${a.masterAddress}:3001`, fleetStatusPage: "supafleet-fleet" },
+    access: { teamName: "supafleet-test", aud: access.audience },
+    reportIntervalSeconds: INTERVAL,
+  };
+}
+
+/**
+ * A health report POSTed from inside the worker's namespace, so from its own address, as health-agent.sh
+ * sends it. curl runs without blocking: the console answering it lives in this process.
+ */
+function report(ok: boolean, problems: string[] = []): Promise<number> {
+  const body = JSON.stringify({
+    worker: "w1",
+    at: Math.floor(Date.now() / 1000),
+    interval: INTERVAL,
+    ok,
+    problems,
+    projects: Object.fromEntries(["ops", "acme-staging", "globex"].map((p) => [p, p === "ops" ? { ok, problems } : { ok: true, problems: [] }])),
+    disk: { usedPct: 37 },
+    memory: { availablePct: 58 },
+  });
+  return new Promise((resolve) => {
+    const curl = execFile("ip", ["netns", "exec", agent.namespace, "curl", "-sS", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}", "-H", "content-type: application/json", "--data-binary", "@-", `${base}/api/reports`], { encoding: "utf8" }, (_e, stdout) =>
+      resolve(Number(stdout)),
+    );
+    curl.stdin!.end(body);
+  });
+}
+
+/** Reports healthy every interval until stopped, as the worker's timer does. */
+function keepReporting(): () => void {
+  const timer = setInterval(() => void report(true), INTERVAL * 1000);
+  return () => clearInterval(timer);
+}
+let stopReporting = (): void => {};
+
+const shot = async (name: string): Promise<void> => {
+  if (SCREENSHOTS) await page.screenshot({ path: join(ROOT, "docs/images", name), fullPage: true });
+};
+
+beforeAll(async () => {
+  await Promise.all([rig.start(), access.start()]);
+  rig.reset();
+  const projects = join(rig.work, "projects");
+  const backupConfig = join(rig.work, "backup-config");
+  for (const p of ["ops", "acme-staging", "globex"]) mkdirSync(join(projects, p, "releases", "current"), { recursive: true });
+  mkdirSync(backupConfig);
+  mkdirSync(join(rig.work, "state"));
+  copyFileSync(rig.settings(), join(backupConfig, "ops.env"));
+  agent = await startWorkerAgent({ projectsDir: projects, backupConfigDir: backupConfig, env: rig.env({ SUPAFLEET_STATE_DIR: join(rig.work, "state") }) });
+
+  const fleet = fleetFor(agent);
+  app = createConsole({ inputs: { fleet, keys: { w1: agent.key } }, stateDir: join(rig.work, "console-state"), access: access.settings });
+  await app.listen(agent.masterAddress, 3002);
+  base = `http://${agent.masterAddress}:3002`;
+  token = await access.token({ email: OPERATOR });
+
+  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
+  context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  await context.addCookies([{ name: "CF_Authorization", value: token, url: base, httpOnly: true, secure: false }]);
+  page = await context.newPage();
+  page.on("dialog", (d) => void d.accept());
+});
+
+afterAll(async () => {
+  stopReporting();
+  await browser?.close();
+  await app?.close();
+  await agent?.stop();
+  await access.stop();
+  await rig.stop();
+});
+
+describe("the operator console in a browser", () => {
+  it("lists every tenant and project of fleet.json, with its isolation, worker, release and links", async () => {
+    expect(await report(true)).toBe(204);
+    stopReporting = keepReporting();
+    await app.watch.refresh();
+    await page.goto(base);
+    const header = await page.locator("header").textContent();
+    expect(header).toContain(`signed in as ${OPERATOR}`);
+    expect(header).toContain("infra release 2026.12.7");
+    for (const [slug, name] of [["acme", "Acme Logistics"], ["globex", "Globex"]]) await expect(page.locator(`h2[data-tenant="${slug}"]`).textContent()).resolves.toContain(name);
+    for (const p of ["ops", "acme-staging", "globex"]) {
+      const cells = await page.locator(`tr[data-project="${p}"] td`).allTextContents();
+      expect(cells.slice(0, 4)).toEqual([p, "shared", "w1", "2025.11.26"]);
+      expect(await page.locator(`tr[data-project="${p}"] a`).evaluateAll((as) => as.map((a) => (a as { href: string }).href))).toContain(`https://studio-${p}.example.test/`);
+    }
+    await expect(page.locator('tr[data-worker="w1"] .badge').textContent()).resolves.toBe("healthy");
+    await expect(page.locator("main").textContent()).resolves.toMatch(/Uptime Kuma at http:\/\/[\d.]+:3001 is unreachable/);
+  });
+
+  it("backup now: confirmed, run by the real agent into restic, shown as succeeded, audited with the operator's email", async () => {
+    await page.locator('tr[data-project="ops"] button[data-action="backup-now"]').click();
+    await page.locator('#output[data-state="succeeded"]').waitFor({ timeout: 60_000 });
+    await expect(page.locator("#output-title").textContent()).resolves.toBe("backup-now of ops: succeeded");
+    await expect(page.locator("#output-body").textContent()).resolves.toMatch(/manual snapshot of ops: [0-9a-f]{8}/);
+
+    const manual = rig.snapshots("database").filter((s) => s.tags.includes("manual"));
+    expect(manual).toHaveLength(1);
+    const audit = readFileSync(join(rig.work, "console-state/audit.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(audit.map((a) => [a.identity, a.action, a.project, a.phase, a.outcome ?? null])).toEqual([
+      [OPERATOR, "backup-now", "ops", "requested", null],
+      [OPERATOR, "backup-now", "ops", "outcome", "succeeded"],
+    ]);
+
+    // The page, refreshed in place, shows the new snapshot and the audit entries.
+    await page.locator('tr[data-project="ops"] .backups', { hasText: "(manual)" }).waitFor({ timeout: INTERVAL * 2000 + 2000 });
+    await expect(page.locator("main").textContent()).resolves.toContain("succeeded");
+    await shot("console-backup.png");
+    await page.locator("#output").evaluate((o) => ((o as { hidden: boolean }).hidden = true));
+    await shot("console-fleet.png");
+  });
+
+  it("npm run fleet -- status reads the same fleet over the same API", async () => {
+    const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+      execFile(process.execPath, [join(ROOT, "node_modules/tsx/dist/cli.mjs"), join(ROOT, "scripts/fleet.ts"), "status", "--url", base], { env: { ...process.env, SUPAFLEET_ACCESS_TOKEN: token }, encoding: "utf8" }, (e, stdout, stderr) =>
+        resolve({ code: e === null ? 0 : Number((e as { code?: number }).code ?? 1), stdout, stderr }),
+      ),
+    );
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines[0]).toMatch(/^PROJECT\s+TENANT\s+WORKER\s+HEALTH\s+LAST BACKUP$/);
+    expect(lines.find((l) => l.startsWith("ops "))).toMatch(/^ops\s+acme\s+w1\s+healthy\s+\d+ s ago$/);
+    expect(lines.find((l) => l.startsWith("globex "))).toMatch(/^globex\s+globex\s+w1\s+healthy\s+not backed up$/);
+    expect(r.stdout).not.toContain(token);
+  });
+
+  it("shows a worker unhealthy within one report interval, its problems as text, and silent after two intervals without a report", async () => {
+    stopReporting();
+    const sent = Date.now();
+    expect(await report(false, ["ops-db is unhealthy", HOSTILE])).toBe(204);
+    // No reload: the page fetches itself again every interval.
+    await page.locator('tr[data-worker="w1"] .badge', { hasText: "unhealthy" }).waitFor({ timeout: INTERVAL * 1000 + 1500 });
+    expect(Date.now() - sent).toBeLessThanOrEqual(INTERVAL * 1000 + 1500);
+    const problems = await page.locator('tr[data-worker="w1"] .problems li').allTextContents();
+    expect(problems).toEqual(["ops-db is unhealthy", HOSTILE]);
+    await expect(page.locator('tr[data-project="ops"] .badge').textContent()).resolves.toBe("unhealthy");
+    await expect(page.locator('tr[data-project="globex"] .badge').textContent()).resolves.toBe("healthy");
+    // The problem stayed text: no image was made of it, and its handler never ran.
+    expect(await page.locator("main img").count()).toBe(0);
+    expect(await page.title()).not.toBe("owned");
+
+    await page.locator('tr[data-worker="w1"] .badge', { hasText: "silent" }).waitFor({ timeout: INTERVAL * 3000 + 2000 });
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(INTERVAL * 2000);
+    await expect(page.locator('tr[data-project="ops"] .badge').textContent()).resolves.toBe("silent");
+    await expect(page.locator('tr[data-worker="w1"] .problems').textContent()).resolves.toMatch(/no report for \d+ s/);
+  });
+
+  it("refuses a browser without Access's JWT, and one whose JWT another key signed: 401", async () => {
+    const stranger = await access.token({ email: OPERATOR }, { key: await TestAccess.strangerKey() });
+    for (const [cookie, refusal] of [[undefined, "this console needs Cloudflare Access's token"], [stranger, "the Access token is not valid for this console"]] as const) {
+      const other = await browser.newContext();
+      if (cookie !== undefined) await other.addCookies([{ name: "CF_Authorization", value: cookie, url: base }]);
+      const p = await other.newPage();
+      const res = await p.goto(base);
+      expect(res!.status()).toBe(401);
+      await expect(p.locator("body").textContent()).resolves.toContain(refusal);
+      const api = await p.request.get(`${base}/api/fleet`);
+      expect(api.status()).toBe(401);
+      await other.close();
+    }
+  });
+});
