@@ -1,7 +1,11 @@
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { agentSettings } from "../../src/console/agentPayload";
+import { AGENT_PORT, CONSOLE_PORT } from "../../src/console/fleetView";
 import { wireguardPublicKey } from "../../src/model/wireguard";
+import { KUMA_PORT } from "../../src/monitoring/kuma";
 import { bootMasterSets, masterRuleset, workerRuleset } from "../../src/render/hostFirewall";
 import { hubPeerSet, hubSyncPayload, type HubPeer } from "../../src/render/hub";
 import { hubInterfaceConfig, operatorConfig, workerConfig, type MeshShape } from "../../src/render/mesh";
@@ -35,10 +39,31 @@ const keys = { master: key(), w1: key(), w2: key(), op: key() };
 const workerPeers = (names: ("w1" | "w2")[]): HubPeer[] => names.map((n) => ({ name: n, address: WG[n], publicKey: keys[n].publicKey }));
 const operatorPeers: HubPeer[] = [{ name: "op", address: WG.op, publicKey: keys.op.publicKey }];
 
-/** What MasterNode's hub-sync command sends, for a given set of workers. */
+/**
+ * The worker's agent as WorkerAgent installs it (its settings, a 64-hex key beside them), on the worker's
+ * WireGuard address; its files in the host's own /usr/local/lib/supafleet. `down()` ends it.
+ */
+async function startAgent(w: "w1" | "w2"): Promise<void> {
+  const dir = "/usr/local/lib/supafleet/agent";
+  lab.exec(w, ["mkdir", "-m", "0700", dir]);
+  lab.writeFile(w, `${dir}/agent.json`, JSON.stringify({ ...agentSettings(w, WG[w], mesh.hub), stateDir: `${dir}/state` }));
+  lab.writeFile(w, `${dir}/key`, `${randomBytes(32).toString("hex")}\n`);
+  // Debian's python3, as on a worker.
+  const agent = lab.spawn(w, ["/usr/bin/python3", join(__dirname, "../../templates/worker/worker-agent.py"), `${dir}/agent.json`]);
+  let journal = "";
+  await new Promise<void>((resolve, reject) => {
+    agent.stderr!.on("data", (d: Buffer) => {
+      journal += d.toString();
+      if (journal.includes("listening on")) resolve();
+    });
+    agent.once("exit", (code) => reject(new Error(`${w}'s agent exited with ${code}: ${journal}`)));
+  });
+}
+
+/** What MasterNode's hub-sync command sends, for a given set of workers: Kuma and the console on. */
 function hubPayload(workers: ("w1" | "w2")[]): string {
   const state = hubPeerSet(OPERATOR_RANGES, operatorPeers, workerPeers(workers));
-  const nft = renderNftFile(masterRuleset({ wireguardPort: mesh.port, allowWorkerToWorker: false, sets: state.firewall }));
+  const nft = renderNftFile(masterRuleset({ wireguardPort: mesh.port, allowWorkerToWorker: false, sets: state.firewall, kumaPort: KUMA_PORT, consolePort: CONSOLE_PORT }));
   return hubSyncPayload(renderWgConf({ peers: state.peers }), nft);
 }
 
@@ -49,6 +74,12 @@ const probe = (from: string, host: string, port: number): { ok: boolean; answer:
   const r = lab.try(from, [process.execPath, join(SCRIPTS, "probe.mjs"), host, String(port), "1500"]);
   return { ok: r.status === 0, answer: r.stdout.trim() };
 };
+/** A listener on every address of a host (listen.mjs), ready when this resolves; `down()` ends it. */
+async function listenOn(host: string, port: number): Promise<ChildProcess> {
+  const listener = lab.spawn(host, [process.execPath, join(SCRIPTS, "listen.mjs"), String(port)]);
+  await new Promise((resolve) => listener.stdout!.once("data", resolve));
+  return listener;
+}
 
 /**
  * A sweep checked against what must be reachable. A lost probe can only hide a port, never show one, so a
@@ -90,9 +121,14 @@ beforeAll(async () => {
   lab.writeFile("op", "/etc/wireguard/wg0.conf", renderWgConf(operatorConfig(mesh, { name: "op", privateKey: keys.op.privateKey, address: WG.op, hubPublicKey: keys.master.publicKey, hubIp: UNDERLAY.master })));
   lab.exec("op", ["wg-quick", "up", "wg0"], { env: USERSPACE });
 
+  // A stand-in for the operator console on the master and w1's real agent, from the start, so every sweep
+  // below (the boot firewall's too) sees them. The stand-in listens on every address, not only WireGuard's:
+  // the firewall alone must keep it off the public ones.
+  await listenOn("master", CONSOLE_PORT);
+  await startAgent("w1");
+
   // SSH to the master as its boot data leaves it, before any hub-sync: only the operators' ranges get in.
-  const ssh = lab.spawn("master", [process.execPath, join(SCRIPTS, "listen.mjs"), "22"]);
-  await new Promise((resolve) => ssh.stdout!.once("data", resolve));
+  const ssh = await listenOn("master", 22);
   const [inet, inet6, op, op6] = await Promise.all([
     lab.sweep("inet", UNDERLAY.master),
     lab.sweep("inet", UNDERLAY6.master),
@@ -106,10 +142,7 @@ beforeAll(async () => {
   lab.exec("master", ["bash", "-c", renderScript("host/hub-sync.sh")], { input: hubPayload(["w1", "w2"]) });
 
   // A database-like listener on every address of w1 and w2, port 5432.
-  for (const w of ["w1", "w2"]) {
-    const listener = lab.spawn(w, [process.execPath, join(SCRIPTS, "listen.mjs"), "5432"]);
-    await new Promise((resolve) => listener.stdout!.once("data", resolve));
-  }
+  for (const w of ["w1", "w2"]) await listenOn(w, 5432);
   await eventually(() => ping("w1", mesh.hub) && ping("w2", mesh.hub) && ping("op", mesh.hub), "every peer's handshake with the hub");
 }, 120_000);
 
@@ -126,6 +159,8 @@ describe("the WireGuard mesh and host firewalls, in network namespaces", () => {
   // Sweeps on separate paths run side by side; the last test shows a sweep sees every open port.
   const nothing: Sweep = { reachable: [], reachableCount: 0 };
   const only22: Sweep = { reachable: [22], reachableCount: 1 };
+  // Over WireGuard, an operator also reaches the console (its CLI; the console checks the Access token).
+  const sshAndConsole: Sweep = { reachable: [22, CONSOLE_PORT], reachableCount: 2 };
 
   it("a full TCP sweep from the internet finds nothing on the master or a worker, on IPv4 or IPv6", { timeout: SWEEPS }, async () => {
     const targets = [UNDERLAY.master, UNDERLAY6.master, UNDERLAY.w1, UNDERLAY6.w1];
@@ -133,8 +168,8 @@ describe("the WireGuard mesh and host firewalls, in network namespaces", () => {
     expect(Object.fromEntries(targets.map((t, i) => [t, found[i]]))).toEqual(Object.fromEntries(targets.map((t) => [t, nothing])));
   });
 
-  it("a full TCP sweep from an operator finds only the master's SSH, on its public address and over WireGuard, and nothing on a worker", { timeout: SWEEPS }, async () => {
-    const expected: Record<string, Sweep> = { [UNDERLAY.master]: only22, [mesh.hub]: only22, [WG.w1]: nothing, [WG.w2]: nothing };
+  it("a full TCP sweep from an operator finds only the master's SSH on its public address, SSH and the console over WireGuard, and nothing on a worker (not its agent)", { timeout: SWEEPS }, async () => {
+    const expected: Record<string, Sweep> = { [UNDERLAY.master]: only22, [mesh.hub]: sshAndConsole, [WG.w1]: nothing, [WG.w2]: nothing };
     const targets = Object.keys(expected);
     // The public address over the internet, beside the three over WireGuard, which go one at a time.
     const overMesh = inSeries(targets.filter((t) => t !== UNDERLAY.master).map((t) => () => sweepFor("op", t, expected[t]!)));
@@ -143,9 +178,10 @@ describe("the WireGuard mesh and host firewalls, in network namespaces", () => {
     expect(Object.fromEntries(targets.map((t, i) => [t, found[i]]))).toEqual(expected);
   });
 
-  it("a full TCP sweep from one worker finds nothing on the other, while a host without a firewall shows every port (so a sweep can see a hole)", { timeout: SWEEPS }, async () => {
-    const [overMesh, overInternet] = await Promise.all([lab.sweep("w2", WG.w1), lab.sweep("w2", UNDERLAY.w1)]);
-    expect({ overMesh, overInternet }).toEqual({ overMesh: nothing, overInternet: nothing });
+  it("a full TCP sweep from one worker finds nothing on the other (not its agent), and only Kuma and the console on the master, while a host without a firewall shows every port (so a sweep can see a hole)", { timeout: SWEEPS }, async () => {
+    const kumaAndConsole: Sweep = { reachable: [KUMA_PORT, CONSOLE_PORT], reachableCount: 2 };
+    const [overMesh, overInternet, toMaster] = await Promise.all([lab.sweep("w2", WG.w1), lab.sweep("w2", UNDERLAY.w1), sweepFor("w1", mesh.hub, kumaAndConsole)]);
+    expect({ overMesh, overInternet, toMaster }).toEqual({ overMesh: nothing, overInternet: nothing, toMaster: kumaAndConsole });
     // The operator's laptop has no firewall here: every port answers, if only with a reset.
     expect((await sweepFor("inet", UNDERLAY.op, { reachable: [], reachableCount: 65535 })).reachableCount, "internet → the operator's laptop").toBe(65535);
   });
@@ -154,8 +190,7 @@ describe("the WireGuard mesh and host firewalls, in network namespaces", () => {
     // The operator's only peer is the hub; straight to the worker's public address, nothing answers.
     expect(lab.exec("op", ["wg", "show", "wg0", "peers"]).trim()).toBe(keys.master.publicKey);
     expect(probe("op", UNDERLAY.w1, 5432)).toEqual({ ok: false, answer: "timeout" });
-    const ssh = lab.spawn("w1", [process.execPath, join(SCRIPTS, "listen.mjs"), "22"]);
-    await new Promise((resolve) => ssh.stdout!.once("data", resolve));
+    const ssh = await listenOn("w1", 22);
     try {
       expect(probe("op", WG.w1, 5432)).toEqual({ ok: false, answer: "timeout" });
       expect(probe("op", WG.w1, 22)).toEqual({ ok: false, answer: "timeout" });
@@ -173,8 +208,7 @@ describe("the WireGuard mesh and host firewalls, in network namespaces", () => {
     // The worker sees the operator's WireGuard address: the packet came in on wg0, forwarded by the hub.
     expect(probe("op", WG.w1, 5432).answer).toBe(`hello from ${WG.op}`);
     expect(probe("op", WG.w2, 5432)).toEqual({ ok: false, answer: "timeout" });
-    const ssh = lab.spawn("w1", [process.execPath, join(SCRIPTS, "listen.mjs"), "22"]);
-    await new Promise((resolve) => ssh.stdout!.once("data", resolve));
+    const ssh = await listenOn("w1", 22);
     try {
       expect(probe("op", WG.w1, 22)).toEqual({ ok: false, answer: "timeout" });
       // Every other port of w1 stays shut to that operator: the grant is one port wide.
@@ -190,6 +224,16 @@ describe("the WireGuard mesh and host firewalls, in network namespaces", () => {
     expect(probe("w2", WG.w1, 5432)).toEqual({ ok: false, answer: "timeout" });
     expect(probe("w2", UNDERLAY.w1, 5432)).toEqual({ ok: false, answer: "timeout" });
     expect(ping("w2", WG.w1)).toBe(false);
+  });
+
+  it("the console answers workers and operators over WireGuard, seeing their own addresses; the agent answers the master as the master", () => {
+    // The console takes a worker's report only from that worker's address.
+    expect(probe("w1", mesh.hub, CONSOLE_PORT)).toEqual({ ok: true, answer: `hello from ${WG.w1}` });
+    expect(probe("op", mesh.hub, CONSOLE_PORT)).toEqual({ ok: true, answer: `hello from ${WG.op}` });
+    // The agent refuses any address but the hub's with 403; the master's unsigned command gets past that, to the signature.
+    const unsigned = JSON.stringify({ payload: "e30", signature: "AAAA" });
+    const answer = lab.exec("master", ["curl", "-sS", "-m", "5", "-w", " %{http_code}", "-H", "Content-Type: application/json", "--data-binary", "@-", `http://${WG.w1}:${AGENT_PORT}/v1/command`], { input: unsigned });
+    expect(answer).toBe('{"error": "the signature is wrong"} 401');
   });
 
   it("the master's boot firewall admits SSH only from the operators' ranges, before its first hub-sync: every TCP port swept, IPv4 and IPv6", () => {
