@@ -108,7 +108,7 @@ export function accessToken(env: NodeJS.ProcessEnv, host: string | undefined): s
   if (env.SUPAFLEET_ACCESS_TOKEN) return env.SUPAFLEET_ACCESS_TOKEN;
   if (host === undefined) throw new FleetError("no Access token: set SUPAFLEET_ACCESS_TOKEN, or pass --domain <domain> (or set SUPAFLEET_CONSOLE_HOST) so that cloudflared can give one");
   const app = `https://${host}`;
-  const r = spawnSync("cloudflared", ["access", "token", `-app=${app}`], { encoding: "utf8" });
+  const r = spawnSync("cloudflared", ["access", "token", `-app=${app}`], { encoding: "utf8", env });
   if (r.error !== undefined) throw new FleetError(`no Access token: SUPAFLEET_ACCESS_TOKEN is not set and cloudflared cannot be run (${r.error.message})`);
   const token = r.stdout.trim();
   if (r.status !== 0 || !/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) throw new FleetError(`no Access token: cloudflared holds none for ${app}; run \`cloudflared access login ${app}\` first`);
