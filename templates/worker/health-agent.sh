@@ -4,6 +4,8 @@
 # health, restarts since the last run), disk and memory headroom, and the age
 # of the WireGuard handshake with the hub, then pushes up or down with a short
 # reason to its Uptime Kuma push monitor. Silence means the worker is dead.
+# With REPORT_URL set (the operator console's /api/reports), it also POSTs the whole
+# report as JSON, each project's problems apart; a failed POST is said, never fatal.
 #   health-agent.sh [settings file]     default /etc/supafleet/health-agent.env
 set -euo pipefail
 SCRIPT='health-agent'
@@ -29,10 +31,21 @@ MEM_MIN_AVAILABLE_PCT="${MEM_MIN_AVAILABLE_PCT:-10}"
 MEMINFO="${MEMINFO:-/proc/meminfo}"
 # WireGuard re-handshakes every two minutes while packets flow, and the hub's keepalive keeps them flowing.
 HANDSHAKE_MAX_AGE="${HANDSHAKE_MAX_AGE:-300}"
+REPORT_URL="${REPORT_URL:-}"
+REPORT_INTERVAL="${REPORT_INTERVAL:-60}"
 need docker curl df wg awk
+if [ -n "$REPORT_URL" ]; then
+  : "${WORKER:?$CONF sets REPORT_URL but no WORKER}"
+  need jq
+fi
 install -d -m 0700 "$STATE_DIR"
 
 problems=()
+declare -A project_problems=()
+project_problem() { # <project> <message>: one of the worker's problems, and of that project's
+  problems+=("$2")
+  project_problems[$1]+="$2"$'\n'
+}
 projects=0 containers=0
 restarts_now="$STATE_DIR/restarts.new"
 : > "$restarts_now"
@@ -40,9 +53,10 @@ for dir in "$PROJECTS_DIR"/*/; do
   [ -e "$dir/releases/current" ] || continue
   project=$(basename "$dir")
   projects=$((projects + 1))
+  project_problems[$project]=""
   names=$(docker ps -a --filter "label=com.docker.compose.project=$project" --format '{{.Names}}')
   if [ -z "$names" ]; then
-    problems+=("$project has no containers")
+    project_problem "$project" "$project has no containers"
     continue
   fi
   while IFS= read -r c; do
@@ -53,12 +67,12 @@ for dir in "$PROJECTS_DIR"/*/; do
     echo "$c $count" >> "$restarts_now"
     before=$(awk -v c="$c" '$1 == c { print $2 }' "$STATE_DIR/restarts" 2>/dev/null || true)
     if [ "$state" != running ]; then
-      problems+=("$c $state")
+      project_problem "$project" "$c $state"
     elif [ "$health" = unhealthy ]; then
-      problems+=("$c unhealthy")
+      project_problem "$project" "$c unhealthy"
     fi
     if [ -n "$before" ] && [ "$count" -gt "$before" ]; then
-      problems+=("$c restarted $((count - before))x in the last run")
+      project_problem "$project" "$c restarted $((count - before))x in the last run"
     fi
   done <<<"$names"
 done
@@ -95,6 +109,21 @@ if [ "${#problems[@]}" -gt 0 ]; then
 else
   status=up
   msg="ok: $projects projects, $containers containers; disk ${disk}%, memory ${mem}% free, handshake $wgage"
+fi
+
+# The console's report: the worker's state as JSON, each project's problems apart. It goes first, as a
+# failed push ends the run. The URL holds no secret: the console knows a worker by its address.
+if [ -n "$REPORT_URL" ]; then
+  by_project='{}'
+  for project in "${!project_problems[@]}"; do
+    by_project=$(jq -c --arg p "$project" --arg found "${project_problems[$project]}" \
+      '. + {($p): {ok: ($found == ""), problems: ($found | split("\n") | map(select(. != "")))}}' <<<"$by_project")
+  done
+  jq -n -c --arg worker "$WORKER" --argjson at "$(date +%s)" --argjson interval "$REPORT_INTERVAL" --argjson projects "$by_project" \
+    --argjson disk "$disk" --argjson mem "$mem" '{worker: $worker, at: $at, interval: $interval, ok: ($ARGS.positional | length == 0),
+      problems: $ARGS.positional, projects: $projects, disk: {usedPct: $disk}, memory: {availablePct: $mem}}' --args "${problems[@]}" |
+    curl -fsS -m 10 --retry 2 -o /dev/null -H 'Content-Type: application/json' --data-binary @- "$REPORT_URL" \
+    || say "could not send the report to $REPORT_URL"
 fi
 
 # The push URL holds the monitor's token: it goes to curl as a config on stdin, never in argv.

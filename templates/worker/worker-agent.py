@@ -358,8 +358,9 @@ class Agent:
     def new_job(self, name, project):
         job = {"id": uuid.uuid4().hex, "command": name, "project": project, "state": "running", "startedAt": int(time.time()), "output": []}
         self.jobs[job["id"]] = job
-        while len(self.jobs) > JOBS_KEPT:
-            self.jobs.popitem(last=False)
+        ended = [i for i, j in self.jobs.items() if j["state"] != "running"]
+        for old in ended[:max(0, len(self.jobs) - JOBS_KEPT)]:
+            del self.jobs[old]
         return job
 
     def start_job(self, name, project, argv):
@@ -368,7 +369,7 @@ class Agent:
                 raise Refusal(409, f"a job of project {project} is already running")
             job = self.new_job(name, project)
         threading.Thread(target=self.run_job, args=(job, argv), daemon=True).start()
-        return self.snapshot(job)
+        return self.copy_of(job)
 
     def run_job(self, job, argv):
         output = collections.deque(maxlen=JOB_LINES)
@@ -387,7 +388,7 @@ class Agent:
             job.update(state="succeeded" if code == 0 else "failed", endedAt=int(time.time()), exitCode=code, output=list(output))
         log(f"job {job['id']} {job['command']} project={job['project']} {job['state']} exit={code}")
 
-    def snapshot(self, job):
+    def copy_of(self, job):
         return json.loads(json.dumps(job))
 
     def job(self, job_id):
@@ -395,7 +396,7 @@ class Agent:
             job = self.jobs.get(job_id)
             if job is None:
                 raise Refusal(404, f"no job {job_id} on worker {self.s['worker']} (jobs are forgotten when the agent restarts)")
-            return self.snapshot(job)
+            return self.copy_of(job)
 
     # --- status ---
 

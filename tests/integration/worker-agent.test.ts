@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { request } from "node:http";
+import { createServer, request, type IncomingMessage } from "node:http";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -228,6 +228,69 @@ describe("the worker agent's commands", () => {
     expect(r).toEqual({ status: 200, body: { ok: true } });
     expect(startedAt("rest")).not.toBe(rest);
     expect(startedAt("meta")).toBe(meta);
+  });
+});
+
+/**
+ * The health agent's report to the console (REPORT_URL), sent by the real health-agent.sh about the project's real
+ * containers to a listener standing in for the console. There is no wg0 on this machine: that problem is in every
+ * report, the worker's own, in no project's.
+ */
+describe("the health agent's report", () => {
+  const received: { path: string; type: string; body: string }[] = [];
+  const server = createServer((req: IncomingMessage, res) => {
+    let body = "";
+    req.on("data", (d: Buffer) => (body += d.toString()));
+    req.on("end", () => {
+      received.push({ path: req.url ?? "", type: req.headers["content-type"] ?? "", body });
+      res.end("ok");
+    });
+  });
+  let base = "";
+  beforeAll(async () => {
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  async function report(): Promise<Record<string, unknown>> {
+    const conf = join(rig.work, "health-agent.env");
+    writeFileSync(conf, [`PUSH_URL='${base}/push/token'`, `REPORT_URL='${base}/api/reports'`, "WORKER=w1", `PROJECTS_DIR='${join(rig.work, "projects")}'`,
+      `STATE_DIR='${join(rig.work, "health")}'`, "DISK_PATH=/"].join("\n"));
+    received.length = 0;
+    // Not spawnSync: the listener answers from this process's event loop.
+    const r = await rig.script("health-agent.sh", [conf]);
+    expect(r.status, r.stderr).toBe(0);
+    const sent = received.find((x) => x.path === "/api/reports");
+    expect(sent?.type).toBe("application/json");
+    return JSON.parse(sent!.body) as Record<string, unknown>;
+  }
+
+  it("says each project's problems apart from the worker's, with disk and memory figures", async () => {
+    const healthy = await report();
+    expect(healthy).toEqual({
+      worker: "w1", at: expect.any(Number), interval: 60, ok: false, problems: ["WireGuard interface wg0 is down"],
+      projects: { ops: { ok: true, problems: [] } }, disk: { usedPct: expect.any(Number) }, memory: { availablePct: expect.any(Number) },
+    });
+    expect(Math.abs((healthy.at as number) - Date.now() / 1000)).toBeLessThan(30);
+    docker(["stop", "-t", "1", service("meta")]);
+    try {
+      const stopped = await report();
+      expect(stopped).toMatchObject({ ok: false, problems: [`${service("meta")} exited`, "WireGuard interface wg0 is down"], projects: { ops: { ok: false, problems: [`${service("meta")} exited`] } } });
+    } finally {
+      docker(["start", service("meta")]);
+    }
+  });
+
+  it("a console that cannot be reached is said, and the run goes on to push to Kuma", async () => {
+    const conf = join(rig.work, "health-agent-unreachable.env");
+    writeFileSync(conf, [`PUSH_URL='${base}/push/token'`, "REPORT_URL='http://127.0.0.1:9/api/reports'", "WORKER=w1", `PROJECTS_DIR='${join(rig.work, "projects")}'`,
+      `STATE_DIR='${join(rig.work, "health")}'`, "DISK_PATH=/"].join("\n"));
+    received.length = 0;
+    const r = await rig.script("health-agent.sh", [conf]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain("health-agent: could not send the report to http://127.0.0.1:9/api/reports");
+    expect(received.map((x) => x.path)).toEqual([expect.stringMatching(/^\/push\/token\?status=down&msg=/)]);
   });
 });
 
