@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -101,6 +101,7 @@ describe("signCommand", () => {
  * succeeds, the other waits for a file and fails.
  */
 describe("sendCommand and waitForJob, against the real agent", () => {
+  const [EXPIRED_NONCE, LIVE_NONCE] = ["e".repeat(32), "1".repeat(32)];
   const dir = mkdtempSync(join(tmpdir(), "supafleet-agent-client-"));
   const key = randomBytes(32).toString("hex");
   let url = "";
@@ -122,6 +123,8 @@ describe("sendCommand and waitForJob, against the real agent", () => {
       projectsDir: join(dir, "projects"), backupConfigDir: join(dir, "backup"), toolsDir: join(dir, "tools"), stateDir: join(dir, "state"),
     }));
     writeFileSync(join(dir, "key"), key, { mode: 0o600 });
+    // What an earlier run of the agent left: one nonce long expired, one still live.
+    writeFileSync(join(dir, "state", "nonces.json"), JSON.stringify({ [EXPIRED_NONCE]: 1_600_000_000, [LIVE_NONCE]: Math.floor(Date.now() / 1000) + 600 }));
     const p = spawn(PYTHON, [AGENT_SCRIPT, join(dir, "agent.json")], { stdio: ["ignore", "ignore", "pipe"] });
     agent = p;
     await new Promise<void>((resolve, reject) => {
@@ -157,6 +160,18 @@ describe("sendCommand and waitForJob, against the real agent", () => {
     writeFileSync(join(dir, "go"), "");
     const job = await waitForJob(url, key, "w1", r.body.job.id, { everyMs: 20, timeoutMs: 10_000 });
     expect(job).toMatchObject({ state: "failed", exitCode: 3, output: ["drill: no snapshot"] });
+  });
+
+  it("keeps the nonces it has seen on disk until they expire: an earlier run's live one is refused, its expired one pruned", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const payload = Buffer.from(JSON.stringify({ v: 1, worker: "w1", command: "status", args: {}, nonce: LIVE_NONCE, issuedAt: now, expiresAt: now + 30 })).toString("base64url");
+    const res = await fetch(`${url}/v1/command`, { method: "POST", body: JSON.stringify({ payload, signature: signPayload(key, payload) }) });
+    expect(res.status).toBe(409);
+    const sent = signCommand(key, "w1", "status", {});
+    expect((await fetch(`${url}/v1/command`, { method: "POST", body: JSON.stringify(sent) })).status).toBe(200);
+    const kept = JSON.parse(readFileSync(join(dir, "state", "nonces.json"), "utf8")) as Record<string, number>;
+    expect(Object.keys(kept)).not.toContain(EXPIRED_NONCE);
+    expect(kept).toMatchObject({ [LIVE_NONCE]: expect.any(Number), [decode(sent).nonce]: decode(sent).expiresAt });
   });
 
   it("waitForJob says the agent's refusal; sendCommand gives it as the body", async () => {
