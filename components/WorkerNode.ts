@@ -163,7 +163,7 @@ export class WorkerNode extends FleetComponent {
       {
         connection: workerConnection(args.ssh, args.address),
         create: renderScript("host/install-files.sh"),
-        stdin: pulumi.secret(this.healthPushToken.apply((token) => healthAgentPayload(`${args.kumaPushBase}${token}`, args.consoleReportUrl))),
+        stdin: pulumi.secret(this.healthPushToken.apply((token) => healthAgentPayload(`${args.kumaPushBase}${token}`, args.consoleReportUrl !== undefined ? { url: args.consoleReportUrl, worker: name } : undefined))),
       },
       { ...child, dependsOn: [this.ready] },
     );

@@ -10,9 +10,9 @@ export function kumaPushBase(hubAddress: string): string {
 
 /**
  * The install-files payload for a worker's health agent; it holds the push token, so it goes as a secret.
- * With the console enabled, each run's report also goes to the console (`reportUrl`).
+ * With the console enabled, each run's report also goes to the console, which knows the worker by name and address.
  */
-export function healthAgentPayload(pushUrl: string, reportUrl?: string): string {
+export function healthAgentPayload(pushUrl: string, report?: { readonly url: string; readonly worker: string }): string {
   const file = (content: string, mode: string) => ({ content, mode });
   return JSON.stringify({
     files: {
@@ -21,7 +21,7 @@ export function healthAgentPayload(pushUrl: string, reportUrl?: string): string 
       "/etc/systemd/system/supafleet-health-agent.service": file(template("worker/systemd/supafleet-health-agent.service"), "0644"),
       "/etc/systemd/system/supafleet-health-agent.timer": file(template("worker/systemd/supafleet-health-agent.timer"), "0644"),
       "/etc/supafleet/health-agent.env": file(
-        `# supafleet: the health agent's push URL; it holds a token. Mode 0600.\nPUSH_URL=${shellQuote(pushUrl)}\n${reportUrl !== undefined ? `REPORT_URL=${shellQuote(reportUrl)}\n` : ""}`,
+        `# supafleet: the health agent's push URL; it holds a token. Mode 0600.\nPUSH_URL=${shellQuote(pushUrl)}\n${report !== undefined ? `REPORT_URL=${shellQuote(report.url)}\nWORKER=${shellQuote(report.worker)}\n` : ""}`,
         "0600",
       ),
     },
