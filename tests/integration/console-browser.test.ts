@@ -5,6 +5,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ConsoleFleet } from "../../templates/console/fleet";
 import { createConsole, type Console } from "../../templates/console/server";
+import { docker } from "../lab/engine";
 import { BackupRig } from "../helpers/backupRig";
 import { TestAccess } from "../helpers/consoleAccess";
 import { ROOT } from "../helpers/stacks";
@@ -24,6 +25,7 @@ const OPERATOR = "operator@example.com";
 const HOSTILE = `<img src=x onerror="document.title='owned'">`;
 const SCREENSHOTS = process.env.SUPAFLEET_SCREENSHOTS === "1";
 const rig = new BackupRig("bk-console", 38);
+const REST = "bk-console-rest";
 const access = new TestAccess();
 let agent: WorkerAgent;
 let app: Console;
@@ -104,6 +106,9 @@ beforeAll(async () => {
   mkdirSync(backupConfig);
   mkdirSync(join(rig.work, "state"));
   copyFileSync(rig.settings(), join(backupConfig, "ops.env"));
+  // The project's rest service, as Compose labels it: 300 lines of log, then it waits.
+  docker(["rm", "-f", REST], { allowFail: true });
+  docker(["run", "-d", "--name", REST, "--label", "com.docker.compose.project=ops", "--label", "com.docker.compose.service=rest", "supafleet-lab/base", "sh", "-c", "trap 'exit 0' TERM; seq -f 'rest line %g' 1 300; sleep infinity & wait"]);
   agent = await startWorkerAgent({ projectsDir: projects, backupConfigDir: backupConfig, env: rig.env({ SUPAFLEET_STATE_DIR: join(rig.work, "state") }) });
 
   const fleet = fleetFor(agent);
@@ -124,6 +129,7 @@ afterAll(async () => {
   await browser?.close();
   await app?.close();
   await agent?.stop();
+  docker(["rm", "-f", REST], { allowFail: true });
   await access.stop();
   await rig.stop();
 });
@@ -167,6 +173,20 @@ describe("the operator console in a browser", () => {
     await shot("console-backup.png");
     await page.locator("#output").evaluate((o) => ((o as { hidden: boolean }).hidden = true));
     await shot("console-fleet.png");
+  });
+
+  it("logs: the chosen service's last 200 lines, shown in the page", async () => {
+    await page.locator('select[data-service-for="ops"]').selectOption("rest");
+    await page.locator('tr[data-project="ops"] button[data-action="logs"]').click();
+    await page.locator('#output[data-state="succeeded"]').waitFor({ timeout: 20_000 });
+    await expect(page.locator("#output-title").textContent()).resolves.toBe("last 200 lines of ops rest");
+    const lines = (await page.locator("#output-body").textContent())!.split("\n");
+    expect([lines.length, lines[0], lines.at(-1)]).toEqual([200, "rest line 101", "rest line 300"]);
+    const audit = readFileSync(join(rig.work, "console-state/audit.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(audit.slice(-2).map((a) => [a.identity, a.action, a.service, a.outcome ?? null])).toEqual([
+      [OPERATOR, "logs", "rest", null],
+      [OPERATOR, "logs", "rest", "ok"],
+    ]);
   });
 
   it("npm run fleet -- status reads the same fleet over the same API", async () => {
