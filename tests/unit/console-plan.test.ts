@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { loadFleetConfig } from "../../src/config/load";
 import { workerAgentPayload, agentSettings } from "../../src/console/agentPayload";
 import { consoleCompose } from "../../src/console/consoleCompose";
+import { healthAgentPayload } from "../../src/monitoring/agent";
 import { planFleet } from "../../src/plan/planFleet";
 import { masterRuleset, bootMasterSets } from "../../src/render/hostFirewall";
 import { renderNftFile } from "../../src/render/nftables";
@@ -72,6 +73,14 @@ describe("what the master and the workers receive", () => {
     expect(c).toMatchObject({ network_mode: "host", user: "1000:1000", read_only: true, mem_limit: "128m" });
     expect(c.environment.CONSOLE_LISTEN).toBe("10.100.0.1:3002");
     expect(c.ports).toBeUndefined();
+  });
+
+  it("a worker's health agent names the worker and the console's report URL only when the console is on", () => {
+    const env = (p: string) => JSON.parse(p).files["/etc/supafleet/health-agent.env"].content as string;
+    expect(env(healthAgentPayload("http://10.100.0.1:3001/api/push/t", { url: "http://10.100.0.1:3002/api/reports", worker: "w1" }))).toMatch(
+      /^REPORT_URL='http:\/\/10\.100\.0\.1:3002\/api\/reports'\nWORKER='w1'$/m,
+    );
+    expect(env(healthAgentPayload("http://10.100.0.1:3001/api/push/t"))).not.toMatch(/REPORT_URL|WORKER/);
   });
 
   it("an agent's payload carries its settings, its key at mode 0600, and restarts it; a malformed key is refused", () => {
