@@ -311,7 +311,7 @@ describe("moving a project to another worker", () => {
     expect(deps(`${project.name}-move-cleanup`)).toEqual([keyOf(`${project.name}-move-in`)]);
     // The ingress also waits for the Studios on the master to be installed.
     const studios = head.resources.filter((r) => /^studios-[a-z0-9-]+$/.test(r.name) && r.name !== "studios-tools" && !/-(refresh|secrets)$/.test(r.name)).map((r) => r.key);
-    expect(deps("edge-config").sort()).toEqual([keyOf(`${project.name}-move-in`), ...studios].sort());
+    expect([...deps("edge-config")].sort()).toEqual([keyOf(`${project.name}-move-in`), ...studios].sort());
     // Out and cleanup run on the worker it leaves; in, on the one it goes to.
     // The connection holds the deploy key, so the whole of it is a secret.
     const host = (n: string): string => {
