@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,8 +16,8 @@ import { startWorkerAgent, type WorkerAgent } from "../helpers/workerAgent";
  * The operator console in Debian's chromium, as an operator uses it: the console
  * on this namespace's master address, a real worker agent in a namespace of its
  * own (tests/helpers/workerAgent.ts) whose backup.sh writes to a real restic
- * repository from the backup rig's lab database, health reports POSTed from the
- * worker's own address, and Cloudflare Access played by a JWKS the test serves
+ * repository from the backup rig's lab database, health reports from the worker's
+ * own address (the real health-agent.sh, and reports the test writes), and Cloudflare Access played by a JWKS the test serves
  * and a JWT it signs, set as the CF_Authorization cookie. Uptime Kuma is not
  * there: the page says so and goes on.
  */
@@ -86,12 +87,34 @@ function report(ok: boolean, problems: string[] = []): Promise<number> {
   });
 }
 
+/**
+ * One run of the real health agent in the worker's namespace, reporting to the console from the worker's
+ * address; its Kuma push goes to a listener that stands in for Kuma's push endpoint.
+ */
+function healthAgent(): Promise<{ code: number; stdout: string; stderr: string }> {
+  const settings = join(rig.work, "health-agent.env");
+  const values = { PUSH_URL: `${pushUrl}/api/push/w1token`, WORKER: "w1", REPORT_URL: `${base}/api/reports`, REPORT_INTERVAL: String(INTERVAL), PROJECTS_DIR: join(rig.work, "projects"), STATE_DIR: join(rig.work, "health-state"), DISK_PATH: "/" };
+  writeFileSync(settings, Object.entries(values).map(([k, v]) => `${k}='${v}'\n`).join(""));
+  return new Promise((resolve) =>
+    execFile("ip", ["netns", "exec", agent.namespace, "bash", join(ROOT, "templates/worker/health-agent.sh"), settings], { env: rig.env(), encoding: "utf8", timeout: 30_000 }, (e, stdout, stderr) =>
+      resolve({ code: e === null ? 0 : Number((e as { code?: number }).code ?? 1), stdout, stderr }),
+    ),
+  );
+}
+
 /** Reports healthy every interval until stopped, as the worker's timer does. */
 function keepReporting(): () => void {
   const timer = setInterval(() => void report(true), INTERVAL * 1000);
   return () => clearInterval(timer);
 }
 let stopReporting = (): void => {};
+// Kuma's push endpoint, stood in for on the master's address: the query of each push.
+const pushes: string[] = [];
+const kumaPush = createServer((req, res) => {
+  pushes.push(req.url ?? "");
+  res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
+});
+let pushUrl: string;
 
 const shot = async (name: string): Promise<void> => {
   if (SCREENSHOTS) await page.screenshot({ path: join(ROOT, "docs/images", name), fullPage: true });
@@ -114,6 +137,8 @@ beforeAll(async () => {
   const fleet = fleetFor(agent);
   app = createConsole({ inputs: { fleet, keys: { w1: agent.key } }, stateDir: join(rig.work, "console-state"), access: access.settings });
   await app.listen(agent.masterAddress, 3002);
+  await new Promise<void>((r) => kumaPush.listen(0, agent.masterAddress, r));
+  pushUrl = `http://${agent.masterAddress}:${(kumaPush.address() as { port: number }).port}`;
   base = `http://${agent.masterAddress}:3002`;
   token = await access.token({ email: OPERATOR });
 
@@ -128,6 +153,7 @@ afterAll(async () => {
   stopReporting();
   await browser?.close();
   await app?.close();
+  kumaPush.close();
   await agent?.stop();
   docker(["rm", "-f", REST], { allowFail: true });
   await access.stop();
@@ -204,18 +230,27 @@ describe("the operator console in a browser", () => {
     expect(r.stdout).not.toContain(token);
   });
 
-  it("shows a worker unhealthy within one report interval, its problems as text, and silent after two intervals without a report", async () => {
+  it("shows a worker unhealthy within one report interval, as the real health agent reports it, its problems as text, and silent after two intervals without a report", async () => {
     stopReporting();
-    const sent = Date.now();
-    expect(await report(false, ["ops-db is unhealthy", HOSTILE])).toBe(204);
+    const run = await healthAgent();
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^health-agent: down: .*WireGuard interface wg0 is down/m);
+    const reported = Date.now();
     // No reload: the page fetches itself again every interval.
     await page.locator('tr[data-worker="w1"] .badge', { hasText: "unhealthy" }).waitFor({ timeout: INTERVAL * 1000 + 1500 });
-    expect(Date.now() - sent).toBeLessThanOrEqual(INTERVAL * 1000 + 1500);
-    const problems = await page.locator('tr[data-worker="w1"] .problems li').allTextContents();
-    expect(problems).toEqual(["ops-db is unhealthy", HOSTILE]);
+    expect(Date.now() - reported).toBeLessThanOrEqual(INTERVAL * 1000 + 1500);
+    // The agent's own findings: the worker's namespace has no wg0, and two projects have no containers here.
+    expect(await page.locator('tr[data-worker="w1"] .problems li').allTextContents()).toEqual(expect.arrayContaining(["WireGuard interface wg0 is down", "acme-staging has no containers", "globex has no containers"]));
+    await expect(page.locator('tr[data-project="acme-staging"] .problems').textContent()).resolves.toBe("acme-staging has no containers");
+    await expect(page.locator('tr[data-project="ops"] .badge').textContent()).resolves.toBe("healthy");
+    expect(pushes.at(-1)).toMatch(/status=down/);
+
+    // A problem that looks like markup stays text: no image is made of it, and its handler never runs.
+    const sent = Date.now();
+    expect(await report(false, ["ops-db is unhealthy", HOSTILE])).toBe(204);
+    await page.locator('tr[data-worker="w1"] .problems li', { hasText: "ops-db is unhealthy" }).waitFor({ timeout: INTERVAL * 1000 + 1500 });
+    expect(await page.locator('tr[data-worker="w1"] .problems li').allTextContents()).toEqual(["ops-db is unhealthy", HOSTILE]);
     await expect(page.locator('tr[data-project="ops"] .badge').textContent()).resolves.toBe("unhealthy");
-    await expect(page.locator('tr[data-project="globex"] .badge').textContent()).resolves.toBe("healthy");
-    // The problem stayed text: no image was made of it, and its handler never ran.
     expect(await page.locator("main img").count()).toBe(0);
     expect(await page.title()).not.toBe("owned");
 
