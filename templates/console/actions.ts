@@ -96,7 +96,7 @@ export class ActionRunner {
     }
     if (req.action === "logs") {
       const lines = (reply.body as { lines?: unknown }).lines;
-      outcome("ok", undefined);
+      outcome("ok");
       return { status: 200, body: { lines: Array.isArray(lines) ? lines : [] } };
     }
     const agentJob = (reply.body as { job: AgentJob }).job;

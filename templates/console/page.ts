@@ -10,7 +10,7 @@ body { font: 14px/1.45 system-ui, sans-serif; margin: 0; color: #1f2328; backgro
 header { background: #24292f; color: #fff; padding: 10px 20px; display: flex; gap: 24px; align-items: baseline; flex-wrap: wrap; }
 header h1 { font-size: 18px; margin: 0; }
 header .meta { color: #d0d7de; }
-main, #output { padding: 8px 20px; }
+main, #output, #stale { padding: 8px 20px; }
 h2 { font-size: 16px; margin: 20px 0 6px; }
 table { border-collapse: collapse; width: 100%; background: #fff; border: 1px solid #d0d7de; }
 th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #d8dee4; vertical-align: top; }
@@ -90,6 +90,7 @@ export function renderPage(view: FleetView, audit: readonly AuditEntry[], identi
 <title>supafleet console · ${view.env}</title><style>${trusted(STYLE)}</style></head>
 <body data-refresh-seconds="${view.reportIntervalSeconds}">
 <header><h1>supafleet · ${view.env}</h1><span class="meta">${view.domain} · infra release ${view.infraRelease}</span><span class="meta">signed in as ${identity}</span></header>
+<p id="stale" class="warn" hidden></p>
 <main id="fleet">
 <p class="muted">As of ${view.generatedAt.replace("T", " ").slice(0, 19)} UTC. ${view.kuma.reachable ? "Uptime Kuma answers." : html`<span class="warn">${view.kuma.error ?? "Uptime Kuma is unreachable"}</span>`}</p>
 <h2>Workers</h2>

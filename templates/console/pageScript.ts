@@ -56,8 +56,10 @@ document.addEventListener("click", async (ev) => {
 });
 const every = Number(document.body.dataset.refreshSeconds) * 1000;
 setInterval(async () => {
-  const res = await fetch(location.pathname, { headers: { accept: "text/html" } });
-  if (!res.ok) return;
+  const res = await fetch(location.pathname, { headers: { accept: "text/html" } }).catch(() => undefined);
+  const stale = document.getElementById("stale");
+  stale.hidden = res !== undefined && res.ok;
+  if (!stale.hidden) { stale.textContent = "This page could not refresh (" + (res ? "the console answered " + res.status : "no answer") + "); reload it to sign in again."; return; }
   const fresh = new DOMParser().parseFromString(await res.text(), "text/html").getElementById("fleet");
   const current = document.getElementById("fleet");
   if (!fresh || !current) return;

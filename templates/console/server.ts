@@ -55,7 +55,7 @@ export function createConsole(opts: ConsoleOptions): Console {
     if (worker === undefined) return sendJson(res, 404, { error: `there is no worker "${report.worker}" in this fleet` });
     if (peerAddress(req.socket.remoteAddress) !== worker.address) return sendJson(res, 403, { error: `a report of ${worker.name} comes from ${worker.address} only` });
     reports.record(report);
-    sendJson(res, 204, {});
+    res.writeHead(204).end();
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -89,6 +89,8 @@ function projectHealth(p: ConsoleProject, worker: Health, last: ReceivedReport |
 
 /** The fleet as the page and GET /api/fleet show it: fleet.json merged with what was last heard. */
 export function fleetView(fleet: ConsoleFleet, r: FleetReadings, now = Date.now()): FleetView {
+  // A project inherits its worker's silence, from the reports alone (not from the worker's own Kuma monitors).
+  const reportHealth = new Map(fleet.workers.map((w) => [w.name, workerHealth(r.lastReport(w.name), fleet.reportIntervalSeconds, r.startedAt, now)]));
   const workers = fleet.workers.map((w): WorkerView => {
     const last = r.lastReport(w.name);
     const agent = r.agents.get(w.name);
@@ -97,7 +99,7 @@ export function fleetView(fleet: ConsoleFleet, r: FleetReadings, now = Date.now(
       name: w.name,
       address: w.address,
       dedicated: w.dedicated,
-      health: withMonitors(workerHealth(last, fleet.reportIntervalSeconds, r.startedAt, now), monitors),
+      health: withMonitors(reportHealth.get(w.name)!, monitors),
       ...(last !== undefined ? { lastReportAt: new Date(last.receivedAt).toISOString() } : {}),
       ...(last?.report.disk !== undefined ? { diskUsedPct: last.report.disk.usedPct } : {}),
       ...(last?.report.memory !== undefined ? { memoryAvailablePct: last.report.memory.availablePct } : {}),
@@ -105,8 +107,6 @@ export function fleetView(fleet: ConsoleFleet, r: FleetReadings, now = Date.now(
       agent: agent === undefined ? { reachable: false, error: "not asked yet" } : { reachable: agent.reachable, checkedAt: new Date(agent.at).toISOString(), ...(agent.reachable ? {} : { error: agent.error }) },
     };
   });
-  // A project inherits its worker's silence, from the reports alone (not from the worker's own Kuma monitors).
-  const reportHealth = new Map(fleet.workers.map((w) => [w.name, workerHealth(r.lastReport(w.name), fleet.reportIntervalSeconds, r.startedAt, now)]));
   const tenants = fleet.tenants.map(
     (t): TenantView => ({
       slug: t.slug,
