@@ -8,6 +8,9 @@ export interface Agents {
   waitForJob(worker: string, id: string): Promise<AgentJob>;
 }
 
+// A backup of a large project can run for hours: the console follows it that long before giving up.
+const JOB_FOLLOW_MS = 12 * 3600 * 1000;
+
 export function fleetAgents(fleet: ConsoleFleet, keys: WorkerKeys): Agents {
   const target = (name: string): { url: string; key: string } => {
     const w = fleet.workers.find((w) => w.name === name);
@@ -22,7 +25,7 @@ export function fleetAgents(fleet: ConsoleFleet, keys: WorkerKeys): Agents {
     },
     waitForJob: (worker, id) => {
       const t = target(worker);
-      return waitForJob(t.url, t.key, worker, id);
+      return waitForJob(t.url, t.key, worker, id, { timeoutMs: JOB_FOLLOW_MS });
     },
   };
 }
