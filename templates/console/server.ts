@@ -49,11 +49,15 @@ export function createConsole(opts: ConsoleOptions): Console {
   const view = (): ReturnType<typeof fleetView> => fleetView(fleet, { lastReport: (w) => reports.lastOf(w), kuma: watch.kuma, agents: watch.agents, startedAt });
 
   async function intake(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Who sent it is known before its body is read: only a worker's own address is heard at all.
+    const sender = fleet.workers.find((w) => w.address === peerAddress(req.socket.remoteAddress));
+    if (sender === undefined) return sendJson(res, 403, { error: "reports come from the workers' own addresses only" });
     const report = parseReport(await readJson(req, REPORT_LIMIT));
     if (typeof report === "string") return sendJson(res, 400, { error: report });
-    const worker = fleet.workers.find((w) => w.name === report.worker);
-    if (worker === undefined) return sendJson(res, 404, { error: `there is no worker "${report.worker}" in this fleet` });
-    if (peerAddress(req.socket.remoteAddress) !== worker.address) return sendJson(res, 403, { error: `a report of ${worker.name} comes from ${worker.address} only` });
+    if (report.worker !== sender.name) {
+      const named = fleet.workers.find((w) => w.name === report.worker);
+      return sendJson(res, 403, { error: named === undefined ? `there is no worker "${report.worker}" in this fleet` : `a report of ${named.name} comes from ${named.address} only` });
+    }
     reports.record(report);
     res.writeHead(204).end();
   }
