@@ -343,7 +343,8 @@ status() {
   done
   if [ -n "${WAL_SPOOL:-}" ]; then wal=$(bash "$(dirname "$0")/wal.sh" "$CONFIG" status 2>> "$LOG") || wal=null; fi
   # The snapshot list goes through a pipe: as an argument it could outgrow the kernel's limit for one.
-  r snapshots --json --host "$PROJECT" --tag "project:$PROJECT" 2>> "$LOG" | jq -c --arg project "$PROJECT" --argjson wal "${wal:-null}" \
+  # No lock: the console asks every minute, and a lock held then would make a running backup wait for it.
+  r snapshots --no-lock --json --host "$PROJECT" --tag "project:$PROJECT" 2>> "$LOG" | jq -c --arg project "$PROJECT" --argjson wal "${wal:-null}" \
     --argjson run "${results[last-run]}" --argjson copy "${results[last-copy]}" --argjson drill "${results[last-drill]}" "$JQ_EPOCH"'
     [.[] | (.tags // []) as $t | select($t | index("pending") | not) | ($t[] | select(startswith("kind:")) | .[5:]) as $kind
       | {kind: $kind, id: .short_id, time, at: (.time | epoch), size: (.summary.total_bytes_processed // null),
