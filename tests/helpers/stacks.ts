@@ -8,13 +8,52 @@ import { engineConfigFromYaml, stackConfigInput, type EngineConfig } from "../..
 
 export const ROOT = resolve(__dirname, "..", "..");
 
-/** A stack file's `config:` block as a plain object keyed like the file. */
+/** Each stack file's config block, by the file's text: a property test asks for prod's hundreds of times. */
+const parsedStackFiles = new Map<string, Record<string, unknown>>();
+
+/** A stack file's `config:` block as a plain object keyed like the file; a copy of its own for each caller. */
 export function stackDoc(stack: string): Record<string, unknown> {
-  return (parse(readFileSync(resolve(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> }).config;
+  const text = readFileSync(resolve(ROOT, `Pulumi.${stack}.yaml`), "utf8");
+  let config = parsedStackFiles.get(text);
+  if (config === undefined) {
+    config = (parse(text) as { config: Record<string, unknown> }).config;
+    parsedStackFiles.set(text, config);
+  }
+  return structuredClone(config);
 }
 
+/** Whether JSON text tells `value` apart from every other value (no undefined, NaN, ±Infinity, -0, Date or class instance). */
+function jsonExact(value: unknown): boolean {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
+  if (typeof value === "number") return Number.isFinite(value) && !Object.is(value, -0);
+  if (Array.isArray(value)) return value.every(jsonExact);
+  if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) return Object.values(value).every(jsonExact);
+  return false;
+}
+
+/**
+ * The engine's form of one `config:` entry, by the entry's JSON. engineConfigFromYaml turns each entry
+ * into its value on its own, so a document's engine config is its entries' in order; the documents of
+ * one test share most entries, and the YAML round trip was half the cost of a config check.
+ */
+const engineEntries = new Map<string, EngineConfig>();
+
 export function engineConfig(config: Record<string, unknown>): EngineConfig {
-  return engineConfigFromYaml(stringify({ config }), "test");
+  if (!jsonExact(config)) return engineConfigFromYaml(stringify({ config }), "test");
+  const values: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [key, value] of Object.entries(config)) {
+    const id = JSON.stringify([key, value]);
+    let entry = engineEntries.get(id);
+    if (entry === undefined) {
+      entry = engineConfigFromYaml(stringify({ config: { [key]: value } }), "test");
+      if (engineEntries.size > 20_000) engineEntries.clear();
+      engineEntries.set(id, entry);
+    }
+    Object.assign(values, entry.values);
+    secretKeys.push(...entry.secretKeys);
+  }
+  return { values, secretKeys, environments: [] };
 }
 
 /** What the validator receives, with every declared secure key present as a secret. */
