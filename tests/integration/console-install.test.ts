@@ -184,7 +184,7 @@ describe("console-keys.sh and console-install.sh on the lab's Docker engine", ()
   it("a second install with a changed fleet.json recreates the console, which then serves the new fleet", async () => {
     // Under the first fleet, w1 is 10.100.0.2: a report of w1 from this test's address is refused.
     const before = await report();
-    expect(before).toEqual({ status: 403, body: JSON.stringify({ error: "a report of w1 comes from 10.100.0.2 only" }) });
+    expect(before).toEqual({ status: 403, body: JSON.stringify({ error: "reports come from the workers' own addresses only" }) });
     const first = inspect();
 
     // w1 moves to this test's address.

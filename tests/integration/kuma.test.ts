@@ -3,7 +3,8 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadFleetConfig } from "../../src/config/load";
 import { planFleet } from "../../src/plan/planFleet";
-import { kumaDesired, type KumaDesired } from "../../src/monitoring/kuma";
+import { agentPushId, FLEET_STATUS_PAGE, kumaDesired, pushSecret, type KumaDesired } from "../../src/monitoring/kuma";
+import { monitorsOf, readKuma } from "../../templates/console/kuma";
 import { KumaClient, TestKuma, reconcile, type KumaMonitorJson } from "../helpers/kuma";
 import { clone, stackDoc, validatorInput, withDeclaredSecrets } from "../helpers/stacks";
 
@@ -110,6 +111,23 @@ describe("reconciling Uptime Kuma with the staging fleet", () => {
     expect(body.publicGroupList.flatMap((g) => g.monitorList.map((m) => m.name)).sort()).toEqual(backups.sort());
     const config = await client.call<{ config: { domainNameList: string[] } }>("getStatusPage", "supafleet-backups");
     expect(config.config.domainNameList).toEqual([]);
+  });
+
+  it("the console reads the fleet status page: every monitor fleet.json names is there, and a worker's down push shows", async () => {
+    const withConsole = clone(doc) as Doc;
+    withConsole["supafleet:cloudflare"] = { ...withConsole["supafleet:cloudflare"], teamName: "techhilfepro" };
+    withConsole["supafleet:console"] = { enabled: true };
+    const view = planFleet("staging", loadFleetConfig(withDeclaredSecrets(validatorInput(withConsole, "staging"))).config).console!.fleet;
+    const token = secretsFor(desired)[pushSecret(agentPushId(view.workers[0]!.name))]!;
+    expect((await fetch(`${kuma.url}/api/push/${token}?status=down&msg=${encodeURIComponent("disk 95% used")}&ping=`)).status).toBe(200);
+    const reading = await readKuma(kuma.url, FLEET_STATUS_PAGE);
+    expect(reading.reachable).toBe(true);
+    for (const named of [...view.workers.map((w) => w.monitors), ...view.tenants.flatMap((t) => t.projects.map((p) => p.links.monitors))]) {
+      expect(monitorsOf(reading, named).map((m) => m.name).sort()).toEqual([...named].sort());
+    }
+    const agent = monitorsOf(reading, view.workers[0]!.monitors).find((m) => m.name.endsWith("health agent"))!;
+    // A public status page's heartbeats carry no message (Kuma keeps monitors' messages private): the reason comes from the worker's own report.
+    expect(agent.status).toBe("down");
   });
 
   it("a second reconcile changes nothing", () => {

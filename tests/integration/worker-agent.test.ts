@@ -15,9 +15,10 @@ import { AGENT_SCRIPT, startWorkerAgent, type WorkerAgent } from "../helpers/wor
  * The worker agent (templates/worker/worker-agent.py), run for real in a network namespace of its own
  * and reached over a veth from this namespace (the master's address). It acts on the lab's engine: the
  * backup rig's database (backed up by the real backup.sh into a real restic repository) and two small
- * containers labelled as services of the project `ops`, which the tests restart and read the logs of.
+ * containers labelled as services of the project `agent-ops`, which the tests restart and read the logs of.
  */
-const PROJECT = "ops";
+// Its own name: other files label containers of their own "ops" project on the same engine at the same time.
+const PROJECT = "agent-ops";
 const rig = new BackupRig("bk-agent", 37);
 let agent: WorkerAgent;
 const service = (name: string): string => `bk-agent-${name}`;
@@ -204,7 +205,8 @@ describe("the worker agent's commands", () => {
       project: string; snapshots: Record<string, { id: string; labels: string[]; at: number }>; lastRun: unknown; copy: unknown; wal: unknown;
       drill: { ok: boolean; at: number; rpoMinutes: number; rtoSeconds: number; message: string; pointInTime: unknown };
     };
-    expect(backup.project).toBe(PROJECT);
+    // backup.sh names the project its settings name: the rig's.
+    expect(backup.project).toBe("ops");
     expect(Object.keys(backup.snapshots).sort()).toEqual(["database", "roles"]);
     expect(backup.snapshots.database!.labels).toEqual(["manual"]);
     expect(Math.abs(backup.snapshots.database!.at - Date.now() / 1000)).toBeLessThan(300);
@@ -270,13 +272,13 @@ describe("the health agent's report", () => {
     const healthy = await report();
     expect(healthy).toEqual({
       worker: "w1", at: expect.any(Number), interval: 60, ok: false, problems: ["WireGuard interface wg0 is down"],
-      projects: { ops: { ok: true, problems: [] } }, disk: { usedPct: expect.any(Number) }, memory: { availablePct: expect.any(Number) },
+      projects: { [PROJECT]: { ok: true, problems: [] } }, disk: { usedPct: expect.any(Number) }, memory: { availablePct: expect.any(Number) },
     });
     expect(Math.abs((healthy.at as number) - Date.now() / 1000)).toBeLessThan(30);
     docker(["stop", "-t", "1", service("meta")]);
     try {
       const stopped = await report();
-      expect(stopped).toMatchObject({ ok: false, problems: [`${service("meta")} exited`, "WireGuard interface wg0 is down"], projects: { ops: { ok: false, problems: [`${service("meta")} exited`] } } });
+      expect(stopped).toMatchObject({ ok: false, problems: [`${service("meta")} exited`, "WireGuard interface wg0 is down"], projects: { [PROJECT]: { ok: false, problems: [`${service("meta")} exited`] } } });
     } finally {
       docker(["start", service("meta")]);
     }
