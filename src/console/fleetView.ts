@@ -15,6 +15,8 @@ export interface ConsoleFleetInput {
   readonly domain: string;
   readonly hub: string;
   readonly kumaUrl: string;
+  /** Kuma's public hostname (status.<domain>). */
+  readonly kumaHostname: string;
   readonly master: { readonly name: string };
   readonly workers: readonly { readonly name: string; readonly address: string; readonly dedicatedTo?: string }[];
   readonly tenants: readonly { readonly slug: string; readonly name: string; readonly isolation: string; readonly statusPage: boolean }[];
@@ -80,7 +82,7 @@ export function consoleFleetView(f: ConsoleFleetInput): ConsoleFleetView {
         ...(pool !== undefined ? { pooledIn: pool.name } : {}),
       };
     }),
-    kuma: { url: f.kumaUrl, fleetStatusPage: FLEET_STATUS_PAGE },
+    kuma: { url: f.kumaUrl, fleetStatusPage: FLEET_STATUS_PAGE, dashboardUrl: `https://${f.kumaHostname}` },
     reportIntervalSeconds: REPORT_INTERVAL_SECONDS,
   };
 }

@@ -35,7 +35,7 @@ export function planFleet(env: string, cfg: FleetConfig, secretsSet: ReadonlySet
     ...(alerting.ntfy !== undefined ? { ntfy: { server: alerting.ntfy.server, topic: alerting.ntfy.topic, token: alerting.ntfy.token } } : {}),
     ...(alerting.telegramChat !== undefined ? { telegram: { chatId: alerting.telegramChat } } : {}),
   });
-  const operatorConsole = planConsole(cfg, hostnames.console, { env, domain: cfg.domain, hub: wireguard.hub, kumaUrl, master, workers, tenants, projects, monitors: desired.monitors });
+  const operatorConsole = planConsole(cfg, hostnames.console, { env, domain: cfg.domain, hub: wireguard.hub, kumaUrl, kumaHostname: hostnames.status, master, workers, tenants, projects, monitors: desired.monitors });
   return {
     env,
     domain: cfg.domain,

@@ -17,6 +17,8 @@ export interface ConsoleFleet {
     readonly url: string;
     /** The status page that lists every monitor (its JSON API is read). */
     readonly fleetStatusPage: string;
+    /** Kuma's own pages through the tunnel (status.<domain>, behind Access): a monitor is at /dashboard/<id>. */
+    readonly dashboardUrl: string;
   };
   readonly access: {
     readonly teamName: string;

@@ -37,7 +37,7 @@ function fleetProblems(f: unknown): string[] {
   const problems: string[] = [];
   for (const k of ["env", "domain", "infraRelease"]) if (!isString(f[k])) problems.push(`"${k}" is not a string`);
   if (!isObject(f.master) || !isString(f.master.address)) problems.push(`"master.address" is not a string`);
-  if (!isObject(f.kuma) || !isString(f.kuma.url) || !isString(f.kuma.fleetStatusPage)) problems.push(`"kuma" needs "url" and "fleetStatusPage"`);
+  if (!isObject(f.kuma) || !isString(f.kuma.url) || !isString(f.kuma.fleetStatusPage) || !isString(f.kuma.dashboardUrl)) problems.push(`"kuma" needs "url", "fleetStatusPage" and "dashboardUrl"`);
   if (!isObject(f.access) || !isString(f.access.teamName) || !isString(f.access.aud)) problems.push(`"access" needs "teamName" and "aud"`);
   if (typeof f.reportIntervalSeconds !== "number" || !(f.reportIntervalSeconds > 0)) problems.push(`"reportIntervalSeconds" is not a positive number`);
   const workers = Array.isArray(f.workers) ? f.workers : [];

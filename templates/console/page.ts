@@ -67,13 +67,21 @@ function backupCell(b: BackupView): Html {
   return html`${snap}${outcomeLine("nightly run", b.lastRun)}${outcomeLine("drill", d, figures)}${b.copy !== undefined ? outcomeLine("second copy", b.copy) : ""}${wal}`;
 }
 
-function projectRow(p: ProjectView, tenantStatusPage: string | undefined): Html {
+/** The project's monitors, each linked to its page in Kuma, with its last state. */
+function monitorLinks(p: ProjectView, dashboardUrl: string): Html {
+  if (p.monitors.length === 0) return html``;
+  const item = (m: ProjectView["monitors"][number]) =>
+    html`<li>${/^\d+$/.test(m.id) ? link(m.name, `${dashboardUrl}/dashboard/${m.id}`) : html`${m.name} `}<span class="muted">${m.status}</span></li>`;
+  return html`<details><summary>Kuma monitors</summary><ul class="monitors">${p.monitors.map(item)}</ul></details>`;
+}
+
+function projectRow(p: ProjectView, tenantStatusPage: string | undefined, dashboardUrl: string): Html {
   const jobs = p.backups.enabled ? html`<button data-action="backup-now" data-project="${p.name}">Backup now</button><button data-action="drill-now" data-project="${p.name}">Drill now</button>` : "";
   return html`<tr data-project="${p.name}">
   <td><strong>${p.name}</strong></td><td>${p.isolation}</td><td>${p.worker}</td><td>${p.release}</td>
   <td class="health">${badge(p.health)}</td>
   <td class="backups">${backupCell(p.backups)}</td>
-  <td>${link("Studio", p.links.studio)}${link("API", p.links.api)}${link("Status page", p.links.statusPage ?? tenantStatusPage)}</td>
+  <td>${link("Studio", p.links.studio)}${link("API", p.links.api)}${link("Status page", p.links.statusPage ?? tenantStatusPage)}${monitorLinks(p, dashboardUrl)}</td>
   <td class="actions"><select data-service-for="${p.name}" aria-label="service of ${p.name}"><option value="">whole project</option>${p.services.map((s) => html`<option value="${s}">${s}</option>`)}</select><br>
   <button data-action="restart" data-project="${p.name}">Restart</button><button data-action="logs" data-project="${p.name}">Logs</button>${jobs}</td></tr>`;
 }
@@ -100,7 +108,7 @@ ${view.tenants.map(
   (t) => html`<h2 data-tenant="${t.slug}">Tenant ${t.name} <span class="muted">(${t.slug})</span> ${link("status page", t.statusPage)}</h2>
 ${t.pooledIn !== undefined ? html`<p class="muted">Pooled: its rows live in project ${t.pooledIn}, kept apart by row-level security.</p>` : ""}
 ${t.projects.length === 0 ? "" : html`<table><thead><tr><th>Project</th><th>Isolation</th><th>Worker</th><th>Release</th><th>Health</th><th>Backups</th><th>Links</th><th>Actions</th></tr></thead>
-<tbody>${t.projects.map((p) => projectRow(p, t.statusPage))}</tbody></table>`}`,
+<tbody>${t.projects.map((p) => projectRow(p, t.statusPage, view.kuma.dashboardUrl))}</tbody></table>`}`,
 )}
 <h2>Audit log</h2>
 ${audit.length === 0 ? html`<p class="muted">No action yet.</p>` : html`<table><thead><tr><th>Time (UTC)</th><th>Who</th><th>Action</th><th>Project</th><th>Outcome</th></tr></thead><tbody>${audit.map(auditRow)}</tbody></table>`}

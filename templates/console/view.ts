@@ -50,7 +50,7 @@ export interface FleetView {
   readonly infraRelease: string;
   readonly generatedAt: string;
   readonly reportIntervalSeconds: number;
-  readonly kuma: { readonly reachable: boolean; readonly error?: string };
+  readonly kuma: { readonly reachable: boolean; readonly error?: string; readonly dashboardUrl: string };
   readonly workers: readonly WorkerView[];
   readonly tenants: readonly TenantView[];
 }
@@ -139,7 +139,10 @@ export function fleetView(fleet: ConsoleFleet, r: FleetReadings, now = Date.now(
     infraRelease: fleet.infraRelease,
     generatedAt: new Date(now).toISOString(),
     reportIntervalSeconds: fleet.reportIntervalSeconds,
-    kuma: r.kuma.reachable ? { reachable: true } : { reachable: false, error: r.kuma.error },
+    kuma: {
+      ...(r.kuma.reachable ? { reachable: true } : { reachable: false, error: r.kuma.error }),
+      dashboardUrl: fleet.kuma.dashboardUrl,
+    },
     workers,
     tenants,
   };

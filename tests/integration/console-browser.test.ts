@@ -58,7 +58,7 @@ function fleetFor(a: WorkerAgent): ConsoleFleet {
       { slug: "globex", name: "Globex", projects: [project("globex", "shared", false)] },
     ],
     // Nothing listens there: Kuma is unreachable, which the page shows.
-    kuma: { url: `http://${a.masterAddress}:3001`, fleetStatusPage: "supafleet-fleet" },
+    kuma: { url: `http://${a.masterAddress}:3001`, fleetStatusPage: "supafleet-fleet", dashboardUrl: "https://status.example.test" },
     access: { teamName: "supafleet-test", aud: access.audience },
     reportIntervalSeconds: INTERVAL,
   };

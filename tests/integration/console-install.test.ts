@@ -39,6 +39,7 @@ function fleet(w1Address: string): ConsoleFleet {
     domain: "example.test",
     hub: HUB,
     kumaUrl: `http://${HUB}:3001`,
+    kumaHostname: "status.example.test",
     master: { name: "master" },
     workers: [{ name: "w1", address: w1Address }],
     tenants: [{ slug: "acme", name: "Acme", isolation: "shared", statusPage: false }],

@@ -75,7 +75,7 @@ describe("npm run fleet -- status's table", () => {
       infraRelease: "1",
       generatedAt: "",
       reportIntervalSeconds: 60,
-      kuma: { reachable: false, error: "Uptime Kuma at http://10.100.0.1:3001 is unreachable (ECONNREFUSED)" },
+      kuma: { reachable: false, error: "Uptime Kuma at http://10.100.0.1:3001 is unreachable (ECONNREFUSED)", dashboardUrl: "https://status.example.com" },
       workers: [],
       tenants: [
         { slug: "acme", name: "Acme", projects: [project("acme-production", "healthy", { enabled: true, pitr: false, lastSnapshot: { at: "", ageSeconds: 7200, labels: [] } })] },
@@ -117,7 +117,7 @@ describe("npm run fleet against a console", () => {
     master: { name: "master", address: "127.0.0.1" },
     workers: [],
     tenants: [{ slug: "acme", name: "Acme", projects: [] }],
-    kuma: { url: "http://127.0.0.1:9", fleetStatusPage: "supafleet-fleet" },
+    kuma: { url: "http://127.0.0.1:9", fleetStatusPage: "supafleet-fleet", dashboardUrl: "https://status.example.test" },
     access: { teamName: "t", aud: "a" },
     reportIntervalSeconds: 60,
   };

@@ -18,7 +18,7 @@ const fleet = {
   master: { name: "master", address: "10.100.0.1" },
   workers: [{ name: "w1", address: "10.100.0.2", agentPort: 7081, dedicated: false, monitors: [] }],
   tenants: [{ slug: "acme", name: "Acme", projects: [{ name: "acme", worker: "w1", isolation: "shared", release: "r", services: ["db"], backups: true, pitr: false, links: { api: "https://a", studio: "https://s", monitors: [] } }] }],
-  kuma: { url: "http://10.100.0.1:3001", fleetStatusPage: "supafleet-fleet" },
+  kuma: { url: "http://10.100.0.1:3001", fleetStatusPage: "supafleet-fleet", dashboardUrl: "https://status.example.test" },
   access: { teamName: "team", aud: "aud" },
   reportIntervalSeconds: 60,
 };
@@ -52,7 +52,7 @@ describe("the console's inputs", () => {
     dir = consoleDir({ fleet: "{ not json" });
     expect(refusal(dir)).toBe(`${dir}/fleet.json is not valid JSON`);
     dir = consoleDir({ fleet: { ...fleet, kuma: undefined, reportIntervalSeconds: 0, tenants: [{ ...fleet.tenants[0], projects: [{ ...fleet.tenants[0]!.projects[0], worker: "w9" }] }] } });
-    expect(refusal(dir)).toBe(`${dir}/fleet.json is malformed: "kuma" needs "url" and "fleetStatusPage"; "reportIntervalSeconds" is not a positive number; "tenants[0].projects[0]" names a worker that is not in "workers"`);
+    expect(refusal(dir)).toBe(`${dir}/fleet.json is malformed: "kuma" needs "url", "fleetStatusPage" and "dashboardUrl"; "reportIntervalSeconds" is not a positive number; "tenants[0].projects[0]" names a worker that is not in "workers"`);
     dir = consoleDir({ fleet });
     expect(refusal(dir)).toBe(`${dir}/keys.json is missing`);
     dir = consoleDir({ fleet, keys: { w1: KEY.toUpperCase() } });

@@ -47,7 +47,7 @@ const fleetWith = (closed: number): ConsoleFleet => ({
     },
     { slug: "globex", name: "Globex", projects: [{ name: "globex", worker: "w2", isolation: "dedicated", release: "2025.11", services: ["db"], backups: false, pitr: false, links: { api: "javascript:alert(1)", studio: "https://studio-globex.example.test", monitors: [] } }] },
   ],
-  kuma: { url: `http://127.0.0.1:${closed}`, fleetStatusPage: "supafleet-fleet" },
+  kuma: { url: `http://127.0.0.1:${closed}`, fleetStatusPage: "supafleet-fleet", dashboardUrl: "https://status.example.test" },
   access: { teamName: "supafleet-test", aud: "unused: the test's own settings apply" },
   reportIntervalSeconds: 60,
 });

@@ -20,7 +20,7 @@ const fleet: ConsoleFleet = {
       projects: [{ name: "acme", worker: "w1", isolation: "shared", release: "2025.11", services: ["db"], backups: true, pitr: true, links: { api: "https://a", studio: "https://s", monitors: ["acme · rest"] } }],
     },
   ],
-  kuma: { url: "http://10.100.0.1:3001", fleetStatusPage: "supafleet-fleet" },
+  kuma: { url: "http://10.100.0.1:3001", fleetStatusPage: "supafleet-fleet", dashboardUrl: "https://status.example.test" },
   access: { teamName: "t", aud: "a" },
   reportIntervalSeconds: 60,
 };
@@ -64,8 +64,8 @@ describe("health in the fleet view", () => {
     expect(v.tenants[0]!.projects[0]!.health).toEqual({ state: "unhealthy", problems: ["Kuma: acme · rest is down (502 Bad Gateway)"] });
     expect(v.tenants[0]!.projects[0]!.monitors.map((m) => m.id)).toEqual(["7"]);
     expect(v.workers[0]!.health.state).toBe("healthy");
-    expect(v.kuma).toEqual({ reachable: true });
-    expect(view(undefined, T0).kuma).toEqual(noKuma);
+    expect(v.kuma).toEqual({ reachable: true, dashboardUrl: "https://status.example.test" });
+    expect(view(undefined, T0).kuma).toEqual({ ...noKuma, dashboardUrl: "https://status.example.test" });
   });
 });
 
