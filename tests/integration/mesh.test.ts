@@ -182,8 +182,9 @@ describe("the WireGuard mesh and host firewalls, in network namespaces", () => {
     const kumaAndConsole: Sweep = { reachable: [KUMA_PORT, CONSOLE_PORT], reachableCount: 2 };
     const [overMesh, overInternet, toMaster] = await Promise.all([lab.sweep("w2", WG.w1), lab.sweep("w2", UNDERLAY.w1), sweepFor("w1", mesh.hub, kumaAndConsole)]);
     expect({ overMesh, overInternet, toMaster }).toEqual({ overMesh: nothing, overInternet: nothing, toMaster: kumaAndConsole });
-    // The operator's laptop has no firewall here: every port answers, if only with a reset.
-    expect((await sweepFor("inet", UNDERLAY.op, { reachable: [], reachableCount: 65535 })).reachableCount, "internet → the operator's laptop").toBe(65535);
+    // The operator's laptop has no firewall here: every port answers, if only with a reset. Twice the packets of a
+    // dropping target, so at a quarter of the rate: at the full one, a loaded machine (CI's) lost every answer three times over.
+    expect((await lab.sweep("inet", UNDERLAY.op, 5_000)).reachableCount, "internet → the operator's laptop").toBe(65535);
   });
 
   it("an operator without a grant reaches nothing on a worker: not its Postgres, not its SSH", async () => {

@@ -117,21 +117,21 @@ export class Lab {
    * A port is reachable when the packet got through the firewall: a listener
    * answers (open) or the kernel resets (closed). Only a drop is "filtered".
    */
-  async sweep(from: string, target: string): Promise<Sweep> {
+  async sweep(from: string, target: string, rate = 20_000): Promise<Sweep> {
     // On a loaded machine nmap now and then gives up on a host before it has an answer for every
     // port; such a run proves nothing either way, so it is run again.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.sweepOnce(from, target);
+        return await this.sweepOnce(from, target, rate);
       } catch (e) {
         if (attempt === 3 || !(e instanceof IncompleteSweep)) throw e;
       }
     }
   }
 
-  private async sweepOnce(from: string, target: string): Promise<Sweep> {
+  private async sweepOnce(from: string, target: string, rate: number): Promise<Sweep> {
     // 20k probes a second, one retry: fast, and still lossless through wireguard-go (50k was not).
-    const out = await this.nmap(from, target, ["--min-rate", "20000", "--max-rate", "25000"]);
+    const out = await this.nmap(from, target, ["--min-rate", String(rate), "--max-rate", String(Math.round(rate * 1.25))]);
     return parseSweep(out, `nmap from ${from} to ${target}`);
   }
 
