@@ -128,9 +128,22 @@ if [ "${#stale[@]}" -gt 0 ]; then
   imported=("${stale[@]}") changed=1
 fi
 
+# n8n answers its REST API before it has activated the workflows: until then
+# their webhooks are 404. It prints "Editor is now accessible via" once they are.
+wait_active() {
+  local since=$1
+  for _ in $(seq 1 180); do
+    docker logs --since "$since" "$CONTAINER" 2>&1 | grep -q "Editor is now accessible via" && return 0
+    sleep 0.5
+  done
+  die "n8n did not activate its workflows within 90 s of its restart; see: docker logs $CONTAINER"
+}
+
 if [ "$changed" = 1 ]; then
+  since=$(date +%s)
   docker restart "$CONTAINER" >/dev/null
   wait_ready
+  wait_active "$since"
 fi
 jq -cn --arg owner "$summary_owner" --arg credentials "$summary_credentials" \
   --argjson restarted "$([ "$changed" = 1 ] && echo true || echo false)" \
