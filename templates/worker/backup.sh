@@ -21,12 +21,19 @@ CONFIG="$1"
 MODE="${2:-run}"
 
 LOG=$(mktemp)
-trap 'rm -f "$LOG"' EXIT
+trap 'rm -f "$LOG" "$LOG.list"' EXIT
 TAGS=(--host "$PROJECT" --tag supafleet --tag "project:$PROJECT")
 # The outcomes of the last run, second copy and drill (drill.sh writes last-drill.json), for `status`:
 # under the worker's state folder, made when it is installed (a run from a checkout records nothing).
 STATE_ROOT="${SUPAFLEET_STATE_DIR:-/var/lib/supafleet}"
 RESULTS="$STATE_ROOT/backup/$PROJECT"
+
+# restic's snapshot list as `status` last read it. The console asks every minute, and listing each project's
+# repository over SFTP that often is work for nothing: the list is reused until another mode runs (it may
+# change the snapshots), an outcome is recorded after it, or it is STATUS_CACHE_MINUTES old.
+SNAPSHOT_LIST="$RESULTS/snapshots.json"
+STATUS_CACHE_MINUTES="${SUPAFLEET_STATUS_CACHE_MINUTES:-10}"
+[ "$MODE" = status ] || rm -f "$SNAPSHOT_LIST"
 
 record() { # <last-run|last-copy> <true|false> <message>
   [ -d "$STATE_ROOT" ] || return 0
@@ -332,6 +339,19 @@ rekey() {
   say "restic password rotated: key ${old} removed"
 }
 
+# No lock: a lock held by `status` would make a running backup wait for it.
+snapshot_list() {
+  if [ -s "$SNAPSHOT_LIST" ] && [ -n "$(find "$SNAPSHOT_LIST" -mmin "-$STATUS_CACHE_MINUTES")" ] \
+    && [ -z "$(find "$RESULTS" -maxdepth 1 -name 'last-*.json' -newer "$SNAPSHOT_LIST")" ]; then
+    cat "$SNAPSHOT_LIST"
+    return 0
+  fi
+  r snapshots --no-lock --json --host "$PROJECT" --tag "project:$PROJECT" 2>> "$LOG" > "$LOG.list" || return 1
+  # Kept only where outcomes are recorded (an installed worker), written whole or not at all.
+  if [ -d "$RESULTS" ] && cp "$LOG.list" "$SNAPSHOT_LIST.new" 2>/dev/null; then mv -f "$SNAPSHOT_LIST.new" "$SNAPSHOT_LIST"; fi
+  cat "$LOG.list"
+}
+
 # The newest complete snapshot of each kind (restic 0.17 and newer also give its size), the
 # recorded outcomes, and the WAL archive's state when the project archives its WAL.
 status() {
@@ -343,8 +363,7 @@ status() {
   done
   if [ -n "${WAL_SPOOL:-}" ]; then wal=$(bash "$(dirname "$0")/wal.sh" "$CONFIG" status 2>> "$LOG") || wal=null; fi
   # The snapshot list goes through a pipe: as an argument it could outgrow the kernel's limit for one.
-  # No lock: the console asks every minute, and a lock held then would make a running backup wait for it.
-  r snapshots --no-lock --json --host "$PROJECT" --tag "project:$PROJECT" 2>> "$LOG" | jq -c --arg project "$PROJECT" --argjson wal "${wal:-null}" \
+  snapshot_list | jq -c --arg project "$PROJECT" --argjson wal "${wal:-null}" \
     --argjson run "${results[last-run]}" --argjson copy "${results[last-copy]}" --argjson drill "${results[last-drill]}" "$JQ_EPOCH"'
     [.[] | (.tags // []) as $t | select($t | index("pending") | not) | ($t[] | select(startswith("kind:")) | .[5:]) as $kind
       | {kind: $kind, id: .short_id, time, at: (.time | epoch), size: (.summary.total_bytes_processed // null),

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { createServer, request, type IncomingMessage } from "node:http";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -215,6 +215,23 @@ describe("the worker agent's commands", () => {
     expect([backup.drill.rpoMinutes, backup.drill.rtoSeconds]).toEqual([Number(rpo), Number(rto)]);
     // No nightly run, second copy or WAL archive in this project yet.
     expect([backup.lastRun, backup.copy, backup.wal]).toEqual([null, null, null]);
+  });
+
+  it("status lists the repository once: with it out of reach the answer is the same, until an outcome is recorded", async () => {
+    const status = async (): Promise<unknown> => ((await sendCommand<"status", AgentStatus>(agent.url, agent.key, agent.worker, "status", {})).body as AgentStatus).projects[0]!.backup;
+    const before = await status();
+    const away = `${rig.repo}.away`;
+    renameSync(rig.repo, away);
+    try {
+      expect(await status()).toEqual(before);
+      // A newer outcome (here the drill's) makes the next status list the repository again.
+      const drill = join(rig.work, "state", "backup", "ops", "last-drill.json");
+      utimesSync(drill, new Date(), new Date(Date.now() + 2000));
+      expect(await status()).toMatchObject({ error: expect.stringMatching(/cannot list snapshots/) });
+    } finally {
+      renameSync(away, rig.repo);
+    }
+    expect(await status()).toEqual(before);
   });
 
   it("logs: the service's last lines, stdout and stderr", async () => {
