@@ -10,6 +10,7 @@ import { FULL_SERVICES } from "../model/projectServices";
 import { AUTH_DEFAULT, AuthSchema } from "./auth";
 import { BucketSchema } from "./buckets";
 import { FunctionsSchema } from "./functions";
+import { ACCESS_SIGN_IN_FIELDS, refineSignIn } from "./identityProviders";
 
 /**
  * The shape of a stack file. Each top-level key here is one `supafleet:<key>`
@@ -125,7 +126,8 @@ export const AccessSchema = z.strictObject({
     .default("12h"),
   /** Callers of n8n webhooks that cannot send a service token (e.g. the TRMM host). */
   webhookSources: z.array(cidr).default([]),
-});
+  ...ACCESS_SIGN_IN_FIELDS,
+}).superRefine(refineSignIn);
 
 /**
  * A worker's WireGuard key, by round: raising `keyRound` makes a new key and
