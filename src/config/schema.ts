@@ -10,6 +10,7 @@ import { FULL_SERVICES } from "../model/projectServices";
 import { AUTH_DEFAULT, AuthSchema } from "./auth";
 import { BucketSchema } from "./buckets";
 import { FunctionsSchema } from "./functions";
+import { PLANS_DEFAULT, PlansSchema } from "./rateLimits";
 import { ACCESS_SIGN_IN_FIELDS, refineSignIn } from "./identityProviders";
 
 /**
@@ -459,6 +460,8 @@ export const FleetSchema = z.strictObject({
   automations: AutomationsSchema.default({ reportTime: "07:00", pollSeconds: 30 }),
   rmm: RmmSchema.optional(),
   studios: StudiosSchema.default(STUDIOS_DEFAULT),
+  /** What each plan allows: its requests per minute per tenant at every project's gateway (./rateLimits.ts). */
+  plans: PlansSchema.default(PLANS_DEFAULT),
   console: ConsoleSchema.default({ enabled: false }),
   /**
    * How `pulumi up` reaches the servers: through the master's public address
