@@ -9,6 +9,7 @@ import { ORIGIN_DEFAULTS, providerIngress, type HostnameKind, type IngressRule }
 import { validateIngress } from "../src/render/ingressValidate";
 import { renderScript } from "../src/render/script";
 import { toYaml } from "../src/render/yaml";
+import { accessSignIn, identityProviderName, type IdentityProviderConfig } from "../src/config/identityProviders";
 
 export const CLOUDFLARED_IMAGE = "cloudflare/cloudflared:2025.11.1";
 
@@ -27,7 +28,11 @@ export interface TunnelIngressArgs {
     readonly emailDomains: readonly string[];
     readonly sessionDuration: string;
     readonly webhookSources: readonly string[];
+    readonly identityProviders?: readonly IdentityProviderConfig[];
+    readonly oneTimePin?: boolean;
   };
+  /** By identity provider name: its client secret (secure config). */
+  readonly identityProviderSecrets?: ReadonlyMap<string, pulumi.Input<string>>;
   /** n8n's hostname: its /webhook path gets its own application. */
   readonly n8nHostname: string;
   readonly master: { readonly ssh: SshPath; readonly ready: pulumi.Resource };
@@ -72,7 +77,8 @@ export class TunnelIngress extends FleetComponent {
       { ...child, protect: args.protect },
     );
 
-    // Access: who may pass, and the token automations use instead of a login.
+    // Access: how operators sign in, who may pass, and the token automations use instead of a login.
+    const signIn = this.identityProviders(name, args);
     const operators = new cloudflare.ZeroTrustAccessPolicy(
       `${name}-operators`,
       {
@@ -82,6 +88,7 @@ export class TunnelIngress extends FleetComponent {
         includes: [
           ...args.access.emails.map((email) => ({ email: { email } })),
           ...args.access.emailDomains.map((domain) => ({ emailDomain: { domain } })),
+          ...signIn.includes,
         ],
         sessionDuration: args.access.sessionDuration,
       },
@@ -113,7 +120,7 @@ export class TunnelIngress extends FleetComponent {
         r.hostname!,
         new cloudflare.ZeroTrustAccessApplication(
           `${name}-app-${label(r.hostname!)}`,
-          { accountId, name: `supafleet ${args.env}: ${r.hostname}`, type: "self_hosted", domain: r.hostname, sessionDuration: args.access.sessionDuration, policies: allow },
+          { accountId, name: `supafleet ${args.env}: ${r.hostname}`, type: "self_hosted", domain: r.hostname, sessionDuration: args.access.sessionDuration, policies: allow, ...signIn.app },
           child,
         ),
       );
@@ -130,7 +137,7 @@ export class TunnelIngress extends FleetComponent {
     }
     new cloudflare.ZeroTrustAccessApplication(
       `${name}-app-n8n-webhook`,
-      { accountId, name: `supafleet ${args.env}: n8n webhooks`, type: "self_hosted", domain: `${args.n8nHostname}/webhook`, sessionDuration: args.access.sessionDuration, policies: webhookPolicies },
+      { accountId, name: `supafleet ${args.env}: n8n webhooks`, type: "self_hosted", domain: `${args.n8nHostname}/webhook`, sessionDuration: args.access.sessionDuration, policies: webhookPolicies, ...signIn.app },
       child,
     );
 
@@ -167,4 +174,49 @@ export class TunnelIngress extends FleetComponent {
 
     this.registerOutputs({ tunnelId: this.tunnel.id, tunnelToken: this.tunnelToken, hostnames: this.hostnames });
   }
+
+  /**
+   * The stack's identity providers, what every application says of them, and the operators' rules
+   * each kind needs. Google Workspace admits its domain only (appsDomain), so its members pass by
+   * that domain; GitHub admits any account, so the rule names the organisation. An OIDC provider
+   * adds no rule: its users pass by access.emails and access.emailDomains like everyone else.
+   */
+  private identityProviders(name: string, args: TunnelIngressArgs): { app: { allowedIdps?: pulumi.Output<string>[]; autoRedirectToIdentity?: boolean }; includes: cloudflare.types.input.ZeroTrustAccessPolicyInclude[] } {
+    const signIn = accessSignIn(args.access);
+    if (!signIn.managed) return { app: {}, includes: [] };
+    const child = { parent: this };
+    const { accountId } = args;
+    const secret = (p: IdentityProviderConfig): pulumi.Output<string> => {
+      const value = args.identityProviderSecrets?.get(identityProviderName(p));
+      if (value === undefined) throw new pulumi.ResourceError(`the ${identityProviderName(p)} identity provider has no client secret`, this);
+      return pulumi.secret(value);
+    };
+    const includes: cloudflare.types.input.ZeroTrustAccessPolicyInclude[] = [];
+    const ids: pulumi.Output<string>[] = [];
+    for (const p of signIn.providers) {
+      const idp = new cloudflare.ZeroTrustAccessIdentityProvider(`${name}-idp-${identityProviderName(p)}`, { accountId, name: `supafleet ${args.env}: ${displayName(p)}`, ...providerSettings(p, secret(p)) }, child);
+      ids.push(idp.id);
+      if (p.type === "google") includes.push({ emailDomain: { domain: p.domain } });
+      if (p.type === "github") includes.push({ githubOrganization: { name: p.organization, identityProviderId: idp.id } });
+    }
+    if (signIn.oneTimePin) {
+      ids.push(new cloudflare.ZeroTrustAccessIdentityProvider(`${name}-idp-onetimepin`, { accountId, name: `supafleet ${args.env}: one-time PIN`, type: "onetimepin", config: {} }, child).id);
+    }
+    // With one way in, the login page is a detour: Access goes straight to the provider.
+    return { app: { allowedIdps: ids, ...(ids.length === 1 ? { autoRedirectToIdentity: true } : {}) }, includes };
+  }
+}
+
+/** What the login page shows for a provider. */
+function displayName(p: IdentityProviderConfig): string {
+  if (p.type === "google") return `Google Workspace (${p.domain})`;
+  if (p.type === "github") return `GitHub (${p.organization})`;
+  return p.name;
+}
+
+/** The provider's type and config, as the Cloudflare provider takes them. */
+function providerSettings(p: IdentityProviderConfig, clientSecret: pulumi.Output<string>): Pick<cloudflare.ZeroTrustAccessIdentityProviderArgs, "type" | "config"> {
+  if (p.type === "google") return { type: "google-apps", config: { appsDomain: p.domain, clientId: p.clientId, clientSecret } };
+  if (p.type === "github") return { type: "github", config: { clientId: p.clientId, clientSecret } };
+  return { type: "oidc", config: { clientId: p.clientId, clientSecret, authUrl: p.authUrl, tokenUrl: p.tokenUrl, certsUrl: p.certsUrl, scopes: [...p.scopes], pkceEnabled: true } };
 }

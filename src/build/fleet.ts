@@ -61,7 +61,7 @@ export function buildFleet(plan: FleetPlan, secrets: FleetSecrets, release: Infr
   const studios = buildStudios(plan, nodes, projects);
   // The ingress waits for every move's restore, known once the moves exist, and for the master's Studios.
   const restoredMoves = deferred<pulumi.Resource[]>();
-  const tunnel = buildEdge(plan, nodes, plan.edge.waitsForMoves ? restoredMoves.output.apply((moved) => [...moved, ...studios.installed]) : studios.installed);
+  const tunnel = buildEdge(plan, nodes, plan.edge.waitsForMoves ? restoredMoves.output.apply((moved) => [...moved, ...studios.installed]) : studios.installed, secrets);
   const customDomains = buildCustomDomains(plan, tunnel);
   const backups = buildBackups(plan, nodes, projects, secrets);
   const moves = buildMoves(plan, nodes, projects, backups);

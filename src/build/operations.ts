@@ -5,9 +5,10 @@ import { TunnelIngress } from "../../components/TunnelIngress";
 import { agentPushId, backupPushId, dashboardPasswordSecret, pushSecret, walPushId } from "../monitoring/kuma";
 import type { FleetPlan } from "../plan/types";
 import type { Backups, Nodes, Projects } from "./parts";
+import type { FleetSecrets } from "./secrets";
 
 /** The tunnel, its hostnames and their Access applications; they wait for a moved project's data and the master's Studios. */
-export function buildEdge(plan: FleetPlan, nodes: Nodes, ingressAfter: pulumi.Input<pulumi.Input<pulumi.Resource>[]>): TunnelIngress {
+export function buildEdge(plan: FleetPlan, nodes: Nodes, ingressAfter: pulumi.Input<pulumi.Input<pulumi.Resource>[]>, secrets: FleetSecrets): TunnelIngress {
   const e = plan.edge;
   return new TunnelIngress("edge", {
     env: plan.env,
@@ -18,6 +19,7 @@ export function buildEdge(plan: FleetPlan, nodes: Nodes, ingressAfter: pulumi.In
     ...(e.teamName !== undefined ? { teamName: e.teamName } : {}),
     rules: e.rules,
     access: e.access,
+    ...(secrets.identityProviderSecrets !== undefined ? { identityProviderSecrets: secrets.identityProviderSecrets } : {}),
     n8nHostname: plan.hostnames.n8n,
     master: { ssh: nodes.master.ssh, ready: nodes.master.ready },
   });

@@ -10,6 +10,8 @@ export interface FleetSecrets {
   readonly smtpPasswords: ReadonlyMap<string, pulumi.Output<string>>;
   /** By project: its Auth secrets (none for a project with no provider and no phone sign-in). */
   readonly authSecrets: ReadonlyMap<string, AuthSecretInputs>;
+  /** By Access identity provider (its name in access.identityProviders): its client secret. */
+  readonly identityProviderSecrets?: ReadonlyMap<string, pulumi.Output<string>>;
   readonly healthchecksPingKey?: pulumi.Output<string>;
   readonly ntfyToken?: pulumi.Output<string>;
   readonly telegramBotToken?: pulumi.Output<string>;

@@ -1,5 +1,6 @@
 import type { FleetConfig } from "./schema";
 import { AUTH_PROVIDERS, type AuthConfig, type AuthProvider } from "./auth";
+import { identityProviderSecureKeys, isIdentityProviderSecretKey } from "./identityProviders";
 
 /** A value that must live in the stack file only as `secure:` ciphertext. */
 export interface SecureKey {
@@ -61,7 +62,7 @@ export function projectSecretOwner(key: string): { project: string; setting: str
 
 /** Whether a `supafleet:` key is one of the secure keys the program may declare. */
 export function isDeclarableSecureKey(key: string): boolean {
-  return key === smtpPasswordKey() || projectSecretOwner(key) !== undefined || ([...Object.values(ALERTING_SECRET_KEYS), ...Object.values(BACKUP_COPY_SECRET_KEYS)] as string[]).includes(key);
+  return key === smtpPasswordKey() || projectSecretOwner(key) !== undefined || isIdentityProviderSecretKey(key) || ([...Object.values(ALERTING_SECRET_KEYS), ...Object.values(BACKUP_COPY_SECRET_KEYS)] as string[]).includes(key);
 }
 
 export function smtpPasswordKey(projectName?: string): string {
@@ -87,6 +88,7 @@ export function secureKeys(cfg: Partial<FleetConfig>): SecureKey[] {
       keys.push(...authSecureKeys(project.name, project.auth));
     }
   }
+  keys.push(...identityProviderSecureKeys(cfg.access));
   if (cfg.alerting?.telegram !== undefined) {
     keys.push({ key: ALERTING_SECRET_KEYS.telegramBotToken, why: "Telegram bot token for alerts", required: true });
   }
@@ -139,7 +141,8 @@ export const pathFlag = (key: string): string => (/[.[]/.test(key) ? "--path " :
  * or a name ending in key. Public keys (WireGuard's, SSH's) are the exception.
  */
 const SECRET_FIELD = /(passw|secret|token)|key$/i;
-const PUBLIC_KEY_FIELD = /publickey$/i;
+// An OIDC provider's tokenUrl (access.identityProviders) is its public token endpoint.
+const PUBLIC_KEY_FIELD = /publickey$|^tokenurl$/i;
 
 export function looksLikeSecretField(name: string): boolean {
   return SECRET_FIELD.test(name) && !PUBLIC_KEY_FIELD.test(name);

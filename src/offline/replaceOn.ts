@@ -28,6 +28,7 @@ export const REPLACE_ON: Readonly<Record<string, ReplaceOn>> = {
   "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication": ["accountId", "zoneId"],
   "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy": ["accountId"],
   "cloudflare:index/zeroTrustAccessServiceToken:ZeroTrustAccessServiceToken": ["accountId", "zoneId"],
+  "cloudflare:index/zeroTrustAccessIdentityProvider:ZeroTrustAccessIdentityProvider": ["accountId", "zoneId", "type"],
   "cloudflare:index/dnsRecord:DnsRecord": ["zoneId"],
   "cloudflare:index/customHostname:CustomHostname": ["zoneId", "hostname"],
   "cloudflare:index/customHostnameFallbackOrigin:CustomHostnameFallbackOrigin": ["zoneId"],

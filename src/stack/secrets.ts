@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ALERTING_SECRET_KEYS, BACKUP_COPY_SECRET_KEYS, authProviderSecretKey, smsAuthTokenKey } from "../config/secrets";
 import { AUTH_PROVIDERS } from "../config/auth";
+import { identityProviderName, identityProviderSecretKey } from "../config/identityProviders";
 import type { AuthSecretInputs, FleetSecrets } from "../build/secrets";
 import type { FleetPlan, ProjectPlan } from "../plan/types";
 
@@ -34,6 +35,7 @@ export function readSecrets(plan: FleetPlan): FleetSecrets {
   return {
     smtpPasswords,
     authSecrets: new Map(plan.projects.map((p) => [p.name, authSecrets(p)])),
+    identityProviderSecrets: new Map((plan.edge.access.identityProviders ?? []).map((p) => [identityProviderName(p), required(identityProviderSecretKey(p), `the ${identityProviderName(p)} identity provider's client secret`)])),
     ...(a.healthchecksBase !== undefined ? optional("healthchecksPingKey", secretValue(ALERTING_SECRET_KEYS.healthchecksPingKey)) : {}),
     ...(a.ntfy !== undefined ? optional("ntfyToken", secretValue(ALERTING_SECRET_KEYS.ntfyToken)) : {}),
     ...(a.telegramChat !== undefined ? optional("telegramBotToken", secretValue(ALERTING_SECRET_KEYS.telegramBotToken)) : {}),
