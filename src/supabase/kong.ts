@@ -83,6 +83,11 @@ function authorizationTransformer(keys: KongKeys): Plugin {
 export interface KongRouting {
   readonly services: readonly ServiceName[];
   readonly studioHostname: string;
+  /**
+   * cloudflared checks Access's JWT for Studio's hostname (cloudflare.teamName is set): that is the one
+   * sign-in, and Studio's route asks for no password (docs/operations.md, "One sign-in for Studio").
+   */
+  readonly studioAccessChecked?: boolean;
 }
 
 export function kongConfig(keys: KongKeys, routing: KongRouting): KongConfig {
@@ -102,8 +107,8 @@ export function kongConfig(keys: KongKeys, routing: KongRouting): KongConfig {
     _format_version: "2.1",
     _transform: true,
     consumers: [
-      // Built only with a Studio on the worker, the one case that has a password.
-      ...(runs("studio") ? [{ username: "DASHBOARD", basicauth_credentials: [{ username: DASHBOARD_USERNAME, password: required(keys.dashboardPassword, "the dashboard password") }] }] : []),
+      // Built only with a Studio on the worker whose JWT no one checks before Kong: the one case that has a password.
+      ...(runs("studio") && routing.studioAccessChecked !== true ? [{ username: "DASHBOARD", basicauth_credentials: [{ username: DASHBOARD_USERNAME, password: required(keys.dashboardPassword, "the dashboard password") }] }] : []),
       { username: "anon", keyauth_credentials: [{ key: keys.anonKey }, ...(opaque ? [{ key: keys.publishableKey! }] : [])] },
       { username: "service_role", keyauth_credentials: [{ key: keys.serviceRoleKey }, ...(opaque ? [{ key: keys.secretKey! }] : [])] },
     ],
@@ -140,8 +145,13 @@ export function kongConfig(keys: KongKeys, routing: KongRouting): KongConfig {
       ...when<KongService>(
         "studio",
         { name: "mcp-blocked", url: "http://studio:3000/api/mcp", routes: [route("mcp-blocked", ["/mcp", "/api/mcp"])], plugins: [deny("Forbidden")] },
-        // Studio on the worker: its own hostname only (behind Cloudflare Access), and the dashboard password.
-        { name: "dashboard", url: "http://studio:3000/", routes: [route("dashboard-all", ["/"], { hosts: [routing.studioHostname] })], plugins: [cors, { name: "basic-auth", config: { hide_credentials: true } }] },
+        // Studio on the worker: its own hostname only (behind Cloudflare Access), and the dashboard password unless cloudflared checked Access's JWT.
+        {
+          name: "dashboard",
+          url: "http://studio:3000/",
+          routes: [route("dashboard-all", ["/"], { hosts: [routing.studioHostname] })],
+          plugins: [cors, ...(routing.studioAccessChecked === true ? [] : [{ name: "basic-auth", config: { hide_credentials: true } } as const])],
+        },
       ),
     ],
   };
