@@ -382,6 +382,8 @@ export const AlertingSchema = z
 export const AutomationsSchema = z.strictObject({
   /** The project whose msp-ops functions the workflows call, through its API with the service key. */
   opsProject: slug.optional(),
+  /** The project with the tenant-registry pack whose outbox n8n drains for sign-ups and expired trials. */
+  registryProject: slug.optional(),
   billing: z.strictObject({ gatewayUrl: z.url({ protocol: /^https$/, error: "must be an https:// URL" }) }).optional(),
   reportTime: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be a time of day such as 07:00").default("07:00"),
   /** How often the workflows drain the outbox; every change waits at most this long. */

@@ -10,6 +10,7 @@ import { SERVER_TYPES } from "../model/serverTypes";
 import { walArchiveOf } from "../model/walArchive";
 import { FALLBACK_ORIGIN_LABEL, MASTER_NAME, RMM_NAME, STATUS_PAGE_PREFIX, STUDIO_SUFFIX, dedicatedWorkerName } from "../model/naming";
 import { checkDomains } from "./domains";
+import { checkRegistryProject } from "./registryProject";
 
 /** Hostnames under the fleet's domain that supafleet or its neighbours (TRMM, mail) use. */
 export const RESERVED_SUBDOMAINS: ReadonlySet<string> = new Set([
@@ -311,6 +312,7 @@ function checkAutomations(cfg: Partial<FleetConfig>, projects: readonly Placed[]
       issues.push({ path: "automations.opsProject", message: `project ${ops} lacks the msp-ops schema pack, which holds the functions the workflows call (${found.path}.schemaPacks)` });
     }
   }
+  issues.push(...checkRegistryProject(cfg, projects));
   if (cfg.automations?.billing !== undefined && ops === undefined) {
     issues.push({ path: "automations.billing", message: "billing reads the msp-ops outbox: set automations.opsProject as well" });
   }
