@@ -29,6 +29,8 @@ export interface SupabaseProjectArgs {
   readonly smtpPassword: pulumi.Input<string>;
   /** Its Auth secrets: each declared OAuth provider's client secret, and the SMS sender's token. */
   readonly authSecrets: AuthSecrets<pulumi.Input<string>>;
+  /** cloudflared checks Access's JWT for the Studio hostname: Kong asks for no dashboard password (src/supabase/kong.ts). */
+  readonly studioAccessChecked?: boolean;
   /**
    * What the deploy also waits for: its backup's credential (deleted after the deploy's final backup,
    * never before) and, for a moving project, the final backup and stop on the worker it leaves.
@@ -131,7 +133,7 @@ export class SupabaseProject extends FleetComponent {
       ),
     );
     const kongFile = this.keep(
-      renderWithSecrets(`projects/${name}/secrets/kong.yml`, values, (s) => renderKongConfig(kongConfig(s, { services: p.services, studioHostname: p.hostnames.studio }))),
+      renderWithSecrets(`projects/${name}/secrets/kong.yml`, values, (s) => renderKongConfig(kongConfig(s, { services: p.services, studioHostname: p.hostnames.studio, studioAccessChecked: args.studioAccessChecked === true }))),
     );
 
     const compose = projectCompose({

@@ -25,6 +25,8 @@ export function buildProjects(plan: FleetPlan, nodes: Nodes, secrets: FleetSecre
       workerReady: nodes.workers.get(p.worker.name)!.ready,
       smtpPassword: secrets.smtpPasswords.get(p.name)!,
       authSecrets: secrets.authSecrets.get(p.name) ?? { providers: {} },
+      // With the team's name, cloudflared checks every Studio's Access JWT (components/TunnelIngress.ts).
+      studioAccessChecked: plan.edge.teamName !== undefined,
       deployAfter: after.output,
     });
     // Its deploy also waits for its functions: the runtime it starts needs the router on the worker.
