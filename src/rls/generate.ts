@@ -114,14 +114,26 @@ export function tablePolicies(t: Table, tables: ReadonlyMap<string, Table> = new
     // A global catalogue: signed-in users with a tenant read what is theirs to see; only service_role writes.
     policies.push({ name: `${t.name}_read`, command: "select", role: "authenticated", using: globalRead(t) });
   }
+  if (t.owner !== undefined) {
+    // Seed 001's policies, narrowed: only a user with no tenant claim yet, so no one sees past their own tenant.
+    const owned = `${t.owner.column} = ${UID} and ${TENANT} is null`;
+    policies.push(
+      { name: `Users can view their own ${t.name}`, command: "select", role: "authenticated", using: owned },
+      { name: `Users can create ${t.name}`, command: "insert", role: "authenticated", check: owned },
+    );
+  }
   policies.push({ name: `${t.name}_auditor_select`, command: "select", role: "auditor", using: "true" });
   if (t.anonRead !== undefined) policies.push({ name: `${t.name}_anon_select`, command: "select", role: "anon", using: t.anonRead.where });
   return policies;
 }
 
+/** A policy's name as SQL: quoted only when it is not a plain identifier (seed 001's names have spaces and capitals). */
+const policyIdent = (name: string): string => (/^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`);
+
 function policySql(table: string, p: PolicySpec): string {
   const clauses = [p.using !== undefined ? `using (${p.using})` : "", p.check !== undefined ? `with check (${p.check})` : ""].filter(Boolean).join(" ");
-  return `drop policy if exists ${p.name} on public.${table};\ncreate policy ${p.name} on public.${table} as permissive for ${p.command} to ${p.role} ${clauses};`;
+  const name = policyIdent(p.name);
+  return `drop policy if exists ${name} on public.${table};\ncreate policy ${name} on public.${table} as permissive for ${p.command} to ${p.role} ${clauses};`;
 }
 
 export function accessSql(t: Table, tables: ReadonlyMap<string, Table> = new Map()): string {
@@ -141,6 +153,7 @@ export function accessSql(t: Table, tables: ReadonlyMap<string, Table> = new Map
     const selfWrite = writableColumns(t).filter((c) => c !== t.scopeColumn && c !== t.selfColumn).join(", ");
     out.push(`grant update (${selfWrite}) on public.${t.name} to authenticated;`);
   }
+  if (t.owner !== undefined) out.push(`grant insert (${t.owner.insertColumns.join(", ")}) on public.${t.name} to authenticated;`);
   if (t.anonRead !== undefined) out.push(`grant select (${t.anonRead.columns.join(", ")}) on public.${t.name} to anon;`);
   // Drop policies the model no longer has, then (re)create the ones it does.
   const policies = tablePolicies(t, tables);

@@ -55,6 +55,13 @@ export const TableSchema = z.strictObject({
   selfColumn: ident.optional(),
   /** Columns that grant power (a role, a plan): no API role writes them, not even on its own row; only service_role. */
   privilegeColumns: z.array(ident).default([]),
+  /**
+   * Seed 001's self-service ownership, for a table whose rows are tenants: a
+   * signed-in user who has no tenant claim yet sees the rows whose `column`
+   * is their auth.uid(), and may create one, naming only `insertColumns`.
+   * A user with a tenant claim sees only that tenant, whatever they own.
+   */
+  owner: z.strictObject({ column: ident, insertColumns: z.array(ident).min(1) }).optional(),
   /** What anon may read: a few columns of the rows matching a predicate, or nothing. */
   anonRead: z.strictObject({ columns: z.array(ident).min(1), where: z.string().min(1) }).optional(),
   /** Columns no API role may read or write (only service_role, through a definer function). */
@@ -145,6 +152,20 @@ export function definePack(input: PackInput): Pack {
       if (!t.references.some((r) => r.table === t.visibleWith!.table && r.columns.length === 1 && r.columns[0] === t.visibleWith!.column)) {
         problems.push(`${t.name}: visibleWith needs a reference from ${t.visibleWith.column} to ${t.visibleWith.table}`);
       }
+    }
+    if (t.owner !== undefined) {
+      need(t.owner.column, "owner column");
+      if (t.scope !== "tenant" || t.scopeColumn !== "id") problems.push(`${t.name}: owner is for the tenants table itself (scope tenant, scopeColumn id)`);
+      const owner = t.columns.find((c) => c.name === t.owner!.column);
+      if (owner !== undefined && (owner.type !== "uuid" || !owner.nullable)) problems.push(`${t.name}: owner column ${t.owner.column} must be a nullable uuid`);
+      if (!t.references.some((r) => r.external && r.table === "auth.users" && r.columns.length === 1 && r.columns[0] === t.owner!.column)) {
+        problems.push(`${t.name}: owner column ${t.owner.column} needs a reference to auth.users`);
+      }
+      for (const c of t.owner.insertColumns) {
+        need(c, "owner insert column");
+        if (c === "id" || PRIVILEGE_NAME.test(c) || t.secretColumns.includes(c)) problems.push(`${t.name}: a user may not choose ${c} of a row they create`);
+      }
+      if (!t.owner.insertColumns.includes(t.owner.column)) problems.push(`${t.name}: owner insertColumns must include ${t.owner.column}`);
     }
     for (const c of t.anonRead?.columns ?? []) need(c, "anonRead column");
     for (const c of t.secretColumns) need(c, "secret column");

@@ -32,6 +32,9 @@ export class TestPostgres {
   port = 0;
   private dir = "";
 
+  /** Server settings for its start, such as shared_preload_libraries (pg_cron, as Supabase's image preloads it). */
+  settings: Readonly<Record<string, string>> = {};
+
   /** `superuser` names the bootstrap superuser, as initdb -U does: supabase_admin in Supabase's image. */
   constructor(readonly superuser = "postgres") {}
 
@@ -63,7 +66,7 @@ export class TestPostgres {
       this.port = await freePort();
       const r = this.runAsPostgres(`${BIN}/pg_ctl`, [
         "-D", join(this.dir, "data"), "-l", join(this.dir, "log"), "-w", "-t", "60",
-        "-o", `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`,
+        "-o", `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off${Object.entries(this.settings).map(([k, v]) => ` -c ${k}=${v}`).join("")}`,
         "start",
       ]);
       if (r.status === 0) return this;

@@ -17,6 +17,13 @@ const FIXED: Record<string, (n: number) => unknown> = {
   // A reference to another table's row, which a random id would not be.
   backing_endpoint_id: () => null,
   rut: (n) => `${n}.111.111-1`,
+  contact_email: (n) => `contact${n}@example.org`,
+  primary_domain: (n) => `p${n}.example.org`,
+  domain_type: () => undefined,
+  category: () => undefined,
+  // A tenant's owner is made with it (seed()), or there is none.
+  owner_id: () => null,
+  trial_hours: (n) => 1 + (n % 48),
 };
 
 export interface SeededRow {
@@ -75,7 +82,9 @@ export function dependencyOrder(pack: Pack): Table[] {
 export function sampleRow(table: Table, tenant: string | undefined, pick: Pick, authUser?: string): Record<string, unknown> {
   const row: Record<string, unknown> = {};
   for (const c of table.columns) {
-    if (c.name === "id" && table.scopeColumn !== "id" && authUser === undefined) continue;
+    // An id the table makes itself (a default, an identity); a plan's id is its name, given here.
+    const madeByTable = c.default !== undefined || c.type.includes("generated");
+    if (c.name === "id" && table.scopeColumn !== "id" && authUser === undefined && madeByTable) continue;
     // A service table's tenant column (where it has one) holds a tenant too, which its references share.
     if (table.scope !== "global" && c.name === table.scopeColumn) row[c.name] = tenant;
     else if (c.name === "id" && authUser !== undefined) row.id = authUser;

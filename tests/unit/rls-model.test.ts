@@ -17,7 +17,10 @@ describe("the policy model", () => {
     expect(PACKS["msp-ops"].views.map((v) => v.name)).toEqual(["v_dispositivos_sin_parchear", "v_tickets_sla_vencidos", "v_clientes_mrr"]);
     expect(PACKS["tenant-registry"].tables.map((t) => t.name)).toEqual([
       "tenants", "tenant_products", "tenant_domains", "tenant_integrations", "tenant_services", "api_providers", "api_endpoints", "api_credentials", "mcp_capabilities",
+      // Its plans, and the outbox it shares with msp-ops (the same table: a project with both has one).
+      "registry_plans", "outbox",
     ]);
+    expect(PACKS["tenant-registry"].tables.find((t) => t.name === "outbox")).toEqual(PACKS["msp-ops"].tables.find((t) => t.name === "outbox"));
     expect(PACKS["tenant-registry"].views.map((v) => v.name)).toEqual(["v_tenant_overview"]);
   });
 

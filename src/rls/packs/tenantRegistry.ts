@@ -1,14 +1,19 @@
+import { template } from "../../render/templates";
 import { definePack, type PackInput } from "../model";
+import { outboxSql, outboxTable } from "./outbox";
 
 const id = { name: "id", type: "uuid", default: "gen_random_uuid()" };
 const tenantId = { name: "tenant_id", type: "uuid" };
 const createdAt = { name: "created_at", type: "timestamptz", default: "now()" };
 const ofTenant = { columns: ["tenant_id"], table: "tenants", parentColumns: ["id"], onDelete: "cascade" as const };
+const EMAIL = "~ '^[^@[:space:]]+@[^@[:space:]]+$'";
+const DOMAIN = "~ '^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$'";
 
 /**
  * The tenant registry pack (seed-001 and seed-002): tenants and what they
  * run, and a registry of API providers, endpoints, credentials and MCP
- * capabilities. A credential's secret is encrypted on write (AES-256, with a
+ * capabilities. Sign-ups become tenants through the outbox and
+ * registry_onboard, and trials expire (templates/sql/tenant-registry/). A credential's secret is encrypted on write (AES-256, with a
  * key kept in Supabase Vault) and readable by no API role but service_role,
  * through one definer function.
  */
@@ -22,6 +27,8 @@ export const tenantRegistry: PackInput = {
       scope: "tenant",
       scopeColumn: "id",
       tenantWrites: "none",
+      // Seed 001: a user creates their tenant and sees it until their token carries its claim.
+      owner: { column: "owner_id", insertColumns: ["name", "contact_email", "owner_id"] },
       columns: [
         { name: "id", type: "uuid", default: "gen_random_uuid()" },
         { name: "slug", type: "text", check: "slug ~ '^[a-z][a-z0-9-]{1,40}$'" },
@@ -35,8 +42,15 @@ export const tenantRegistry: PackInput = {
         { name: "metadata", type: "jsonb", default: "'{}'::jsonb" },
         createdAt,
         { name: "updated_at", type: "timestamptz", default: "now()" },
+        // Seed 002: whom to write to, and the domain the tenant is known by.
+        { name: "contact_email", type: "text", nullable: true, check: `contact_email ${EMAIL}` },
+        { name: "primary_domain", type: "text", nullable: true, check: `primary_domain ${DOMAIN}` },
+        // Seed 001: the verified domain, unique across tenants (only service_role sets it, so no user can probe it), and the owner.
+        { name: "domain", type: "text", nullable: true, check: `domain ${DOMAIN}` },
+        { name: "owner_id", type: "uuid", nullable: true },
       ],
-      unique: [["slug"], ["rut"]],
+      references: [{ columns: ["owner_id"], table: "auth.users", parentColumns: ["id"], onDelete: "set null", external: true }],
+      unique: [["slug"], ["rut"], ["domain"]],
     },
     {
       name: "tenant_products",
@@ -50,7 +64,15 @@ export const tenantRegistry: PackInput = {
       name: "tenant_domains",
       comment: "Domains a tenant uses, and whether ownership is verified.",
       scope: "tenant",
-      columns: [id, tenantId, { name: "domain", type: "text", check: "domain ~ '^[a-z0-9.-]+$'" }, { name: "verified", type: "boolean", default: "false" }, createdAt],
+      columns: [
+        id,
+        tenantId,
+        { name: "domain", type: "text", check: "domain ~ '^[a-z0-9.-]+$'" },
+        { name: "verified", type: "boolean", default: "false" },
+        createdAt,
+        // Seed 002: what the domain serves.
+        { name: "domain_type", type: "text", default: "'primary'", check: "domain_type in ('primary', 'chat', 'erp', 'automation', 'store')" },
+      ],
       references: [ofTenant],
       // Unique per tenant only: a global constraint would tell one tenant another's domains.
       unique: [["tenant_id", "domain"]],
@@ -59,7 +81,16 @@ export const tenantRegistry: PackInput = {
       name: "tenant_integrations",
       comment: "Third-party systems connected for a tenant (CRM, ERP, chat).",
       scope: "tenant",
-      columns: [id, tenantId, { name: "kind", type: "text" }, { name: "config", type: "jsonb", default: "'{}'::jsonb" }, { name: "enabled", type: "boolean", default: "true" }, createdAt],
+      columns: [
+        id,
+        tenantId,
+        { name: "kind", type: "text" },
+        { name: "config", type: "jsonb", default: "'{}'::jsonb" },
+        { name: "enabled", type: "boolean", default: "true" },
+        createdAt,
+        // Seed 002: the tenant's id in the other system (a Chatwoot account, an Odoo company).
+        { name: "external_id", type: "text", nullable: true },
+      ],
       references: [ofTenant],
       indexes: [["tenant_id", "kind"]],
     },
@@ -86,6 +117,8 @@ export const tenantRegistry: PackInput = {
         { name: "auth_type", type: "text", default: "'api_key'", check: "auth_type in ('api_key', 'bearer', 'basic', 'oauth2', 'none')" },
         { name: "public", type: "boolean", default: "false" },
         createdAt,
+        // Seed 002: what kind of API it is.
+        { name: "category", type: "text", default: "'custom'", check: "category in ('erp', 'payments', 'ecommerce', 'custom')" },
       ],
       anonRead: { columns: ["id", "name", "docs_url"], where: "public and tenant_id is null" },
       references: [ofTenant],
@@ -147,78 +180,28 @@ export const tenantRegistry: PackInput = {
       anonRead: { columns: ["name", "description"], where: "public" },
       indexes: [["tenant_id", "name"]],
     },
+    {
+      name: "registry_plans",
+      comment: "The registry's plans (from the stack file): the products a plan activates, and how long its trial lasts.",
+      scope: "service",
+      columns: [
+        { name: "id", type: "text", check: "id ~ '^[a-z][a-z0-9-]{0,40}$'" },
+        { name: "products", type: "text[]", default: "'{}'" },
+        { name: "trial_hours", type: "integer", nullable: true, check: "trial_hours > 0" },
+        { name: "updated_at", type: "timestamptz", default: "now()" },
+      ],
+    },
+    outboxTable,
   ],
   views: [
     {
       name: "v_tenant_overview",
-      comment: "Each tenant with counts of its domains, services, integrations and credentials; never a secret.",
-      reads: ["tenants", "tenant_domains", "tenant_services", "tenant_integrations", "api_credentials"],
-      query: `select t.id as tenant_id, t.slug, t.name, t.status,
-    (select count(*) from public.tenant_domains d where d.tenant_id = t.id) as domains,
-    (select count(*) from public.tenant_services s where s.tenant_id = t.id) as services,
-    (select count(*) from public.tenant_integrations i where i.tenant_id = t.id) as integrations,
-    (select count(c.id) from public.api_credentials c where c.tenant_id = t.id) as credentials
-  from public.tenants t`,
+      comment: "Each tenant's products, domains, integrations, trial or plan, and usage counts (seed 002's dashboard); never a secret.",
+      reads: ["tenants", "tenant_products", "tenant_domains", "tenant_services", "tenant_integrations", "api_credentials", "mcp_capabilities"],
+      query: template("sql/tenant-registry/v_tenant_overview.sql").trimEnd(),
     },
   ],
-  extraSql: `-- The key for api_credentials lives in Supabase Vault, encrypted at rest with the
--- server's root key, which is a file outside the database (the db-config volume).
-do $$ begin
-  if not exists (select 1 from vault.secrets where name = 'supafleet_api_credentials') then
-    perform vault.create_secret(encode(extensions.gen_random_bytes(32), 'hex'), 'supafleet_api_credentials');
-  end if;
-end $$;
-
--- Only the definer functions below call it; no API role may, not even service_role.
-create or replace function supafleet.api_credentials_key() returns text
-language plpgsql stable security definer set search_path = ''
-as $$
-declare
-  k text;
-begin
-  select s.decrypted_secret into k from vault.decrypted_secrets s where s.name = 'supafleet_api_credentials';
-  -- A missing key must stop the write: encrypting with null would store null and lose the secret.
-  if k is null then
-    raise exception 'supafleet: the api_credentials key is missing from Vault (secret supafleet_api_credentials)';
-  end if;
-  return k;
-end
-$$;
-revoke all on function supafleet.api_credentials_key() from public, anon, authenticated, auditor, service_role;
-
--- Encrypts a credential's secret as it is written (AES-256, seed 002); the plaintext column never keeps a value.
-create or replace function supafleet.encrypt_api_credential() returns trigger
-language plpgsql security definer set search_path = ''
-as $$
-begin
-  if new.secret_plaintext is not null then
-    new.secret_ciphertext := extensions.pgp_sym_encrypt(new.secret_plaintext, supafleet.api_credentials_key(), 'cipher-algo=aes256');
-    new.last_four := right(new.secret_plaintext, 4);
-    new.secret_plaintext := null;
-    if tg_op = 'UPDATE' then
-      new.rotated_at := now();
-    end if;
-  end if;
-  return new;
-end
-$$;
-revoke all on function supafleet.encrypt_api_credential() from public;
-
-drop trigger if exists api_credentials_encrypt on public.api_credentials;
-create trigger api_credentials_encrypt before insert or update on public.api_credentials
-  for each row execute function supafleet.encrypt_api_credential();
-
--- The only way to read a secret back: service_role (automations), by credential id.
-create or replace function supafleet.api_credential_secret(credential_id uuid) returns text
-language sql stable security definer set search_path = ''
-as $$
-  select extensions.pgp_sym_decrypt(c.secret_ciphertext, supafleet.api_credentials_key())
-  from public.api_credentials c
-  where c.id = credential_id
-$$;
-revoke all on function supafleet.api_credential_secret(uuid) from public, anon, authenticated, auditor;
-grant execute on function supafleet.api_credential_secret(uuid) to service_role;
-`,
+  extraSql: [outboxSql(), template("sql/tenant-registry/credentials.sql"), template("sql/tenant-registry/onboarding.sql"), template("sql/tenant-registry/trials.sql")].join("\n"),
 };
 
 export const tenantRegistryPack = definePack(tenantRegistry);
