@@ -18,6 +18,7 @@ PACKAGES=(
   wireguard-go      # userspace WireGuard: the kernel module is not available in CI
   cloud-init        # `cloud-init schema` validates every node's boot data
   postgresql-15     # the schema, RLS, migrations, passwords and backups run on a real server
+  postgresql-15-cron  # pg_cron, preloaded as in Supabase's image: the registry's trial expiry job
   python3           # the worker agent (templates/worker/worker-agent.py) runs for real
   chromium          # the operator console's browser tests, driven by playwright-core
   restic            # backups, retention, checks and restores, for real (Debian's 0.14)
