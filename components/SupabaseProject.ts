@@ -133,7 +133,9 @@ export class SupabaseProject extends FleetComponent {
       ),
     );
     const kongFile = this.keep(
-      renderWithSecrets(`projects/${name}/secrets/kong.yml`, values, (s) => renderKongConfig(kongConfig(s, { services: p.services, studioHostname: p.hostnames.studio, studioAccessChecked: args.studioAccessChecked === true }))),
+      renderWithSecrets(`projects/${name}/secrets/kong.yml`, values, (s) =>
+        renderKongConfig(kongConfig(s, { services: p.services, studioHostname: p.hostnames.studio, studioAccessChecked: args.studioAccessChecked === true }, { limits: p.rateLimits, jwtSecret: s.jwtSecret })),
+      ),
     );
 
     const compose = projectCompose({

@@ -4,6 +4,7 @@ import { smtpPasswordKey } from "../config/secrets";
 import { apiHostname, dedicatedWorkerName, studioHostname } from "../model/naming";
 import { projectPorts } from "../model/ports";
 import { workerServices } from "../model/projectServices";
+import { projectRateLimits } from "../supabase/rateLimit";
 import { dedicatedWorker } from "./nodes";
 import type { ProjectPlan, TenantPlan, WorkerPlan } from "./types";
 
@@ -64,6 +65,7 @@ function planProject(cfg: FleetConfig, tenant: TenantPlan, p: ProjectConfig, wor
     ...withWalArchive(walArchiveOf(cfg.backups, p)),
     ...(movedFrom !== undefined ? { movedFrom } : {}),
     rotate: { jwt: p.rotate?.jwt ?? 0, apiKeys: p.rotate?.apiKeys ?? 0, dashboard: p.rotate?.dashboard ?? 0, restic: p.rotate?.restic ?? 0 },
+    rateLimits: projectRateLimits(cfg.plans, tenant, pooledTenants),
   };
 }
 

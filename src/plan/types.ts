@@ -12,6 +12,7 @@ import type { ProjectPorts } from "../model/ports";
 import type { StudioLayout } from "../model/projectServices";
 import type { ServiceName } from "../model/services";
 import type { IngressRule } from "../render/ingress";
+import type { ProjectRateLimits } from "../supabase/rateLimit";
 
 /**
  * Every decision the program makes about one environment, as data: what
@@ -141,6 +142,8 @@ export interface ProjectPlan {
   readonly movedFrom?: WorkerPlan;
   /** Rotation counters: a raised one replaces that secret. */
   readonly rotate: { readonly jwt: number; readonly apiKeys: number; readonly dashboard: number; readonly restic: number };
+  /** Its tenants' requests per minute at its gateway, by their plans. */
+  readonly rateLimits: ProjectRateLimits;
 }
 
 /** A hostname of the client's that serves a project's API. */

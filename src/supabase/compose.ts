@@ -8,6 +8,7 @@ import { studioService } from "./studio";
 import type { SupabaseRelease } from "../model/releases";
 import { SERVICES, type ServiceName } from "../model/services";
 import { AUTH_CONFIG_DIR } from "./authEnv";
+import { RATE_LIMIT_DICT, RATE_LIMIT_DICT_SIZE, RATE_LIMIT_REQUIRES } from "./rateLimit";
 
 export type { ComposeService } from "./composeService";
 
@@ -231,7 +232,12 @@ export function projectCompose(a: ComposeArgs): ComposeFile {
         KONG_DATABASE: "off",
         KONG_DECLARATIVE_CONFIG: "/home/kong/kong.yml",
         KONG_DNS_ORDER: "LAST,A,CNAME",
-        KONG_PLUGINS: "request-transformer,cors,key-auth,acl,basic-auth,request-termination,ip-restriction",
+        KONG_PLUGINS: "request-transformer,cors,key-auth,acl,basic-auth,request-termination,ip-restriction,pre-function",
+        // The tenants' rate limit (templates/supabase/kong/rate-limit.lua) counts in its own shared dict, and
+        // Kong's sandbox for untrusted Lua stays on: it may require only what the rule needs (HMAC, JSON, base64url).
+        KONG_NGINX_HTTP_LUA_SHARED_DICT: `${RATE_LIMIT_DICT} ${RATE_LIMIT_DICT_SIZE}`,
+        KONG_UNTRUSTED_LUA: "sandbox",
+        KONG_UNTRUSTED_LUA_SANDBOX_REQUIRES: RATE_LIMIT_REQUIRES.join(","),
         KONG_NGINX_PROXY_PROXY_BUFFER_SIZE: "160k",
         KONG_NGINX_PROXY_PROXY_BUFFERS: "64 160k",
         KONG_NGINX_WORKER_PROCESSES: "1",

@@ -1,6 +1,7 @@
 import { toYaml } from "../render/yaml";
 import { REALTIME_HOST } from "./compose";
 import { DASHBOARD_USERNAME, required } from "./env";
+import { rateLimitChunk, type ProjectRateLimits } from "./rateLimit";
 import type { ServiceName } from "../model/services";
 
 /**
@@ -14,6 +15,7 @@ type Plugin =
   | { readonly name: "acl"; readonly config: { readonly hide_groups_header: true; readonly allow: readonly string[] } }
   | { readonly name: "basic-auth"; readonly config: { readonly hide_credentials: true } }
   | { readonly name: "request-termination"; readonly config: { readonly status_code: number; readonly message: string } }
+  | { readonly name: "pre-function"; readonly config: { readonly access: readonly string[] } }
   | {
       readonly name: "request-transformer";
       readonly config: { readonly add?: { readonly headers: readonly string[] }; readonly replace?: { readonly headers: readonly string[] } };
@@ -90,18 +92,26 @@ export interface KongRouting {
   readonly studioAccessChecked?: boolean;
 }
 
-export function kongConfig(keys: KongKeys, routing: KongRouting): KongConfig {
+/** The tenants' rate limits (./rateLimit.ts), with the JWT secret their claims are verified with. */
+export interface KongRateLimit {
+  readonly limits: ProjectRateLimits;
+  readonly jwtSecret: string;
+}
+
+export function kongConfig(keys: KongKeys, routing: KongRouting, rateLimit?: KongRateLimit): KongConfig {
   const runs = (s: ServiceName): boolean => routing.services.includes(s);
   const when = <T>(s: ServiceName, ...items: T[]): T[] => (runs(s) ? items : []);
   const opaque = keys.publishableKey !== undefined && keys.secretKey !== undefined;
   const cors: Plugin = { name: "cors" };
+  // On every route a tenant's traffic takes; not on Studio's (operators, behind Access), pg-meta's, nor denied ones.
+  const limit: Plugin[] = rateLimit !== undefined ? [{ name: "pre-function", config: { access: [rateLimitChunk(rateLimit.limits, rateLimit.jwtSecret)] } }] : [];
   const keyAuth = (hide: boolean): Plugin => ({ name: "key-auth", config: { hide_credentials: hide } });
   const acl = (...allow: string[]): Plugin => ({ name: "acl", config: { hide_groups_header: true, allow } });
   // Only where opaque keys exist: map them to JWTs before the request reaches a service.
   const authHeader: Plugin[] = opaque ? [authorizationTransformer(keys)] : [];
   const deny = (message: string): Plugin => ({ name: "request-termination", config: { status_code: 403, message } });
   const route = (name: string, paths: string[], extra: Partial<KongRoute> = {}): KongRoute => ({ name, strip_path: true, paths, ...extra });
-  const open = (name: string, path: string): KongService => ({ name, url: `http://auth:9999${path.replace("/auth/v1", "")}`, routes: [route(`${name}-route`, [path])], plugins: [cors] });
+  const open = (name: string, path: string): KongService => ({ name, url: `http://auth:9999${path.replace("/auth/v1", "")}`, routes: [route(`${name}-route`, [path])], plugins: [...limit, cors] });
 
   return {
     _format_version: "2.1",
@@ -122,24 +132,24 @@ export function kongConfig(keys: KongKeys, routing: KongRouting): KongConfig {
       open("auth-v1-open-callback", "/auth/v1/callback"),
       open("auth-v1-open-authorize", "/auth/v1/authorize"),
       open("auth-v1-open-jwks", "/auth/v1/.well-known/jwks.json"),
-      { name: "auth-v1", url: "http://auth:9999/", routes: [route("auth-v1-all", ["/auth/v1/"])], plugins: [cors, keyAuth(false), acl("admin", "anon"), ...authHeader] },
-      { name: "rest-v1", url: "http://rest:3000/", routes: [route("rest-v1-all", ["/rest/v1/"])], plugins: [cors, keyAuth(true), acl("admin", "anon"), ...authHeader] },
+      { name: "auth-v1", url: "http://auth:9999/", routes: [route("auth-v1-all", ["/auth/v1/"])], plugins: [...limit, cors, keyAuth(false), acl("admin", "anon"), ...authHeader] },
+      { name: "rest-v1", url: "http://rest:3000/", routes: [route("rest-v1-all", ["/rest/v1/"])], plugins: [...limit, cors, keyAuth(true), acl("admin", "anon"), ...authHeader] },
       {
         name: "graphql-v1",
         url: "http://rest:3000/rpc/graphql",
         routes: [route("graphql-v1-all", ["/graphql/v1"])],
-        plugins: [cors, keyAuth(true), { name: "request-transformer", config: { add: { headers: ["Content-Profile:graphql_public"] } } }, acl("admin", "anon"), ...authHeader],
+        plugins: [...limit, cors, keyAuth(true), { name: "request-transformer", config: { add: { headers: ["Content-Profile:graphql_public"] } } }, acl("admin", "anon"), ...authHeader],
       },
       ...when<KongService>(
         "realtime",
-        { name: "realtime-v1-ws", url: `http://${REALTIME_HOST}:4000/socket`, routes: [route("realtime-v1-ws", ["/realtime/v1/"])], plugins: [cors, keyAuth(false), acl("admin", "anon"), ...authHeader] },
-        { name: "realtime-v1-rest", url: `http://${REALTIME_HOST}:4000/api`, routes: [route("realtime-v1-rest", ["/realtime/v1/api"])], plugins: [cors, keyAuth(false), acl("admin", "anon"), ...authHeader] },
+        { name: "realtime-v1-ws", url: `http://${REALTIME_HOST}:4000/socket`, routes: [route("realtime-v1-ws", ["/realtime/v1/"])], plugins: [...limit, cors, keyAuth(false), acl("admin", "anon"), ...authHeader] },
+        { name: "realtime-v1-rest", url: `http://${REALTIME_HOST}:4000/api`, routes: [route("realtime-v1-rest", ["/realtime/v1/api"])], plugins: [...limit, cors, keyAuth(false), acl("admin", "anon"), ...authHeader] },
         // Tenant administration of Realtime is never public.
         { name: "realtime-v1-admin", url: `http://${REALTIME_HOST}:4000/api`, routes: [route("realtime-v1-admin", ["/realtime/v1/api/tenants", "/realtime/v1/api/openapi"])], plugins: [deny("Forbidden")] },
       ),
       // Storage checks keys itself (S3 signatures and signed URLs carry none).
-      ...when<KongService>("storage", { name: "storage-v1", url: "http://storage:5000/", routes: [route("storage-v1-all", ["/storage/v1/"])], plugins: [cors, ...authHeader] }),
-      ...when<KongService>("functions", { name: "functions-v1", url: "http://functions:9000/", read_timeout: 150000, routes: [route("functions-v1-all", ["/functions/v1/"])], plugins: [cors, ...authHeader] }),
+      ...when<KongService>("storage", { name: "storage-v1", url: "http://storage:5000/", routes: [route("storage-v1-all", ["/storage/v1/"])], plugins: [...limit, cors, ...authHeader] }),
+      ...when<KongService>("functions", { name: "functions-v1", url: "http://functions:9000/", read_timeout: 150000, routes: [route("functions-v1-all", ["/functions/v1/"])], plugins: [...limit, cors, ...authHeader] }),
       // Studio's way to the database, wherever Studio runs: the service key (admin) only.
       { name: "meta", url: "http://meta:8080/", routes: [route("meta-all", ["/pg/"])], plugins: [keyAuth(false), acl("admin")] },
       ...when<KongService>(

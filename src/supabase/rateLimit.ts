@@ -1,0 +1,60 @@
+import { UNDECLARED_TENANT_PLAN, type PlansConfig } from "../config/rateLimits";
+import type { TenantPlan } from "../plan/types";
+import { fillTemplate } from "../render/templates";
+import { tenantUuid } from "../rls/tenants";
+
+/**
+ * Per-tenant rate limits at a project's gateway: a Kong pre-function
+ * (templates/supabase/kong/rate-limit.lua) counts each tenant's requests in a
+ * fixed one-minute window of a shared dict, and answers 429 with Retry-After
+ * past its plan's limit. The tenant is the JWT's verified `tenant_id` claim,
+ * else the project's owner, whose API keys the request carries.
+ */
+
+/** The window the limits are counted in: plans are written per minute. */
+export const RATE_LIMIT_WINDOW_SECONDS = 60;
+
+/** The shared dict that holds the counts, and its size: about 1,000 tenants' counts fit in 1 MiB many times over. */
+export const RATE_LIMIT_DICT = "supafleet_rate_limits";
+export const RATE_LIMIT_DICT_SIZE = "1m";
+
+/** What the rule may require inside Kong's sandbox (KONG_UNTRUSTED_LUA_SANDBOX_REQUIRES). */
+export const RATE_LIMIT_REQUIRES = ["cjson.safe", "resty.openssl.hmac", "ngx.base64"] as const;
+
+/** One project's limits, by tenant id (the UUID its JWTs carry, src/rls/tenants.ts). */
+export interface ProjectRateLimits {
+  /** The project's owner: requests without a verified tenant claim count against it. */
+  readonly owner: string;
+  /** Requests per minute of each tenant the stack file puts in this project: its owner and its pooled tenants. */
+  readonly tenants: Readonly<Record<string, number>>;
+  /** Requests per minute of a tenant the project made itself (a registry's sign-up), each counted on its own. */
+  readonly undeclared: number;
+}
+
+export function projectRateLimits(plans: PlansConfig, owner: TenantPlan, pooled: readonly TenantPlan[]): ProjectRateLimits {
+  return {
+    owner: tenantUuid(owner.slug),
+    tenants: Object.fromEntries([owner, ...pooled].map((t) => [tenantUuid(t.slug), plans[t.plan].requestsPerMinute])),
+    undeclared: plans[UNDECLARED_TENANT_PLAN].requestsPerMinute,
+  };
+}
+
+/** A Lua long string holding `text` as it is, at a level `text` cannot close. */
+function luaLongString(text: string): string {
+  let eq = "";
+  while (text.includes(`]${eq}]`)) eq += "=";
+  return `[${eq}[${text}]${eq}]`;
+}
+
+/** The pre-function's Lua, with the project's settings; the JWT secret makes it a secret, like the rest of kong.yml. */
+export function rateLimitChunk(limits: ProjectRateLimits, jwtSecret: string): string {
+  const settings = {
+    window_seconds: RATE_LIMIT_WINDOW_SECONDS,
+    dict: RATE_LIMIT_DICT,
+    jwt_secret: jwtSecret,
+    owner: limits.owner,
+    tenants: limits.tenants,
+    undeclared: limits.undeclared,
+  };
+  return fillTemplate("supabase/kong/rate-limit.lua", { settings: luaLongString(JSON.stringify(settings)) });
+}
