@@ -23,6 +23,7 @@ PACKAGES=(
   chromium          # the operator console's browser tests, driven by playwright-core
   restic            # backups, retention, checks and restores, for real (Debian's 0.14)
   lua5.1            # Kong's request-transformer templates are Lua
+  lua-luaossl lua-cjson  # the rate-limit rule's HMAC (OpenSSL, as Kong's resty.openssl) and JSON, for real
   python3 make g++  # node-gyp builds Uptime Kuma's SQLite driver for the monitoring tests
   curl              # the health agent and backup scripts push with it
   caddy             # n8n's webhook gate on the mesh runs its rendered config for real
