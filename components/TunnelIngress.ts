@@ -196,7 +196,7 @@ export class TunnelIngress extends FleetComponent {
     for (const p of signIn.providers) {
       const idp = new cloudflare.ZeroTrustAccessIdentityProvider(`${name}-idp-${identityProviderName(p)}`, { accountId, name: `supafleet ${args.env}: ${displayName(p)}`, ...providerSettings(p, secret(p)) }, child);
       ids.push(idp.id);
-      if (p.type === "google") includes.push({ emailDomain: { domain: p.domain } });
+      if (p.type === "google" && !args.access.emailDomains.includes(p.domain)) includes.push({ emailDomain: { domain: p.domain } });
       if (p.type === "github") includes.push({ githubOrganization: { name: p.organization, identityProviderId: idp.id } });
     }
     if (signIn.oneTimePin) {

@@ -4,7 +4,7 @@ import { imagesPinned } from "./containers";
 import { firewallInboundOnlyWireguardAndSsh, firewallNoServicePorts, firewallSshFromOperators } from "./firewall";
 import { secretInputsAreSecret } from "./secrets";
 import { serverHasFirewallAndLabels, serverProtectedInProd, serverTypeAllowed } from "./servers";
-import { accessForProtectedHostnames, accessNeverEveryone, tunnelEndsWithCatchAll } from "./tunnel";
+import { accessAppNamesIdentityProvider, accessForProtectedHostnames, accessNeverEveryone, tunnelEndsWithCatchAll } from "./tunnel";
 
 export const allPolicies: Policies = [
   firewallInboundOnlyWireguardAndSsh,
@@ -17,6 +17,7 @@ export const allPolicies: Policies = [
   tunnelEndsWithCatchAll,
   accessForProtectedHostnames,
   accessNeverEveryone,
+  accessAppNamesIdentityProvider,
   imagesPinned,
   secretInputsAreSecret,
 ];

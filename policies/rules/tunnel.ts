@@ -1,5 +1,5 @@
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { ofType, resourcesOfType, T, type Ingress, type Props } from "./types";
+import { ofType, resourcesOfType, stackOf, T, type Ingress, type Props } from "./types";
 
 const ingressesOf = (props: Props[typeof T.tunnelConfig]): Ingress[] => props.config?.ingresses ?? [];
 
@@ -59,4 +59,27 @@ export const accessNeverEveryone: ResourceValidationPolicy = {
       if (inline.some((p) => includesEveryone(p.includes))) report(`Access application ${args.name}: has a policy that includes everyone.`);
     }),
   ],
+};
+
+export interface IdentityProviderConfig {
+  requiredInStacks: string[];
+}
+
+/**
+ * In prod, every application names the stack's identity providers (access.identityProviders), so
+ * that only they, not whatever login methods the account happens to have, let anyone in. The
+ * stack comes from the resource's URN; the ids themselves are unknown until the providers exist.
+ */
+export const accessAppNamesIdentityProvider: ResourceValidationPolicy = {
+  name: "access-app-names-identity-provider",
+  description: "Every Access application of a prod stack names its identity providers (allowedIdps).",
+  enforcementLevel: "mandatory",
+  configSchema: { properties: { requiredInStacks: { type: "array", items: { type: "string" }, default: ["prod"] } } },
+  validateResource: ofType(T.accessApp, (props, args, report) => {
+    const stack = stackOf(args.urn);
+    if (stack === undefined || !args.getConfig<IdentityProviderConfig>().requiredInStacks.includes(stack)) return;
+    if (!Array.isArray(props.allowedIdps) || props.allowedIdps.length === 0) {
+      report(`Access application ${args.name}: names no identity provider in stack ${stack}; declare access.identityProviders (or access.oneTimePin: true) in its stack file.`);
+    }
+  }),
 };

@@ -37,7 +37,7 @@ export interface Props {
   [T.firewall]: { rules?: FirewallRule[]; labels?: Record<string, string> };
   [T.server]: { firewallIds?: unknown[]; labels?: Record<string, string>; deleteProtection?: boolean; rebuildProtection?: boolean; serverType?: string };
   [T.tunnelConfig]: { config?: { ingresses?: Ingress[] } };
-  [T.accessApp]: { domain?: string; policies?: { includes?: unknown }[] };
+  [T.accessApp]: { domain?: string; policies?: { includes?: unknown }[]; allowedIdps?: unknown[] };
   [T.accessPolicy]: { includes?: unknown };
   /** A SupabaseProject's outputs: the rules need only its name. */
   [T.project]: Record<string, never>;
@@ -58,6 +58,11 @@ export function ofType<K extends TypeToken>(type: K, validate: TypedValidation<K
     if (args.type === type) validate(args.props as Props[K], args, report);
   };
   return Object.assign(fn, { __pulumiType: type });
+}
+
+/** The stack a resource belongs to, from its URN (`urn:pulumi:<stack>::<project>::…`). */
+export function stackOf(urn: string): string | undefined {
+  return /^urn:pulumi:([^:]+)::/.exec(urn)?.[1];
 }
 
 export type TypedResource<K extends TypeToken> = PolicyResource & { props: Props[K] };

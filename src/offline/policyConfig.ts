@@ -15,6 +15,7 @@ export function policyConfigFor(cfg: Pick<FleetConfig, "operators" | "wireguard"
     "firewall-inbound-only-wireguard-and-ssh": { wireguardPort: cfg.wireguard.port },
     "firewall-ssh-from-operators": { operatorRanges: [...new Set(cfg.operators.flatMap((o) => o.sourceRanges))].sort() },
     "server-protected-in-prod": { protectedEnvironments: ["prod"] },
+    "access-app-names-identity-provider": { requiredInStacks: ["prod"] },
     "server-type-allowed": { allowedServerTypes: SERVER_TYPE_NAMES.filter((t) => t !== "cpx12") },
     "every-project-backed-up": { minRetention: { daily: 7, weekly: 4, monthly: 6 } },
   };

@@ -41,6 +41,7 @@ describe("ofType", () => {
       "server-type-allowed": [T.server],
       "tunnel-ends-with-catch-all": [T.tunnelConfig],
       "access-never-everyone": [T.accessPolicy, T.accessApp],
+      "access-app-names-identity-provider": [T.accessApp],
       // Images hide in any resource's inputs (a command's Compose file, a container): every type.
       "container-images-pinned": [undefined],
       // A remediation only, on every type.
