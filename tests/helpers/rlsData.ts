@@ -144,6 +144,12 @@ export async function seed(client: pg.Client, packs: readonly Pack[], tenants: r
           // The tenants table: one row per tenant, whose id is the tenant. The project's own tenants are there
           // already (the registry seed migration), so the sample replaces them.
           const values = { ...sampleRow(table, tenant, pick), id: tenant };
+          if (table.owner !== undefined) {
+            // Its owner, a user of the tenant (seed 001's owner_id).
+            const owner = randomUUID();
+            await client.query("insert into auth.users (id, email, raw_app_meta_data) values ($1, $2, $3)", [owner, `${owner}@example.org`, { tenant_id: tenant }]);
+            values[table.owner.column] = owner;
+          }
           await client.query(`delete from public.${table.name} where id = $1`, [tenant]);
           rows.push({ table: table.name, id: await insertRow(client, table.name, values), tenant, values });
           continue;

@@ -51,7 +51,7 @@ afterAll(async () => {
 
 type Actor =
   | { kind: "user"; tenant: number; self: boolean }
-  | { kind: "no-tenant" }
+  | { kind: "no-tenant"; self: boolean }
   | { kind: "anon" }
   | { kind: "auditor" }
   | { kind: "service" };
@@ -84,6 +84,16 @@ function claimsOf(actor: Actor, sub: string): { role: string; claims: Claims } {
 const ownRows = (t: Table, tenant: string): SeededRow[] => rows.filter((r) => r.table === t.name && (t.scope === "global" || r.tenant === tenant));
 const tableNamed = (name: string): Table | undefined => tables.find((x) => x.name === name);
 
+/** The owner of a tenant (seed 001's tenants.owner_id), or none. */
+const ownerOf = (tenant: string): string | undefined => {
+  const t = tables.find((x) => x.owner !== undefined);
+  const row = rows.find((r) => r.table === t?.name && r.tenant === tenant);
+  return row?.values[t!.owner!.column] as string | undefined;
+};
+
+/** Whether a view's rows are its owner table's rows (v_tenant_overview: one per tenant), which that table's owner policy shows. */
+const viewOfOwnerTable = (v: View): boolean => tableNamed(v.reads[0]!)?.owner !== undefined;
+
 /** The oracle's own reading of a global table's visibility: shared rows, the tenant's private ones, and followers of a visible parent. */
 function visibleGlobalSql(t: Table): string {
   if (t.privateTo !== undefined) return `select count(*) as n from public.${t.name} where ${t.privateTo} is null or ${t.privateTo} = $1`;
@@ -109,6 +119,12 @@ function valuesFor(op: Op, t: Table): Record<string, unknown> {
     return candidates[op.pick % candidates.length]!;
   };
   const authUser = t.references.some((r) => r.external) ? spareUsers.get(target)![op.pick % 3] : undefined;
+  if (t.owner !== undefined && op.actor.kind !== "service") {
+    // Seed 001's self-service: a user names the tenant, its contact and its owner (a user who owns none yet).
+    const own = Object.fromEntries(t.owner.insertColumns.map((c) => [c, c === t.owner!.column ? authUser : `${c}-${op.pick}@example.org`]));
+    insertValues.set(op, own);
+    return own;
+  }
   const values = sampleRow(t, target, pick, authUser);
   if (t.scopeColumn === "id") values.id = randomUUID();
   if ("slug" in values) values.slug = `n-${randomUUID().slice(0, 8)}`;
@@ -145,6 +161,8 @@ async function expected(op: Op): Promise<Outcome> {
     if (a.kind === "anon") return { kind: "denied" };
     const n = await truthCount(`select count(*) as n from public.${op.object.view.name} where tenant_id = $1`, [target]);
     if (a.kind === "service" || a.kind === "auditor" || ownTarget) return { kind: "count", n };
+    // An owner with no tenant claim yet sees their tenant's row, with nothing of its children.
+    if (a.kind === "no-tenant" && a.self && viewOfOwnerTable(op.object.view)) return { kind: "count", n };
     return { kind: "count", n: 0 };
   }
   const t = op.object.table;
@@ -163,12 +181,14 @@ async function expected(op: Op): Promise<Outcome> {
       if (t.anonRead === undefined) return { kind: "denied" };
       return { kind: "count", n: await truthCount(`select count(*) as n from public.${t.name} where ${t.anonRead.where}`, []) };
     }
-    if (a.kind === "no-tenant") return { kind: "count", n: 0 };
+    if (a.kind === "no-tenant") return { kind: "count", n: t.owner !== undefined && a.self ? all : 0 };
     if (t.scope === "global") return { kind: "count", n: await truthCount(visibleGlobalSql(t), [TENANTS[a.tenant]]) };
     return { kind: "count", n: ownTarget ? all : 0 };
   }
   if (a.kind === "service") return { kind: "count", n: 1 };
   if (a.kind === "anon" || a.kind === "auditor") return { kind: "denied" };
+  // Seed 001's "Users can create tenants": only a user with no tenant claim, for themselves.
+  if (t.owner !== undefined && op.action === "insert") return a.kind === "no-tenant" && a.self ? { kind: "count", n: 1 } : { kind: "denied" };
   const canWrite = t.scope === "tenant" && (t.tenantWrites === "all" || (t.tenantWrites === "self" && op.action === "update"));
   if (!canWrite) return { kind: "denied" };
   if (op.action === "insert") {
@@ -180,13 +200,26 @@ async function expected(op: Op): Promise<Outcome> {
   return { kind: "count", n: 1 };
 }
 
+/**
+ * Who makes the request. A "self" actor is the row's own user (a profile's
+ * user, a tenant's owner); for an insert into the tenants table, the owner it
+ * names; anyone else is a stranger to it.
+ */
+function subOf(op: Op, row: SeededRow | undefined): string {
+  const a = op.actor;
+  if ((a.kind !== "user" && a.kind !== "no-tenant") || !a.self) return randomUUID();
+  if ("view" in op.object) return ownerOf(TENANTS[op.target]!) ?? randomUUID();
+  const t = op.object.table;
+  if (t.owner !== undefined) return String(op.action === "insert" ? valuesFor(op, t)[t.owner.column] : row?.values[t.owner.column]);
+  return row?.id ?? randomUUID();
+}
+
 /** Runs the request as PostgREST would and reports what happened. */
 async function observed(op: Op): Promise<Outcome> {
   const target = TENANTS[op.target]!;
   const candidates = "table" in op.object ? ownRows(op.object.table, target) : [];
   const row = candidates[op.pick % Math.max(candidates.length, 1)];
-  // A "self" user is the row's own user; anyone else is a stranger to it.
-  const sub = op.actor.kind === "user" && op.actor.self && row !== undefined ? row.id : randomUUID();
+  const sub = subOf(op, row);
   const { role, claims } = claimsOf(op.actor, sub);
   try {
     return await asRequest(api, role, claims, async (c) => {
@@ -216,7 +249,7 @@ async function observed(op: Op): Promise<Outcome> {
 
 const actor: fc.Arbitrary<Actor> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ kind: fc.constant("user" as const), tenant: fc.integer({ min: 0, max: TENANTS.length - 1 }), self: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.constant({ kind: "no-tenant" as const }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("no-tenant" as const), self: fc.boolean() }) },
   { weight: 1, arbitrary: fc.constant({ kind: "anon" as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: "auditor" as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: "service" as const }) },
