@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { template } from "../../src/render/templates";
 import { renderMigrationBundle } from "../../src/rls/bundle";
 import { projectMigrations } from "../../src/rls/migrations";
 import { asRequest, SupabaseTestDb, type Claims } from "../helpers/supabaseDb";
@@ -221,5 +222,16 @@ describe("v_tenant_overview", () => {
       }),
     ]);
     expect(JSON.stringify(view.rows)).not.toContain("cw-secret-token");
+  });
+});
+
+describe("a copy into another environment (anonymise/tenant-registry.sql)", () => {
+  it("replaces every contact email and drops the sign-ups and expired trials still to deliver, which carry emails", async () => {
+    await su.query("insert into public.tenants (slug, name, contact_email) values ('anon-me', 'Anon', 'real.person@company.example')");
+    db.pg.psql(template("sql/anonymise/tenant-registry.sql"));
+    const emails = (await su.query("select contact_email from public.tenants where contact_email is not null")).rows.map((r) => r.contact_email as string);
+    expect(emails.length).toBeGreaterThan(1);
+    for (const e of emails) expect(e).toMatch(/^contact-[0-9a-f]{12}@example\.invalid$/);
+    expect((await su.query("select count(*)::int as n from public.outbox where topic like 'tenant.%'")).rows[0].n).toBe(0);
   });
 });

@@ -19,6 +19,13 @@ select exists (select 1 from information_schema.columns where table_schema = 'pu
 \if :supafleet_has_rut
 update public.tenants set rut = 'anon-' || left(md5(id::text), 12) where rut is not null;
 \endif
+-- Issue 29's columns, in backups taken once the pack had them: a contact's email names a person,
+-- and the outbox's sign-ups and expired trials carry emails and must never go out from a copy.
+select exists (select 1 from information_schema.columns where table_schema = 'public' and table_name = 'tenants' and column_name = 'contact_email') as supafleet_has_contact \gset
+\if :supafleet_has_contact
+update public.tenants set contact_email = 'contact-' || left(md5(id::text), 12) || '@example.invalid' where contact_email is not null;
+delete from public.outbox where topic in ('tenant.signup', 'tenant.trial_expired');
+\endif
 update public.tenant_integrations set config = '{}'::jsonb;
 update public.tenant_services set config = '{}'::jsonb;
 update public.tenant_products set config = '{}'::jsonb;
