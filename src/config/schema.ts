@@ -9,6 +9,7 @@ import { RELEASE_NAMES } from "../model/releases";
 import { FULL_SERVICES } from "../model/projectServices";
 import { AUTH_DEFAULT, AuthSchema } from "./auth";
 import { BucketSchema } from "./buckets";
+import { RegistrySchema } from "./registry";
 import { FunctionsSchema } from "./functions";
 import { PLANS_DEFAULT, PlansSchema } from "./rateLimits";
 import { ACCESS_SIGN_IN_FIELDS, refineSignIn } from "./identityProviders";
@@ -249,6 +250,8 @@ export const ProjectSchema = z.strictObject({
   domains: z.array(fqdn).default([]),
   /** Storage buckets made and kept as declared; one taken out is not deleted while it holds objects. */
   buckets: z.array(BucketSchema).default([]),
+  /** With the tenant-registry pack: its plans and base tenants, seeded by slug (src/config/registry.ts, docs/configuration.md). */
+  registry: RegistrySchema.optional(),
   /** Its edge functions, deployed from a folder of this repository. */
   functions: FunctionsSchema.optional(),
   /**

@@ -2,6 +2,7 @@ import { RELEASES } from "../model/releases";
 import { checkHardening } from "./hardening";
 import { checkProjectShape } from "./projectShape";
 import { checkBuckets } from "./buckets";
+import { checkRegistries } from "./registry";
 import type { ConfigIssue } from "./issues";
 import { retiredName, type FleetConfig, type ProjectConfig, type TenantConfig } from "./schema";
 import { broadcastAddress, cidrPrefix, containsIpv4, hubAddress, networkAddress, parseIpv4Cidr } from "../model/net";
@@ -38,6 +39,7 @@ export function validateFleet(cfg: Partial<FleetConfig>, stack?: string): Config
   issues.push(...checkBackupSources(cfg, projects, stack));
   if (cfg.tenants) issues.push(...checkTenants(cfg.tenants, projects));
   issues.push(...checkProjects(projects));
+  if (cfg.tenants) issues.push(...checkRegistries(cfg.tenants));
   issues.push(...checkDomains(cfg, projects, RESERVED_SUBDOMAINS));
   if (cfg.workers) issues.push(...checkWorkers(cfg, projects));
   issues.push(...checkKeyRounds(cfg, projects));
