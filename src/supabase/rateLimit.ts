@@ -1,4 +1,4 @@
-import { UNDECLARED_TENANT_PLAN, type PlansConfig } from "../config/rateLimits";
+import type { PlansConfig } from "../config/rateLimits";
 import type { TenantPlan } from "../plan/types";
 import { fillTemplate } from "../render/templates";
 import { tenantUuid } from "../rls/tenants";
@@ -27,7 +27,10 @@ export interface ProjectRateLimits {
   readonly owner: string;
   /** Requests per minute of each tenant the stack file puts in this project: its owner and its pooled tenants. */
   readonly tenants: Readonly<Record<string, number>>;
-  /** Requests per minute of a tenant the project made itself (a registry's sign-up), each counted on its own. */
+  /**
+   * Requests per minute of a tenant the project made itself (a registry's sign-up), each counted on its
+   * own: its owner's plan, so a plan's change reaches only the projects its tenants own or share.
+   */
   readonly undeclared: number;
 }
 
@@ -35,7 +38,7 @@ export function projectRateLimits(plans: PlansConfig, owner: TenantPlan, pooled:
   return {
     owner: tenantUuid(owner.slug),
     tenants: Object.fromEntries([owner, ...pooled].map((t) => [tenantUuid(t.slug), plans[t.plan].requestsPerMinute])),
-    undeclared: plans[UNDECLARED_TENANT_PLAN].requestsPerMinute,
+    undeclared: plans[owner.plan].requestsPerMinute,
   };
 }
 

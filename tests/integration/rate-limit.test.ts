@@ -164,14 +164,14 @@ describe("a tenant over its limit, in Lua 5.1 under Kong's sandbox", () => {
     }
   });
 
-  it("leaves CORS preflights uncounted, and counts tenants the stack file does not declare each on their own", () => {
-    const p = planWith({ starter: { requestsPerMinute: 1 } });
+  it("leaves CORS preflights uncounted, and counts tenants the stack file does not declare each on their own, at the owner's plan", () => {
+    const p = planWith({ starter: { requestsPerMinute: 2 }, enterprise: { requestsPerMinute: 1 } });
     chunk = renderedChunks(p).chunks.get("rest-v1")!;
     try {
       const preflight = (at: number): KongRequest => ({ method: "OPTIONS", headers: { "Access-Control-Request-Method": "GET", Origin: "https://app.example" }, now: T0 + at });
       const signup = (n: number, at: number): KongRequest => withToken(token({ ...userOf("x"), tenant_id: `0000000${n}-0000-4000-8000-000000000000` }), at);
-      const out = run([asUser("kanzlei-weber", 1), preflight(2), preflight(3), asUser("kanzlei-weber", 4), signup(1, 5), signup(1, 6), signup(2, 7)]);
-      expect(statuses(out)).toEqual([0, 0, 0, 429, 0, 429, 0]);
+      const out = run([asUser("kanzlei-weber", 1), preflight(2), preflight(3), asUser("kanzlei-weber", 4), asUser("kanzlei-weber", 4.5), signup(1, 5), signup(1, 6), signup(2, 7)]);
+      expect(statuses(out)).toEqual([0, 0, 0, 0, 429, 0, 429, 0]);
     } finally {
       chunk = renderedChunks(ops).chunks.get("rest-v1")!;
     }

@@ -2,8 +2,8 @@
 -- Kong's pre-function plugin runs this chunk once and then the function it returns on
 -- every request, in the access phase, before key-auth. Kong sandboxes it: only the
 -- requires listed in KONG_UNTRUSTED_LUA_SANDBOX_REQUIRES (src/supabase/compose.ts).
--- src/supabase/rateLimit.ts fills {{settings}}: the project's JWT secret, its owner,
--- each tenant's limit and the shared dict that holds the counts.
+-- src/supabase/rateLimit.ts fills in the settings below: the project's JWT secret, its
+-- owner, each tenant's limit and the shared dict that holds the counts.
 local cjson = require "cjson.safe"
 local hmac = require "resty.openssl.hmac"
 local base64 = require "ngx.base64"
