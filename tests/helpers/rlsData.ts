@@ -143,7 +143,7 @@ export async function seed(client: pg.Client, packs: readonly Pack[], tenants: r
         if (table.scopeColumn === "id") {
           // The tenants table: one row per tenant, whose id is the tenant. The project's own tenants are there
           // already (the registry seed migration), so the sample replaces them.
-          const values = { ...sampleRow(table, tenant, pick), id: tenant };
+          const values: Record<string, unknown> = { ...sampleRow(table, tenant, pick), id: tenant };
           if (table.owner !== undefined) {
             // Its owner, a user of the tenant (seed 001's owner_id).
             const owner = randomUUID();
