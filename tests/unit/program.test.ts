@@ -21,6 +21,8 @@ function expectedCounts(c: Doc): Record<string, number> {
   const opaque = projects.filter((p) => RELEASES[p.release ?? c["supafleet:supabase"].release]!.opaqueKeys).length;
   const generatedOperatorKeys = c["supafleet:operators"].filter((o: Doc) => o.wireguard !== undefined && o.wireguard.publicKey === undefined).length;
   const webhookSources = (c["supafleet:access"]?.webhookSources ?? []).length > 0 ? 1 : 0;
+  // Access's identity providers: each declared one, and the one-time PIN when access.oneTimePin asks for it.
+  const idps = (c["supafleet:access"]?.identityProviders ?? []).length + (c["supafleet:access"]?.oneTimePin === true ? 1 : 0);
   const statusPages = c["supafleet:tenants"].filter((t: Doc) => t.statusPage === true).length;
   const drills = c["supafleet:backups"].drillOf !== undefined ? 1 : 0;
   const rmm = c["supafleet:rmm"] !== undefined ? 1 : 0;
@@ -68,6 +70,7 @@ function expectedCounts(c: Doc): Record<string, number> {
     "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication": P + 2 + 1,
     "cloudflare:index/zeroTrustAccessPolicy:ZeroTrustAccessPolicy": 2 + webhookSources,
     "cloudflare:index/zeroTrustAccessServiceToken:ZeroTrustAccessServiceToken": 1,
+    ...(idps > 0 ? { "cloudflare:index/zeroTrustAccessIdentityProvider:ZeroTrustAccessIdentityProvider": idps } : {}),
   };
 }
 
