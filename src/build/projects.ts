@@ -2,6 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { ProjectBuckets } from "../../components/ProjectBuckets";
 import { ProjectFunctions } from "../../components/ProjectFunctions";
 import { ProjectMove } from "../../components/ProjectMove";
+import { ProjectRegistry } from "../../components/ProjectRegistry";
 import { ProjectSeed } from "../../components/ProjectSeed";
 import { RlsPolicySet } from "../../components/RlsPolicySet";
 import { SupabaseProject } from "../../components/SupabaseProject";
@@ -89,7 +90,10 @@ export function buildPolicySets(plan: FleetPlan, nodes: Nodes, projects: Project
   for (const p of plan.projects.filter((m) => m.schemaPacks.length > 0)) {
     const seed = seeds.get(p.name);
     const project = projects.projects.get(p.name)!;
-    policySets.set(p.name, new RlsPolicySet({ project: p, ssh: nodes.master.ssh, after: [project.deployed, ...(seed !== undefined ? [seed.done] : [])] }, { parent: project }));
+    const policySet = new RlsPolicySet({ project: p, ssh: nodes.master.ssh, after: [project.deployed, ...(seed !== undefined ? [seed.done] : [])] }, { parent: project });
+    policySets.set(p.name, policySet);
+    // Its registry's plans and base tenants, once the registry's tables exist; the offline plan writes the seed with the project's files.
+    if (p.registry !== undefined) project.artifacts.push(...new ProjectRegistry({ project: { ...p, registry: p.registry }, ssh: nodes.master.ssh, after: [policySet] }, { parent: project }).artifacts);
   }
   return policySets;
 }

@@ -59,6 +59,7 @@ function planProject(cfg: FleetConfig, tenant: TenantPlan, p: ProjectConfig, wor
     auth: { ...p.auth, siteUrl: p.auth.siteUrl ?? `https://${apiHostname(p.subdomain, cfg.domain)}` },
     customDomains: p.domains.map((hostname) => ({ hostname, kind: hostname.endsWith(`.${cfg.domain}`) ? "zone" : "saas" })),
     buckets: p.buckets,
+    ...(p.registry !== undefined ? { registry: p.registry } : {}),
     ...(p.functions !== undefined ? { functions: p.functions } : {}),
     ...(p.realtime !== undefined ? { realtimeTables: p.realtime.tables } : {}),
     ...(p.restoreFrom !== undefined ? { restoreFrom: p.restoreFrom } : {}),

@@ -4,6 +4,7 @@ import type { WebhookGate } from "../automation/webhookGate";
 import type { BackupTimes } from "../backup/tools";
 import type { AuthConfig } from "../config/auth";
 import type { BucketConfig } from "../config/buckets";
+import type { RegistryConfig } from "../config/registry";
 import type { FunctionsConfig } from "../config/functions";
 import type { FleetConfig, Isolation, OperatorConfig, RetentionConfig, SchemaPack, SmtpConfig, TenantConfig } from "../config/schema";
 import type { ConsoleFleetView } from "../console/fleetView";
@@ -130,6 +131,8 @@ export interface ProjectPlan {
   /** The client's own hostnames that also serve its API: in the fleet's zone a proxied record, elsewhere a Cloudflare for SaaS custom hostname. */
   readonly customDomains: readonly CustomDomain[];
   readonly buckets: readonly BucketConfig[];
+  /** With the tenant-registry pack: its plans and base tenants from the stack file. */
+  readonly registry?: RegistryConfig;
   /** Its edge functions' folder in this repository, when it has one. */
   readonly functions?: FunctionsConfig;
   /** The tables it publishes to Realtime, when the stack file chooses them (otherwise its packs do). */
