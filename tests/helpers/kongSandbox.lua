@@ -83,6 +83,13 @@ local kong = {
   },
   response = {
     exit = function(status, body, headers)
+      -- Kong's checks (kong.pdk.private.checks): a header value is a string, a number or a boolean.
+      for name, value in pairs(headers or {}) do
+        local t = type(value)
+        if type(name) ~= "string" or (t ~= "string" and t ~= "number" and t ~= "boolean") then
+          error("invalid header " .. tostring(name) .. ": " .. t, 2)
+        end
+      end
       result.status, result.body, result.headers = status, body, headers or {}
       error(EXIT, 0)
     end,

@@ -116,6 +116,14 @@ describe("the rendered gateway", () => {
 });
 
 describe("a tenant over its limit, in Lua 5.1 under Kong's sandbox", () => {
+  it("runs only with the requires the Compose file allows: the sandbox is live", () => {
+    for (const missing of sandbox.requires) {
+      expect(() => runPreFunction(chunk, { ...sandbox, requires: sandbox.requires.filter((m) => m !== missing) }, [anonymous(1)]), missing).toThrow(`require '${missing}' not allowed within sandbox`);
+    }
+    // Without its shared dict the gateway serves on, and says why.
+    expect(runPreFunction(chunk, { ...sandbox, dicts: [] }, [anonymous(1)])).toEqual([{ status: 0, log: "rate limit: no shared dict supafleet_rate_limits" }]);
+  });
+
   it("gets 429 with Retry-After on request 1,001 of a minute, while the other tenants of the project pass", () => {
     const burst = times(1001, (i) => asUser("baeckerei-koch", 10 + i * 0.01));
     const out = run([...burst, asUser("baeckerei-koch", 20.5), asUser("kanzlei-weber", 20.6), anonymous(20.7)]);
