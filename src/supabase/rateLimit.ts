@@ -14,7 +14,10 @@ import { tenantUuid } from "../rls/tenants";
 /** The window the limits are counted in: plans are written per minute. */
 export const RATE_LIMIT_WINDOW_SECONDS = 60;
 
-/** The shared dict that holds the counts, and its size: about 1,000 tenants' counts fit in 1 MiB many times over. */
+/**
+ * The shared dict that holds the counts, and its size: 1 MiB holds several thousand counts, and a tenant has
+ * at most two alive (this minute's, and the last one's until it expires).
+ */
 export const RATE_LIMIT_DICT = "supafleet_rate_limits";
 export const RATE_LIMIT_DICT_SIZE = "1m";
 
