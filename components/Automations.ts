@@ -4,7 +4,7 @@ import * as command from "@pulumi/command";
 import { FleetComponent } from "../src/resources/component";
 import { publicDigest } from "../src/resources/digest";
 import { masterConnection, writeRootOnlyFile, type SshPath } from "../src/resources/connections";
-import { renderPlain } from "../src/render/artifact";
+import { renderPlain, renderWithSecrets } from "../src/render/artifact";
 import { renderScript } from "../src/render/script";
 import { everyUp } from "../src/resources/runStamp";
 import { N8N_IMAGE, GATE_IMAGE, n8nCompose } from "../src/automation/n8nCompose";
@@ -21,7 +21,7 @@ export interface AutomationsArgs {
   /** Mesh peers that send webhooks (Tactical RMM), through the gate on the hub. */
   readonly gate?: WebhookGate;
   readonly settings: AutomationSettings;
-  /** Secrets the workflows' credentials need besides the ones made here: opsServiceKey, ntfyToken, telegramBotToken. */
+  /** Secrets the workflows' credentials need besides the ones made here: opsServiceKey, registryServiceKey, registrySmtpPassword, ntfyToken, telegramBotToken. */
   readonly secrets: Readonly<Record<string, pulumi.Input<string>>>;
 }
 
@@ -35,7 +35,7 @@ const secret = (length: number): Pick<random.RandomPasswordArgs, "length" | "spe
  */
 export class Automations extends FleetComponent {
   readonly ownerPassword: pulumi.Output<string>;
-  /** TRMM sends it in X-Supafleet-Webhook-Secret; the workflow refuses calls without it. */
+  /** TRMM sends it in X-Supafleet-Webhook-Secret; the gate refuses calls without it and removes it before n8n. */
   readonly trmmWebhookSecret: pulumi.Output<string>;
   /** The payment gateway checks X-Supafleet-Signature with it. */
   readonly billingHmacSecret: pulumi.Output<string>;
@@ -59,9 +59,10 @@ export class Automations extends FleetComponent {
     const desired = n8nDesired(args.settings);
     this.workflows = desired.workflows.map((w) => (w as { name: string }).name);
     const compose = n8nCompose(args.hostname, args.gate);
-    const gate = args.gate !== undefined ? JSON.stringify(gateConfig(args.gate), null, 1) : null;
     this.keep(renderPlain("automation/n8n-compose.yaml", compose));
-    if (gate !== null) this.keep(renderPlain("automation/webhook-gate.json", gate));
+    // The gate checks TRMM's secret, so its config holds it: secret on the way, redacted in the render.
+    const spec = args.gate;
+    const gate = spec !== undefined ? this.keep(renderWithSecrets("automation/webhook-gate.json", { trmmWebhookSecret: this.trmmWebhookSecret }, (s) => JSON.stringify(gateConfig(spec, s.trmmWebhookSecret), null, 1))) : null;
     const install = this.child("n8n");
     const n8n = new command.remote.Command(
       install.name,
@@ -70,13 +71,14 @@ export class Automations extends FleetComponent {
         create: renderScript("master/n8n-install.sh"),
         update: renderScript("master/n8n-install.sh"),
         stdin: pulumi.secret(
-          encryptionKey.apply((key) => JSON.stringify({ images: [N8N_IMAGE, ...(gate !== null ? [GATE_IMAGE] : [])], compose, gate, extensions: desired.extensions, env: { N8N_ENCRYPTION_KEY: key } })),
+          pulumi.all([encryptionKey, gate]).apply(([key, g]) => JSON.stringify({ images: [N8N_IMAGE, ...(g !== null ? [GATE_IMAGE] : [])], compose, gate: g, extensions: desired.extensions, env: { N8N_ENCRYPTION_KEY: key } })),
         ),
       },
       { ...install.opts, dependsOn: args.after },
     );
 
-    const values: Record<string, pulumi.Input<string>> = { ...args.secrets, trmmWebhookSecret: this.trmmWebhookSecret, billingHmacSecret: this.billingHmacSecret };
+    // The TRMM secret is not among them: the gate checks it, and n8n never has it.
+    const values: Record<string, pulumi.Input<string>> = { ...args.secrets, billingHmacSecret: this.billingHmacSecret };
     const names = Object.keys(values).sort();
     const secretsFile = pulumi
       .all([this.ownerPassword, pulumi.all(names.map((n) => pulumi.output(values[n]!)))])

@@ -1,7 +1,7 @@
 import { MASTER_ADDON_LIMIT_MIB } from "../model/masterSizing";
 import { toYaml } from "../render/yaml";
 import { N8N_PORT } from "./ports";
-import type { WebhookGate } from "./webhookGate";
+import { GATE_CONFIG_FILE, type WebhookGate } from "./webhookGate";
 
 /**
  * n8n, pinned to the version line the tests run (npm n8n 1.123.81); see
@@ -85,7 +85,8 @@ export function n8nCompose(hostname: string, gate: WebhookGate | undefined): str
       read_only: true,
       cap_drop: ["ALL"],
       command: ["caddy", "run", "--config", "/etc/caddy/gate.json"],
-      volumes: [`${N8N_DIR}/gate.json:/etc/caddy/gate.json:ro`],
+      // Root-only on the host (it holds the webhook secret); the container runs as root, without capabilities.
+      volumes: [`${GATE_CONFIG_FILE}:/etc/caddy/gate.json:ro`],
       depends_on: ["n8n"],
       logging,
     };

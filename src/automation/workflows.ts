@@ -19,6 +19,21 @@ export interface AutomationSettings {
   ntfyAuth?: boolean;
   telegramChatId?: string;
   teamName: string;
+  /** Tactical RMM's mesh address: the only caller the TRMM webhook accepts (through the gate); without it, no TRMM workflow. */
+  trmmAddress?: string;
+  /** The registry project (automations.registryProject): its API URL and what the welcome is sent with. */
+  registry?: RegistrySettings;
+}
+
+/** Sign-ups and expired trials come from this project's outbox; the welcome goes out through its SMTP server. */
+export interface RegistrySettings {
+  url: string;
+  /** Where the welcome's sign-in link points: the project's Auth site URL. */
+  siteUrl: string;
+  /** The welcome's sender name and address, as the project's own Auth mails use them. */
+  senderName: string;
+  senderEmail: string;
+  smtp: { host: string; port: number; user: string };
 }
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
@@ -30,7 +45,9 @@ type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
  */
 export const N8N_CREDENTIALS = {
   opsService: { id: "sfCredOpsServic1", name: "supafleet ops service key", type: "supabaseApi", data: { host: "${setting:opsUrl}", serviceRole: "${secret:opsServiceKey}" } },
-  trmmWebhook: { id: "sfCredTrmmHook01", name: "supafleet TRMM webhook secret", type: "httpHeaderAuth", data: { name: "X-Supafleet-Webhook-Secret", value: "${secret:trmmWebhookSecret}" } },
+  registryService: { id: "sfCredRegistry01", name: "supafleet registry service key", type: "supabaseApi", data: { host: "${setting:registryUrl}", serviceRole: "${secret:registryServiceKey}" } },
+  // Port 465 speaks TLS from the start; any other port upgrades with STARTTLS.
+  registrySmtp: { id: "sfCredRegSmtp001", name: "supafleet registry SMTP", type: "smtp", data: { host: "${setting:smtpHost}", port: "${setting:smtpPort}", user: "${setting:smtpUser}", password: "${secret:registrySmtpPassword}", secure: "${setting:smtpSecure}" } },
   // A credential type of our own (templates/n8n/SupafleetHmacApi.credentials.js): no stock node can sign a body with a credential.
   billingHmac: { id: "sfCredBillHmac01", name: "supafleet billing signature", type: "supafleetHmacApi", data: { header: "X-Supafleet-Signature", secret: "${secret:billingHmacSecret}" } },
   ntfy: { id: "sfCredNtfyToken1", name: "supafleet ntfy token", type: "httpBearerAuth", data: { token: "${secret:ntfyToken}" } },
@@ -40,7 +57,17 @@ export const N8N_CREDENTIALS = {
 /** Files n8n loads from its custom extensions folder (~/.n8n/custom). */
 const EXTENSIONS = ["SupafleetHmacApi.credentials.js"];
 
-const WORKFLOWS = ["trmm-ingest", "client-onboarding", "billing", "backup-report"] as const;
+const WORKFLOWS = ["trmm-ingest", "client-onboarding", "billing", "backup-report", "tenant-signup", "trial-expiry"] as const;
+type WorkflowName = (typeof WORKFLOWS)[number];
+/** What each workflow needs besides what every one has; without it the workflow is left out. */
+const NEEDS: Record<WorkflowName, readonly string[]> = {
+  "trmm-ingest": ["opsUrl", "trmmAddress"],
+  "client-onboarding": ["opsUrl"],
+  billing: ["opsUrl", "gatewayUrl"],
+  "backup-report": [],
+  "tenant-signup": ["registryUrl"],
+  "trial-expiry": ["registryUrl"],
+};
 const OPTIONAL: ReadonlySet<string> = new Set(["gatewayUrl", "ntfyUrl", "telegramChatId"]);
 const PLACEHOLDER = /\$\{setting:([A-Za-z]+)\}/g;
 
@@ -54,9 +81,7 @@ export interface N8nDesired {
 /** The workflows and credentials n8n should have, with every setting rendered in and no secret. */
 export function n8nDesired(settings: AutomationSettings): N8nDesired {
   const values = checkSettings(settings);
-  const workflows = WORKFLOWS.filter((w) => (w !== "billing" || values.gatewayUrl !== undefined) && (w === "backup-report" || values.opsUrl !== undefined)).map((w) =>
-    renderWorkflow(w, values, settings.ntfyAuth !== false),
-  );
+  const workflows = WORKFLOWS.filter((w) => NEEDS[w].every((k) => values[k] !== undefined)).map((w) => renderWorkflow(w, values, settings.ntfyAuth !== false));
   const used = new Set(workflows.flatMap((w) => w.nodes.flatMap((n) => Object.values(n.credentials ?? {}).map((c) => c.id))));
   const known = Object.values(N8N_CREDENTIALS);
   for (const id of used) if (!known.some((c) => c.id === id)) throw new Error(`an n8n workflow uses credential ${id}, which N8N_CREDENTIALS does not define`);
@@ -65,7 +90,7 @@ export function n8nDesired(settings: AutomationSettings): N8nDesired {
   return { workflows, credentials, extensions };
 }
 
-type Values = Record<string, string | number | undefined>;
+type Values = Record<string, string | number | boolean | undefined>;
 
 function checkSettings(s: AutomationSettings): Values {
   const url = (key: string, v: string | undefined): string | undefined => {
@@ -82,7 +107,12 @@ function checkSettings(s: AutomationSettings): Values {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(s.backupStatusPage)) throw new Error(`automation setting backupStatusPage must be a status page slug, not ${JSON.stringify(s.backupStatusPage)}`);
   if (!Number.isInteger(s.pollSeconds) || s.pollSeconds < 1 || s.pollSeconds > 3600) throw new Error(`automation setting pollSeconds must be a whole number of seconds from 1 to 3600, not ${s.pollSeconds}`);
   if (s.reportCron.trim().split(/\s+/).length < 5) throw new Error(`automation setting reportCron must be a cron expression, not ${JSON.stringify(s.reportCron)}`);
-  for (const [k, v] of Object.entries({ teamName: s.teamName, telegramChatId: s.telegramChatId, reportCron: s.reportCron })) {
+  const r = s.registry;
+  if (s.trmmAddress !== undefined && !/^\d{1,3}(\.\d{1,3}){3}$/.test(s.trmmAddress)) throw new Error(`automation setting trmmAddress must be an IPv4 address, not ${JSON.stringify(s.trmmAddress)}`);
+  if (r !== undefined && !/^[^\s<>"@]+@[^\s<>"@]+$/.test(r.senderEmail)) throw new Error(`automation setting registry.senderEmail must be an e-mail address, not ${JSON.stringify(r.senderEmail)}`);
+  if (r !== undefined && (!Number.isInteger(r.smtp.port) || r.smtp.port < 1 || r.smtp.port > 65535)) throw new Error(`automation setting registry.smtp.port must be a port number, not ${r.smtp.port}`);
+  const inExpressions = { teamName: s.teamName, telegramChatId: s.telegramChatId, reportCron: s.reportCron, "registry.senderName": r?.senderName, "registry.siteUrl": r?.siteUrl };
+  for (const [k, v] of Object.entries(inExpressions)) {
     // Settings land in n8n expressions too, where `{{` would start code.
     if (v !== undefined && /\{\{|\}\}|[\r\n]/.test(v)) throw new Error(`automation setting ${k} must not contain {{, }} or line breaks`);
   }
@@ -96,6 +126,16 @@ function checkSettings(s: AutomationSettings): Values {
     pollSeconds: s.pollSeconds,
     telegramChatId: s.telegramChatId,
     teamName: s.teamName,
+    trmmAddress: s.trmmAddress,
+    registryUrl: url("registry.url", r?.url),
+    siteUrl: url("registry.siteUrl", r?.siteUrl),
+    // A display name in quotes: a comma or angle bracket in it must not split the address.
+    welcomeFrom: r !== undefined ? `"${r.senderName.replace(/["\\]/g, "")}" <${r.senderEmail}>` : undefined,
+    welcomeSender: r?.senderName,
+    smtpHost: r?.smtp.host,
+    smtpPort: r?.smtp.port,
+    smtpUser: r?.smtp.user,
+    smtpSecure: r !== undefined ? r.smtp.port === 465 : undefined,
   };
 }
 
@@ -113,7 +153,7 @@ interface Workflow {
   [k: string]: unknown;
 }
 
-function renderWorkflow(name: string, values: Values, ntfyAuth: boolean): Workflow {
+function renderWorkflow(name: WorkflowName, values: Values, ntfyAuth: boolean): Workflow {
   const wf = JSON.parse(template(`n8n/${name}.json`)) as Workflow;
   if (!ntfyAuth) for (const node of wf.nodes) withoutCredential(node, N8N_CREDENTIALS.ntfy.id);
   // A notify node whose target is not configured goes, and what fed it feeds what it fed.
@@ -160,7 +200,7 @@ function fill(v: Json, values: Values, where: string, key = ""): Json {
   if (typeof v === "string") {
     if (!v.includes("${setting:")) return v;
     if (key === "jsCode") throw new Error(`${where}: a Code node must not contain \${setting:…}; pass settings through node parameters`);
-    const get = (k: string): string | number => {
+    const get = (k: string): string | number | boolean => {
       if (!(k in values)) throw new Error(`${where}: unknown placeholder \${setting:${k}}`);
       const x = values[k];
       if (x === undefined) throw new Error(`${where}: \${setting:${k}} is used but not configured`);

@@ -73,7 +73,7 @@ export function buildFleet(plan: FleetPlan, secrets: FleetSecrets, release: Infr
   const policySets = buildPolicySets(plan, nodes, projects, seeds);
   const buckets = buildBuckets(plan, nodes, projects, seeds);
   const monitoring = buildMonitoring(plan, nodes, projects, backups, tunnel);
-  const automations = buildAutomations(plan, nodes, projects, backups, monitoring);
+  const automations = buildAutomations(plan, nodes, projects, backups, monitoring, secrets);
   const operatorConsole = buildConsole(plan, nodes, tunnel, release);
 
   const components: FleetComponent[] = [

@@ -57,10 +57,15 @@ export function buildMonitoring(plan: FleetPlan, nodes: Nodes, projects: Project
 }
 
 /** n8n and its workflows, with the secrets their credentials need. */
-export function buildAutomations(plan: FleetPlan, nodes: Nodes, projects: Projects, backups: Backups, monitoring: Monitoring): Automations {
+export function buildAutomations(plan: FleetPlan, nodes: Nodes, projects: Projects, backups: Backups, monitoring: Monitoring, fleetSecrets: FleetSecrets): Automations {
   const a = plan.automations;
   const secrets: Record<string, pulumi.Input<string>> = {};
   if (a.opsProject !== undefined) secrets.opsServiceKey = projects.projects.get(a.opsProject)!.serviceRoleKey;
+  if (a.registryProject !== undefined) {
+    secrets.registryServiceKey = projects.projects.get(a.registryProject)!.serviceRoleKey;
+    // The welcome goes out through the registry project's own SMTP user.
+    secrets.registrySmtpPassword = fleetSecrets.smtpPasswords.get(a.registryProject)!;
+  }
   if (backups.alerting.ntfyToken !== undefined) secrets.ntfyToken = backups.alerting.ntfyToken;
   if (backups.alerting.telegramToken !== undefined) secrets.telegramBotToken = backups.alerting.telegramToken;
   return new Automations("automations", {

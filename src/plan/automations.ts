@@ -27,6 +27,7 @@ interface AutomationInputs {
 
 export function planAutomations(a: FleetConfig["automations"], f: AutomationInputs): AutomationsPlan {
   const ops = a.opsProject !== undefined ? f.projects.find((p) => p.name === a.opsProject) : undefined;
+  const registry = a.registryProject !== undefined ? f.projects.find((p) => p.name === a.registryProject) : undefined;
   const ntfy = f.alerting.ntfy;
   const settings: AutomationSettings = {
     // The ops project's gateway as the master reaches it: over the mesh, not through the tunnel.
@@ -39,12 +40,26 @@ export function planAutomations(a: FleetConfig["automations"], f: AutomationInpu
     ...(ntfy !== undefined ? { ntfyUrl: ntfy.url, ntfyAuth: ntfy.token } : {}),
     ...(f.alerting.telegramChat !== undefined ? { telegramChatId: f.alerting.telegramChat } : {}),
     teamName: `supafleet ${f.env}`,
+    ...(f.rmm !== undefined ? { trmmAddress: f.rmm.address } : {}),
+    // The welcome goes out as the registry project's own Auth mails do: its SMTP server and sender.
+    ...(registry !== undefined
+      ? {
+          registry: {
+            url: `http://${registry.worker.address}:${registry.ports.gateway}`,
+            siteUrl: registry.auth.siteUrl,
+            senderName: registry.smtp.senderName,
+            senderEmail: registry.smtp.adminEmail,
+            smtp: { host: registry.smtp.host, port: registry.smtp.port, user: registry.smtp.user },
+          },
+        }
+      : {}),
   };
   const gate: WebhookGate | undefined = f.rmm !== undefined ? { listen: `${f.hub}:${GATE_PORT}`, routes: [{ source: f.rmm.address, paths: [TRMM_WEBHOOK_PATH] }] } : undefined;
   return {
     hostname: f.n8nHostname,
     ownerEmail: f.ownerEmail,
     ...(a.opsProject !== undefined ? { opsProject: a.opsProject } : {}),
+    ...(a.registryProject !== undefined ? { registryProject: a.registryProject } : {}),
     ...(gate !== undefined ? { gate } : {}),
     settings,
     ...(f.rmm !== undefined ? { trmmWebhookUrl: f.rmm.alertWebhookUrl } : {}),

@@ -237,6 +237,8 @@ export interface AutomationsPlan {
   readonly ownerEmail: string;
   /** The project whose service key the ops workflows use. */
   readonly opsProject?: string;
+  /** The project whose service key and SMTP password the sign-up and trial workflows use. */
+  readonly registryProject?: string;
   readonly gate?: WebhookGate;
   readonly settings: AutomationSettings;
   /** TRMM's alert webhook as the stack output gives it. */

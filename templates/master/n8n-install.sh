@@ -23,12 +23,16 @@ fi
 ( umask 077; printf 'N8N_ENCRYPTION_KEY=%s\n' "$key" > "$ENV_FILE.new" && mv "$ENV_FILE.new" "$ENV_FILE" )
 
 jq -j '.compose' <<<"$payload" > "$DIR/compose.yaml.new" && mv "$DIR/compose.yaml.new" "$DIR/compose.yaml"
+# The gate's config holds the TRMM webhook secret: root's alone, beside the key file, never in n8n's folder.
+GATE_FILE="${N8N_GATE_FILE:-/etc/supafleet/automation/gate.json}"
+gate_before=$(sha256sum "$GATE_FILE" 2>/dev/null || true)
 if jq -e '.gate != null' <<<"$payload" >/dev/null; then
-  jq -j '.gate' <<<"$payload" > "$DIR/gate.json.new" && mv "$DIR/gate.json.new" "$DIR/gate.json"
-  chmod 0644 "$DIR/gate.json"
+  install -d -m 0700 "$(dirname "$GATE_FILE")"
+  ( umask 077; jq -j '.gate' <<<"$payload" > "$GATE_FILE.new" && mv "$GATE_FILE.new" "$GATE_FILE" )
 else
-  rm -f "$DIR/gate.json"
+  rm -f "$GATE_FILE"
 fi
+rm -f "$DIR/gate.json" # where releases before issue 29 kept it
 ext_digest() { find "$DIR/data/custom" -maxdepth 1 -type f -exec sha256sum {} + 2>/dev/null | sort | sha256sum; }
 before=$(ext_digest)
 jq -c '.extensions[]' <<<"$payload" | while read -r ext; do
@@ -42,7 +46,13 @@ jq -r '.images[]' <<<"$payload" | while read -r image; do
   docker image inspect "$image" >/dev/null 2>&1 || docker pull "$image" >/dev/null || die "cannot pull $image"
 done
 running=$(docker inspect -f '{{if .State.Running}}{{.Id}}{{end}}' supafleet-n8n 2>/dev/null || true)
+gate_running=$(docker inspect -f '{{if .State.Running}}{{.Id}}{{end}}' supafleet-n8n-gate 2>/dev/null || true)
 docker compose -p supafleet-n8n -f "$DIR/compose.yaml" up -d --remove-orphans --wait
+# Caddy reads its config at start only: a gate that kept running gets a changed one (a rotated secret) by a restart.
+if [ -n "$gate_running" ] && [ "$gate_before" != "$(sha256sum "$GATE_FILE" 2>/dev/null || true)" ] \
+  && [ "$gate_running" = "$(docker inspect -f '{{.Id}}' supafleet-n8n-gate 2>/dev/null || true)" ]; then
+  docker restart supafleet-n8n-gate >/dev/null
+fi
 # n8n loads its custom credential types at start only: restart it when they
 # changed under an n8n that kept running (a new container read them at its start).
 if [ "$before" != "$(ext_digest)" ] && [ -n "$running" ] && [ "$running" = "$(docker inspect -f '{{.Id}}' supafleet-n8n)" ]; then

@@ -75,6 +75,8 @@ export class LabN8n {
   readonly dir = join(this.home, "n8n");
   readonly data = join(this.dir, "data");
   readonly envFile = join(this.home, "etc/n8n.env");
+  /** GATE_CONFIG_FILE: the webhook gate's config, secret included, beside the key file. */
+  readonly gateFile = join(this.home, "etc/gate.json");
 
   /** The compose file as rendered for the master, with this test's folders instead of /opt and /etc. */
   compose(hostname = "n8n.test.invalid"): string {
@@ -88,11 +90,27 @@ export class LabN8n {
     return stringify(file);
   }
 
-  /** n8n-install.sh with this payload, as the master's Automations component runs it. */
-  install(encryptionKey: string, extensions: { name: string; text: string }[], timeoutMs: number): Promise<Run> {
+  /**
+   * n8n-install.sh with this payload, as the master's Automations component runs it. The gate's
+   * config goes where the script puts it; its Compose service does not run here (startGate does).
+   */
+  install(encryptionKey: string, extensions: { name: string; text: string }[], timeoutMs: number, gate: string | null = null): Promise<Run> {
     mkdirSync(this.home, { recursive: true });
-    const payload = { images: [N8N_IMAGE], compose: this.compose(), gate: null, extensions, env: { N8N_ENCRYPTION_KEY: encryptionKey } };
-    return runAsync(["bash", "-c", N8N_INSTALL], { input: JSON.stringify(payload), netns: true, env: { ...process.env, N8N_DIR: this.dir, N8N_ENV_FILE: this.envFile }, timeoutMs });
+    const payload = { images: [N8N_IMAGE], compose: this.compose(), gate, extensions, env: { N8N_ENCRYPTION_KEY: encryptionKey } };
+    return runAsync(["bash", "-c", N8N_INSTALL], { input: JSON.stringify(payload), netns: true, env: { ...process.env, N8N_DIR: this.dir, N8N_ENV_FILE: this.envFile, N8N_GATE_FILE: this.gateFile }, timeoutMs });
+  }
+
+  /**
+   * The webhook gate: Debian's Caddy with the config n8n-install.sh wrote, in n8n's network
+   * namespace as on the master's host network. Stopped by remove().
+   */
+  startGate(): ChildProcess {
+    const p = spawn("nsenter", [`--net=/var/run/netns/${ENGINE_NETNS}`, "caddy", "run", "--config", this.gateFile], {
+      env: { ...process.env, HOME: this.home, XDG_DATA_HOME: this.home, XDG_CONFIG_HOME: this.home },
+      stdio: "ignore",
+    });
+    this.children.add(p);
+    return p;
   }
 
   /** n8n-reconcile.sh with the desired state on stdin, in n8n's network namespace (it talks to 127.0.0.1:5678). */

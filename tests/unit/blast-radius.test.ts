@@ -148,9 +148,10 @@ describe("blast radius in prod", () => {
     expect(names(changes, "delete")).toEqual([]);
     expect(names(changes, "replace")).toEqual([]);
     const updates = changes.filter((c) => c.kind === "update");
-    expect(updates.map((u) => u.name).sort()).toEqual(["automations-n8n", "master-hub-sync"]);
-    // n8n gains its webhook gate on the mesh; nothing else of n8n changes.
+    expect(updates.map((u) => u.name).sort()).toEqual(["automations-n8n", "automations-reconcile", "master-hub-sync"]);
+    // n8n gains its webhook gate on the mesh, and the TRMM workflow behind it; nothing else of n8n changes.
     expect(updates.find((u) => u.name === "automations-n8n")!.paths).toEqual(["stdin"]);
+    expect(updates.find((u) => u.name === "automations-reconcile")!.paths).toEqual(["stdin.workflows[sfWfTrmmIngest01]"]);
   });
 
   it("adding a dedicated project adds its worker and updates only the ingress and the hub's peer set", async () => {
