@@ -34,7 +34,16 @@ export const RegistryTenantSchema = z.strictObject({
 
 export const RegistrySchema = z.strictObject({
   /** The registry's plans, by name; `trial` is the one a sign-up gets unless it asks for another trial plan. */
-  plans: z.record(planName, RegistryPlanSchema).default({}),
+  plans: z
+    .record(z.string(), RegistryPlanSchema)
+    // Checked here rather than as the record's key type, whose message zod replaces with its own.
+    .superRefine((plans, ctx) => {
+      for (const name of Object.keys(plans)) {
+        const bad = planName.safeParse(name).error?.issues[0];
+        if (bad !== undefined) ctx.addIssue({ code: "custom", path: [name], message: bad.message });
+      }
+    })
+    .default({}),
   /** Base tenants (seed 002's root and demo tenants), seeded by slug. */
   tenants: z.array(RegistryTenantSchema).default([]),
 });

@@ -1,9 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RegistrySchema, type RegistryConfig } from "../../src/config/registry";
 import { template } from "../../src/render/templates";
 import { renderMigrationBundle } from "../../src/rls/bundle";
 import { projectMigrations } from "../../src/rls/migrations";
+import { renderRegistrySeedSql } from "../../src/rls/registrySeed";
+import { tenantUuid } from "../../src/rls/tenants";
 import { asRequest, SupabaseTestDb, type Claims } from "../helpers/supabaseDb";
 
 /**
@@ -222,6 +225,56 @@ describe("v_tenant_overview", () => {
       }),
     ]);
     expect(JSON.stringify(view.rows)).not.toContain("cw-secret-token");
+  });
+});
+
+describe("the stack file's plans and base tenants (the registry seed)", () => {
+  const stack = RegistrySchema.parse({
+    plans: { trial: { products: ["chat", "erp"], trialHours: 24 }, infinite: { products: ["automation", "chat", "erp"] } },
+    tenants: [
+      { slug: "smarterbot", name: "SMARTERBOT", type: "infrastructure", status: "active", plan: "infinite", primaryDomain: "smarterbot.cl" },
+      { slug: "demo", name: "DEMO 'quoted' $$ name", type: "customer", status: "trial", plan: "trial" },
+    ],
+  });
+  const seed = (r: RegistryConfig): string => db.pg.psql(renderRegistrySeedSql(r));
+  const row = async (slug: string): Promise<Record<string, unknown>> =>
+    (await su.query("select id, name, type, status, plan, contact_email, primary_domain, trial_expires_at from public.tenants where slug = $1", [slug])).rows[0];
+
+  it("makes the base tenants with their plans' products, and a second run writes nothing", async () => {
+    seed(stack);
+    expect(await row("smarterbot")).toMatchObject({ id: tenantUuid("smarterbot"), name: "SMARTERBOT", type: "infrastructure", status: "active", plan: "infinite", primary_domain: "smarterbot.cl", trial_expires_at: null });
+    const demo = await row("demo");
+    expect(demo).toMatchObject({ name: "DEMO 'quoted' $$ name", status: "trial", plan: "trial" });
+    expect(Math.round(((demo.trial_expires_at as Date).getTime() - Date.now()) / 3_600_000)).toBe(24);
+    const products = await su.query("select t.slug, array_agg(p.product order by p.product) as products from public.tenant_products p join public.tenants t on t.id = p.tenant_id where t.slug in ('smarterbot', 'demo') group by t.slug order by t.slug");
+    expect(products.rows).toEqual([{ slug: "demo", products: ["chat", "erp"] }, { slug: "smarterbot", products: ["automation", "chat", "erp"] }]);
+    expect((await su.query("select id, products, trial_hours from public.registry_plans where id in ('trial', 'infinite') order by id")).rows).toEqual([
+      { id: "infinite", products: ["automation", "chat", "erp"], trial_hours: null },
+      { id: "trial", products: ["chat", "erp"], trial_hours: 24 },
+    ]);
+    const stamp = async (): Promise<unknown[]> => (await su.query("select slug, xmin::text from public.tenants where slug in ('smarterbot', 'demo') union all select id, xmin::text from public.registry_plans order by 1")).rows;
+    const before = await stamp();
+    seed(stack);
+    expect(await stamp()).toEqual(before);
+  });
+
+  it("keeps what changed in the database since, writing only what the stack file changed", async () => {
+    // The demo's trial ran out, and the root tenant's contact was set in the application.
+    await su.query("update public.tenants set status = 'suspended', trial_expires_at = now() - interval '1 hour' where slug = 'demo'");
+    await su.query("update public.tenants set contact_email = 'ops@smarterbot.cl', name = 'Renamed in the app' where slug = 'smarterbot'");
+    seed(stack);
+    expect(await row("demo")).toMatchObject({ status: "suspended" });
+    expect(await row("smarterbot")).toMatchObject({ contact_email: "ops@smarterbot.cl", name: "Renamed in the app" });
+    // The stack file restarts the demo (a new trial length) and names the root tenant's contact.
+    const changed = RegistrySchema.parse({
+      ...stack,
+      tenants: [{ ...stack.tenants[0], contactEmail: "root@smarterbot.cl" }, { ...stack.tenants[1], trialHours: 48 }],
+    });
+    seed(changed);
+    const demo = await row("demo");
+    expect(demo).toMatchObject({ status: "trial" });
+    expect(Math.round(((demo.trial_expires_at as Date).getTime() - Date.now()) / 3_600_000)).toBe(48);
+    expect(await row("smarterbot")).toMatchObject({ contact_email: "root@smarterbot.cl", name: "Renamed in the app" });
   });
 });
 

@@ -62,11 +62,11 @@ begin
       update public.tenants t set
         name = case when changed ? 'name' then changed ->> 'name' else t.name end,
         type = case when changed ? 'type' then changed ->> 'type' else t.type end,
-        status = case when changed ? 'status' then changed ->> 'status' else t.status end,
+        -- A trial starts again only when the stack file changes the trial itself (its status or length).
+        status = case when changed ? 'status' or (changed ? 'trial_hours' and trial_ends is not null) then d.declared ->> 'status' else t.status end,
         plan = case when changed ? 'plan' then changed ->> 'plan' else t.plan end,
         contact_email = case when changed ? 'contact_email' then changed ->> 'contact_email' else t.contact_email end,
         primary_domain = case when changed ? 'primary_domain' then changed ->> 'primary_domain' else t.primary_domain end,
-        -- A trial starts again only when the stack file changes the trial itself.
         trial_expires_at = case when (changed ? 'status' or changed ? 'trial_hours') and trial_ends is not null then trial_ends else t.trial_expires_at end,
         updated_at = now()
       where t.slug = d.slug;
