@@ -21,6 +21,7 @@ const KINDS: readonly { readonly pattern: RegExp; readonly about: (m: RegExpMatc
   { pattern: /^projects\/([^/]+)\/auth\.d\/([^/]+\.env)$/, about: (m) => `project ${m[1]}: its Auth (GoTrue) settings, reloaded without a restart (OAuth and SMS secrets redacted)` },
   { pattern: /^projects\/([^/]+)\/functions\.json$/, about: (m) => `project ${m[1]}: its edge functions: each one's verify_jwt, and the hash of every file deployed` },
   { pattern: /^projects\/([^/]+)\/buckets\.sql$/, about: (m) => `project ${m[1]}: its Storage buckets as declared, applied with what supafleet already manages` },
+  { pattern: /^projects\/([^/]+)\/registry-seed\.sql$/, about: (m) => `project ${m[1]}: its registry's plans and base tenants, seeded by slug` },
   { pattern: /^projects\/([^/]+)\/migrations\.sql$/, about: (m) => `project ${m[1]}: schema, grants and row-level security migrations` },
   { pattern: /^master\/studio\/([^/]+)\/compose\.yaml$/, about: (m) => `project ${m[1]}: its Studio on the master (loopback only, started on request; no secrets)` },
   { pattern: /^master\/studio\/([^/]+)\/\.env$/, about: (m) => `project ${m[1]}: its Studio's environment on the master (secrets redacted)` },
