@@ -164,5 +164,7 @@ describe("the plan", () => {
     expect(Object.keys(file.values).sort()).toEqual(["billingHmacSecret", "ntfyToken", "opsServiceKey", "registryServiceKey", "registrySmtpPassword", "telegramBotToken"]);
     (doc["supafleet:automations"] as Doc).registryProject = "ops";
     expect((await runDoc("prod", doc)).error).toMatch(/automations\.registryProject: project ops lacks the tenant-registry schema pack/);
+    (doc["supafleet:automations"] as Doc).registryProject = "nowhere";
+    expect((await runDoc("prod", doc)).error).toMatch(/automations\.registryProject: no project is named "nowhere"/);
   });
 });
