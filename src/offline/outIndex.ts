@@ -29,7 +29,7 @@ const KINDS: readonly { readonly pattern: RegExp; readonly about: (m: RegExpMatc
   { pattern: /^monitoring\/kuma-desired\.json$/, about: () => "Uptime Kuma: the state the reconcile makes Kuma match (secrets only as ${secret:…} references)" },
   { pattern: /^monitoring\/kuma-compose\.yaml$/, about: () => "Uptime Kuma: its Compose file on the master (pinned image, hub address only)" },
   { pattern: /^automation\/n8n-compose\.yaml$/, about: () => "n8n: its Compose file on the master (pinned images, loopback only; the webhook gate when TRMM is declared)" },
-  { pattern: /^automation\/webhook-gate\.json$/, about: () => "n8n's webhook gate (Caddy JSON): which mesh address may POST to which webhook path" },
+  { pattern: /^automation\/webhook-gate\.json$/, about: () => "n8n's webhook gate (Caddy JSON): which mesh address may POST to which webhook path, with which secret header (redacted here); root-only on the master" },
   { pattern: /^automation\/n8n-desired\.json$/, about: () => "n8n: the workflows and credentials the reconcile imports (secrets only as ${secret:…} references)" },
   { pattern: /^nodes\/([^/]+)\/prepare\.sh$/, about: (m) => `${m[1]}: prepares Tactical RMM's host for its installer (the pinned release)` },
   { pattern: /^backups\/([^/]+)\.env$/, about: (m) => `backup job ${m[1]}: restic repository, retention and alert settings (secrets redacted)` },
