@@ -29,6 +29,7 @@ function expectedCounts(c: Doc): Record<string, number> {
   const masterStudios = projects.filter((p) => (p.studio ?? "master") === "master").length;
   // Projects that archive their WAL (backups.pitr, on unless turned off) have a Kuma push token for it.
   const walArchives = projects.filter((p) => p.pitr ?? c["supafleet:backups"].pitr?.enabled ?? true).length;
+  const registries = projects.filter((p) => p.registry !== undefined).length;
   return {
     "supafleet:index:MasterNode": 1,
     "supafleet:index:WorkerNode": W,
@@ -38,6 +39,7 @@ function expectedCounts(c: Doc): Record<string, number> {
     "supafleet:index:RlsPolicySet": withPacks,
     "supafleet:index:ProjectBuckets": withStorage,
     "supafleet:index:ProjectFunctions": withFunctions,
+    ...(registries > 0 ? { "supafleet:index:ProjectRegistry": registries } : {}),
     "supafleet:index:TunnelIngress": 1,
     "supafleet:index:Monitoring": 1,
     "supafleet:index:Automations": 1,
@@ -59,10 +61,10 @@ function expectedCounts(c: Doc): Record<string, number> {
     // admin; n8n's encryption key, owner, TRMM webhook and billing signature secrets.
     "random:index/randomPassword:RandomPassword": 6 * P + (P - masterStudios) + 5 * (P + 1) + walArchives + 1 + W + 1 + 4,
     // Per node: ready, authorized keys, backup tools, release file; the hub sync, cloudflared; per project: password,
-    // config, assets, auth config, deploy; per backup job: enable; migrations; buckets; functions; per worker: health agent and its managed firewall;
+    // config, assets, auth config, deploy; per backup job: enable; migrations; buckets; functions; registry seeds; per worker: health agent and its managed firewall;
     // Kuma and n8n: install, secrets, reconcile; TRMM's node: ready, authorized keys, prepare, release file;
     // the Studios' tools, and each Studio on the master: its secrets, its files, and a refresh.
-    "command:remote:Command": 4 * (1 + W) + 1 + 1 + 5 * P + (P + 1) + withPacks + withStorage + withFunctions + 2 * W + 3 + 3 + 4 * rmm + drills + 1 + 3 * masterStudios,
+    "command:remote:Command": 4 * (1 + W) + 1 + 1 + 5 * P + (P + 1) + withPacks + withStorage + withFunctions + registries + 2 * W + 3 + 3 + 4 * rmm + drills + 1 + 3 * masterStudios,
     "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared": 1,
     "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig": 1,
     // Per project API and Studio, n8n and status, tenants' status pages; TRMM's three names, A and AAAA, DNS-only.
@@ -100,7 +102,7 @@ for (const stack of ["staging", "prod"]) {
           expect(r.name).toBe(`${parent.name}-rls`);
           continue;
         }
-        if (r.type === "supafleet:index:ProjectBuckets" || r.type === "supafleet:index:ProjectFunctions") {
+        if (r.type === "supafleet:index:ProjectBuckets" || r.type === "supafleet:index:ProjectFunctions" || r.type === "supafleet:index:ProjectRegistry") {
           expect(byKey.get(r.parent!)!.type, r.key).toBe("supafleet:index:SupabaseProject");
           continue;
         }
