@@ -127,16 +127,16 @@ describe("n8n's Compose file", () => {
 
 describe("the plan", () => {
   let prod: Snapshot;
-  it("renders prod's four workflows and staging's two (staging never bills and has no TRMM)", async () => {
+  it("renders prod's six workflows and staging's four (staging never bills and has no TRMM)", async () => {
     prod = await runDoc("prod", stackDoc("prod"));
     const staging = await runDoc("staging", stackDoc("staging"));
     const workflows = (s: Snapshot): string[] => [...((s.outputs as Doc).automations.workflows as string[])].sort();
-    expect(workflows(prod)).toHaveLength(4);
-    expect(workflows(staging)).toHaveLength(2);
+    expect(workflows(prod)).toHaveLength(6);
+    expect(workflows(staging)).toHaveLength(4);
     expect(workflows(staging).join(" ")).not.toMatch(/billing|TRMM/i);
     const reconcile = prod.resources.find((r) => r.name === "automations-reconcile")!;
     const desired = JSON.parse(reconcile.inputs.stdin as string) as Doc;
-    expect(desired.workflows.map((w: Doc) => w.id).sort()).toEqual(["sfWfBackupRepo01", "sfWfBilling00001", "sfWfOnboarding01", "sfWfTrmmIngest01"].sort());
+    expect(desired.workflows.map((w: Doc) => w.id).sort()).toEqual(["sfWfBackupRepo01", "sfWfBilling00001", "sfWfOnboarding01", "sfWfTenantSignup", "sfWfTrialExpiry1", "sfWfTrmmIngest01"].sort());
     // The update script carries the run's stamp: the reconcile runs on every pulumi up.
     expect(reconcile.inputs.update as string).toMatch(/^#!\/usr\/bin\/env bash\n# supafleet: re-applied on every pulumi up \(offline plan\)\n# supafleet: make n8n match/);
   });
