@@ -31,10 +31,11 @@ export function buildMonitoring(plan: FleetPlan, nodes: Nodes, projects: Project
     accessClientId: tunnel.serviceTokenId,
     accessClientSecret: tunnel.serviceTokenSecret,
   };
-  // Only a Studio on its worker has a password, which its monitor signs in with.
+  // Only a Studio on its worker has a password, which its monitor signs in with while Kong asks for it.
+  const studioPassword = plan.edge.teamName === undefined;
   for (const [name, p] of projects.projects) {
     secrets[`anonKey:${name}`] = p.anonKey;
-    if (p.secrets.dashboardPassword !== undefined) secrets[dashboardPasswordSecret(name)] = p.secrets.dashboardPassword;
+    if (studioPassword && p.secrets.dashboardPassword !== undefined) secrets[dashboardPasswordSecret(name)] = p.secrets.dashboardPassword;
   }
   for (const [name, w] of nodes.workers) secrets[pushSecret(agentPushId(name))] = w.healthPushToken;
   // The jobs that run (projects and the master), not retired ones.

@@ -13,6 +13,8 @@ export interface KumaFleet {
   readonly workers: readonly { readonly name: string; readonly address: string }[];
   readonly projects: readonly KumaProject[];
   readonly tenants: readonly { readonly slug: string; readonly name: string; readonly statusPage: boolean }[];
+  /** With the team name, cloudflared checks Access's token for a worker's Studio and Kong asks no password. */
+  readonly edge: { readonly teamName?: string };
 }
 
 export interface KumaProject {
@@ -146,7 +148,7 @@ export const backupPushId = (job: string): string => `backup/${job}`;
 export const walPushId = (job: string): string => `${backupPushId(job)}/wal`;
 export const agentPushId = (worker: string): string => `worker/${worker}/agent`;
 
-function projectMonitors(p: KumaProject): KumaMonitor[] {
+function projectMonitors(p: KumaProject, studioPassword: boolean): KumaMonitor[] {
   const g = projectGroupId(p.name);
   const key = headers({ apikey: secretRef(`anonKey:${p.name}`) });
   const wg = `http://${p.worker.address}:${p.ports.gateway}`;
@@ -167,10 +169,17 @@ function projectMonitors(p: KumaProject): KumaMonitor[] {
     // does not follow the redirect and never reaches the origin.
     ...(p.studio === "worker"
       ? [
-          http(`${g}/studio`, g, `${p.name} · studio`, `Studio on the worker, through Cloudflare Access (service token) and the dashboard password`, `https://${p.hostnames.studio}/`, {
-            headers: headers({ "CF-Access-Client-Id": secretRef("accessClientId"), "CF-Access-Client-Secret": secretRef("accessClientSecret") }),
-            basicAuth: { user: DASHBOARD_USERNAME, pass: secretRef(dashboardPasswordSecret(p.name)) },
-          }),
+          http(
+            `${g}/studio`,
+            g,
+            `${p.name} · studio`,
+            `Studio on the worker, through Cloudflare Access (service token)${studioPassword ? " and the dashboard password" : ""}`,
+            `https://${p.hostnames.studio}/`,
+            {
+              headers: headers({ "CF-Access-Client-Id": secretRef("accessClientId"), "CF-Access-Client-Secret": secretRef("accessClientSecret") }),
+              ...(studioPassword ? { basicAuth: { user: DASHBOARD_USERNAME, pass: secretRef(dashboardPasswordSecret(p.name)) } } : {}),
+            },
+          ),
         ]
       : []),
     push(backupPushId(p.name), g, `${p.name} · nightly backup`, `Pushed by the backup job after each run; silent for 26 h means no backup ran`, EVERY.backup),
@@ -195,7 +204,7 @@ export function kumaDesired(fleet: KumaFleet, alerting: { ntfy?: { server: strin
     ]),
   ];
   const tenants = fleet.tenants.filter((t) => fleet.projects.some((p) => p.tenant.slug === t.slug));
-  const tenantMonitors = tenants.flatMap((t) => [group(tenantGroupId(t.slug), `tenant ${t.name}`), ...fleet.projects.filter((p) => p.tenant.slug === t.slug).flatMap(projectMonitors)]);
+  const tenantMonitors = tenants.flatMap((t) => [group(tenantGroupId(t.slug), `tenant ${t.name}`), ...fleet.projects.filter((p) => p.tenant.slug === t.slug).flatMap((p) => projectMonitors(p, fleet.edge.teamName === undefined))]);
 
   const statusPages: KumaStatusPage[] = fleet.tenants
     .filter((t) => t.statusPage)

@@ -29,7 +29,8 @@ export function planFleet(env: string, cfg: FleetConfig, secretsSet: ReadonlySet
   };
   const rmm = planRmm(cfg, wireguard.hub);
   const alerting = planAlerting(cfg.alerting, secretsSet.has(ALERTING_SECRET_KEYS.ntfyToken));
-  const fleet = { env, domain: cfg.domain, wireguard, hostnames, master, workers, projects, tenants };
+  const teamName = cfg.cloudflare.teamName !== undefined ? { teamName: cfg.cloudflare.teamName } : {};
+  const fleet = { env, domain: cfg.domain, wireguard, hostnames, master, workers, projects, tenants, edge: teamName };
   const kumaUrl = `http://${wireguard.hub}:${KUMA_PORT}`;
   const desired = kumaDesired(fleet, {
     ...(alerting.ntfy !== undefined ? { ntfy: { server: alerting.ntfy.server, topic: alerting.ntfy.topic, token: alerting.ntfy.token } } : {}),
@@ -53,7 +54,7 @@ export function planFleet(env: string, cfg: FleetConfig, secretsSet: ReadonlySet
     edge: {
       accountId: cfg.cloudflare.accountId,
       zoneId: cfg.cloudflare.zoneId,
-      ...(cfg.cloudflare.teamName !== undefined ? { teamName: cfg.cloudflare.teamName } : {}),
+      ...teamName,
       rules: ingressRules(fleet),
       access: { ...cfg.access, emails: [...new Set([...cfg.operators.map((o) => o.email), ...cfg.access.emails])] },
       waitsForMoves: projects.some((p) => p.movedFrom !== undefined),

@@ -116,6 +116,10 @@ describe("monitors follow each project's services and where its Studio runs", ()
       headers: expect.stringContaining('"CF-Access-Client-Secret": "${secret:accessClientSecret}"'),
       basicAuth: { user: "supafleet", pass: "${secret:dashboardPassword:praxis}" }, // the gateway's consumer (DASHBOARD_USERNAME)
     });
+    // With the team name, cloudflared checks Access's token and Kong asks no password: the monitor sends none.
+    const checked = kumaDesired({ ...prod, edge: { ...prod.edge, teamName: "techhilfe" } }, {}).monitors.find((m) => m.id === "project/praxis/studio")!;
+    expect(checked.basicAuth).toBeUndefined();
+    expect(checked.description).toBe("Studio on the worker, through Cloudflare Access (service token)");
     // Any request that reached a master Studio would wake it, and one a minute would keep it from ever sleeping.
     const onMaster = prod.projects.filter((p) => p.studio === "master");
     expect(onMaster.length).toBeGreaterThan(3);

@@ -53,7 +53,7 @@ function views(shape: ProjectShape) {
   const compose = projectCompose({ project: plan.name, release: RELEASES["2026.08"]!, bindAddress: WORKER.address, ports: plan.ports, accessTokenHook: true, services: plan.services });
   const kong = kongConfig({ anonKey: "anon", serviceRoleKey: "service", dashboardPassword: "dashboard" }, { services: plan.services, studioHostname: STUDIO });
   const kuma = kumaDesired(
-    { env: "test", domain: "example.org", hostnames: { n8n: "n8n.example.org" }, master: { name: "master" }, workers: [WORKER], projects: [plan], tenants: [{ slug: "t", name: "T", statusPage: true }] },
+    { env: "test", domain: "example.org", hostnames: { n8n: "n8n.example.org" }, master: { name: "master" }, workers: [WORKER], projects: [plan], tenants: [{ slug: "t", name: "T", statusPage: true }], edge: {} },
     {},
   );
   const monitors = kuma.monitors.filter((m) => m.parent === "project/crm");
