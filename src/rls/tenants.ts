@@ -19,21 +19,24 @@ export function tenantUuid(slug: string): string {
 
 const q = sqlLiteral;
 
-/** Inserts or renames the tenants in `table` by id, with one more column of theirs. */
-function upsertTenantsSql(table: string, column: "isolation" | "plan", tenants: readonly TenantRow[]): string[] {
-  const rows = tenants.map((t) => `  (${q(tenantUuid(t.slug))}, ${q(t.slug)}, ${q(t.name)}, ${q(t[column])})`);
+type TenantColumn = "isolation" | "plan";
+
+/** Inserts or renames the tenants in `table` by id, with more columns of theirs. */
+function upsertTenantsSql(table: string, columns: readonly TenantColumn[], tenants: readonly TenantRow[]): string[] {
+  const rows = tenants.map((t) => `  (${[q(tenantUuid(t.slug)), q(t.slug), q(t.name), ...columns.map((c) => q(t[c]))].join(", ")})`);
+  const updates = ["slug", "name", ...columns].map((c) => `${c} = excluded.${c}`);
   return [
-    `insert into ${table} (id, slug, name, ${column}) values`,
+    `insert into ${table} (id, slug, name, ${columns.join(", ")}) values`,
     rows.join(",\n"),
-    `on conflict (id) do update set slug = excluded.slug, name = excluded.name, ${column} = excluded.${column}, updated_at = now();`,
+    `on conflict (id) do update set ${updates.join(", ")}, updated_at = now();`,
   ];
 }
 
-/** Upserts the project's tenants (its owner and the pooled ones) into supafleet.tenants. */
+/** Upserts the project's tenants (its owner and the pooled ones) into supafleet.tenants, with the plan the token hook puts in their JWTs. */
 export function tenantsSeedSql(tenants: readonly TenantRow[]): string {
   return [
     "-- supafleet: the tenants of this project (generated from the stack file).",
-    ...upsertTenantsSql("supafleet.tenants", "isolation", tenants),
+    ...upsertTenantsSql("supafleet.tenants", ["isolation", "plan"], tenants),
     `delete from supafleet.tenants where id not in (${tenants.map((t) => q(tenantUuid(t.slug))).join(", ")});`,
     "",
   ].join("\n");
@@ -47,7 +50,7 @@ export function tenantsSeedSql(tenants: readonly TenantRow[]): string {
 export function registryTenantsSeedSql(tenants: readonly TenantRow[]): string {
   return [
     "-- supafleet: the fleet's tenants of this project in the registry (generated from the stack file).",
-    ...upsertTenantsSql("public.tenants", "plan", tenants),
+    ...upsertTenantsSql("public.tenants", ["plan"], tenants),
     "",
   ].join("\n");
 }

@@ -48,8 +48,16 @@ afterAll(async () => {
 
 describe("the registry migration on a database holding today's schema and data", () => {
   it("re-applies only the migrations that changed, once", () => {
-    expect(appliedNow).toEqual(["1000_msp_ops_tables", "1001_msp_ops_functions", "2000_tenant_registry_tables", "2001_tenant_registry_functions", "2002_tenant_registry_access", "2003_tenant_registry_views"]);
+    // The core and the tenants' seed too: supafleet.tenants gained each tenant's plan (the token hook's tenant_plan).
+    expect(appliedNow).toEqual(["0001_supafleet_core", "0002_supafleet_tenants", "1000_msp_ops_tables", "1001_msp_ops_functions", "2000_tenant_registry_tables", "2001_tenant_registry_functions", "2002_tenant_registry_access", "2003_tenant_registry_views"]);
     expect(applied(db.applyBundle(now))).toEqual([]);
+  });
+
+  it("records each fleet tenant's plan in supafleet.tenants, which had no such column", async () => {
+    expect((await su.query("select slug, plan from supafleet.tenants order by slug")).rows).toEqual([
+      { slug: "baeckerei-koch", plan: "starter" },
+      { slug: "techhilfe", plan: "starter" },
+    ]);
   });
 
   it("keeps every row and value, the new columns taking their defaults", async () => {

@@ -100,10 +100,10 @@ describe("the migration bundle on PostgreSQL 15", () => {
   });
 
   it("records the project's tenants with stable ids", async () => {
-    const { rows } = await su.query("select id, slug, isolation from supafleet.tenants order by slug");
+    const { rows } = await su.query("select id, slug, isolation, plan from supafleet.tenants order by slug");
     expect(rows).toEqual([
-      { id: tenantUuid("baeckerei-koch"), slug: "baeckerei-koch", isolation: "pooled" },
-      { id: tenantUuid("techhilfe"), slug: "techhilfe", isolation: "shared" },
+      { id: tenantUuid("baeckerei-koch"), slug: "baeckerei-koch", isolation: "pooled", plan: "starter" },
+      { id: tenantUuid("techhilfe"), slug: "techhilfe", isolation: "shared", plan: "starter" },
     ]);
   });
 
@@ -141,6 +141,50 @@ describe("the migration bundle on PostgreSQL 15", () => {
     // A stale or forged top-level claim does not survive the hook either.
     expect((await hook({ user_id: base.sub, claims: { ...base, tenant_id: t, app_metadata: {} } })).tenant_id).toBeUndefined();
     expect((await hook({ user_id: base.sub, claims: { ...base, app_metadata: { supafleet_role: "auditor" } } })).role).toBe("auditor");
+  });
+
+  it("adds the plan supafleet.tenants records for the tenant, as GoTrue's role calls it, and none a user or an unlisted tenant could bring", async () => {
+    const base = { sub: "00000000-0000-4000-8000-000000000001", role: "authenticated" };
+    const t = tenantUuid("techhilfe");
+    // GoTrue's own login, in a session of its own: the superuser's has the hook's plans cached, checked as it.
+    const auth = await db.pg.client("supabase_auth_admin", "auth-admin-pw");
+    const hook = async (claims: object): Promise<Record<string, unknown>> =>
+      (await auth.query("select public.custom_access_token_hook($1) as r", [{ user_id: base.sub, claims: { ...base, ...claims } }])).rows[0].r.claims;
+    try {
+      expect(await hook({ app_metadata: { tenant_id: t } })).toMatchObject({ tenant_id: t, tenant_plan: "starter" });
+      expect((await hook({ app_metadata: { tenant_id: t.toUpperCase() } })).tenant_plan).toBe("starter");
+      // A registry's own sign-up is not in supafleet.tenants: its tenant, and no plan (the gateway gives it its owner's).
+      const signup = "00000000-0000-4000-8000-0000000000aa";
+      const claims = await hook({ tenant_plan: "enterprise", app_metadata: { tenant_id: signup, tenant_plan: "enterprise" }, user_metadata: { tenant_plan: "enterprise" } });
+      expect(claims.tenant_id).toBe(signup);
+      expect(claims).not.toHaveProperty("tenant_plan");
+      // Without a tenant, no plan; a malformed tenant id is dropped rather than failing the sign-in.
+      expect(await hook({ tenant_plan: "enterprise", app_metadata: {} })).not.toHaveProperty("tenant_plan");
+      const malformed = await hook({ app_metadata: { tenant_id: "-".repeat(36) } });
+      expect(malformed).not.toHaveProperty("tenant_id");
+      expect(malformed).not.toHaveProperty("tenant_plan");
+      // A plan change reaches the next token the hook issues.
+      await su.query("update supafleet.tenants set plan = 'business' where id = $1", [t]);
+      expect((await hook({ app_metadata: { tenant_id: t } })).tenant_plan).toBe("business");
+    } finally {
+      await su.query("update supafleet.tenants set plan = 'starter' where id = $1", [t]);
+      await auth.end();
+    }
+  });
+
+  it("lets only GoTrue's role look a plan up, and only through the lookup", async () => {
+    const may = async (role: string): Promise<{ lookup: boolean; table: boolean }> =>
+      (
+        await su.query("select has_function_privilege($1, 'supafleet.tenant_plan(uuid)', 'execute') as lookup, has_table_privilege($1, 'supafleet.tenants', 'select') as table", [role])
+      ).rows[0];
+    expect(await may("supabase_auth_admin")).toEqual({ lookup: true, table: false });
+    for (const role of ["anon", "authenticated", "auditor", "authenticator", "service_role"]) expect((await may(role)).lookup, role).toBe(false);
+    await su.query("begin; set local role authenticated");
+    try {
+      await expect(su.query("select supafleet.tenant_plan($1)", [tenantUuid("techhilfe")])).rejects.toThrow(/permission denied for function tenant_plan/);
+    } finally {
+      await su.query("rollback");
+    }
   });
 });
 

@@ -1,5 +1,6 @@
--- supafleet core: the private schema, the tenant helper, the auditor role and
--- the access token hook that carries the tenant id into every JWT.
+-- supafleet core: the private schema, the tenant helper, the auditor role, the
+-- project's tenants and the access token hook that carries the tenant id and its
+-- plan into every JWT.
 -- Idempotent: safe to run on a database that already has it.
 
 create schema if not exists supafleet;
@@ -30,8 +31,38 @@ $$;
 grant usage on schema supafleet to anon, authenticated, auditor, service_role;
 grant execute on function supafleet.tenant_id() to anon, authenticated, auditor, service_role;
 
+-- The tenants whose rows live in this project, with the id their users'
+-- app_metadata.tenant_id must carry. Private: automations read it as service_role.
+create table if not exists supafleet.tenants (
+  id uuid primary key,
+  slug text not null unique,
+  name text not null,
+  isolation text not null check (isolation in ('pooled', 'shared', 'dedicated')),
+  updated_at timestamptz not null default now()
+);
+-- Added after the table first shipped: projects made before have it without.
+alter table supafleet.tenants add column if not exists plan text;
+revoke all on supafleet.tenants from public, anon, authenticated, auditor;
+grant select on supafleet.tenants to service_role;
+
+-- The plan of a tenant of this project, for the token hook: the gateway limits each
+-- tenant's requests by it. Security definer so the hook's role reads this one
+-- column of one row, not the table.
+create or replace function supafleet.tenant_plan(p_tenant uuid) returns text
+language sql stable security definer
+set search_path = ''
+as $$
+  select t.plan from supafleet.tenants t where t.id = p_tenant
+$$;
+
+grant usage on schema supafleet to supabase_auth_admin;
+revoke execute on function supafleet.tenant_plan(uuid) from public, anon, authenticated, auditor, service_role;
+grant execute on function supafleet.tenant_plan(uuid) to supabase_auth_admin;
+
 -- Runs inside GoTrue before a token is issued. Only app_metadata counts: a
--- user can edit user_metadata, never app_metadata.
+-- user can edit user_metadata, never app_metadata. tenant_plan is the plan
+-- supafleet.tenants records for that tenant, and none for a tenant it does not
+-- list (a registry's own sign-ups); any such claim GoTrue was handed is dropped.
 create or replace function public.custom_access_token_hook(event jsonb) returns jsonb
 language plpgsql stable
 set search_path = ''
@@ -39,11 +70,16 @@ as $$
 declare
   claims jsonb := event -> 'claims';
   app jsonb := coalesce(event -> 'claims' -> 'app_metadata', '{}'::jsonb);
+  plan text;
 begin
-  if app ? 'tenant_id' and (app ->> 'tenant_id') ~ '^[0-9a-fA-F-]{36}$' then
+  claims := claims - 'tenant_id' - 'tenant_plan';
+  -- A well-formed UUID only: one that is not would fail its cast in every policy (and here).
+  if (app ->> 'tenant_id') ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' then
     claims := jsonb_set(claims, '{tenant_id}', to_jsonb(app ->> 'tenant_id'));
-  else
-    claims := claims - 'tenant_id';
+    plan := supafleet.tenant_plan((app ->> 'tenant_id')::uuid);
+    if plan is not null then
+      claims := jsonb_set(claims, '{tenant_plan}', to_jsonb(plan));
+    end if;
   end if;
   if app ->> 'supafleet_role' = 'auditor' then
     claims := jsonb_set(claims, '{role}', '"auditor"');
@@ -55,15 +91,3 @@ $$;
 grant usage on schema public to supabase_auth_admin;
 grant execute on function public.custom_access_token_hook(jsonb) to supabase_auth_admin;
 revoke execute on function public.custom_access_token_hook(jsonb) from authenticated, anon, public;
-
--- The tenants whose rows live in this project, with the id their users'
--- app_metadata.tenant_id must carry. Private: automations read it as service_role.
-create table if not exists supafleet.tenants (
-  id uuid primary key,
-  slug text not null unique,
-  name text not null,
-  isolation text not null check (isolation in ('pooled', 'shared', 'dedicated')),
-  updated_at timestamptz not null default now()
-);
-revoke all on supafleet.tenants from public, anon, authenticated, auditor;
-grant select on supafleet.tenants to service_role;
