@@ -8,7 +8,10 @@ import { tenantUuid } from "../rls/tenants";
  * (templates/supabase/kong/rate-limit.lua) counts each tenant's requests in a
  * fixed one-minute window of a shared dict, and answers 429 with Retry-After
  * past its plan's limit. The tenant is the JWT's verified `tenant_id` claim,
- * else the project's owner, whose API keys the request carries.
+ * else the project's owner, whose API keys the request carries; the limit is the
+ * verified `tenant_plan` claim's (the token hook's, from supafleet.tenants).
+ * The tenants are not listed, only their plans: adding a tenant on a plan the
+ * project already uses leaves kong.yml, and so the gateway, as it is.
  */
 
 /** The window the limits are counted in: plans are written per minute. */
@@ -24,24 +27,29 @@ export const RATE_LIMIT_DICT_SIZE = "1m";
 /** What the rule may require inside Kong's sandbox (KONG_UNTRUSTED_LUA_SANDBOX_REQUIRES). */
 export const RATE_LIMIT_REQUIRES = ["cjson.safe", "resty.openssl.hmac", "ngx.base64"] as const;
 
-/** One project's limits, by tenant id (the UUID its JWTs carry, src/rls/tenants.ts). */
+/** One project's limits. */
 export interface ProjectRateLimits {
-  /** The project's owner: requests without a verified tenant claim count against it. */
+  /** The project's owner (its tenant id, src/rls/tenants.ts): requests without a verified tenant claim count against it. */
   readonly owner: string;
-  /** Requests per minute of each tenant the stack file puts in this project: its owner and its pooled tenants. */
-  readonly tenants: Readonly<Record<string, number>>;
   /**
-   * Requests per minute of a tenant the project made itself (a registry's sign-up), each counted on its
-   * own: its owner's plan, so a plan's change reaches only the projects its tenants own or share.
+   * Requests per minute of each plan the project's declared tenants (its owner and its pooled tenants) are on,
+   * and no other, so a plan's change reaches only the projects its tenants own or share.
    */
-  readonly undeclared: number;
+  readonly plans: Readonly<Record<string, number>>;
+  /**
+   * Requests per minute of everything else, its owner's plan: the owner's own requests, and a token with no
+   * plan or one not listed (a tenant the project made itself, a registry's sign-up, each counted on its own).
+   */
+  readonly fallback: number;
 }
 
 export function projectRateLimits(plans: PlansConfig, owner: TenantPlan, pooled: readonly TenantPlan[]): ProjectRateLimits {
+  // Sorted, so the order tenants are declared in never changes kong.yml.
+  const used = [...new Set([owner, ...pooled].map((t) => t.plan))].sort();
   return {
     owner: tenantUuid(owner.slug),
-    tenants: Object.fromEntries([owner, ...pooled].map((t) => [tenantUuid(t.slug), plans[t.plan].requestsPerMinute])),
-    undeclared: plans[owner.plan].requestsPerMinute,
+    plans: Object.fromEntries(used.map((plan) => [plan, plans[plan].requestsPerMinute])),
+    fallback: plans[owner.plan].requestsPerMinute,
   };
 }
 
@@ -59,8 +67,8 @@ export function rateLimitChunk(limits: ProjectRateLimits, jwtSecret: string): st
     dict: RATE_LIMIT_DICT,
     jwt_secret: jwtSecret,
     owner: limits.owner,
-    tenants: limits.tenants,
-    undeclared: limits.undeclared,
+    plans: limits.plans,
+    fallback: limits.fallback,
   };
   return fillTemplate("supabase/kong/rate-limit.lua", { settings: luaLongString(JSON.stringify(settings)) });
 }

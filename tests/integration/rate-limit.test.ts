@@ -17,7 +17,9 @@ import { check, clone, stackDoc } from "../helpers/stacks";
  * chunk taken from the rendered kong.yml of prod's pooled project (its owner
  * and two pooled tenants), run by the real Lua 5.1 interpreter inside Kong's
  * sandbox, with the requires and shared dict the rendered Compose file gives
- * Kong. Tokens are HS256 JWTs as GoTrue signs them, HMAC checked by OpenSSL.
+ * Kong. Tokens are HS256 JWTs as GoTrue signs them, with the claims the access
+ * token hook adds (tests/integration/rls-migrations.test.ts runs the hook), HMAC
+ * checked by OpenSSL.
  */
 
 const JWT_SECRET = "a-project-jwt-secret-of-at-least-32-characters";
@@ -55,16 +57,20 @@ function renderedChunks(p: ProjectPlan, secret = JWT_SECRET): { config: KongConf
 
 const b64url = (v: string | Buffer): string => Buffer.from(v).toString("base64url");
 
-/** An HS256 token as GoTrue issues it: the tenant claim at the top level (custom_access_token_hook). */
+/** An HS256 token as GoTrue issues it: the tenant and its plan at the top level (custom_access_token_hook). */
 function token(claims: Record<string, unknown>, secret = JWT_SECRET, alg = "HS256"): string {
   const head = `${b64url(JSON.stringify({ alg, typ: "JWT" }))}.${b64url(JSON.stringify(claims))}`;
   return `${head}.${createHmac("sha256", secret).update(head).digest("base64url")}`;
 }
 
+/** prod's plans of ops's tenants, as supafleet.tenants records them; the hook adds no plan for any other tenant. */
+const PLAN_OF: Readonly<Record<string, string>> = { techhilfe: "enterprise", "baeckerei-koch": "starter", "kanzlei-weber": "starter" };
+
 const userOf = (slug: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   role: "authenticated",
   sub: "5b3c0d9e-1111-4222-8333-444455556666",
   tenant_id: tenantUuid(slug),
+  ...(PLAN_OF[slug] !== undefined ? { tenant_plan: PLAN_OF[slug] } : {}),
   exp: T0 + 3600,
   ...extra,
 });
@@ -107,11 +113,7 @@ describe("the rendered gateway", () => {
   });
 
   it("carries the plans' limits: seed 002's 1,000 a minute for every tenant of the pooled project by default", () => {
-    expect(ops.rateLimits).toEqual({
-      owner: tenantUuid("techhilfe"),
-      tenants: { [tenantUuid("techhilfe")]: 1000, [tenantUuid("baeckerei-koch")]: 1000, [tenantUuid("kanzlei-weber")]: 1000 },
-      undeclared: 1000,
-    });
+    expect(ops.rateLimits).toEqual({ owner: tenantUuid("techhilfe"), plans: { enterprise: 1000, starter: 1000 }, fallback: 1000 });
   });
 });
 
@@ -172,6 +174,39 @@ describe("a tenant over its limit, in Lua 5.1 under Kong's sandbox", () => {
     }
   });
 
+  it("counts a forged plan claim against the owner, at the owner's plan, never at the plan it names", () => {
+    const p = planWith({ starter: { requestsPerMinute: 3 }, enterprise: { requestsPerMinute: 1 } });
+    chunk = renderedChunks(p).chunks.get("rest-v1")!;
+    try {
+      // A starter tenant's claims, signed with another secret: its plan would allow 3 a minute.
+      const forged = token(userOf("baeckerei-koch"), "not-the-project-secret-but-just-as-long!!");
+      const out = run([withToken(forged, 1), withToken(forged, 2), anonymous(3), ...times(4, (i) => asUser("baeckerei-koch", 4 + i))]);
+      // The forgeries and the anonymous request share the owner's 1; baeckerei-koch keeps its own 3.
+      expect(statuses(out)).toEqual([0, 429, 429, 0, 0, 0, 429]);
+      expect(out[1]!.headers!["RateLimit-Limit"]).toBe(1);
+    } finally {
+      chunk = renderedChunks(ops).chunks.get("rest-v1")!;
+    }
+  });
+
+  it("gives a signed token claiming a plan the project does not list its owner's plan's limit, counted under its own tenant", () => {
+    // ops's tenants are on starter and enterprise; business is a fleet plan no tenant of ops is on.
+    const p = planWith({ starter: { requestsPerMinute: 2 }, enterprise: { requestsPerMinute: 3 }, business: { requestsPerMinute: 50 } });
+    expect(p.rateLimits.plans).toEqual({ enterprise: 3, starter: 2 });
+    chunk = renderedChunks(p).chunks.get("rest-v1")!;
+    try {
+      const signup = (plan: unknown, at: number): KongRequest => withToken(token({ ...userOf("x"), tenant_id: "00000003-0000-4000-8000-000000000000", tenant_plan: plan }), at);
+      const out = run([...times(4, (i) => signup("business", 1 + i)), ...times(4, (i) => signup("gold", 10 + i)), anonymous(20), anonymous(21), anonymous(22), anonymous(23)]);
+      expect(statuses(out)).toEqual([0, 0, 0, 429, 429, 429, 429, 429, 0, 0, 0, 429]);
+      expect(out[3]!.headers!["RateLimit-Limit"]).toBe(3);
+      // A plan claim that is not a string is no plan either.
+      const odd = run([...[{ business: true }, ["starter"], 7].map((plan, i) => signup(plan, 30 + i)), signup(null, 33)]);
+      expect(statuses(odd)).toEqual([0, 0, 0, 429]);
+    } finally {
+      chunk = renderedChunks(ops).chunks.get("rest-v1")!;
+    }
+  });
+
   it("leaves CORS preflights uncounted, and counts tenants the stack file does not declare each on their own, at the owner's plan", () => {
     const p = planWith({ starter: { requestsPerMinute: 2 }, enterprise: { requestsPerMinute: 1 } });
     chunk = renderedChunks(p).chunks.get("rest-v1")!;
@@ -192,8 +227,7 @@ describe("a tenant over its limit, in Lua 5.1 under Kong's sandbox", () => {
         fc.record({ starter: fc.integer({ min: 1, max: 6 }), enterprise: fc.integer({ min: 1, max: 6 }) }),
         fc.array(fc.record({ who: fc.constantFrom(...slugs, "anonymous"), at: fc.double({ min: 0, max: 179.999, noNaN: true }) }), { maxLength: 40 }),
         (limits, raw) => {
-          const tenants = { [tenantUuid("techhilfe")]: limits.enterprise, [tenantUuid("baeckerei-koch")]: limits.starter, [tenantUuid("kanzlei-weber")]: limits.starter };
-          const c = renderedChunks({ ...ops, rateLimits: { ...ops.rateLimits, tenants } }).chunks.get("rest-v1")!;
+          const c = renderedChunks({ ...ops, rateLimits: { ...ops.rateLimits, plans: limits, fallback: limits.enterprise } }).chunks.get("rest-v1")!;
           const requests = [...raw].sort((a, b) => a.at - b.at);
           const out = runPreFunction(c, sandbox, requests.map((r) => (r.who === "anonymous" ? anonymous(r.at) : asUser(r.who, r.at))));
           // The model: a count per tenant per whole minute; the owner's also takes the anonymous requests.

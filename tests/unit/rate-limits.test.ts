@@ -20,23 +20,30 @@ const limitsOf = (doc: Doc): Map<string, unknown> => {
 };
 
 describe("supafleet:plans", () => {
-  it("left out, gives every tenant seed 002's 1,000 requests a minute, in every project it owns or shares", () => {
+  it("left out, gives every plan seed 002's 1,000 requests a minute, in every project its tenants own or share", () => {
     const limits = limitsOf(stackDoc("prod"));
-    const id = tenantUuid;
     const every = SEED_REQUESTS_PER_MINUTE;
-    expect(limits.get("ops")).toEqual({ owner: id("techhilfe"), tenants: { [id("techhilfe")]: every, [id("baeckerei-koch")]: every, [id("kanzlei-weber")]: every }, undeclared: every });
-    expect(limits.get("surgir")).toEqual({ owner: id("surgir"), tenants: { [id("surgir")]: every }, undeclared: every });
+    expect(limits.get("ops")).toEqual({ owner: tenantUuid("techhilfe"), plans: { enterprise: every, starter: every }, fallback: every });
+    expect(limits.get("surgir")).toEqual({ owner: tenantUuid("surgir"), plans: { enterprise: every }, fallback: every });
   });
 
-  it("gives each tenant its own plan's limit, and tenants a project makes itself its owner's", () => {
+  it("lists the limits of the plans the project's tenants are on and no others, and gives everything else its owner's", () => {
     const limits = limitsOf(prodWith({ starter: { requestsPerMinute: 300 }, enterprise: { requestsPerMinute: 20000 } }));
-    expect(limits.get("ops")).toEqual({
-      owner: tenantUuid("techhilfe"),
-      tenants: { [tenantUuid("techhilfe")]: 20000, [tenantUuid("baeckerei-koch")]: 300, [tenantUuid("kanzlei-weber")]: 300 },
-      undeclared: 20000,
-    });
+    // ops: techhilfe (enterprise) and its pooled tenants (starter); no tenant there is on business.
+    expect(limits.get("ops")).toEqual({ owner: tenantUuid("techhilfe"), plans: { enterprise: 20000, starter: 300 }, fallback: 20000 });
     // smarteros is on business, which the stack file leaves at the default.
-    expect(limits.get("smarteros")).toEqual({ owner: tenantUuid("smarteros"), tenants: { [tenantUuid("smarteros")]: 1000 }, undeclared: 1000 });
+    expect(limits.get("smarteros")).toEqual({ owner: tenantUuid("smarteros"), plans: { business: 1000 }, fallback: 1000 });
+  });
+
+  it("names no tenant, so a pooled tenant on a plan its pool already uses changes nothing, and one on a new plan adds that plan", () => {
+    const withPooled = (plan: string): unknown => {
+      const doc = clone(stackDoc("prod"));
+      (doc["supafleet:tenants"] as Doc[]).push({ slug: "zahnarzt-lang", name: "Zahnarztpraxis Lang", contact: { name: "L", email: "l@zahn.de" }, plan, isolation: "pooled", pool: "ops" });
+      return limitsOf(doc).get("ops");
+    };
+    const before = limitsOf(stackDoc("prod")).get("ops");
+    expect(withPooled("starter")).toEqual(before);
+    expect(withPooled("business")).toEqual({ owner: tenantUuid("techhilfe"), plans: { business: 1000, enterprise: 1000, starter: 1000 }, fallback: 1000 });
   });
 
   it("names each problem by its path in the stack file", () => {

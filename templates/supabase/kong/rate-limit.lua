@@ -3,7 +3,8 @@
 -- every request, in the access phase, before key-auth. Kong sandboxes it: only the
 -- requires listed in KONG_UNTRUSTED_LUA_SANDBOX_REQUIRES (src/supabase/compose.ts).
 -- src/supabase/rateLimit.ts fills in the settings below: the project's JWT secret, its
--- owner, each tenant's limit and the shared dict that holds the counts.
+-- owner, the limit of each plan its tenants are on, the owner's plan's limit for
+-- everything else, and the shared dict that holds the counts.
 local cjson = require "cjson.safe"
 local hmac = require "resty.openssl.hmac"
 local base64 = require "ngx.base64"
@@ -20,8 +21,9 @@ local function json_part(part)
   return value
 end
 
--- The tenant claim of a bearer token GoTrue signed (HS256, the project's secret) that has
--- not expired; nil for anything else, so a forged claim never spends another tenant's count.
+-- The tenant and plan claims of a bearer token GoTrue signed (HS256, the project's secret)
+-- that has not expired; nil for anything else, so a forged claim never spends another
+-- tenant's count nor raises its own limit.
 local function verified_tenant(authorization, now)
   if type(authorization) ~= "string" then return nil end
   local token = authorization:match("^[Bb]earer%s+(%S+)$")
@@ -36,7 +38,7 @@ local function verified_tenant(authorization, now)
   if claims == nil or type(claims.exp) ~= "number" or claims.exp <= now then return nil end
   local tenant = claims.tenant_id
   if type(tenant) ~= "string" or not tenant:match(UUID) then return nil end
-  return tenant:lower()
+  return tenant:lower(), claims.tenant_plan
 end
 
 return function()
@@ -44,8 +46,10 @@ return function()
   if kong.request.get_method() == "OPTIONS" and kong.request.get_header("access-control-request-method") ~= nil then return end
   local now = ngx.now()
   -- No verified claim: the request counts against the tenant whose API key it carries, the project's owner.
-  local tenant = verified_tenant(kong.request.get_header("authorization"), now) or settings.owner
-  local limit = settings.tenants[tenant] or settings.undeclared
+  local tenant, plan = verified_tenant(kong.request.get_header("authorization"), now)
+  tenant = tenant or settings.owner
+  -- A plan this project's tenants are not on (or none: a registry's own sign-up) gets the owner's plan's limit.
+  local limit = type(plan) == "string" and settings.plans[plan] or settings.fallback
   local window = math.floor(now / WINDOW)
   local counts = ngx.shared[settings.dict]
   if counts == nil then
