@@ -1,5 +1,5 @@
 import type { PlansConfig } from "../config/rateLimits";
-import type { TenantPlan } from "../plan/types";
+import type { TenantConfig } from "../config/schema";
 import { fillTemplate } from "../render/templates";
 import { tenantUuid } from "../rls/tenants";
 
@@ -43,7 +43,10 @@ export interface ProjectRateLimits {
   readonly fallback: number;
 }
 
-export function projectRateLimits(plans: PlansConfig, owner: TenantPlan, pooled: readonly TenantPlan[]): ProjectRateLimits {
+/** A tenant as the limits need it: its slug (its id) and its plan. */
+type RatedTenant = Pick<TenantConfig, "slug" | "plan">;
+
+export function projectRateLimits(plans: PlansConfig, owner: RatedTenant, pooled: readonly RatedTenant[]): ProjectRateLimits {
   // Sorted, so the order tenants are declared in never changes kong.yml.
   const used = [...new Set([owner, ...pooled].map((t) => t.plan))].sort();
   return {

@@ -53,6 +53,8 @@ function fleetFor(a: WorkerAgent): ConsoleFleet {
   doc["supafleet:cloudflare"] = { ...doc["supafleet:cloudflare"], teamName: "supafleet-test" };
   doc["supafleet:console"] = { enabled: true };
   doc["supafleet:domain"] = "example.test";
+  // Its tenants below have no registry project.
+  delete doc["supafleet:automations"].registryProject;
   const project = (name: string, slot: number) => ({ name, subdomain: name, slot, placement: { worker: "w1" }, schemaPacks: ["msp-ops"] });
   const contact = { name: "Test", email: "test@example.test" };
   doc["supafleet:tenants"] = [

@@ -14,7 +14,7 @@ import { asRequest, SupabaseTestDb, type Claims } from "../helpers/supabaseDb";
  * way PostgREST makes them, as service_role over the authenticator login.
  * One database for the file; each test uses its own ids, topics and rows.
  */
-const tenant = (slug: string): TenantConfig => ({ slug, name: slug, isolation: "pooled" }) as unknown as TenantConfig;
+const tenant = (slug: string): TenantConfig => ({ slug, name: slug, isolation: "pooled", plan: "starter" }) as unknown as TenantConfig;
 const migrations = projectMigrations(["msp-ops"], [tenant("techhilfe"), tenant("baeckerei-koch")]);
 const A = tenantUuid("techhilfe");
 const B = tenantUuid("baeckerei-koch");
