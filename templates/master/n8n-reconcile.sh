@@ -6,10 +6,16 @@
 # Everything is keyed by the stable ids in the desired state, so a second run
 # changes nothing, and a workflow edited in n8n's editor is put back.
 #
-# The n8n CLI writes to the database directly: a running n8n only picks up
-# imported workflows and their activation when it restarts, so it is restarted
-# when (and only when) something changed. Custom credential types (custom/)
-# are n8n-install.sh's to put in place; this script only uses them.
+# What n8n has is read through its REST API, as the owner, as the editor reads
+# it: each CLI start costs seconds of CPU, so a run that changes nothing starts
+# none. The CLI imports (it keeps our ids) and writes to the database directly,
+# behind the running n8n, which keeps what it activated (triggers, webhooks, a
+# trigger's connection made with a credential): so when something changed and
+# n8n runs any active workflow, it is restarted. Then the n8n that serves them
+# activates the imported workflows (one it cannot activate is an error here, not
+# a log line). An n8n with no active workflow (a fresh one) holds nothing old:
+# activating is all it needs. Custom credential types (custom/) are
+# n8n-install.sh's to put in place; this script only uses them.
 
 need docker jq curl sha256sum
 SECRETS="${N8N_SECRETS:-/etc/supafleet/automation/secrets.json}"
@@ -85,26 +91,28 @@ if [ "$digest" != "$(cat "$DATA/.supafleet-credentials" 2>/dev/null || true)" ];
 fi
 unset creds
 
-# Workflows: what n8n has now, against what it should have. No workflows at all is an error to export:workflow.
-# A failed export must not pass for "no workflows": that would re-import everything and restart n8n.
-export_current() {
-  local tries=0 out
-  while :; do
-    if out=$(n8n export:workflow --all --output=/dev/stdout 2>"$work/export.err") && jq -e 'type == "array"' <<<"$out" >/dev/null 2>&1; then
-      printf '%s' "$out" > "$work/current.json"
-      return 0
-    fi
-    # n8n reports an empty instance as an error, on stdout or stderr depending on its logger.
-    if grep -q "No workflows found" "$work/export.err" || grep -q "No workflows found" <<<"${out:-}"; then
-      echo '[]' > "$work/current.json"
-      return 0
-    fi
-    tries=$((tries + 1))
-    [ "$tries" -lt 3 ] || die "cannot export n8n's workflows: $(tail -n 3 "$work/export.err") $(tail -c 300 <<<"${out:-}")"
-    sleep 2
-  done
+# A session as the owner. Its cookie stays in this shell and in curl's config
+# on its stdin, never in argv or a file.
+cookie=$(sj -c '.owner | {emailOrLdapLoginId: .email, password}' \
+  | curl -fsS -o /dev/null -D - --max-time 20 -H 'Content-Type: application/json' --data-binary @- "$URL/rest/login" \
+  | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: *\(n8n-auth=[^;]*\).*/\1/p') || die "cannot log in to n8n as the owner"
+[ -n "$cookie" ] || die "n8n's login set no session cookie"
+rest() { # METHOD PATH [BODY]: the response body; fails on an HTTP error, saying n8n's message
+  local out body=()
+  [ $# -lt 3 ] || body=(--data-binary "$3")
+  out=$(printf 'header = "Cookie: %s"\n' "$cookie" | curl -sS -K - --max-time 60 -X "$1" -H 'Content-Type: application/json' \
+    "${body[@]}" -w '\n%{http_code}' "$URL$2") || return 1
+  [ "${out##*$'\n'}" = 200 ] || { echo "${out%$'\n'*}" >&2; return 1; }
+  printf '%s' "${out%$'\n'*}"
 }
-export_current
+
+# Workflows: what n8n has now (ours by id, and which are active), against what it should have.
+list=$(rest GET /rest/workflows) || die "cannot list n8n's workflows"
+running=$(jq '[.data[] | select(.active == true)] | length' <<<"$list")
+{
+  jq -r --slurpfile d "$work/desired.json" '.data[] | select(.id as $i | [$d[0].workflows[].id] | index($i)) | .id' <<<"$list" \
+    | while read -r id; do rest GET "/rest/workflows/$id" || die "cannot read n8n's workflow $id"; echo; done
+} | jq -s '[.[].data]' > "$work/current.json" || die "cannot read n8n's workflows"
 mapfile -t stale < <(jq -rn --slurpfile d "$work/desired.json" --slurpfile c "$work/current.json" '
   def shape: {name, nodes, connections, settings};
   $d[0].workflows[] as $w
@@ -115,16 +123,6 @@ if [ "${#stale[@]}" -gt 0 ]; then
   jq -c --args '[.workflows[] | select(.id as $i | $ARGS.positional | index($i))]' "${stale[@]}" < "$work/desired.json" \
     | n8n import:workflow --input=/dev/stdin >/dev/null || die "n8n import:workflow failed"
   # Import leaves every workflow inactive; the id is what makes this the same workflow as before.
-  # Each CLI call takes seconds, so when no other workflow is inactive, one call activates them all.
-  others=$(jq -n --slurpfile d "$work/desired.json" --slurpfile c "$work/current.json" \
-    '[$c[0][] | select(.active != true or .activeVersionId == null) | .id] - [$d[0].workflows[].id] | length')
-  if [ "$others" = 0 ]; then
-    n8n update:workflow --all --active=true >/dev/null || die "cannot activate the workflows"
-  else
-    for id in "${stale[@]}"; do
-      n8n update:workflow --id="$id" --active=true >/dev/null || die "cannot activate workflow $id"
-    done
-  fi
   imported=("${stale[@]}") changed=1
 fi
 
@@ -139,12 +137,26 @@ wait_active() {
   die "n8n did not activate its workflows within 90 s of its restart; see: docker logs $CONTAINER"
 }
 
-if [ "$changed" = 1 ]; then
+restarted=false
+if [ "$changed" = 1 ] && [ "$running" != 0 ]; then
+  restarted=true
   since=$(date +%s)
   docker restart "$CONTAINER" >/dev/null
   wait_ready
   wait_active "$since"
 fi
+
+# Import left them inactive: the n8n that serves them activates them, each at the version the import made.
+if [ "${#imported[@]}" -gt 0 ]; then
+  list=$(rest GET /rest/workflows) || die "cannot list n8n's workflows"
+  for id in "${imported[@]}"; do
+    v=$(jq -er --arg id "$id" '.data[] | select(.id == $id) | .versionId' <<<"$list") || die "n8n does not list workflow $id"
+    rest POST "/rest/workflows/$id/activate" "$(jq -cn --arg v "$v" '{versionId: $v}')" >/dev/null || die "n8n cannot activate workflow $id"
+  done
+fi
+unset cookie
+# unchanged: the workflows n8n had as desired, and active.
 jq -cn --arg owner "$summary_owner" --arg credentials "$summary_credentials" \
-  --argjson restarted "$([ "$changed" = 1 ] && echo true || echo false)" \
-  '{owner: $owner, credentials: $credentials, imported: $ARGS.positional, restarted: $restarted}' --args "${imported[@]}"
+  --argjson restarted "$restarted" --slurpfile d "$work/desired.json" \
+  '{owner: $owner, credentials: $credentials, imported: $ARGS.positional, restarted: $restarted,
+    unchanged: [$d[0].workflows[].id | select(. as $i | $ARGS.positional | index($i) | not)]}' --args "${imported[@]}"

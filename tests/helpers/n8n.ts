@@ -118,12 +118,6 @@ export class LabN8n {
     return runAsync(["bash", "-c", N8N_RECONCILE], { input: JSON.stringify(desired), netns: true, env: { ...process.env, N8N_SECRETS: secretsFile, N8N_DATA: this.data }, timeoutMs });
   }
 
-  /** The n8n CLI in the container (`docker exec [-i] [-e K=V]… supafleet-n8n n8n …`). */
-  cli(args: string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<Run> {
-    const flags = [...(opts.input !== undefined ? ["-i"] : []), ...Object.entries(opts.env ?? {}).flatMap(([k, v]) => ["-e", `${k}=${v}`])];
-    return runAsync(["docker", "exec", ...flags, N8N_CONTAINER, "n8n", ...args], { input: opts.input, timeoutMs: opts.timeoutMs ?? 100_000 });
-  }
-
   /** Stops the container, giving n8n a minute to shut down and close its database. */
   stop(): Promise<Run> {
     return runAsync(["docker", "stop", "-t", "60", N8N_CONTAINER], { timeoutMs: 90_000 });

@@ -12,7 +12,6 @@ import { renderMigrationBundle } from "../../src/rls/bundle";
 import { projectMigrations } from "../../src/rls/migrations";
 import { tenantUuid } from "../../src/rls/tenants";
 import { LabN8n } from "../helpers/n8n";
-import { freePort } from "../helpers/postgres";
 import { PostgrestStandIn } from "../helpers/postgrest";
 import { SmtpStandIn } from "../helpers/smtpStandIn";
 import { SupabaseTestDb } from "../helpers/supabaseDb";
@@ -113,10 +112,10 @@ async function drained(topic: string, timeoutMs = 25_000): Promise<void> {
 }
 
 /** Runs the reconcile as the master does, without blocking this process (the stand-ins live in it). */
-async function reconcile(timeoutMs: number): Promise<{ code: number | null; stderr: string; summary: { owner: string; credentials: string; imported: string[]; restarted: boolean } }> {
+async function reconcile(timeoutMs: number): Promise<{ code: number | null; stderr: string; summary: { owner: string; credentials: string; imported: string[]; restarted: boolean; unchanged: string[] } }> {
   const r = await n8n.reconcile({ workflows: desired.workflows, credentials: desired.credentials, secretsDigest: "test" }, secretsFile, timeoutMs);
   const line = r.stdout.trim().split("\n").at(-1) ?? "";
-  return { code: r.code, stderr: r.stderr, summary: line.startsWith("{") ? JSON.parse(line) : { owner: "", credentials: "", imported: [], restarted: false } };
+  return { code: r.code, stderr: r.stderr, summary: line.startsWith("{") ? JSON.parse(line) : { owner: "", credentials: "", imported: [], restarted: false, unchanged: [] } };
 }
 
 /** A POST from this side of the veth (TRMM's place) to the gate, as TRMM sends its alerts. */
@@ -145,22 +144,30 @@ function reachable(host: string, port: number): Promise<boolean> {
 
 type StoredWorkflow = { id: string; name: string; active: boolean; nodes: unknown; connections: unknown; settings: unknown };
 
+type Rest = (method: string, path: string, body?: unknown) => Promise<{ text: string; data: unknown }>;
+let session: Promise<Rest> | undefined;
 /**
- * The workflows as n8n stores them, read through its REST API as the owner
- * (the editor's own calls): no CLI start, which costs seconds of CPU.
+ * A session as the owner: n8n's REST API as its editor calls it (no CLI start, which costs seconds of CPU).
+ * One login for the file: n8n allows five a minute from an address, and each reconcile makes one too.
  */
-async function storedWorkflows(): Promise<{ text: string; workflows: StoredWorkflow[] }> {
-  const login = await n8n.http("/rest/login", json({ method: "POST", body: { emailOrLdapLoginId: OWNER.email, password: OWNER.password } }), { cookies: true });
-  expect(login.status, login.text).toBe(200);
-  const cookie = login.cookies.map((c) => c.split(";")[0]).join("; ");
-  const get = async (path: string): Promise<string> => {
-    const r = await n8n.http(path, { headers: { Cookie: cookie } });
-    if (r.status !== 200) throw new Error(`GET ${path}: ${r.status} ${r.text}`);
-    return r.text;
+const asOwner = (): Promise<Rest> => (session ??= login());
+async function login(): Promise<Rest> {
+  const r0 = await n8n.http("/rest/login", json({ method: "POST", body: { emailOrLdapLoginId: OWNER.email, password: OWNER.password } }), { cookies: true });
+  expect(r0.status, r0.text).toBe(200);
+  const cookie = r0.cookies.map((c) => c.split(";")[0]).join("; ");
+  return async (method, path, body) => {
+    const r = await n8n.http(path, json({ method, headers: { Cookie: cookie }, body }));
+    if (r.status !== 200) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
+    return { text: r.text, data: (JSON.parse(r.text) as { data: unknown }).data };
   };
-  const list = JSON.parse(await get("/rest/workflows")) as { data: { id: string }[] };
-  const texts = await Promise.all(list.data.map((w) => get(`/rest/workflows/${w.id}`)));
-  return { text: texts.join("\n"), workflows: texts.map((t) => (JSON.parse(t) as { data: StoredWorkflow }).data) };
+}
+
+/** The workflows as n8n stores them, read through its REST API as the owner. */
+async function storedWorkflows(): Promise<{ text: string; workflows: StoredWorkflow[] }> {
+  const rest = await asOwner();
+  const list = (await rest("GET", "/rest/workflows")).data as { id: string }[];
+  const got = await Promise.all(list.map((w) => rest("GET", `/rest/workflows/${w.id}`)));
+  return { text: got.map((g) => g.text).join("\n"), workflows: got.map((g) => g.data as StoredWorkflow) };
 }
 
 const json = (init: { method?: string; headers?: Record<string, string>; body?: unknown }): { method?: string; headers: Record<string, string>; body?: string } => ({
@@ -168,6 +175,9 @@ const json = (init: { method?: string; headers?: Record<string, string>; body?: 
   headers: { "Content-Type": "application/json", ...init.headers },
   body: init.body === undefined ? undefined : typeof init.body === "string" ? init.body : JSON.stringify(init.body),
 });
+
+/** The desired workflows' ids, in the desired state's order. */
+const ids = (): string[] => desired.workflows.map((w) => (w as { id: string }).id);
 
 let installed: { code: number | null; stdout: string; stderr: string; events: string[]; ms: number };
 
@@ -260,18 +270,21 @@ describe("n8n-install.sh on the lab's Docker engine", () => {
 
 describe("n8n-reconcile.sh on the master's n8n", () => {
   it("imports the credentials and workflows, activates them and claims the owner account", async () => {
+    const started = n8n.inspect().State.StartedAt;
     const t0 = Date.now();
     const r = await reconcile(270_000);
     log(`first reconcile in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.summary).toEqual({ owner: "created", credentials: "imported", imported: desired.workflows.map((w) => (w as { id: string }).id), restarted: true });
+    // A fresh n8n runs no workflow, so nothing old to drop: the n8n that serves them activated them, unrestarted.
+    expect(r.summary).toEqual({ owner: "created", credentials: "imported", imported: ids(), restarted: false, unchanged: [] });
+    expect(n8n.inspect().State.StartedAt).toBe(started);
     // Nobody else can set the owner up now.
     const s = JSON.parse((await n8n.http("/rest/settings")).text) as { data: { userManagement: { showSetupOnFirstLoad: boolean } } };
     expect(s.data.userManagement.showSetupOnFirstLoad).toBe(false);
     const claim = await n8n.http("/rest/owner/setup", json({ method: "POST", body: { ...OWNER, email: "intruder@example.org" } }));
     expect(claim.status).toBe(400);
-    const login = await n8n.http("/rest/login", json({ method: "POST", body: { emailOrLdapLoginId: OWNER.email, password: OWNER.password } }));
-    expect(login.status).toBe(200);
+    // The owner's password logs in (the file's one session, made here).
+    await asOwner();
     // Every workflow is stored as rendered, and active.
     const stored = (await storedWorkflows()).workflows;
     for (const w of desired.workflows as { id: string; name: string; nodes: unknown; connections: unknown; settings: unknown }[]) {
@@ -286,11 +299,10 @@ describe("n8n-reconcile.sh on the master's n8n", () => {
     const started = n8n.inspect().State.StartedAt;
     const r = await reconcile(100_000);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.summary).toEqual({ owner: "kept", credentials: "unchanged", imported: [], restarted: false });
+    // It looked (every workflow, as n8n has it, compared: unchanged), and did nothing more: not even a CLI start.
+    expect(r.summary).toEqual({ owner: "kept", credentials: "unchanged", imported: [], restarted: false, unchanged: ids() });
     const ev = events.stop();
-    // It looked (the engine saw its export), and did nothing more.
-    expect(ev).toContain("exec_create: n8n export:workflow --all --output=/dev/stdout");
-    expect(ev.filter((e) => /^(start|restart|stop|kill|die)$/.test(e) || /^exec_create: n8n (import|update):/.test(e))).toEqual([]);
+    expect(ev.filter((e) => /^(start|restart|stop|kill|die)$/.test(e) || /^exec_create: n8n /.test(e))).toEqual([]);
     expect(n8n.inspect().State.StartedAt).toBe(started);
   }, 120_000);
 
@@ -433,9 +445,21 @@ describe("n8n-reconcile.sh on the master's n8n", () => {
       return [404, "{}"];
     };
     const before = ntfy.requests.length;
-    // Its own task broker's port: the running n8n holds the default one in the same network namespace.
-    const r = await n8n.cli(["execute", "--id=sfWfBackupRepo01"], { env: { N8N_RUNNERS_BROKER_PORT: String(await freePort()) } });
-    expect(r.code, r.stdout + r.stderr).toBe(0);
+    // Run by the n8n that serves it, from its "Run now" trigger as `n8n execute` starts it: the stored workflow, its stored credentials.
+    const rest = await asOwner();
+    const stored = (await rest("GET", "/rest/workflows/sfWfBackupRepo01")).data as { settings: Record<string, unknown> };
+    // Only its saving differs: this run is kept, to read its outcome (the stored settings drop manual runs).
+    const workflowData = { ...stored, settings: { ...stored.settings, saveManualExecutions: true } };
+    const run = await rest("POST", "/rest/workflows/sfWfBackupRepo01/run", { workflowData, triggerToStartFrom: { name: "Run now" } });
+    const { executionId } = run.data as { executionId: string };
+    let last = "";
+    const done = await until(`the report's execution to end (run: ${run.text})`, async () => {
+      const got = await rest("GET", `/rest/executions/${executionId}`);
+      last = got.text;
+      const e = got.data as { finished: boolean; status: string; mode: string; data: string } | undefined;
+      return e === undefined || e === null || e.status === "new" || e.status === "running" ? undefined : e;
+    }).catch((e: Error) => Promise.reject(new Error(`${e.message}; last: ${last.slice(0, 500)}`)));
+    expect({ status: done.status, finished: done.finished, mode: done.mode }, done.data).toEqual({ status: "success", finished: true, mode: "manual" });
     const sent = ntfy.requests.slice(before);
     expect(sent.length).toBe(1);
     expect(sent[0]!.headers.authorization).toBe(`Bearer ${SECRETS.ntfyToken}`);
@@ -448,19 +472,23 @@ describe("n8n-reconcile.sh on the master's n8n", () => {
     // Someone lets every caller in: the allowlist that keeps the webhook to the gate's callers goes.
     const edited = { ...trmm, name: "someone's edit", nodes: (trmm.nodes as { name: string; parameters: Record<string, unknown> }[]).map((n) => (n.name === "TRMM webhook" ? { ...n, parameters: { ...n.parameters, options: {} } } : n)) };
     // Someone's own draft, inactive: the reconcile must leave it so.
-    const draft = { id: "someonesDraft001", name: "someone's draft", nodes: [{ id: "d1", name: "Run", type: "n8n-nodes-base.manualTrigger", typeVersion: 1, position: [0, 0], parameters: {} }], connections: {}, settings: {} };
-    const imp = await n8n.cli(["import:workflow", "--input=/dev/stdin"], { input: JSON.stringify([edited, draft]) });
-    expect(imp.code, imp.stdout + imp.stderr).toBe(0);
+    const draft = { name: "someone's draft", active: false, nodes: [{ id: "d1", name: "Run", type: "n8n-nodes-base.manualTrigger", typeVersion: 1, position: [0, 0], parameters: {} }], connections: {}, settings: {} };
+    // Both saved in the editor's way, through the n8n that serves them: the edit is live at once.
+    const rest = await asOwner();
+    const { versionId } = (await rest("GET", "/rest/workflows/sfWfTrmmIngest01")).data as { versionId: string };
+    await rest("PATCH", "/rest/workflows/sfWfTrmmIngest01", { name: edited.name, nodes: edited.nodes, versionId });
+    const draftId = ((await rest("POST", "/rest/workflows", draft)).data as { id: string }).id;
+    expect((await n8n.http(TRMM_WEBHOOK_PATH, json({ method: "POST", body: "{}" }))).status).not.toBe(403);
     const t0 = Date.now();
     const r = await reconcile(190_000);
     log(`reconcile after the edit in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.summary).toEqual({ owner: "kept", credentials: "unchanged", imported: ["sfWfTrmmIngest01"], restarted: true });
+    expect(r.summary).toEqual({ owner: "kept", credentials: "unchanged", imported: ["sfWfTrmmIngest01"], restarted: true, unchanged: ids().filter((i) => i !== "sfWfTrmmIngest01") });
     const { text, workflows } = await storedWorkflows();
     const back = workflows.find((w) => w.id === "sfWfTrmmIngest01")!;
     const want = desired.workflows.find((w) => (w as { id: string }).id === "sfWfTrmmIngest01") as { name: string; nodes: unknown };
     expect(back.active).toBe(true);
-    expect(workflows.find((w) => w.id === "someonesDraft001")?.active).toBe(false);
+    expect(workflows.find((w) => w.id === draftId)?.active).toBe(false);
     expect({ name: back.name, nodes: back.nodes }).toEqual({ name: want.name, nodes: want.nodes });
     const refused = await n8n.http(TRMM_WEBHOOK_PATH, json({ method: "POST", body: "{}" }));
     expect(refused.status).toBe(403);
