@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderBackupEnv } from "../../src/backup/settings";
 import { PASSWORD_ROLES, passwordChangeSql } from "../../src/supabase/dbPassword";
 import { networkName, volumeName } from "../../src/supabase/naming";
+import { projectCompose, renderCompose } from "../../src/supabase/compose";
 import { docker, requireEngine } from "../lab/engine";
 import { LabProject, release, type ScriptRun } from "../lab/project";
 import { initRepository } from "../helpers/resticFastKey";
@@ -28,7 +29,7 @@ const FAILING_WAIT = "20";
 const STEP = 400_000;
 
 const p = new LabProject("dep", 10);
-/** Its first release never becomes healthy. API-only: the failure is auth's, and the fewer containers spare the machine. */
+/** Its first release never becomes healthy (failingFirstRelease). */
 const p2 = new LabProject("dep2", 11, 1, { services: API_ONLY_SERVICES, studio: "master" });
 /** Never configured, never deployed. */
 const p3 = new LabProject("dep3", 12);
@@ -42,6 +43,17 @@ let firstFailed: ScriptRun;
 const KEPT = `written before any rollback ${randomBytes(4).toString("hex")}`;
 
 const read = (path: string): string => readFileSync(path, "utf8");
+
+/**
+ * dep2's first release: the program's compose for auth alone, as rendered (image, healthcheck, secrets),
+ * on auth's never-healthy image, with nothing to wait for. The branch under test is the script's; dep's
+ * first deploy covers a whole project's. Its database, pg-meta and PostgREST cost about 5 s of CPU.
+ */
+function failingFirstRelease(): string {
+  const c = projectCompose({ project: p2.name, release: release("2026.02", { auth: UNHEALTHY_AUTH }), bindAddress: p2.address, ports: p2.ports, accessTokenHook: false, services: ["auth"] });
+  const { depends_on: _db, ...auth } = c.services.auth!;
+  return renderCompose({ ...c, "x-supafleet": { release: "lab", "config-sha256": "0".repeat(64) }, services: { auth } });
+}
 const configure = (env: string, kong: string): void => p.configure({ env, kong });
 const mode = (...paths: string[]): string[] => paths.map((f) => spawnSync("stat", ["-c", "%a", f], { encoding: "utf8" }).stdout.trim());
 const ids = (): Record<string, string> => Object.fromEntries(Object.entries(p.containers()).map(([name, c]) => [name, c.id]));
@@ -158,7 +170,7 @@ beforeAll(async () => {
   p2.configure();
   [first, firstFailed] = await Promise.all([
     p.deployAsync(ORIGINAL, { SUPAFLEET_WAIT_TIMEOUT: "240" }),
-    p2.deployAsync(release("2026.02", { auth: UNHEALTHY_AUTH }), { SUPAFLEET_WAIT_TIMEOUT: FAILING_WAIT }),
+    p2.runAsync(p2.script("project-deploy.sh", { GATEWAY: p2.gateway }), failingFirstRelease(), { SUPAFLEET_WAIT_TIMEOUT: FAILING_WAIT }),
   ]);
   if (first.status === 0) await sql(`create table public.dep_kept (v text not null); insert into public.dep_kept values ('${KEPT}');`);
 }, 2 * STEP);

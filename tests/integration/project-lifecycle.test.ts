@@ -9,7 +9,7 @@ import { projectBackupPaths, vaultKeyPath as planVaultKeyPath } from "../../src/
 import { signApiKey } from "../../src/supabase/keys";
 import { RELEASES } from "../../src/model/releases";
 import { PingListener } from "../helpers/hcListener";
-import { initRepository, useFastKey } from "../helpers/resticFastKey";
+import { addFastKey, initRepository, useFastKey } from "../helpers/resticFastKey";
 import { ROOT } from "../helpers/stacks";
 import { docker, dockerEnv, requireEngine } from "../lab/engine";
 import { UNHEALTHY_SUFFIX } from "../lab/images/catalog";
@@ -26,8 +26,9 @@ import { PROJECT_ASSETS } from "../../src/supabase/assets";
  * local repository. The listener stands in for healthchecks.io, ntfy and Telegram.
  *
  * The steps run in order, each on what the one before left, so that the file
- * deploys a whole project only twice, both at the start: `lcup` on its first
- * worker, and `lcnw`, the project deployed on the worker it moves to. One engine cannot hold two
+ * deploys a whole project only twice: `lcup` on its first worker at the start,
+ * and `lcnw`, the project deployed on the worker it moves to, while lcup's
+ * healthy upgrade runs (earlier, it would only idle). One engine cannot hold two
  * projects of one name (container and volume names carry it), so the new
  * worker's copy has its own name and reads the old one's snapshots
  * (SNAPSHOT_HOST, SOURCE_PATHS), as a seed does; the scripts are the same.
@@ -80,6 +81,16 @@ const deploy = (p: LabProject, rel: string | ReturnType<typeof release>, extra: 
 async function configure(p: LabProject, env: string, kong: string): Promise<void> {
   const c = await step(p, "project-config.sh", JSON.stringify({ env, kong }));
   expect(c.status, c.stderr).toBe(0);
+}
+/**
+ * The new worker's copy, deployed fresh at the project's next release. Started alongside lcup's healthy
+ * upgrade rather than at the start, where its healthchecks ran a minute for nothing; awaited by the move.
+ */
+let intoDeployed: Promise<unknown> | undefined;
+const deployInto = (): Promise<unknown> => (intoDeployed ??= firstDeploy(into, NEW).then(() => undefined, (e: unknown) => e));
+async function intoReady(): Promise<void> {
+  const failed = await deployInto();
+  if (failed !== undefined) throw failed;
 }
 async function firstDeploy(p: LabProject, rel: string): Promise<void> {
   await p.start();
@@ -239,17 +250,17 @@ beforeAll(async () => {
   dockerRoot = docker(["info", "--format", "{{.DockerRootDir}}"]).stdout.trim();
   await listener.start();
   initProjectRepository(up);
-  // Both workers' projects at once: the new worker's (into) is deployed fresh at the project's next release, and waits for the move.
-  await Promise.all([firstDeploy(up, OLD), firstDeploy(into, NEW)]);
+  await firstDeploy(up, OLD);
   seed(up);
 }, 300_000);
 
 afterAll(async () => {
+  await intoDeployed; // a deploy still running would leave containers behind
   for (const p of [up, into]) p.stop();
   docker(["rm", "-f", "-v", SCRATCH], { allowFail: true });
   await listener.stop();
   rmSync(work, { recursive: true, force: true });
-});
+}, 360_000);
 
 describe("upgrading a project's release", () => {
   const rotated = { anonKey: "" };
@@ -331,6 +342,7 @@ describe("upgrading a project's release", () => {
   }, 120_000);
 
   it(`a healthy upgrade ${OLD} → ${NEW} takes a pre-upgrade snapshot through docker exec, then runs the new images, healthy`, async () => {
+    void deployInto();
     const pre = snapshots(up, "pre-upgrade").length;
     await configure(up, newEnv(), up.kongText(rotated.anonKey));
     const watch = await watchEvents(up.name);
@@ -397,6 +409,7 @@ describe("moving the project to another worker: the steps on each", () => {
 
   it("in: on the new worker, restores the whole project from the id on stdin, and refuses anything that is not one", async () => {
     expect(moved, "needs the move-out above").not.toBe("");
+    await intoReady();
     const bad = await step(into, "project-move-in.sh", "not-an-id\n");
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain("expected the move's snapshot id on stdin");
@@ -511,18 +524,16 @@ describe("rotating the restic password (rotate.restic)", () => {
   it("adds a key for the new password, removes the old one, keeps the reader's, and a second run changes nothing", async () => {
     const before = await backup(settings(), "run");
     expect(before.status, before.stderr).toBe(0);
-    const readerFile = join(work, "reader-key");
-    writeFileSync(readerFile, "the reader's own key");
-    expect(restic(master, ["key", "add", "--new-password-file", readerFile]).status).toBe(0);
-    // Cheap to open, as the repository's own key is (test repositories only).
-    useFastKey(join(work, "repo-lcrk"), "the reader's own key");
+    // The reader's key, in restic's format and cheap to open (test repositories only): restic's own `key add` calibrates scrypt, about 1.7 s of CPU.
+    addFastKey(join(work, "repo-lcrk"), PASSWORD, "the reader's own key");
     expect(opens("the reader's own key")).toBe(true);
     const rotated = settings({ RESTIC_PASSWORD: NEWPW, RESTIC_PREVIOUS_PASSWORD: PASSWORD });
     const r = await backup(rotated, "rekey");
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/restic password rotated: key [0-9a-f]+ removed/);
-    expect({ new: opens(NEWPW), old: opens(PASSWORD), reader: opens("the reader's own key") }).toEqual({ new: true, old: false, reader: true });
+    // Re-sealed first (only a key NEWPW opens is): each open below would otherwise pay the new key's scrypt, about 0.5 s.
     useFastKey(join(work, "repo-lcrk"), NEWPW);
+    expect({ new: opens(NEWPW), old: opens(PASSWORD), reader: opens("the reader's own key") }).toEqual({ new: true, old: false, reader: true });
     // A backup under the new password works on the repository the old one wrote.
     const after = await backup(rotated, "run");
     expect(after.status, after.stderr).toBe(0);
