@@ -2,6 +2,7 @@ import { execFile, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderBackupEnv } from "../../src/backup/settings";
 import { volumeName } from "../../src/supabase/naming";
@@ -75,7 +76,8 @@ function seedSettings(): string {
 const env = (): NodeJS.ProcessEnv =>
   dockerEnv({ ...process.env, SUPAFLEET_LOCK_DIR: work, SUPAFLEET_SPOOL: join(work, "spool"), RESTIC_CACHE_DIR: join(work, "cache"), TZ: "UTC", SUPAFLEET_LOCK_WAIT: "15" });
 
-function script(name: string, args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+async function script(name: string, args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  await disconnect();
   return new Promise((resolve) => {
     execFile("bash", [join(ROOT, "templates/worker", name), ...args], { encoding: "utf8", env: { ...env(), ...(process.env.PITR_TRACE ? { SHELLOPTS: "xtrace" } : {}) }, timeout: 240_000, maxBuffer: 1 << 24 }, (err, stdout, stderr) =>
       resolve({ status: err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : -1, stdout, stderr }),
@@ -83,24 +85,59 @@ function script(name: string, args: string[]): Promise<{ status: number; stdout:
   });
 }
 
-const sql = (text: string): string => db.psql(text);
-const one = (query: string): string => db.psql(`\\pset tuples_only on\n\\pset format unaligned\n${query}`).trim();
+/**
+ * The test's own SQL goes over the published port, one connection per database, as an operator
+ * connects: a `docker exec psql` each time cost about 0.1 s of CPU (docker, runc, psql's Perl
+ * wrapper), and the polls and checksums run hundreds. Values are PostgreSQL's text, as psql prints them.
+ */
+const conns = new Map<LabDb, Promise<pg.Client>>();
+const asText = { getTypeParser: () => (v: string) => v };
+function connection(d: LabDb): Promise<pg.Client> {
+  let c = conns.get(d);
+  if (c === undefined) {
+    c = d.client().then((client) => {
+      // A restore stops the server: the next query connects again.
+      client.on("error", () => conns.delete(d));
+      return client;
+    });
+    conns.set(d, c);
+    c.catch(() => conns.delete(d));
+  }
+  return c;
+}
+/** Closed before each script, which may restart the database; the next query connects again. */
+async function disconnect(): Promise<void> {
+  const all = [...conns.values()];
+  conns.clear();
+  await Promise.all(all.map((c) => c.then((client) => client.end()).catch(() => {})));
+}
+/** Rows of one statement, as psql's unaligned tuples-only output: columns joined by |, rows by newlines. */
+async function rowsOf(d: LabDb, query: string): Promise<string> {
+  const r = await (await connection(d)).query({ text: query, rowMode: "array", types: asText });
+  return (r.rows as (string | null)[][]).map((row) => row.map((v) => v ?? "").join("|")).join("\n");
+}
+/** Each statement on its own, autocommitted, as psql sends them (none here has a ; inside). */
+async function sqlOn(d: LabDb, text: string): Promise<void> {
+  for (const statement of text.split(";").map((t) => t.trim()).filter(Boolean)) await rowsOf(d, statement);
+}
+const sql = (text: string): Promise<void> => sqlOn(db, text);
+const one = (query: string): Promise<string> => rowsOf(db, query);
 /** Each public table's rows and an order-free checksum of them: what "the same data" means. */
-const checksums = (): Record<string, string> =>
-  Object.fromEntries(
-    one("select relname from pg_class where relkind = 'r' and relnamespace = 'public'::regnamespace order by 1")
-      .split("\n")
-      .filter(Boolean)
-      .map((t) => [t, one(`select count(*) || ':' || md5(coalesce(string_agg(x::text, ',' order by x::text), '')) from public.${t} x`)]),
-  );
+async function checksumsOf(d: LabDb): Promise<Record<string, string>> {
+  const tables = (await rowsOf(d, "select relname from pg_class where relkind = 'r' and relnamespace = 'public'::regnamespace order by 1")).split("\n").filter(Boolean);
+  const sums: Record<string, string> = {};
+  for (const t of tables) sums[t] = await rowsOf(d, `select count(*) || ':' || md5(coalesce(string_agg(x::text, ',' order by x::text), '')) from public.${t} x`);
+  return sums;
+}
+const checksums = (): Promise<Record<string, string>> => checksumsOf(db);
 
 /** Ends the current segment and waits until archive_command has put it in the spool. */
 async function archiveNow(): Promise<string> {
-  const segment = one("select pg_walfile_name(pg_current_wal_lsn())");
-  sql("select pg_switch_wal();");
-  await waitFor(`segment ${segment} in the spool`, () => (one("select coalesce(last_archived_wal, '') from pg_stat_archiver") >= segment ? true : undefined), 30_000, 250).catch((e: Error) => {
+  const segment = await one("select pg_walfile_name(pg_current_wal_lsn())");
+  await sql("select pg_switch_wal();");
+  await waitFor(`segment ${segment} in the spool`, async () => ((await one("select coalesce(last_archived_wal, '') from pg_stat_archiver")) >= segment ? true : undefined), 30_000, 250).catch(async (e: Error) => {
     const why = spawnSync("docker", ["exec", "-u", "postgres", project.container("db"), "bash", "/usr/local/lib/supafleet/wal-archive.sh", "/dev/null", segment], { encoding: "utf8", env: dockerEnv(process.env) });
-    throw new Error(`${e.message}: ${one("select row_to_json(a) from pg_stat_archiver a")}; the archive command says: ${why.stderr}`);
+    throw new Error(`${e.message}: ${await one("select row_to_json(a) from pg_stat_archiver a")}; the archive command says: ${why.stderr}`);
   });
   return segment;
 }
@@ -129,6 +166,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
+  await disconnect();
   composeDown(project);
   composeDown(fresh);
   spawnSync("umount", [spool()]);
@@ -140,8 +178,8 @@ afterAll(async () => {
 
 describe("point-in-time recovery on PostgreSQL 15", () => {
   it("archives every finished segment into the spool, and ships it into restic as a wal:part snapshot", async () => {
-    expect(one("show archive_mode")).toBe("on");
-    expect(one("show archive_timeout")).toBe("1min");
+    expect(await one("show archive_mode")).toBe("on");
+    expect(await one("show archive_timeout")).toBe("1min");
     const segment = await archiveNow();
     expect(readdirSync(join(spool(), "incoming"))).toContain(segment);
     const shipped = await script("wal.sh", [settings(), "ship"]);
@@ -159,12 +197,12 @@ describe("point-in-time recovery on PostgreSQL 15", () => {
     expect(JSON.parse(status.stdout)).toMatchObject({ lastShipped: segment, waiting: 0, alerted: false, problems: [] });
     expect(JSON.parse(status.stdout).lastShippedAgeSeconds).toBeLessThan(60);
     // Every part names the cluster it came from (its system identifier), as its base backups will.
-    const cluster = one("select system_identifier from pg_control_system()");
+    const cluster = await one("select system_identifier from pg_control_system()");
     expect(parts.every((s) => s.tags.includes(`cluster:${cluster}`))).toBe(true);
   });
 
   it("folds a day that is over into one snapshot, forgets its parts and empties its folder", async () => {
-    const cluster = one("select system_identifier from pg_control_system()");
+    const cluster = await one("select system_identifier from pg_control_system()");
     const today = new Date().toISOString().slice(0, 10).replace(/-/g, "");
     const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10).replace(/-/g, "");
     // Today's parts and folder, made yesterday's: as they are when the ship after midnight finds them.
@@ -193,14 +231,14 @@ describe("point-in-time recovery on PostgreSQL 15", () => {
   });
 
   it("starts a new folder once the day's holds WAL_BUCKET_MIB, and folds the full one at once: a busy project's spool stays small", async () => {
-    const cluster = one("select system_identifier from pg_control_system()");
+    const cluster = await one("select system_identifier from pg_control_system()");
     const today = new Date().toISOString().slice(0, 10).replace(/-/g, "");
     const days = join(spool(), "days", cluster);
-    sql("create table public.orders_bucket (id bigserial primary key, v text);");
+    await sql("create table public.orders_bucket (id bigserial primary key, v text);");
     // With a 16 MiB limit each segment fills its folder, which is folded by the same ship; the next
     // segment goes to a folder of a new name, never one already folded.
     for (const n of [0, 1]) {
-      sql(`insert into public.orders_bucket (v) select md5(g::text) from generate_series(1, 100) g;`);
+      await sql(`insert into public.orders_bucket (v) select md5(g::text) from generate_series(1, 100) g;`);
       const segment = await archiveNow();
       const r = await script("wal.sh", [settings({ WAL_BUCKET_MIB: "16" }), "ship"]);
       expect(r.status, r.stderr).toBe(0);
@@ -212,11 +250,11 @@ describe("point-in-time recovery on PostgreSQL 15", () => {
       expect(listed).toContain(segment);
     }
     expect(readdirSync(days).filter((d) => d.startsWith(today))).toEqual([]);
-    sql("drop table public.orders_bucket;");
+    await sql("drop table public.orders_bucket;");
   });
 
   it("restores to a moment T: every row written before T is there by checksum, nothing after it, and the dropped table is back", async () => {
-    sql(`create table public.orders (id bigserial primary key, item text not null, amount numeric not null, at timestamptz not null default clock_timestamp());
+    await sql(`create table public.orders (id bigserial primary key, item text not null, amount numeric not null, at timestamptz not null default clock_timestamp());
          create table public.audit (id bigserial primary key, note text);
          insert into public.orders (item, amount) select 'item ' || g, g * 1.25 from generate_series(1, 2000) g;
          insert into public.audit (note) select 'note ' || g from generate_series(1, 300) g;`);
@@ -228,15 +266,15 @@ describe("point-in-time recovery on PostgreSQL 15", () => {
     expect(bases[0]!.tags.some((t) => /^base-wal:[0-9A-F]{24}$/.test(t))).toBe(true);
 
     // Written after the base backup, before T: only the WAL holds it.
-    sql(`insert into public.orders (item, amount) select 'late ' || g, g from generate_series(1, 500) g;
+    await sql(`insert into public.orders (item, amount) select 'late ' || g, g from generate_series(1, 500) g;
          update public.orders set amount = amount + 1 where id % 7 = 0;
          delete from public.audit where id % 10 = 0;`);
-    const atT = checksums();
+    const atT = await checksums();
     const T = await aMoment();
     // After T: more rows, then the mistake.
-    sql(`insert into public.orders (item, amount) select 'after ' || g, g from generate_series(1, 100) g;
+    await sql(`insert into public.orders (item, amount) select 'after ' || g, g from generate_series(1, 100) g;
          drop table public.audit;`);
-    expect(Object.keys(checksums())).toEqual(["orders"]);
+    expect(Object.keys(await checksums())).toEqual(["orders"]);
     await archiveNow();
     expect((await script("wal.sh", [settings(), "ship"])).status).toBe(0);
 
@@ -247,14 +285,14 @@ describe("point-in-time recovery on PostgreSQL 15", () => {
     expect(restored.stderr).toMatch(/safety snapshot of the live database: [0-9a-f]{8}/);
     expect(snapshots("pre-pitr").length).toBe(2);
 
-    expect(checksums()).toEqual(atT);
-    expect(one("select count(*) from public.orders where item like 'after %'")).toBe("0");
-    expect(one("select pg_is_in_recovery()")).toBe("f");
+    expect(await checksums()).toEqual(atT);
+    expect(await one("select count(*) from public.orders where item like 'after %'")).toBe("0");
+    expect(await one("select pg_is_in_recovery()")).toBe("f");
     // A plain start from now on: the recovery settings are gone.
-    expect(one("select count(*) from pg_file_settings where name like 'recovery_target%' or name = 'restore_command'")).toBe("0");
+    expect(await one("select count(*) from pg_file_settings where name like 'recovery_target%' or name = 'restore_command'")).toBe("0");
 
     // The restored cluster archives on a new timeline, and its history file is shipped and kept.
-    sql("insert into public.orders (item, amount) values ('after the restore', 1);");
+    await sql("insert into public.orders (item, amount) values ('after the restore', 1);");
     await archiveNow();
     expect((await script("wal.sh", [settings(), "ship"])).status).toBe(0);
     expect(snapshots("wal:history").length).toBe(1);
@@ -264,18 +302,18 @@ describe("point-in-time recovery on PostgreSQL 15", () => {
 
 describe("into a new project, to a given time (restoreFrom.time)", () => {
   it("seeds the new project with the source as it was at T, under its own passwords, and leaves the source as it is", async () => {
-    sql(`create table public.invoices (id bigserial primary key, total numeric not null);
+    await sql(`create table public.invoices (id bigserial primary key, total numeric not null);
          insert into public.invoices (total) select g * 3 from generate_series(1, 700) g;`);
     // The nightly run: roles, database, files (the Vault key) and a base backup.
     const nightly = await script("backup.sh", [settings(), "run"]);
     expect(nightly.status, nightly.stderr).toBe(0);
-    sql("insert into public.invoices (total) select g from generate_series(1, 50) g;");
-    const atT = checksums();
+    await sql("insert into public.invoices (total) select g from generate_series(1, 50) g;");
+    const atT = await checksums();
     const T = await aMoment();
-    sql("delete from public.invoices where total > 100;");
+    await sql("delete from public.invoices where total > 100;");
     await archiveNow();
     expect((await script("wal.sh", [settings(), "ship"])).status).toBe(0);
-    const sourceNow = checksums();
+    const sourceNow = await checksums();
 
     // What project-seed.sh runs with the seed's payload: restore.sh --whole and the options --time T.
     const seeded = await script("restore.sh", [seedSettings(), "--whole", "--time", T]);
@@ -283,22 +321,15 @@ describe("into a new project, to a given time (restoreFrom.time)", () => {
     expect(seeded.stdout).toMatch(new RegExp(`restored pitr-new to ${T} from base backup`));
     expect(seeded.stderr).not.toContain("safety snapshot");
 
-    const freshSums = Object.fromEntries(
-      freshDb
-        .psql("\\pset tuples_only on\n\\pset format unaligned\nselect relname from pg_class where relkind = 'r' and relnamespace = 'public'::regnamespace order by 1")
-        .trim()
-        .split("\n")
-        .filter(Boolean)
-        .map((t) => [t, freshDb.psql(`\\pset tuples_only on\n\\pset format unaligned\nselect count(*) || ':' || md5(coalesce(string_agg(x::text, ',' order by x::text), '')) from public.${t} x`).trim()]),
-    );
+    const freshSums = await checksumsOf(freshDb);
     expect(freshSums).toEqual(atT);
     // The new project's roles take its own password, not the source's.
     const c = await freshDb.client("postgres", fresh.postgresPassword);
     await c.end();
     await expect(freshDb.client("postgres", project.postgresPassword)).rejects.toThrow(/password authentication failed/);
     // The source is untouched: same rows, still its own primary.
-    expect(checksums()).toEqual(sourceNow);
-    expect(one("select pg_is_in_recovery()")).toBe("f");
+    expect(await checksums()).toEqual(sourceNow);
+    expect(await one("select pg_is_in_recovery()")).toBe("f");
   }, 180_000);
 
   it("the monthly drill also restores to a point in time, into a throwaway container that is gone afterwards", async () => {
@@ -314,43 +345,43 @@ describe("into a new project, to a given time (restoreFrom.time)", () => {
 
 describe("a worker is gone", () => {
   it("restore.sh --whole --time latest brings back everything shipped, and nothing that never left the worker", async () => {
-    sql("create table public.shipped (id bigserial primary key, v text); insert into public.shipped (v) select md5(g::text) from generate_series(1, 400) g;");
+    await sql("create table public.shipped (id bigserial primary key, v text); insert into public.shipped (v) select md5(g::text) from generate_series(1, 400) g;");
     await archiveNow();
     expect((await script("wal.sh", [settings(), "ship"])).status).toBe(0);
-    const shipped = checksums();
+    const shipped = await checksums();
     // Written, but still in pg_wal when the worker died: lost, within the RPO.
-    sql("insert into public.shipped (v) values ('never left the worker');");
+    await sql("insert into public.shipped (v) values ('never left the worker');");
     const r = await script("restore.sh", [settings(), "--whole", "--time", "latest"]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`restored ${JOB} to latest from base backup [0-9a-f]{8} and the WAL archive`));
-    expect(checksums()).toEqual(shipped);
+    expect(await checksums()).toEqual(shipped);
   }, 120_000);
 });
 
 describe("faults", () => {
   it("a segment corrupted in the archive: the restore refuses before touching the live database, and says where", async () => {
-    sql("create table public.ledger (id bigserial primary key, entry text); insert into public.ledger (entry) select 'entry ' || g from generate_series(1, 500) g;");
+    await sql("create table public.ledger (id bigserial primary key, entry text); insert into public.ledger (entry) select 'entry ' || g from generate_series(1, 500) g;");
     expect((await script("backup.sh", [settings(), "base"])).status).toBe(0);
-    sql("insert into public.ledger (entry) select 'more ' || g from generate_series(1, 2000) g;");
+    await sql("insert into public.ledger (entry) select 'more ' || g from generate_series(1, 2000) g;");
     const damaged = await archiveNow();
-    sql("insert into public.ledger (entry) select 'even more ' || g from generate_series(1, 2000) g;");
+    await sql("insert into public.ledger (entry) select 'even more ' || g from generate_series(1, 2000) g;");
     const T = await aMoment();
-    sql("insert into public.ledger (entry) values ('after T');");
+    await sql("insert into public.ledger (entry) values ('after T');");
     await archiveNow();
     // Bytes in the middle of the first segment are overwritten in the spool, before it is shipped.
     const file = join(spool(), "incoming", damaged);
     const fd = spawnSync("dd", ["if=/dev/urandom", `of=${file}`, "bs=8192", "seek=3", "count=4", "conv=notrunc"], { encoding: "utf8" });
     expect(fd.status).toBe(0);
     expect((await script("wal.sh", [settings(), "ship"])).status).toBe(0);
-    const live = checksums();
+    const live = await checksums();
 
     const r = await script("restore.sh", [settings(), "--time", T]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain(`the WAL archive is damaged in segment ${damaged}`);
     expect(r.stderr).toContain("nothing was restored");
     // The live database is as it was: running, every row there.
-    expect(one("select pg_is_in_recovery()")).toBe("f");
-    expect(checksums()).toEqual(live);
+    expect(await one("select pg_is_in_recovery()")).toBe("f");
+    expect(await checksums()).toEqual(live);
   });
 
   it("the archive target unreachable for a while, then back: no segment is lost, and the alert fired and cleared", async () => {
@@ -359,10 +390,10 @@ describe("faults", () => {
     spawnSync("mv", [repo, moved]);
     listener.take("/ntfy");
     listener.take("/kuma/push/wal");
-    sql("create table public.during_outage (id bigserial primary key, v text);");
+    await sql("create table public.during_outage (id bigserial primary key, v text);");
     const waiting: string[] = [];
     for (let i = 0; i < 2; i++) {
-      sql(`insert into public.during_outage (v) select md5(g::text) from generate_series(1, 1000) g;`);
+      await sql(`insert into public.during_outage (v) select md5(g::text) from generate_series(1, 1000) g;`);
       waiting.push(await archiveNow());
       const failed = await script("wal.sh", [settings(), "ship"]);
       expect(failed.status).not.toBe(0);
@@ -394,10 +425,10 @@ describe("faults", () => {
     expect(spawnSync("fallocate", ["-l", String(free - (4 << 20)), filler]).status).toBe(0);
     try {
       listener.take("/ntfy");
-      sql("create table public.while_full (id bigserial primary key, v text); insert into public.while_full (v) select md5(g::text) from generate_series(1, 1000) g;");
-      const stuck = one("select pg_walfile_name(pg_current_wal_lsn())");
-      sql("select pg_switch_wal();");
-      await waitFor("archive_command to fail", () => (one("select failed_count from pg_stat_archiver") !== "0" && one("select coalesce(last_failed_wal, '') from pg_stat_archiver") === stuck ? true : undefined), 60_000, 250);
+      await sql("create table public.while_full (id bigserial primary key, v text); insert into public.while_full (v) select md5(g::text) from generate_series(1, 1000) g;");
+      const stuck = await one("select pg_walfile_name(pg_current_wal_lsn())");
+      await sql("select pg_switch_wal();");
+      await waitFor("archive_command to fail", async () => ((await one("select failed_count from pg_stat_archiver")) !== "0" && (await one("select coalesce(last_failed_wal, '') from pg_stat_archiver")) === stuck ? true : undefined), 60_000, 250);
       expect(existsSync(join(incoming, stuck))).toBe(false);
       // The first ship sees the problem; one after alertAfter (2 s here) has it last long enough to alert.
       expect((await script("wal.sh", [settings(), "ship"])).status).not.toBe(0);
@@ -407,13 +438,13 @@ describe("faults", () => {
       expect(r.status).not.toBe(0);
       expect(listener.take("/ntfy").map((a) => a.body).join("\n")).toMatch(new RegExp(`archive_command fails \\(last for ${stuck}`));
       // PostgreSQL still has it.
-      expect(one(`select count(*) from pg_ls_waldir() where name = '${stuck}'`)).toBe("1");
+      expect(await one(`select count(*) from pg_ls_waldir() where name = '${stuck}'`)).toBe("1");
     } finally {
       rmSync(filler, { force: true });
     }
     // PostgreSQL's archiver rests a minute after three failures; a finished segment wakes it sooner.
-    sql("insert into public.while_full (v) values ('room again'); select pg_switch_wal();");
-    await waitFor("archiving to catch up", () => (one("select coalesce(last_archived_wal, '') from pg_stat_archiver") >= one("select coalesce(last_failed_wal, '') from pg_stat_archiver") ? true : undefined), 90_000, 500);
+    await sql("insert into public.while_full (v) values ('room again'); select pg_switch_wal();");
+    await waitFor("archiving to catch up", async () => ((await one("select coalesce(last_archived_wal, '') from pg_stat_archiver")) >= (await one("select coalesce(last_failed_wal, '') from pg_stat_archiver")) ? true : undefined), 90_000, 500);
     const shipped = await script("wal.sh", [settings(), "ship"]);
     expect(shipped.status, shipped.stderr).toBe(0);
     expect(listener.take("/ntfy").map((a) => a.body)).toEqual([expect.stringContaining("WAL archiving works again")]);
